@@ -1,0 +1,46 @@
+/**
+ * Domain errors that reach the wire. Each carries the HTTP status that fits (decisions.md) and the
+ * ThreadFix message text, which clients match on; the exception filter turns them into the envelope.
+ */
+export abstract class RestError extends Error {
+  abstract readonly httpStatus: number;
+  constructor(message: string) {
+    super(message);
+    this.name = new.target.name;
+  }
+}
+
+/** 400: a missing, malformed or out-of-range parameter. */
+export class BadRestParameter extends RestError {
+  readonly httpStatus = 400;
+}
+
+/** 401: no API key, or one that is unknown or revoked. */
+export class AuthenticationFailed extends RestError {
+  readonly httpStatus = 401;
+}
+
+/** 403: the caller is known but may not do this (permission, restricted key, foreign task/agent key). */
+export class Forbidden extends RestError {
+  readonly httpStatus = 403;
+}
+
+/** 404: the named resource does not exist. */
+export class NotFound extends RestError {
+  readonly httpStatus = 404;
+}
+
+/** 409: the resource's state forbids the call. */
+export class StateConflict extends RestError {
+  readonly httpStatus = 409;
+}
+
+/** 413: a body, file or field over its configured limit. */
+export class PayloadTooLarge extends RestError {
+  readonly httpStatus = 413;
+}
+
+/** 422: an upload that is not a valid result of the task's scanner (or not valid at all). */
+export class UnprocessableScanFile extends RestError {
+  readonly httpStatus = 422;
+}
