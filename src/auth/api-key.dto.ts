@@ -1,0 +1,52 @@
+import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
+import { Transform } from 'class-transformer';
+import { ArrayMinSize, IsArray, IsBoolean, IsEnum, IsOptional, IsString, MaxLength, MinLength } from 'class-validator';
+import { IsRequired, ToBoolean } from '../rest/param-rules';
+import { ApiKeyEntity } from './api-key.entity';
+import { Permission } from './permission';
+
+export class CreateApiKeyDto {
+  @ApiProperty({ example: 'zap-agent-1', maxLength: 100 })
+  @IsRequired('name') @IsString() @MinLength(1) @MaxLength(100)
+  name!: string;
+
+  @ApiProperty({ enum: Permission, isArray: true, example: [Permission.CAN_MANAGE_SCAN_AGENTS] })
+  // A form sends one value or a comma-separated list; JSON sends an array.
+  @Transform(({ value }: { value: unknown }) => (typeof value === 'string' ? value.split(',').map((p) => p.trim()) : value))
+  @IsRequired('permissions') @IsArray() @ArrayMinSize(1)
+  @IsEnum(Permission, { each: true, message: `permissions must be among: ${Object.values(Permission).join(', ')}` })
+  permissions!: Permission[];
+
+  @ApiPropertyOptional({ default: false, description: "ThreadFix's restricted key: refused on restricted operations" })
+  @ToBoolean() @IsOptional() @IsBoolean()
+  restricted?: boolean;
+}
+
+export class ApiKeyDto {
+  @ApiProperty() id!: number;
+  @ApiProperty() name!: string;
+  @ApiProperty({ enum: Permission, isArray: true }) permissions!: Permission[];
+  @ApiProperty() restricted!: boolean;
+  @ApiProperty() active!: boolean;
+  @ApiProperty({ description: 'epoch ms' }) createdTime!: number;
+  @ApiProperty({ nullable: true, type: Number, description: 'epoch ms' }) lastUsedTime!: number | null;
+  @ApiProperty({ nullable: true, type: Number, description: 'epoch ms' }) revokedTime!: number | null;
+}
+
+export class CreatedApiKeyDto extends ApiKeyDto {
+  @ApiProperty({ description: 'The key itself. Shown only in this response; store it now.' })
+  apiKey!: string;
+}
+
+export function toApiKeyDto(key: ApiKeyEntity): ApiKeyDto {
+  return {
+    id: key.id,
+    name: key.name,
+    permissions: key.permissions,
+    restricted: key.restricted,
+    active: key.revokedAt === null,
+    createdTime: key.createdAt.getTime(),
+    lastUsedTime: key.lastUsedAt?.getTime() ?? null,
+    revokedTime: key.revokedAt?.getTime() ?? null,
+  };
+}

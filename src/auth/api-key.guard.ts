@@ -1,0 +1,56 @@
+/**
+ * Authenticates every request and checks the route's declared permission. Deny by default: a
+ * route that declares nothing is refused. Runs before any multipart body is read, so an
+ * unauthenticated client cannot make the server swallow an upload.
+ */
+import { CanActivate, ExecutionContext, Injectable } from '@nestjs/common';
+import { Reflector } from '@nestjs/core';
+import { FastifyRequest } from 'fastify';
+import { Forbidden } from '../rest/rest-error';
+import { ApiKeysService } from './api-keys.service';
+import { PERMISSION_LABELS } from './permission';
+import { ROUTE_ACCESS, RouteAccess } from './require-permission.decorator';
+
+export const RESTRICTED_KEY = 'The requested URL is restricted for your API Key.';
+
+/** `Authorization: APIKEY <key>` first; the legacy `apiKey` query/form parameter second. */
+export function presentedApiKey(request: FastifyRequest): string | undefined {
+  const header = request.headers.authorization;
+  if (typeof header === 'string' && header.trim() !== '') {
+    const match = /^APIKEY\s+(\S+)\s*$/i.exec(header.trim());
+    return match ? match[1] : undefined;
+  }
+  for (const source of [request.query, request.body]) {
+    if (source && typeof source === 'object' && !Buffer.isBuffer(source)) {
+      const value = (source as Record<string, unknown>).apiKey;
+      if (typeof value === 'string' && value !== '') return value;
+    }
+  }
+  return undefined;
+}
+
+@Injectable()
+export class ApiKeyGuard implements CanActivate {
+  constructor(
+    private readonly reflector: Reflector,
+    private readonly apiKeys: ApiKeysService,
+  ) {}
+
+  async canActivate(context: ExecutionContext): Promise<boolean> {
+    const access = this.reflector.getAllAndOverride<RouteAccess | undefined>(ROUTE_ACCESS, [
+      context.getHandler(),
+      context.getClass(),
+    ]);
+    if (access?.kind === 'public') return true;
+    const request = context.switchToHttp().getRequest<FastifyRequest>();
+    const caller = await this.apiKeys.authenticate(presentedApiKey(request));
+    if (!access) throw new Forbidden('This operation is not available to any API key.');
+    if (access.restricted && caller.restricted) throw new Forbidden(RESTRICTED_KEY);
+    if (!access.anyOf.some((permission) => caller.permissions.includes(permission))) {
+      const needed = access.anyOf.map((p) => PERMISSION_LABELS[p]).join(' or ');
+      throw new Forbidden(`Your API Key lacks the permission this operation needs: ${needed}.`);
+    }
+    request.caller = caller;
+    return true;
+  }
+}

@@ -1,0 +1,89 @@
+/** API keys: creation (plaintext shown once), authentication, revocation, the bootstrap key. */
+import { Injectable, Logger, OnApplicationBootstrap } from '@nestjs/common';
+import { DataSource, IsNull } from 'typeorm';
+import { AppConfig } from '../config/app-config';
+import { AuthenticationFailed, NotFound } from '../rest/rest-error';
+import { ApiKeyEntity } from './api-key.entity';
+import { AuthenticatedCaller } from './authenticated-caller';
+import { ALL_PERMISSIONS, Permission } from './permission';
+import { generateSecretKey, hashSecretKey, secretKeyMatches } from './secret-keys';
+
+export const MISSING_API_KEY = 'Authentication failed, check your API Key.';
+export const UNKNOWN_API_KEY = 'API Key not found in database.';
+
+export interface NewApiKey {
+  name: string;
+  permissions: Permission[];
+  restricted: boolean;
+}
+
+@Injectable()
+export class ApiKeysService implements OnApplicationBootstrap {
+  private readonly logger = new Logger(ApiKeysService.name);
+
+  constructor(
+    private readonly dataSource: DataSource,
+    private readonly config: AppConfig,
+  ) {}
+
+  private get keys() {
+    return this.dataSource.getRepository(ApiKeyEntity);
+  }
+
+  async onApplicationBootstrap(): Promise<void> {
+    if (this.config.BOOTSTRAP_API_KEY) await this.ensureBootstrapKey(this.config.BOOTSTRAP_API_KEY);
+  }
+
+  /** Creates the admin key from BOOTSTRAP_API_KEY once; a revoked one stays revoked. */
+  async ensureBootstrapKey(plaintext: string): Promise<void> {
+    const result = await this.dataSource.query(
+      `INSERT INTO api_keys (name, key_hash, permissions, restricted)
+       VALUES ('bootstrap', $1, $2, false) ON CONFLICT (key_hash) DO NOTHING RETURNING id`,
+      [hashSecretKey(plaintext), ALL_PERMISSIONS],
+    );
+    if (result.length > 0) this.logger.log('Created the bootstrap API key from BOOTSTRAP_API_KEY');
+  }
+
+  async create(input: NewApiKey): Promise<{ key: ApiKeyEntity; plaintext: string }> {
+    const plaintext = generateSecretKey();
+    const key = await this.keys.save(
+      this.keys.create({
+        name: input.name,
+        keyHash: hashSecretKey(plaintext),
+        permissions: [...new Set(input.permissions)],
+        restricted: input.restricted,
+      }),
+    );
+    return { key, plaintext };
+  }
+
+  list(): Promise<ApiKeyEntity[]> {
+    return this.keys.find({ order: { id: 'ASC' } });
+  }
+
+  async revoke(id: number): Promise<ApiKeyEntity> {
+    await this.keys.update({ id, revokedAt: IsNull() }, { revokedAt: () => 'now()' });
+    const key = await this.keys.findOneBy({ id });
+    if (!key) throw new NotFound(`No API key found with id ${id}.`);
+    return key;
+  }
+
+  /**
+   * Finds the active key for a presented plaintext. The lookup is by SHA-256 of a 256-bit key, so
+   * its timing reveals nothing usable; the final comparison is constant-time all the same.
+   */
+  async authenticate(presented: string | undefined): Promise<AuthenticatedCaller> {
+    if (!presented) throw new AuthenticationFailed(MISSING_API_KEY);
+    const key = await this.keys.findOneBy({ keyHash: hashSecretKey(presented), revokedAt: IsNull() });
+    if (!key || !secretKeyMatches(presented, key.keyHash)) throw new AuthenticationFailed(UNKNOWN_API_KEY);
+    // At most one write a minute per key: "last used" is for admins, not an audit log.
+    void this.dataSource
+      .query(
+        `UPDATE api_keys SET last_used_at = now()
+         WHERE id = $1 AND (last_used_at IS NULL OR last_used_at < now() - interval '1 minute')`,
+        [key.id],
+      )
+      .catch((error: unknown) => this.logger.warn(`Could not record API key use: ${String(error)}`));
+    return { apiKeyId: key.id, name: key.name, permissions: key.permissions, restricted: key.restricted };
+  }
+}

@@ -1,0 +1,23 @@
+import { createParamDecorator, ExecutionContext } from '@nestjs/common';
+import { FastifyRequest } from 'fastify';
+import { Permission } from './permission';
+
+/** The API key a request was authenticated with (never its plaintext). */
+export interface AuthenticatedCaller {
+  apiKeyId: number;
+  name: string;
+  permissions: readonly Permission[];
+  restricted: boolean;
+}
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    caller?: AuthenticatedCaller;
+  }
+}
+
+export const Caller = createParamDecorator((_: unknown, ctx: ExecutionContext): AuthenticatedCaller => {
+  const caller = ctx.switchToHttp().getRequest<FastifyRequest>().caller;
+  if (!caller) throw new Error('Caller requested on a route without authentication');
+  return caller;
+});

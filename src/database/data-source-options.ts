@@ -1,0 +1,37 @@
+import { DataSourceOptions } from 'typeorm';
+import { ApiKeyEntity } from '../auth/api-key.entity';
+import { ApplicationEntity } from '../applications/application.entity';
+import { ScanAgentEntity } from '../scan-agents/scan-agent.entity';
+import { ScanConfigEntity } from '../scans/scan-config.entity';
+import { ScanEntity } from '../scans/scan.entity';
+import { ScanQueueTaskEntity } from '../tasks/scan-queue-task.entity';
+import { ScanStatusEntity } from '../tasks/scan-status.entity';
+import { InitialSchema1764388800000 } from './migrations/1764388800000-initial-schema';
+
+export const ENTITIES = [
+  ApiKeyEntity,
+  ApplicationEntity,
+  ScanAgentEntity,
+  ScanConfigEntity,
+  ScanEntity,
+  ScanQueueTaskEntity,
+  ScanStatusEntity,
+];
+
+export const MIGRATIONS = [InitialSchema1764388800000];
+
+export function dataSourceOptions(url: string, poolSize = 20): DataSourceOptions {
+  return {
+    type: 'postgres',
+    url,
+    entities: ENTITIES,
+    migrations: MIGRATIONS,
+    migrationsTableName: 'migrations',
+    migrationsTransactionMode: 'each',
+    synchronize: false,
+    // `findOneBy({ id: undefined })` must fail, not return the first row.
+    invalidWhereValuesBehavior: { null: 'throw', undefined: 'throw' },
+    extra: { max: poolSize, application_name: 'scanqueue' },
+    logging: ['error', 'migration'],
+  };
+}

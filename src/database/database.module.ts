@@ -1,0 +1,57 @@
+/**
+ * The DataSource: connects to DATABASE_URL or to the embedded PostgreSQL, applies the committed
+ * migrations on start (never `synchronize`), and closes both on shutdown.
+ */
+import { Global, Inject, Injectable, Logger, Module, OnApplicationShutdown } from '@nestjs/common';
+import { DataSource } from 'typeorm';
+import { AppConfig } from '../config/app-config';
+import { dataSourceOptions } from './data-source-options';
+import { EmbeddedDatabase, startEmbeddedPostgres } from './embedded-postgres';
+
+const EMBEDDED_DATABASE = Symbol('EMBEDDED_DATABASE');
+
+@Injectable()
+class DatabaseLifecycle implements OnApplicationShutdown {
+  constructor(
+    private readonly dataSource: DataSource,
+    @Inject(EMBEDDED_DATABASE) private readonly embedded: EmbeddedDatabase | null,
+  ) {}
+
+  async onApplicationShutdown(): Promise<void> {
+    if (this.dataSource.isInitialized) await this.dataSource.destroy();
+    await this.embedded?.stop();
+  }
+}
+
+@Global()
+@Module({
+  providers: [
+    {
+      provide: EMBEDDED_DATABASE,
+      inject: [AppConfig],
+      useFactory: async (config: AppConfig): Promise<EmbeddedDatabase | null> => {
+        if (config.DATABASE_URL) return null;
+        const logger = new Logger('EmbeddedPostgres');
+        logger.log(`No DATABASE_URL: starting the embedded PostgreSQL in ${config.embeddedDatabaseDir}`);
+        return startEmbeddedPostgres(config.embeddedDatabaseDir, config.EMBEDDED_PG_PORT, (line) =>
+          logger.verbose(line),
+        );
+      },
+    },
+    {
+      provide: DataSource,
+      inject: [AppConfig, EMBEDDED_DATABASE],
+      useFactory: async (config: AppConfig, embedded: EmbeddedDatabase | null): Promise<DataSource> => {
+        const url = config.DATABASE_URL ?? embedded?.url;
+        if (!url) throw new Error('No database URL');
+        const dataSource = new DataSource(dataSourceOptions(url));
+        await dataSource.initialize();
+        await dataSource.runMigrations({ transaction: 'each' });
+        return dataSource;
+      },
+    },
+    DatabaseLifecycle,
+  ],
+  exports: [DataSource],
+})
+export class DatabaseModule {}

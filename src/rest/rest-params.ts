@@ -1,0 +1,47 @@
+/**
+ * ThreadFix's parameters are Spring @RequestParams: they may come in the query string, a
+ * urlencoded body or (for the admin's Swagger UI) a JSON body. `@RestParams()` merges them (body
+ * wins) into one object that the global ValidationPipe checks against the DTO.
+ */
+import { createParamDecorator, ExecutionContext, ValidationPipe } from '@nestjs/common';
+import { ValidationError } from 'class-validator';
+import { FastifyRequest } from 'fastify';
+import { BadRestParameter } from './rest-error';
+
+export const RestParams = createParamDecorator((_: unknown, ctx: ExecutionContext): Record<string, unknown> => {
+  const request = ctx.switchToHttp().getRequest<FastifyRequest>();
+  const merged: Record<string, unknown> = {};
+  for (const source of [request.query, request.body]) {
+    if (source && typeof source === 'object' && !Buffer.isBuffer(source) && !Array.isArray(source)) {
+      Object.assign(merged, source);
+    }
+  }
+  delete merged.apiKey; // authentication's, not the operation's
+  return merged;
+});
+
+function describe(errors: ValidationError[], prefix = ''): string[] {
+  return errors.flatMap((error) => [
+    ...Object.values(error.constraints ?? {}).map((text) => (prefix ? `${prefix}${text}` : text)),
+    ...describe(error.children ?? [], `${prefix}${error.property}.`),
+  ]);
+}
+
+export function restValidationPipe(): ValidationPipe {
+  return new ValidationPipe({
+    transform: true,
+    whitelist: true,
+    validateCustomDecorators: true,
+    forbidUnknownValues: false,
+    stopAtFirstError: true,
+    exceptionFactory: (errors) => new BadRestParameter(describe(errors).join(' ')),
+  });
+}
+
+/** Parses a path id and answers 400 in the envelope for anything but a positive int. */
+export function parseId(value: string, name = 'id'): number {
+  if (!/^\d{1,10}$/.test(value) || Number(value) < 1 || Number(value) > 2147483647) {
+    throw new BadRestParameter(`${name} must be a positive integer.`);
+  }
+  return Number(value);
+}

@@ -1,0 +1,65 @@
+import { Column, CreateDateColumn, Entity, Index, PrimaryGeneratedColumn } from 'typeorm';
+import { TaskStatus } from './task-status';
+
+/**
+ * A scan queue task. `status` is written only by task-transitions.ts (guarded SQL); secrets are
+ * stored as SHA-256 hashes.
+ */
+@Entity({ name: 'scan_queue_tasks' })
+// The claim's index is a partial one declared in the migration (see task-transitions.ts).
+@Index('scan_queue_tasks_claimable_idx', { synchronize: false })
+@Index('scan_queue_tasks_overdue_idx', { synchronize: false })
+export class ScanQueueTaskEntity {
+  @PrimaryGeneratedColumn()
+  id!: number;
+
+  @Index('scan_queue_tasks_application_id_idx')
+  @Column({ name: 'application_id', type: 'int' })
+  applicationId!: number;
+
+  /** Canonical display name of the scanner (e.g. "OWASP Zed Attack Proxy"). */
+  @Column({ type: 'varchar', length: 100 })
+  scanner!: string;
+
+  @Column({ type: 'smallint' })
+  status!: TaskStatus;
+
+  @Column({ type: 'boolean', default: true })
+  active!: boolean;
+
+  @CreateDateColumn({ name: 'created_at', type: 'timestamptz' })
+  createdAt!: Date;
+
+  @Column({ name: 'start_time', type: 'timestamptz', nullable: true })
+  startTime!: Date | null;
+
+  @Column({ name: 'end_time', type: 'timestamptz', nullable: true })
+  endTime!: Date | null;
+
+  @Column({ name: 'timeout_seconds', type: 'int' })
+  timeoutSeconds!: number;
+
+  /** Claim time + timeoutSeconds; null until claimed. */
+  @Column({ name: 'timeout_time', type: 'timestamptz', nullable: true })
+  timeoutTime!: Date | null;
+
+  @Column({ name: 'target_url', type: 'varchar', length: 255, nullable: true })
+  targetUrl!: string | null;
+
+  @Column({ name: 'scan_config_id', type: 'int', nullable: true })
+  scanConfigId!: number | null;
+
+  @Column({ name: 'secure_key_hash', type: 'char', length: 64, nullable: true })
+  secureKeyHash!: string | null;
+
+  @Index('scan_queue_tasks_scan_agent_id_idx')
+  @Column({ name: 'scan_agent_id', type: 'int', nullable: true })
+  scanAgentId!: number | null;
+
+  /** The agentConfig text sent with the claim. */
+  @Column({ name: 'scan_agent_info', type: 'text', nullable: true })
+  scanAgentInfo!: string | null;
+
+  @Column({ name: 'queued_by_api_key_id', type: 'int', nullable: true })
+  queuedByApiKeyId!: number | null;
+}
