@@ -9,7 +9,9 @@ import { dataSourceOptions } from './src/database/data-source-options';
 
 const config = loadAppConfig();
 if (!config.DATABASE_URL) {
-  throw new Error('Set DATABASE_URL (e.g. postgres://postgres@127.0.0.1:5432/test) for the TypeORM CLI.');
+  throw new Error(
+    'Set DATABASE_URL (e.g. postgres://postgres@127.0.0.1:5432/test) for the TypeORM CLI.',
+  );
 }
 
 export default new DataSource(dataSourceOptions(config.DATABASE_URL));

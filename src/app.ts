@@ -1,7 +1,7 @@
 /**
  * Builds the scanqueue HTTP application (used by main.ts, the tests and the benchmarks): Fastify
- * with ThreadFix's URL space, multipart limits, the envelope for errors Fastify raises itself,
- * and Swagger UI.
+ * with ThreadFix's URL space, multipart limits and Swagger UI. (Errors Fastify raises itself, such
+ * as body-parser limits, reach the same exception filter through Nest's error handler.)
  */
 import fastifyMultipart from '@fastify/multipart';
 import { LogLevel } from '@nestjs/common';
@@ -10,7 +10,6 @@ import { FastifyAdapter, NestFastifyApplication } from '@nestjs/platform-fastify
 import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
 import { AppModule } from './app.module';
 import { AppConfig } from './config/app-config';
-import { sendRestFailure } from './rest/rest-exception.filter';
 import { rewriteRestUrl } from './rest/rest-url';
 
 const LOG_LEVELS: LogLevel[] = ['fatal', 'error', 'warn', 'log', 'debug', 'verbose'];
@@ -26,19 +25,27 @@ export function openApiDocumentConfig(contextPath: string) {
     )
     .setVersion('1.0')
     .addServer(contextPath || '/')
-    .addApiKey({ type: 'apiKey', in: 'header', name: 'Authorization', description: 'APIKEY <key>' }, 'APIKEY')
+    .addApiKey(
+      { type: 'apiKey', in: 'header', name: 'Authorization', description: 'APIKEY <key>' },
+      'APIKEY',
+    )
     .build();
 }
 
-export async function createApp(config: AppConfig, options: { logger?: false } = {}): Promise<NestFastifyApplication> {
+export async function createApp(
+  config: AppConfig,
+  options: { logger?: false } = {},
+): Promise<NestFastifyApplication> {
   const adapter = new FastifyAdapter({
     bodyLimit: config.MAX_FIELD_BYTES,
-    rewriteUrl: (request: { url?: string }) => rewriteRestUrl(request.url ?? '/', config.CONTEXT_PATH),
+    rewriteUrl: (request: { url?: string }) =>
+      rewriteRestUrl(request.url ?? '/', config.CONTEXT_PATH),
     // Agents poll; keep their connections.
     keepAliveTimeout: 65_000,
   });
   const app = await NestFactory.create<NestFastifyApplication>(AppModule.forRoot(config), adapter, {
-    logger: options.logger ?? LOG_LEVELS.slice(0, LOG_LEVELS.indexOf(config.LOG_LEVEL as LogLevel) + 1),
+    logger:
+      options.logger ?? LOG_LEVELS.slice(0, LOG_LEVELS.indexOf(config.LOG_LEVEL as LogLevel) + 1),
     abortOnError: false,
   });
   await app.register(fastifyMultipart, {
@@ -51,7 +58,6 @@ export async function createApp(config: AppConfig, options: { logger?: false } =
       files: 1,
     },
   });
-  app.getHttpAdapter().getInstance().setErrorHandler((error, request, reply) => sendRestFailure(request, reply, error));
   app.enableShutdownHooks();
 
   const document = SwaggerModule.createDocument(app, openApiDocumentConfig(config.CONTEXT_PATH));

@@ -7,16 +7,24 @@ const URL_RULES = { protocols: ['http', 'https'], require_protocol: true, requir
 
 export class CreateApplicationDto {
   @ApiProperty({ example: 'Bodgeit store', maxLength: 255 })
-  @IsRequired('name') @IsString() @MinLength(1) @MaxLength(255)
+  @IsRequired('name')
+  @IsString()
+  @MinLength(1)
+  @MaxLength(255)
   name!: string;
 
   @ApiPropertyOptional({ example: 'http://bodgeit.example:8080/bodgeit', maxLength: 255 })
-  @EmptyAsMissing() @IsOptional() @IsString() @MaxLength(255)
+  @EmptyAsMissing()
+  @IsOptional()
+  @IsString()
+  @MaxLength(255)
   @IsUrl(URL_RULES, { message: 'url must be an http or https URL.' })
   url?: string;
 
   @ApiPropertyOptional({ maxLength: 10000 })
-  @IsOptional() @IsString() @MaxLength(10000)
+  @IsOptional()
+  @IsString()
+  @MaxLength(10000)
   description?: string;
 }
 
@@ -24,7 +32,9 @@ export class UpdateApplicationDto extends PartialType(CreateApplicationDto) {}
 
 export class ListApplicationsDto {
   @ApiPropertyOptional({ description: 'Include deactivated applications', default: false })
-  @ToBoolean() @IsOptional() @IsBoolean()
+  @ToBoolean()
+  @IsOptional()
+  @IsBoolean()
   includeInactive?: boolean;
 }
 

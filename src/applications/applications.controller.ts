@@ -1,4 +1,5 @@
-import { Body, Controller, Get, Param, Patch, Post, Query } from '@nestjs/common';
+import { Body, Controller, Get, Param, Patch, Query } from '@nestjs/common';
+import { RestPost } from '../rest/rest-post.decorator';
 import { ApiOperation, ApiTags } from '@nestjs/swagger';
 import { Permission } from '../auth/permission';
 import { RequirePermission } from '../auth/require-permission.decorator';
@@ -20,7 +21,7 @@ const READ = [Permission.READ_ACCESS, Permission.CAN_MANAGE_APPLICATIONS];
 export class ApplicationsController {
   constructor(private readonly applications: ApplicationsService) {}
 
-  @Post()
+  @RestPost()
   @ApiOperation({ summary: 'Create an application (a web app that agents scan)' })
   @RequirePermission(Permission.CAN_MANAGE_APPLICATIONS)
   @ApiEnvelope(ApplicationDto, { failures: [409] })
@@ -48,12 +49,17 @@ export class ApplicationsController {
   @ApiOperation({ summary: 'Update name, url or description' })
   @RequirePermission(Permission.CAN_MANAGE_APPLICATIONS)
   @ApiEnvelope(ApplicationDto, { failures: [404, 409] })
-  async update(@Param('id') id: string, @Body() input: UpdateApplicationDto): Promise<ApplicationDto> {
+  async update(
+    @Param('id') id: string,
+    @Body() input: UpdateApplicationDto,
+  ): Promise<ApplicationDto> {
     return toApplicationDto(await this.applications.update(parseId(id), input));
   }
 
-  @Post(':id/deactivate')
-  @ApiOperation({ summary: 'Deactivate (soft-delete) an application; its tasks and scans are kept' })
+  @RestPost(':id/deactivate')
+  @ApiOperation({
+    summary: 'Deactivate (soft-delete) an application; its tasks and scans are kept',
+  })
   @RequirePermission(Permission.CAN_MANAGE_APPLICATIONS)
   @ApiEnvelope(ApplicationDto, { failures: [404] })
   async deactivate(@Param('id') id: string): Promise<ApplicationDto> {

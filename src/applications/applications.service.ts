@@ -11,7 +11,9 @@ export class ApplicationNotFound extends NotFound {
 }
 
 function isUniqueViolation(error: unknown): boolean {
-  return error instanceof QueryFailedError && (error.driverError as { code?: string }).code === '23505';
+  return (
+    error instanceof QueryFailedError && (error.driverError as { code?: string }).code === '23505'
+  );
 }
 
 @Injectable()
@@ -25,16 +27,24 @@ export class ApplicationsService {
   async create(input: CreateApplicationDto): Promise<ApplicationEntity> {
     try {
       return await this.applications.save(
-        this.applications.create({ name: input.name.trim(), url: input.url ?? null, description: input.description ?? null }),
+        this.applications.create({
+          name: input.name.trim(),
+          url: input.url ?? null,
+          description: input.description ?? null,
+        }),
       );
     } catch (error) {
-      if (isUniqueViolation(error)) throw new StateConflict(`An application named '${input.name}' already exists.`);
+      if (isUniqueViolation(error))
+        throw new StateConflict(`An application named '${input.name}' already exists.`);
       throw error;
     }
   }
 
   list(includeInactive = false): Promise<ApplicationEntity[]> {
-    return this.applications.find({ where: includeInactive ? {} : { active: true }, order: { id: 'ASC' } });
+    return this.applications.find({
+      where: includeInactive ? {} : { active: true },
+      order: { id: 'ASC' },
+    });
   }
 
   async get(id: number): Promise<ApplicationEntity> {
@@ -51,7 +61,8 @@ export class ApplicationsService {
     try {
       return await this.applications.save(app);
     } catch (error) {
-      if (isUniqueViolation(error)) throw new StateConflict(`An application named '${input.name}' already exists.`);
+      if (isUniqueViolation(error))
+        throw new StateConflict(`An application named '${input.name}' already exists.`);
       throw error;
     }
   }

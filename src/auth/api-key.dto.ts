@@ -1,24 +1,48 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { Transform } from 'class-transformer';
-import { ArrayMinSize, IsArray, IsBoolean, IsEnum, IsOptional, IsString, MaxLength, MinLength } from 'class-validator';
+import {
+  ArrayMinSize,
+  IsArray,
+  IsBoolean,
+  IsEnum,
+  IsOptional,
+  IsString,
+  MaxLength,
+  MinLength,
+} from 'class-validator';
 import { IsRequired, ToBoolean } from '../rest/param-rules';
 import { ApiKeyEntity } from './api-key.entity';
 import { Permission } from './permission';
 
 export class CreateApiKeyDto {
   @ApiProperty({ example: 'zap-agent-1', maxLength: 100 })
-  @IsRequired('name') @IsString() @MinLength(1) @MaxLength(100)
+  @IsRequired('name')
+  @IsString()
+  @MinLength(1)
+  @MaxLength(100)
   name!: string;
 
   @ApiProperty({ enum: Permission, isArray: true, example: [Permission.CAN_MANAGE_SCAN_AGENTS] })
   // A form sends one value or a comma-separated list; JSON sends an array.
-  @Transform(({ value }: { value: unknown }) => (typeof value === 'string' ? value.split(',').map((p) => p.trim()) : value))
-  @IsRequired('permissions') @IsArray() @ArrayMinSize(1)
-  @IsEnum(Permission, { each: true, message: `permissions must be among: ${Object.values(Permission).join(', ')}` })
+  @Transform(({ value }: { value: unknown }) =>
+    typeof value === 'string' ? value.split(',').map((p) => p.trim()) : value,
+  )
+  @IsRequired('permissions')
+  @IsArray()
+  @ArrayMinSize(1)
+  @IsEnum(Permission, {
+    each: true,
+    message: `permissions must be among: ${Object.values(Permission).join(', ')}`,
+  })
   permissions!: Permission[];
 
-  @ApiPropertyOptional({ default: false, description: "ThreadFix's restricted key: refused on restricted operations" })
-  @ToBoolean() @IsOptional() @IsBoolean()
+  @ApiPropertyOptional({
+    default: false,
+    description: "ThreadFix's restricted key: refused on restricted operations",
+  })
+  @ToBoolean()
+  @IsOptional()
+  @IsBoolean()
   restricted?: boolean;
 }
 
@@ -29,8 +53,10 @@ export class ApiKeyDto {
   @ApiProperty() restricted!: boolean;
   @ApiProperty() active!: boolean;
   @ApiProperty({ description: 'epoch ms' }) createdTime!: number;
-  @ApiProperty({ nullable: true, type: Number, description: 'epoch ms' }) lastUsedTime!: number | null;
-  @ApiProperty({ nullable: true, type: Number, description: 'epoch ms' }) revokedTime!: number | null;
+  @ApiProperty({ nullable: true, type: Number, description: 'epoch ms' }) lastUsedTime!:
+    number | null;
+  @ApiProperty({ nullable: true, type: Number, description: 'epoch ms' }) revokedTime!:
+    number | null;
 }
 
 export class CreatedApiKeyDto extends ApiKeyDto {

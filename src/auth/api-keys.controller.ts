@@ -1,4 +1,5 @@
-import { Body, Controller, Get, Param, Post } from '@nestjs/common';
+import { Body, Controller, Get, Param } from '@nestjs/common';
+import { RestPost } from '../rest/rest-post.decorator';
 import { ApiOperation, ApiTags } from '@nestjs/swagger';
 import { ApiEnvelope } from '../rest/api-envelope.decorator';
 import { parseId } from '../rest/rest-params';
@@ -13,11 +14,14 @@ import { RequirePermission } from './require-permission.decorator';
 export class ApiKeysController {
   constructor(private readonly apiKeys: ApiKeysService) {}
 
-  @Post()
+  @RestPost()
   @ApiOperation({ summary: 'Create an API key; the key is shown only in this response' })
   @ApiEnvelope(CreatedApiKeyDto)
   async create(@Body() input: CreateApiKeyDto): Promise<CreatedApiKeyDto> {
-    const { key, plaintext } = await this.apiKeys.create({ ...input, restricted: input.restricted ?? false });
+    const { key, plaintext } = await this.apiKeys.create({
+      ...input,
+      restricted: input.restricted ?? false,
+    });
     return { ...toApiKeyDto(key), apiKey: plaintext };
   }
 
@@ -28,7 +32,7 @@ export class ApiKeysController {
     return (await this.apiKeys.list()).map(toApiKeyDto);
   }
 
-  @Post(':id/revoke')
+  @RestPost(':id/revoke')
   @ApiOperation({ summary: 'Revoke an API key (permanent)' })
   @ApiEnvelope(ApiKeyDto, { failures: [404] })
   async revoke(@Param('id') id: string): Promise<ApiKeyDto> {

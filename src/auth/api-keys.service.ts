@@ -74,8 +74,12 @@ export class ApiKeysService implements OnApplicationBootstrap {
    */
   async authenticate(presented: string | undefined): Promise<AuthenticatedCaller> {
     if (!presented) throw new AuthenticationFailed(MISSING_API_KEY);
-    const key = await this.keys.findOneBy({ keyHash: hashSecretKey(presented), revokedAt: IsNull() });
-    if (!key || !secretKeyMatches(presented, key.keyHash)) throw new AuthenticationFailed(UNKNOWN_API_KEY);
+    const key = await this.keys.findOneBy({
+      keyHash: hashSecretKey(presented),
+      revokedAt: IsNull(),
+    });
+    if (!key || !secretKeyMatches(presented, key.keyHash))
+      throw new AuthenticationFailed(UNKNOWN_API_KEY);
     // At most one write a minute per key: "last used" is for admins, not an audit log.
     void this.dataSource
       .query(
@@ -83,7 +87,14 @@ export class ApiKeysService implements OnApplicationBootstrap {
          WHERE id = $1 AND (last_used_at IS NULL OR last_used_at < now() - interval '1 minute')`,
         [key.id],
       )
-      .catch((error: unknown) => this.logger.warn(`Could not record API key use: ${String(error)}`));
-    return { apiKeyId: key.id, name: key.name, permissions: key.permissions, restricted: key.restricted };
+      .catch((error: unknown) =>
+        this.logger.warn(`Could not record API key use: ${String(error)}`),
+      );
+    return {
+      apiKeyId: key.id,
+      name: key.name,
+      permissions: key.permissions,
+      restricted: key.restricted,
+    };
   }
 }

@@ -16,8 +16,10 @@ declare module 'fastify' {
   }
 }
 
-export const Caller = createParamDecorator((_: unknown, ctx: ExecutionContext): AuthenticatedCaller => {
-  const caller = ctx.switchToHttp().getRequest<FastifyRequest>().caller;
-  if (!caller) throw new Error('Caller requested on a route without authentication');
-  return caller;
-});
+export const Caller = createParamDecorator(
+  (_: unknown, ctx: ExecutionContext): AuthenticatedCaller => {
+    const caller = ctx.switchToHttp().getRequest<FastifyRequest>().caller;
+    if (!caller) throw new Error('Caller requested on a route without authentication');
+    return caller;
+  },
+);

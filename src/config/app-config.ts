@@ -28,10 +28,15 @@ const emptyToUndefined = ({ value }: { value: unknown }) =>
 
 /** Environment variable names, as the README's configuration table lists them. */
 export class AppConfig {
-  @IsOptional() @IsString() @MaxLength(255)
+  @IsOptional()
+  @IsString()
+  @MaxLength(255)
   HOST = '0.0.0.0';
 
-  @Transform(toInt) @IsInt() @Min(0) @Max(65535)
+  @Transform(toInt)
+  @IsInt()
+  @Min(0)
+  @Max(65535)
   PORT = 8080;
 
   /** Mount point of the whole service; ThreadFix agents are configured with `…/threadfix/rest`. */
@@ -39,50 +44,81 @@ export class AppConfig {
   CONTEXT_PATH = '/threadfix';
 
   /** PostgreSQL connection URL; when unset an embedded PostgreSQL is started in DATA_DIR. */
-  @Transform(emptyToUndefined) @IsOptional()
-  @Matches(/^postgres(ql)?:\/\//, { message: 'DATABASE_URL must start with postgres:// or postgresql://' })
+  @Transform(emptyToUndefined)
+  @IsOptional()
+  @Matches(/^postgres(ql)?:\/\//, {
+    message: 'DATABASE_URL must start with postgres:// or postgresql://',
+  })
   DATABASE_URL?: string;
 
   /** Folder for the embedded database and the default scan storage. */
-  @IsString() @MinLength(1)
+  @IsString()
+  @MinLength(1)
   DATA_DIR = '.data';
 
-  @Transform(toInt) @IsInt() @Min(1024) @Max(65535)
+  @Transform(toInt)
+  @IsInt()
+  @Min(1024)
+  @Max(65535)
   EMBEDDED_PG_PORT = 54329;
 
   /** Where scan files are stored; defaults to DATA_DIR/scans. */
-  @Transform(emptyToUndefined) @IsOptional() @IsString()
+  @Transform(emptyToUndefined)
+  @IsOptional()
+  @IsString()
   STORAGE_DIR?: string;
 
-  @Transform(toInt) @IsInt() @Min(1)
+  @Transform(toInt)
+  @IsInt()
+  @Min(1)
   MAX_UPLOAD_BYTES = 1024 * 1024 * 1024;
 
-  @Transform(toInt) @IsInt() @Min(1)
+  @Transform(toInt)
+  @IsInt()
+  @Min(1)
   MAX_CONFIG_BYTES = 16 * 1024 * 1024;
 
   /** Largest form field (agentConfig, message …) and largest urlencoded/JSON body. */
-  @Transform(toInt) @IsInt() @Min(1024)
+  @Transform(toInt)
+  @IsInt()
+  @Min(1024)
   MAX_FIELD_BYTES = 1024 * 1024;
 
-  @Transform(toInt) @IsInt() @Min(1) @Max(10_000)
+  @Transform(toInt)
+  @IsInt()
+  @Min(1)
+  @Max(10_000)
   MAX_MULTIPART_FIELDS = 20;
 
-  @Transform(toInt) @IsInt() @Min(1) @Max(10_000)
+  @Transform(toInt)
+  @IsInt()
+  @Min(1)
+  @Max(10_000)
   MAX_MULTIPART_PARTS = 30;
 
   /** Default time an agent has from claim to completion (ThreadFix: 12 h). */
-  @Transform(toInt) @IsInt() @Min(1) @Max(30 * 24 * 3600)
+  @Transform(toInt)
+  @IsInt()
+  @Min(1)
+  @Max(30 * 24 * 3600)
   TASK_TIMEOUT_SECONDS = 12 * 3600;
 
-  @Transform(toInt) @IsInt() @Min(0) @Max(24 * 3600)
+  @Transform(toInt)
+  @IsInt()
+  @Min(0)
+  @Max(24 * 3600)
   REAPER_INTERVAL_SECONDS = 30;
 
   /** Refuse a result file whose detected scanner differs from the task's. */
-  @Transform(toBool) @IsBoolean()
+  @Transform(toBool)
+  @IsBoolean()
   REQUIRE_MATCHING_SCANNER = true;
 
   /** Creates this admin API key at boot when no key with its hash exists. */
-  @Transform(emptyToUndefined) @IsOptional() @IsString() @MinLength(32)
+  @Transform(emptyToUndefined)
+  @IsOptional()
+  @IsString()
+  @MinLength(32)
   @Matches(/^[A-Za-z0-9_-]+$/, { message: 'BOOTSTRAP_API_KEY must be URL-safe alphanumerics' })
   BOOTSTRAP_API_KEY?: string;
 
@@ -110,7 +146,8 @@ export function loadAppConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
   const errors = validateSync(config, { forbidUnknownValues: false });
   if (errors.length > 0) {
     const lines = errors.map(
-      (e) => `${e.property}=${JSON.stringify(raw[e.property])}: ${Object.values(e.constraints ?? {}).join('; ')}`,
+      (e) =>
+        `${e.property}=${JSON.stringify(raw[e.property])}: ${Object.values(e.constraints ?? {}).join('; ')}`,
     );
     throw new ConfigError(`Invalid configuration:\n  ${lines.join('\n  ')}`);
   }

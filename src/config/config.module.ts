@@ -6,6 +6,10 @@ import { AppConfig, loadAppConfig } from './app-config';
 @Module({})
 export class ConfigModule {
   static forRoot(config: AppConfig = loadAppConfig()) {
-    return { module: ConfigModule, providers: [{ provide: AppConfig, useValue: config }], exports: [AppConfig] };
+    return {
+      module: ConfigModule,
+      providers: [{ provide: AppConfig, useValue: config }],
+      exports: [AppConfig],
+    };
   }
 }

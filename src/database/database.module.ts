@@ -32,7 +32,9 @@ class DatabaseLifecycle implements OnApplicationShutdown {
       useFactory: async (config: AppConfig): Promise<EmbeddedDatabase | null> => {
         if (config.DATABASE_URL) return null;
         const logger = new Logger('EmbeddedPostgres');
-        logger.log(`No DATABASE_URL: starting the embedded PostgreSQL in ${config.embeddedDatabaseDir}`);
+        logger.log(
+          `No DATABASE_URL: starting the embedded PostgreSQL in ${config.embeddedDatabaseDir}`,
+        );
         return startEmbeddedPostgres(config.embeddedDatabaseDir, config.EMBEDDED_PG_PORT, (line) =>
           logger.verbose(line),
         );
@@ -41,7 +43,10 @@ class DatabaseLifecycle implements OnApplicationShutdown {
     {
       provide: DataSource,
       inject: [AppConfig, EMBEDDED_DATABASE],
-      useFactory: async (config: AppConfig, embedded: EmbeddedDatabase | null): Promise<DataSource> => {
+      useFactory: async (
+        config: AppConfig,
+        embedded: EmbeddedDatabase | null,
+      ): Promise<DataSource> => {
         const url = config.DATABASE_URL ?? embedded?.url;
         if (!url) throw new Error('No database URL');
         const dataSource = new DataSource(dataSourceOptions(url));

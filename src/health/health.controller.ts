@@ -14,8 +14,12 @@ export class HealthController {
   @Get()
   @Public()
   @RawResponse()
-  @ApiOperation({ summary: 'Liveness plus database readiness (503 when the database is unreachable)' })
-  async health(@Res({ passthrough: true }) reply: FastifyReply): Promise<{ status: string; database: string }> {
+  @ApiOperation({
+    summary: 'Liveness plus database readiness (503 when the database is unreachable)',
+  })
+  async health(
+    @Res({ passthrough: true }) reply: FastifyReply,
+  ): Promise<{ status: string; database: string }> {
     const database = await this.dataSource
       .query('SELECT 1')
       .then(() => 'up')

@@ -1,6 +1,12 @@
 /** Swagger: documents a route's success envelope and the failure envelopes it can answer with. */
 import { applyDecorators, Type } from '@nestjs/common';
-import { ApiExtraModels, ApiProperty, ApiResponse, ApiSecurity, getSchemaPath } from '@nestjs/swagger';
+import {
+  ApiExtraModels,
+  ApiProperty,
+  ApiResponse,
+  ApiSecurity,
+  getSchemaPath,
+} from '@nestjs/swagger';
 
 export class RestFailureDto {
   @ApiProperty({ example: 'Authentication failed, check your API Key.' }) message!: string;
@@ -21,7 +27,10 @@ const FAILURES: Record<number, string> = {
   422: "File not a valid result of the task's scanner",
 };
 
-export function ApiEnvelope(payload: Payload, options: { isArray?: boolean; failures?: number[] } = {}) {
+export function ApiEnvelope(
+  payload: Payload,
+  options: { isArray?: boolean; failures?: number[] } = {},
+) {
   const objectSchema =
     typeof payload === 'string'
       ? { type: payload }

@@ -24,6 +24,10 @@ export class EnvelopeInterceptor implements NestInterceptor {
     const raw = this.reflector.get<boolean | undefined>(RAW_RESPONSE, context.getHandler());
     return next
       .handle()
-      .pipe(map((result: unknown) => (raw || result instanceof StreamableFile ? result : restSuccess(result ?? null))));
+      .pipe(
+        map((result: unknown) =>
+          raw || result instanceof StreamableFile ? result : restSuccess(result ?? null),
+        ),
+      );
   }
 }

@@ -12,12 +12,20 @@ export const IsRequired = (name: string) => IsDefined(required(name));
 /** Form values arrive as strings: turn a decimal string into a number, leave anything else for @IsInt to refuse. */
 export const ToInt = () =>
   Transform(({ value }: { value: unknown }) =>
-    typeof value === 'string' && /^\s*-?\d{1,15}\s*$/.test(value) ? Number(value) : value === '' ? undefined : value,
+    typeof value === 'string' && /^\s*-?\d{1,15}\s*$/.test(value)
+      ? Number(value)
+      : value === ''
+        ? undefined
+        : value,
   );
 
 export const ToBoolean = () =>
-  Transform(({ value }: { value: unknown }) => (value === 'true' ? true : value === 'false' ? false : value));
+  Transform(({ value }: { value: unknown }) =>
+    value === 'true' ? true : value === 'false' ? false : value,
+  );
 
 /** Empty strings count as absent, as Spring treated a blank @RequestParam. */
 export const EmptyAsMissing = () =>
-  Transform(({ value }: { value: unknown }) => (typeof value === 'string' && value.trim() === '' ? undefined : value));
+  Transform(({ value }: { value: unknown }) =>
+    typeof value === 'string' && value.trim() === '' ? undefined : value,
+  );

@@ -21,23 +21,38 @@ const FASTIFY_CLIENT_ERRORS: Record<string, { status: number; message: string }>
   FST_FILES_LIMIT: { status: 413, message: 'The request has too many files.' },
   FST_FIELDS_LIMIT: { status: 413, message: 'The request has too many form fields.' },
   FST_ERR_CTP_INVALID_MEDIA_TYPE: { status: 415, message: 'Unsupported Content-Type.' },
-  FST_INVALID_MULTIPART_CONTENT_TYPE: { status: 415, message: 'The request is not multipart/form-data.' },
+  FST_INVALID_MULTIPART_CONTENT_TYPE: {
+    status: 415,
+    message: 'The request is not multipart/form-data.',
+  },
   FST_ERR_CTP_EMPTY_JSON_BODY: { status: 400, message: 'The JSON body is empty.' },
   FST_ERR_CTP_INVALID_JSON_BODY: { status: 400, message: 'The JSON body is not valid JSON.' },
-  FST_PROTO_VIOLATION: { status: 400, message: 'The request body contains a forbidden property name.' },
+  FST_PROTO_VIOLATION: {
+    status: 400,
+    message: 'The request body contains a forbidden property name.',
+  },
 };
 
 export function toRestFailure(error: unknown): { status: number; body: RestResponse<never> } {
-  if (error instanceof RestError) return { status: error.httpStatus, body: restFailure(error.message) };
+  if (error instanceof RestError)
+    return { status: error.httpStatus, body: restFailure(error.message) };
   if (error instanceof HttpException) {
     const status = error.getStatus();
     const response = error.getResponse();
     const text =
       typeof response === 'string'
         ? response
-        : ([] as unknown[]).concat((response as { message?: unknown }).message ?? error.message).join('; ');
+        : ([] as unknown[])
+            .concat((response as { message?: unknown }).message ?? error.message)
+            .join('; ');
     // Nest's router answers unmatched routes with "Cannot GET /path".
-    if (status === 404 && /^Cannot [A-Z]+ /.test(text)) return { status, body: restFailure(UNRECOGNIZED_PATH) };
+    if (status === 404 && /^Cannot [A-Z]+ /.test(text))
+      return { status, body: restFailure(UNRECOGNIZED_PATH) };
+    if (status === 413)
+      return {
+        status,
+        body: restFailure(FASTIFY_CLIENT_ERRORS.FST_ERR_CTP_BODY_TOO_LARGE.message),
+      };
     if (status >= 500) return { status, body: restFailure(UNEXPECTED) };
     return { status, body: restFailure(text) };
   }
@@ -63,7 +78,11 @@ export class RestExceptionFilter implements ExceptionFilter {
   }
 }
 
-export function sendRestFailure(request: FastifyRequest, reply: FastifyReply, error: unknown): void {
+export function sendRestFailure(
+  request: FastifyRequest,
+  reply: FastifyReply,
+  error: unknown,
+): void {
   const { status, body } = toRestFailure(error);
   if (reply.sent) return;
   // A refused upload may still be streaming in; close the connection instead of reading it all.

@@ -8,17 +8,24 @@ import { ValidationError } from 'class-validator';
 import { FastifyRequest } from 'fastify';
 import { BadRestParameter } from './rest-error';
 
-export const RestParams = createParamDecorator((_: unknown, ctx: ExecutionContext): Record<string, unknown> => {
-  const request = ctx.switchToHttp().getRequest<FastifyRequest>();
-  const merged: Record<string, unknown> = {};
-  for (const source of [request.query, request.body]) {
-    if (source && typeof source === 'object' && !Buffer.isBuffer(source) && !Array.isArray(source)) {
-      Object.assign(merged, source);
+export const RestParams = createParamDecorator(
+  (_: unknown, ctx: ExecutionContext): Record<string, unknown> => {
+    const request = ctx.switchToHttp().getRequest<FastifyRequest>();
+    const merged: Record<string, unknown> = {};
+    for (const source of [request.query, request.body]) {
+      if (
+        source &&
+        typeof source === 'object' &&
+        !Buffer.isBuffer(source) &&
+        !Array.isArray(source)
+      ) {
+        Object.assign(merged, source);
+      }
     }
-  }
-  delete merged.apiKey; // authentication's, not the operation's
-  return merged;
-});
+    delete merged.apiKey; // authentication's, not the operation's
+    return merged;
+  },
+);
 
 function describe(errors: ValidationError[], prefix = ''): string[] {
   return errors.flatMap((error) => [

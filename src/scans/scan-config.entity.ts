@@ -5,7 +5,9 @@ import { Column, Entity, Index, PrimaryGeneratedColumn } from 'typeorm';
  * setTaskConfig replaces it; the bytes are small (MAX_CONFIG_BYTES) and shipped base64 at claim.
  */
 @Entity({ name: 'scan_configs' })
-@Index('scan_configs_application_id_scanner_key', ['applicationId', 'scannerShortName'], { unique: true })
+@Index('scan_configs_application_id_scanner_key', ['applicationId', 'scannerShortName'], {
+  unique: true,
+})
 export class ScanConfigEntity {
   @PrimaryGeneratedColumn()
   id!: number;

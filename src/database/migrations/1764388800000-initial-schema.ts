@@ -76,8 +76,12 @@ export class InitialSchema1764388800000 implements MigrationInterface {
     await q.query(
       `CREATE INDEX scan_queue_tasks_overdue_idx ON scan_queue_tasks (timeout_time) WHERE status = 2`,
     );
-    await q.query(`CREATE INDEX scan_queue_tasks_application_id_idx ON scan_queue_tasks (application_id)`);
-    await q.query(`CREATE INDEX scan_queue_tasks_scan_agent_id_idx ON scan_queue_tasks (scan_agent_id)`);
+    await q.query(
+      `CREATE INDEX scan_queue_tasks_application_id_idx ON scan_queue_tasks (application_id)`,
+    );
+    await q.query(
+      `CREATE INDEX scan_queue_tasks_scan_agent_id_idx ON scan_queue_tasks (scan_agent_id)`,
+    );
     await q.query(`
       CREATE TABLE scan_statuses (
         id bigserial PRIMARY KEY,
@@ -109,7 +113,15 @@ export class InitialSchema1764388800000 implements MigrationInterface {
   }
 
   async down(q: QueryRunner): Promise<void> {
-    for (const table of ['scans', 'scan_statuses', 'scan_queue_tasks', 'scan_configs', 'scan_agents', 'applications', 'api_keys']) {
+    for (const table of [
+      'scans',
+      'scan_statuses',
+      'scan_queue_tasks',
+      'scan_configs',
+      'scan_agents',
+      'applications',
+      'api_keys',
+    ]) {
       await q.query(`DROP TABLE ${table}`);
     }
   }

@@ -1,0 +1,245 @@
+/**
+ * One scanqueue process per test file, on a database of its own (created here, dropped on stop),
+ * reached over real HTTP on a loopback port. Nest 12 ships as ES modules, which Jest's CommonJS
+ * runtime cannot load on Node 20, so the server runs as a child process from the build in dist/
+ * (`npm test` builds first) — the same artefact `npm start` runs.
+ */
+import { ChildProcess, spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import * as path from 'node:path';
+import { Client, Pool } from 'pg';
+
+export interface Envelope<T = unknown> {
+  message: string;
+  success: boolean;
+  responseCode: number;
+  object: T;
+}
+
+export interface RestResult<T = unknown> {
+  status: number;
+  body: Envelope<T>;
+}
+
+type Fields = Record<string, string | number | undefined>;
+export interface UploadFile {
+  field?: string;
+  name: string;
+  content: Buffer | string;
+  type?: string;
+}
+
+const ROOT = path.resolve(__dirname, '../..');
+
+function adminUrl(): string {
+  const url = process.env.SCANQUEUE_TEST_ADMIN_URL;
+  if (!url)
+    throw new Error(
+      'SCANQUEUE_TEST_ADMIN_URL is not set: run the tests through jest (globalSetup)',
+    );
+  return url;
+}
+
+async function adminQuery(sql: string): Promise<void> {
+  const client = new Client({ connectionString: adminUrl() });
+  await client.connect();
+  try {
+    await client.query(sql);
+  } finally {
+    await client.end();
+  }
+}
+
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      server.close(() =>
+        typeof address === 'object' && address
+          ? resolve(address.port)
+          : reject(new Error('no port')),
+      );
+    });
+  });
+}
+
+export async function createTestDatabase(): Promise<{ url: string; drop(): Promise<void> }> {
+  const name = `scanqueue_test_${randomBytes(6).toString('hex')}`;
+  await adminQuery(`CREATE DATABASE ${name}`);
+  const url = new URL(adminUrl());
+  url.pathname = `/${name}`;
+  return {
+    url: url.toString(),
+    drop: () => adminQuery(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`),
+  };
+}
+
+export const apiKeyHeader = (key: string) => ({ authorization: `APIKEY ${key}` });
+
+function formBody(fields: Fields): URLSearchParams {
+  const params = new URLSearchParams();
+  for (const [name, value] of Object.entries(fields))
+    if (value !== undefined) params.append(name, String(value));
+  return params;
+}
+
+export class TestServer {
+  /** Everything the server printed: read by tests that check what is (not) logged. */
+  output = '';
+
+  private constructor(
+    readonly baseUrl: string,
+    readonly adminKey: string,
+    readonly db: Pool,
+    readonly dataDir: string,
+    readonly env: Record<string, string>,
+    private readonly databaseUrl: string,
+    private readonly dropDatabase: () => Promise<void>,
+    private child: ChildProcess | undefined,
+  ) {}
+
+  static async start(env: Record<string, string> = {}): Promise<TestServer> {
+    const database = await createTestDatabase();
+    const dataDir = await mkdtemp(path.join(tmpdir(), 'scanqueue-test-data-'));
+    const adminKey = randomBytes(32).toString('base64url');
+    const port = await freePort();
+    const fullEnv = {
+      DATABASE_URL: database.url,
+      DATA_DIR: dataDir,
+      BOOTSTRAP_API_KEY: adminKey,
+      REAPER_INTERVAL_SECONDS: '0',
+      LOG_LEVEL: 'warn',
+      HOST: '127.0.0.1',
+      PORT: String(port),
+      ...env,
+    };
+    const server = new TestServer(
+      `http://127.0.0.1:${port}`,
+      adminKey,
+      new Pool({ connectionString: database.url, max: 4 }),
+      dataDir,
+      fullEnv,
+      database.url,
+      database.drop,
+      undefined,
+    );
+    await server.spawn();
+    return server;
+  }
+
+  /** Starts (or restarts) the server process and waits until it is ready. */
+  async spawn(): Promise<void> {
+    const { PATH, HOME, LANG } = process.env;
+    const child = spawn(process.execPath, [path.join(ROOT, 'dist/src/main.js')], {
+      cwd: ROOT,
+      env: { PATH, HOME, LANG, ...this.env, NO_COLOR: '1' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    this.child = child;
+    child.stdout?.on('data', (chunk: Buffer) => (this.output += chunk.toString()));
+    child.stderr?.on('data', (chunk: Buffer) => (this.output += chunk.toString()));
+    const deadline = Date.now() + 30_000;
+    while (Date.now() < deadline) {
+      if (child.exitCode !== null)
+        throw new Error(`scanqueue exited with ${child.exitCode}:\n${this.output}`);
+      try {
+        if ((await fetch(`${this.baseUrl}/threadfix/health`)).ok) return;
+      } catch {
+        // not listening yet
+      }
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+    child.kill('SIGKILL');
+    throw new Error(`scanqueue did not become ready:\n${this.output}`);
+  }
+
+  /** Stops the process (SIGTERM, or SIGKILL to simulate a crash) and waits for it to exit. */
+  async kill(signal: NodeJS.Signals = 'SIGTERM'): Promise<number | null> {
+    const child = this.child;
+    if (!child || child.exitCode !== null || child.signalCode !== null)
+      return child?.exitCode ?? null;
+    const exited = new Promise<number | null>((resolve) =>
+      child.once('exit', (code) => resolve(code)),
+    );
+    child.kill(signal);
+    return exited;
+  }
+
+  async stop(): Promise<void> {
+    await this.kill('SIGTERM');
+    await this.db.end();
+    await this.dropDatabase();
+    await rm(this.dataDir, { recursive: true, force: true });
+  }
+
+  async query<T = Record<string, unknown>>(sql: string, params: unknown[] = []): Promise<T[]> {
+    return (await this.db.query(sql, params)).rows as T[];
+  }
+
+  async request<T = unknown>(
+    method: string,
+    url: string,
+    init: { key?: string; headers?: Record<string, string>; body?: BodyInit } = {},
+  ): Promise<RestResult<T>> {
+    const response = await fetch(this.baseUrl + url, {
+      method,
+      headers: { ...(init.key ? apiKeyHeader(init.key) : {}), ...init.headers },
+      body: init.body,
+    });
+    const text = await response.text();
+    try {
+      return { status: response.status, body: JSON.parse(text) as Envelope<T> };
+    } catch {
+      throw new Error(`Not JSON (${response.status}) from ${method} ${url}: ${text.slice(0, 300)}`);
+    }
+  }
+
+  get<T = unknown>(url: string, key?: string): Promise<RestResult<T>> {
+    return this.request<T>('GET', url, { key });
+  }
+
+  postForm<T = unknown>(
+    url: string,
+    key: string | undefined,
+    fields: Fields = {},
+  ): Promise<RestResult<T>> {
+    return this.request<T>('POST', url, { key, body: formBody(fields) });
+  }
+
+  postJson<T = unknown>(
+    url: string,
+    key: string | undefined,
+    json: unknown,
+    method = 'POST',
+  ): Promise<RestResult<T>> {
+    return this.request<T>(method, url, {
+      key,
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify(json),
+    });
+  }
+
+  /** A multipart body as curl -F sends it: the fields first, then the file. */
+  postMultipart<T = unknown>(
+    url: string,
+    key: string | undefined,
+    fields: Fields,
+    file?: UploadFile,
+  ): Promise<RestResult<T>> {
+    const data = new FormData();
+    for (const [name, value] of Object.entries(fields))
+      if (value !== undefined) data.append(name, String(value));
+    if (file)
+      data.append(
+        file.field ?? 'file',
+        new Blob([file.content], { type: file.type ?? 'application/xml' }),
+        file.name,
+      );
+    return this.request<T>('POST', url, { key, body: data });
+  }
+}
