@@ -6,6 +6,10 @@ import { AppConfig } from './config/app-config';
 import { ConfigModule } from './config/config.module';
 import { DatabaseModule } from './database/database.module';
 import { HealthController } from './health/health.controller';
+import { ScanAgentsModule } from './scan-agents/scan-agents.module';
+import { ScansModule } from './scans/scans.module';
+import { StorageModule } from './storage/storage.module';
+import { TasksModule } from './tasks/tasks.module';
 import { EnvelopeInterceptor } from './rest/envelope.interceptor';
 import { RestExceptionFilter } from './rest/rest-exception.filter';
 import { restValidationPipe } from './rest/rest-params';
@@ -15,7 +19,16 @@ export class AppModule {
   static forRoot(config: AppConfig): DynamicModule {
     return {
       module: AppModule,
-      imports: [ConfigModule.forRoot(config), DatabaseModule, AuthModule, ApplicationsModule],
+      imports: [
+        ConfigModule.forRoot(config),
+        DatabaseModule,
+        StorageModule,
+        AuthModule,
+        ApplicationsModule,
+        ScanAgentsModule,
+        ScansModule,
+        TasksModule,
+      ],
       controllers: [HealthController],
       providers: [
         { provide: APP_PIPE, useFactory: restValidationPipe },

@@ -37,7 +37,10 @@ describe('health and docs', () => {
     const page = await fetch(`${t.baseUrl}/threadfix/docs`);
     expect(page.status).toBe(200);
     expect(await page.text()).toContain('swagger-ui');
-    const doc = await (await fetch(`${t.baseUrl}/threadfix/docs-json`)).json();
+    const doc = (await (await fetch(`${t.baseUrl}/threadfix/docs-json`)).json()) as {
+      paths: Record<string, Record<string, { security?: unknown[] }>>;
+      components: { securitySchemes: Record<string, unknown> };
+    };
     expect(doc.components.securitySchemes.APIKEY).toMatchObject({
       type: 'apiKey',
       in: 'header',

@@ -44,3 +44,8 @@ export class PayloadTooLarge extends RestError {
 export class UnprocessableScanFile extends RestError {
   readonly httpStatus = 422;
 }
+
+/** 415: a body of a type the route does not read (e.g. completeTask without multipart). */
+export class UnsupportedMediaType extends RestError {
+  readonly httpStatus = 415;
+}

@@ -52,3 +52,8 @@ export function parseId(value: string, name = 'id'): number {
   }
   return Number(value);
 }
+
+/** Validates a plain object against a DTO the way the global pipe does (for multipart forms). */
+export async function validateParams<T extends object>(type: new () => T, plain: Record<string, unknown>): Promise<T> {
+  return (await restValidationPipe().transform(plain, { type: 'body', metatype: type })) as T;
+}

@@ -184,7 +184,7 @@ export class TestServer {
   async request<T = unknown>(
     method: string,
     url: string,
-    init: { key?: string; headers?: Record<string, string>; body?: BodyInit } = {},
+    init: { key?: string; headers?: Record<string, string>; body?: RequestInit['body'] } = {},
   ): Promise<RestResult<T>> {
     const response = await fetch(this.baseUrl + url, {
       method,

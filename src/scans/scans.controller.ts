@@ -1,0 +1,49 @@
+import { Controller, Get, Param, StreamableFile } from '@nestjs/common';
+import { ApiOperation, ApiProduces, ApiSecurity, ApiTags } from '@nestjs/swagger';
+import { Permission } from '../auth/permission';
+import { RequirePermission } from '../auth/require-permission.decorator';
+import { ApiEnvelope } from '../rest/api-envelope.decorator';
+import { parseId } from '../rest/rest-params';
+import { ScanDto, toScanDto } from './scan.dto';
+import { ScansService } from './scans.service';
+
+const READ = [
+  Permission.READ_ACCESS,
+  Permission.CAN_MANAGE_APPLICATIONS,
+  Permission.CAN_MANAGE_SCAN_AGENTS,
+];
+
+@ApiTags('scans')
+@Controller('rest/applications/:applicationId/scans')
+@RequirePermission(READ)
+export class ScansController {
+  constructor(private readonly scans: ScansService) {}
+
+  @Get()
+  @ApiOperation({ summary: "List an application's scans" })
+  @ApiEnvelope(ScanDto, { isArray: true })
+  async list(@Param('applicationId') applicationId: string): Promise<ScanDto[]> {
+    return (await this.scans.listForApplication(parseId(applicationId, 'applicationId'))).map(
+      toScanDto,
+    );
+  }
+
+  @Get(':scanId/file')
+  @ApiOperation({ summary: "Download a scan's result file as uploaded" })
+  @ApiSecurity('APIKEY')
+  @ApiProduces('application/xml')
+  async download(
+    @Param('applicationId') applicationId: string,
+    @Param('scanId') scanId: string,
+  ): Promise<StreamableFile> {
+    const { scan, stream } = await this.scans.openFile(
+      parseId(applicationId, 'applicationId'),
+      parseId(scanId, 'scanId'),
+    );
+    return new StreamableFile(stream, {
+      type: 'application/xml',
+      length: Number(scan.sizeBytes),
+      disposition: `attachment; filename="${scan.originalFilename.replace(/[^\w.-]+/g, '_')}"`,
+    });
+  }
+}

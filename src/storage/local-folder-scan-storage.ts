@@ -1,0 +1,153 @@
+import { randomUUID } from 'node:crypto';
+import { createWriteStream, type WriteStream } from 'node:fs';
+import { mkdir, open, readdir, rename, rm, type FileHandle } from 'node:fs/promises';
+import path from 'node:path';
+import type { Readable } from 'node:stream';
+import { NotFound } from '../rest/rest-error';
+import { ScanStorage, type ScanStorageUpload, type StoredObject } from './scan-storage';
+
+/** Temp folder under the root; dot-named so no key (whose segments never start with '.') reaches it. */
+const INCOMING = '.incoming';
+const MAX_HINT_LENGTH = 100;
+
+/** Keeps a file-name hint safe and short: letters, digits, '.', '_' and '-', never leading dots. */
+function sanitizeKeyHint(keyHint: string): string {
+  const safe = path
+    .basename(keyHint.replace(/\\/g, '/'))
+    .replace(/[^A-Za-z0-9._-]+/g, '_')
+    .replace(/^\.+/, '')
+    .slice(0, MAX_HINT_LENGTH);
+  return safe === '' ? 'scan' : safe;
+}
+
+function isErrno(err: unknown, code: string): boolean {
+  return (err as NodeJS.ErrnoException | null)?.code === code;
+}
+
+/** fsync a directory so a rename into it survives a crash. */
+async function syncDir(dir: string): Promise<void> {
+  const handle = await open(dir, 'r');
+  try {
+    await handle.sync();
+  } finally {
+    await handle.close();
+  }
+}
+
+/**
+ * Scan files as plain files: `<root>/<yyyy>/<mm>/<uuid>-<hint>`, written first to
+ * `<root>/.incoming/<uuid>.part` and renamed on commit, so a crash never leaves a partial final file.
+ */
+export class LocalFolderScanStorage extends ScanStorage {
+  private readonly incomingDir: string;
+
+  constructor(private readonly rootDir: string) {
+    super();
+    this.incomingDir = path.join(rootDir, INCOMING);
+  }
+
+  async beginUpload(keyHint: string): Promise<ScanStorageUpload> {
+    await mkdir(this.incomingDir, { recursive: true });
+    const id = randomUUID();
+    const tempPath = path.join(this.incomingDir, `${id}.part`);
+    const now = new Date();
+    const key = [
+      String(now.getUTCFullYear()),
+      String(now.getUTCMonth() + 1).padStart(2, '0'),
+      `${id}-${sanitizeKeyHint(keyHint)}`,
+    ].join('/');
+    // flush: the stream fsyncs the file before closing it, so a committed file is durable.
+    const stream = createWriteStream(tempPath, { flags: 'wx', flush: true });
+    return new LocalUpload(stream, tempPath, path.join(this.rootDir, key), key);
+  }
+
+  async openRead(key: string): Promise<Readable> {
+    let handle: FileHandle;
+    try {
+      handle = await open(this.resolveKey(key), 'r');
+    } catch (err) {
+      if (isErrno(err, 'ENOENT')) throw new NotFound('The scan file was not found.');
+      throw err;
+    }
+    return handle.createReadStream(); // closes the handle when done or destroyed
+  }
+
+  async remove(key: string): Promise<void> {
+    await rm(this.resolveKey(key), { force: true });
+  }
+
+  async cleanupIncomplete(): Promise<number> {
+    let names: string[];
+    try {
+      names = await readdir(this.incomingDir);
+    } catch (err) {
+      if (isErrno(err, 'ENOENT')) return 0;
+      throw err;
+    }
+    await Promise.all(
+      names.map((name) => rm(path.join(this.incomingDir, name), { recursive: true, force: true })),
+    );
+    return names.length;
+  }
+
+  /** Absolute path of a key; refuses anything that could leave the root or reach the temp folder. */
+  private resolveKey(key: string): string {
+    const segments = key.split('/');
+    const valid =
+      key !== '' &&
+      !key.includes('\\') &&
+      !key.includes('\0') &&
+      !path.isAbsolute(key) &&
+      segments.every((s) => s !== '' && !s.startsWith('.'));
+    if (!valid) throw new Error(`Invalid scan storage key: ${JSON.stringify(key)}`);
+    return path.join(this.rootDir, ...segments);
+  }
+}
+
+/** Resolves once the stream has closed (its fd is released), whether it succeeded or failed. */
+function whenClosed(stream: WriteStream): Promise<void> {
+  return stream.closed
+    ? Promise.resolve()
+    : new Promise((resolve) => stream.once('close', () => resolve()));
+}
+
+class LocalUpload implements ScanStorageUpload {
+  private state: 'open' | 'committing' | 'committed' | 'aborted' = 'open';
+
+  constructor(
+    readonly stream: WriteStream,
+    private readonly tempPath: string,
+    private readonly finalPath: string,
+    private readonly key: string,
+  ) {
+    // Errors reach the caller through pipeline or commit(); don't let one crash the process meanwhile.
+    stream.on('error', () => undefined);
+  }
+
+  async commit(): Promise<StoredObject> {
+    if (this.state !== 'open') throw new Error(`Cannot commit an upload that is ${this.state}`);
+    this.state = 'committing';
+    const { stream } = this;
+    if (!stream.writableEnded && !stream.destroyed) stream.end();
+    await whenClosed(stream); // after finish, the fsync (flush) and the close
+    if (stream.errored !== null || !stream.writableFinished) {
+      throw new Error('Cannot commit: the upload stream failed', {
+        cause: stream.errored ?? undefined,
+      });
+    }
+    const finalDir = path.dirname(this.finalPath);
+    await mkdir(finalDir, { recursive: true });
+    await rename(this.tempPath, this.finalPath);
+    await syncDir(finalDir); // makes the rename itself durable
+    this.state = 'committed';
+    return { key: this.key, sizeBytes: stream.bytesWritten };
+  }
+
+  async abort(): Promise<void> {
+    if (this.state === 'committed' || this.state === 'aborted') return;
+    this.state = 'aborted';
+    this.stream.destroy();
+    await whenClosed(this.stream); // the file may still be opening; delete it only after
+    await rm(this.tempPath, { force: true });
+  }
+}

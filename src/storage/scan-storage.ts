@@ -1,0 +1,32 @@
+import type { Readable, Writable } from 'node:stream';
+
+/** A committed scan file. */
+export interface StoredObject {
+  /** Backend-relative key to pass to openRead/remove (a relative path with `/` separators). */
+  key: string;
+  sizeBytes: number;
+}
+
+/**
+ * One upload in progress, written under a temporary name. The caller pipes into `stream`, awaits
+ * the pipeline, then calls `commit()`; on any failure it calls `abort()`.
+ */
+export interface ScanStorageUpload {
+  readonly stream: Writable;
+  /** Ends the stream if needed, makes the data durable and moves it to its final key. */
+  commit(): Promise<StoredObject>;
+  /** Discards the temporary data; idempotent, and a no-op after a successful commit. */
+  abort(): Promise<void>;
+}
+
+/** Where uploaded scan files live. An abstract class (not an interface) so Nest can inject it by class. */
+export abstract class ScanStorage {
+  /** Starts an upload; `keyHint` (e.g. the client's file name) only flavours the final key. */
+  abstract beginUpload(keyHint: string): Promise<ScanStorageUpload>;
+  /** Streams a committed file; rejects with NotFound if it does not exist. */
+  abstract openRead(key: string): Promise<Readable>;
+  /** Deletes a committed file; no error if it is already gone. */
+  abstract remove(key: string): Promise<void>;
+  /** Removes temporary files a crash left behind; returns how many. Call before accepting uploads. */
+  abstract cleanupIncomplete(): Promise<number>;
+}

@@ -1,0 +1,55 @@
+/** The task protocol's failures, with ThreadFix's message text where it had one. */
+import { BadRestParameter, Forbidden, NotFound, RestError, StateConflict } from '../rest/rest-error';
+import { TaskRow } from './task-transitions';
+import { TaskStatus } from './task-status';
+
+export class TaskNotFound extends NotFound {
+  constructor(id: number) {
+    super(`No ScanQueueTask found with id ${id}.`);
+  }
+}
+
+export class MissingTaskKey extends BadRestParameter {
+  constructor() {
+    super('No secure task key found error.');
+  }
+}
+
+export class TaskKeyMismatch extends Forbidden {
+  constructor() {
+    super('Secure task key was not recognized.');
+  }
+}
+
+/** "No task found." is a normal answer to a poll, so it keeps ThreadFix's HTTP 200 with success:false. */
+export class NoTaskFound extends RestError {
+  readonly httpStatus = 200;
+  constructor() {
+    super('No task found.');
+  }
+}
+
+/** The state forbids the call; the message tells the agent why (cancelled, timed out, …). */
+export class TaskStateConflict extends StateConflict {
+  constructor(task: TaskRow) {
+    super(TaskStateConflict.describe(task));
+  }
+
+  static describe(task: TaskRow): string {
+    const id = task.id;
+    switch (task.status) {
+      case TaskStatus.QUEUED:
+        return `ScanQueueTask ${id} has not been assigned to an agent.`;
+      case TaskStatus.COMPLETE_DELETED:
+        return `ScanQueueTask ${id} was cancelled by an administrator.`;
+      case TaskStatus.COMPLETE_TIMEDOUT:
+        return `ScanQueueTask ${id} timed out at ${task.timeout_time?.toISOString() ?? 'its timeout'}; its result is no longer accepted.`;
+      case TaskStatus.COMPLETE_SUCCESSFUL:
+        return `ScanQueueTask ${id} has already completed successfully.`;
+      case TaskStatus.COMPLETE_FAILED:
+        return `ScanQueueTask ${id} has already failed.`;
+      default:
+        return `ScanQueueTask ${id} is in state ${task.status}.`;
+    }
+  }
+}

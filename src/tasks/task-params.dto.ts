@@ -1,0 +1,106 @@
+/** The agent protocol's parameters, with ThreadFix's names (form fields, query string or JSON). */
+import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
+import { IsInt, IsOptional, IsString, IsUrl, Max, MaxLength, Min } from 'class-validator';
+import { EmptyAsMissing, IsRequired, ToInt } from '../rest/param-rules';
+
+const MAX_TIMEOUT_SECONDS = 30 * 24 * 3600;
+const URL_RULES = { protocols: ['http', 'https'], require_protocol: true, require_tld: false };
+
+export class QueueScanParams {
+  @ApiProperty({ example: 1 })
+  @ToInt() @IsRequired('applicationId') @IsInt({ message: 'applicationId must be an integer.' }) @Min(1)
+  applicationId!: number;
+
+  @ApiProperty({ example: 'OWASP Zed Attack Proxy', description: 'short name (zap), display name or a ThreadFix alias' })
+  @EmptyAsMissing() @IsRequired('scannerType') @IsString() @MaxLength(100)
+  scannerType!: string;
+
+  @ApiPropertyOptional({ description: "id of one of the application's scan configs (see setTaskConfig)" })
+  @ToInt() @IsOptional() @IsInt({ message: 'scanConfigId must be an integer.' }) @Min(1)
+  scanConfigId?: number;
+
+  @ApiPropertyOptional({ description: "the task's own target; defaults to the application URL" })
+  @EmptyAsMissing() @IsOptional() @IsString() @MaxLength(255)
+  @IsUrl(URL_RULES, { message: 'targetUrl must be an http or https URL.' })
+  targetUrl?: string;
+
+  @ApiPropertyOptional({ description: 'ThreadFix Python client spelling of targetUrl' })
+  @EmptyAsMissing() @IsOptional() @IsString() @MaxLength(255)
+  @IsUrl(URL_RULES, { message: 'targetURL must be an http or https URL.' })
+  targetURL?: string;
+
+  @ApiPropertyOptional({ description: 'time the agent has from claim to result (default TASK_TIMEOUT_SECONDS)' })
+  @ToInt() @IsOptional() @IsInt({ message: 'timeoutSeconds must be an integer.' }) @Min(1) @Max(MAX_TIMEOUT_SECONDS)
+  timeoutSeconds?: number;
+}
+
+/** The keys every call on a claimed task presents. Presence is checked by the service (ThreadFix's messages). */
+export class TaskKeyParams {
+  @ApiProperty({ example: 1 })
+  @ToInt() @IsRequired('scanQueueTaskId') @IsInt({ message: 'scanQueueTaskId must be an integer.' }) @Min(1) @Max(2147483647)
+  scanQueueTaskId!: number;
+
+  @ApiPropertyOptional({ description: 'the key requestTask returned with the task' })
+  @IsOptional() @IsString() @MaxLength(200)
+  secureTaskKey?: string;
+
+  @ApiPropertyOptional({ description: 'the key requestScanAgentKey issued, the one that claimed the task' })
+  @IsOptional() @IsString() @MaxLength(200)
+  scanAgentSecureKey?: string;
+}
+
+export class TaskStatusUpdateParams extends TaskKeyParams {
+  @ApiProperty({ example: 'Spidering 40% done' })
+  @IsRequired('message') @IsString() @MaxLength(65536)
+  message!: string;
+}
+
+export class FailTaskParams extends TaskStatusUpdateParams {}
+
+export class CompleteTaskParams extends TaskKeyParams {}
+
+export class RequestTaskParams {
+  @ApiProperty({ example: 'OWASP Zed Attack Proxy,Burp Suite Pro', description: 'comma-separated scanner names' })
+  @EmptyAsMissing() @IsRequired('scanners') @IsString() @MaxLength(2000)
+  scanners!: string;
+
+  @ApiPropertyOptional({ description: "free text describing the agent's host (or upload it as a file part)" })
+  @IsOptional() @IsString()
+  agentConfig?: string;
+
+  @ApiPropertyOptional()
+  @IsOptional() @IsString() @MaxLength(200)
+  scanAgentSecureKey?: string;
+}
+
+export class SetTaskConfigParams {
+  @ApiProperty({ example: 1 })
+  @ToInt() @IsRequired('appId') @IsInt({ message: 'appId must be an integer.' }) @Min(1) @Max(2147483647)
+  appId!: number;
+
+  @ApiProperty({ example: 'zap' })
+  @EmptyAsMissing() @IsRequired('scannerType') @IsString() @MaxLength(100)
+  scannerType!: string;
+}
+
+export class ListTasksParams {
+  @ApiPropertyOptional({ description: 'status int (1..7)' })
+  @ToInt() @IsOptional() @IsInt() @Min(1) @Max(7)
+  status?: number;
+
+  @ApiPropertyOptional()
+  @ToInt() @IsOptional() @IsInt() @Min(1)
+  applicationId?: number;
+
+  @ApiPropertyOptional({ description: 'any scanner name' })
+  @IsOptional() @IsString() @MaxLength(100)
+  scanner?: string;
+
+  @ApiPropertyOptional({ default: 1 })
+  @ToInt() @IsOptional() @IsInt() @Min(1) @Max(1_000_000)
+  page?: number;
+
+  @ApiPropertyOptional({ default: 50, maximum: 500 })
+  @ToInt() @IsOptional() @IsInt() @Min(1) @Max(500)
+  pageSize?: number;
+}

@@ -1,0 +1,186 @@
+/**
+ * The task state machine: the allowed transitions as data, and the only SQL that writes
+ * `scan_queue_tasks.status`. Every statement is guarded by the current status in its WHERE clause
+ * and appends the status-history row in the same statement, so a transition and its history row
+ * commit or roll back together and two racing callers cannot both win.
+ */
+import { EntityManager } from 'typeorm';
+import { StatusActorType } from './scan-status.entity';
+import { TaskStatus } from './task-status';
+
+const { QUEUED, ASSIGNED, COMPLETE_SUCCESSFUL, COMPLETE_DELETED, COMPLETE_TIMEDOUT, COMPLETE_FAILED } = TaskStatus;
+
+/** From → the statuses it may move to. Terminal statuses are final. */
+export const ALLOWED_TRANSITIONS: Readonly<Record<TaskStatus, readonly TaskStatus[]>> = {
+  [QUEUED]: [ASSIGNED, COMPLETE_DELETED],
+  [ASSIGNED]: [COMPLETE_SUCCESSFUL, COMPLETE_FAILED, COMPLETE_TIMEDOUT, COMPLETE_DELETED],
+  [COMPLETE_SUCCESSFUL]: [],
+  [COMPLETE_DELETED]: [],
+  [COMPLETE_TIMEDOUT]: [],
+  [COMPLETE_FAILED]: [],
+  [TaskStatus.UNKNOWN]: [],
+};
+
+export function sourcesOf(to: TaskStatus): TaskStatus[] {
+  return Object.keys(ALLOWED_TRANSITIONS)
+    .map((from) => Number(from) as TaskStatus)
+    .filter((from) => ALLOWED_TRANSITIONS[from].includes(to));
+}
+
+export interface Actor {
+  type: StatusActorType;
+  id: number | null;
+}
+
+/** A task row as the statements below return it (snake_case, straight from PostgreSQL). */
+export interface TaskRow {
+  id: number;
+  application_id: number;
+  scanner: string;
+  status: TaskStatus;
+  active: boolean;
+  created_at: Date;
+  start_time: Date | null;
+  end_time: Date | null;
+  timeout_seconds: number;
+  timeout_time: Date | null;
+  target_url: string | null;
+  scan_config_id: number | null;
+  secure_key_hash: string | null;
+  scan_agent_id: number | null;
+  scan_agent_info: string | null;
+  queued_by_api_key_id: number | null;
+}
+
+const HISTORY_COLUMNS = 'task_id, message, from_status, to_status, actor_type, actor_id';
+
+export interface NewTask {
+  applicationId: number;
+  scanner: string;
+  timeoutSeconds: number;
+  targetUrl: string | null;
+  scanConfigId: number | null;
+}
+
+/** (nothing) → QUEUED. */
+export async function insertQueuedTask(tx: EntityManager, task: NewTask, message: string, actor: Actor): Promise<TaskRow> {
+  const rows: TaskRow[] = await tx.query(
+    `WITH task AS (
+       INSERT INTO scan_queue_tasks (application_id, scanner, status, timeout_seconds, target_url, scan_config_id, queued_by_api_key_id)
+       VALUES ($1, $2, ${QUEUED}, $3, $4, $5, $6)
+       RETURNING *
+     ), history AS (
+       INSERT INTO scan_statuses (${HISTORY_COLUMNS})
+       SELECT id, $7, NULL, ${QUEUED}, $8, $6 FROM task
+     )
+     SELECT * FROM task`,
+    [task.applicationId, task.scanner, task.timeoutSeconds, task.targetUrl, task.scanConfigId, actor.id, message, actor.type],
+  );
+  return rows[0];
+}
+
+export interface Claim {
+  scanners: string[];
+  secureKeyHash: string;
+  agentId: number;
+  agentInfo: string | null;
+  message: string;
+}
+
+/**
+ * QUEUED → ASSIGNED: the oldest active queued task of one of the scanners, in one statement.
+ * `FOR UPDATE SKIP LOCKED` lets concurrent claimers (on any number of instances) pass over a row
+ * another one is taking instead of waiting for it, so each task is claimed exactly once.
+ * Served by scan_queue_tasks_claimable_idx (scanner, id) WHERE status = 1 AND active.
+ */
+export async function claimNextTask(tx: EntityManager, claim: Claim): Promise<TaskRow | undefined> {
+  const rows: TaskRow[] = await tx.query(
+    `WITH next AS (
+       SELECT id FROM scan_queue_tasks
+       WHERE status = ${QUEUED} AND active AND scanner = ANY($1::text[])
+       ORDER BY id
+       LIMIT 1
+       FOR UPDATE SKIP LOCKED
+     ), claimed AS (
+       UPDATE scan_queue_tasks t
+       SET status = ${ASSIGNED}, start_time = now(), timeout_time = now() + make_interval(secs => t.timeout_seconds),
+           secure_key_hash = $2, scan_agent_id = $3, scan_agent_info = $4
+       FROM next WHERE t.id = next.id AND t.status = ${QUEUED}
+       RETURNING t.*
+     ), history AS (
+       INSERT INTO scan_statuses (${HISTORY_COLUMNS})
+       SELECT id, $5, ${QUEUED}, ${ASSIGNED}, 'agent', $3 FROM claimed
+     )
+     SELECT * FROM claimed`,
+    [claim.scanners, claim.secureKeyHash, claim.agentId, claim.agentInfo, claim.message],
+  );
+  return rows[0];
+}
+
+/**
+ * Any allowed move into `to` (complete, fail, cancel, time out one task). Returns the updated row,
+ * or undefined when the task was not in a status that may move to `to` (someone else won).
+ */
+export async function transitionTask(
+  tx: EntityManager,
+  taskId: number,
+  to: TaskStatus,
+  message: string,
+  actor: Actor,
+): Promise<TaskRow | undefined> {
+  const rows: TaskRow[] = await tx.query(
+    `WITH current AS (
+       SELECT id, status FROM scan_queue_tasks WHERE id = $1 AND status = ANY($3::smallint[]) FOR UPDATE
+     ), moved AS (
+       UPDATE scan_queue_tasks t SET status = $2, end_time = now()
+       FROM current WHERE t.id = current.id
+       RETURNING t.*, current.status AS from_status
+     ), history AS (
+       INSERT INTO scan_statuses (${HISTORY_COLUMNS})
+       SELECT id, $4, from_status, $2, $5, $6 FROM moved
+     )
+     SELECT * FROM moved`,
+    [taskId, to, sourcesOf(to), message, actor.type, actor.id],
+  );
+  return rows[0];
+}
+
+/** A status message without a transition; only while the task is ASSIGNED (the agent's progress). */
+export async function appendStatusMessage(tx: EntityManager, taskId: number, message: string, actor: Actor): Promise<boolean> {
+  const rows: unknown[] = await tx.query(
+    `INSERT INTO scan_statuses (${HISTORY_COLUMNS})
+     SELECT id, $2, NULL, NULL, $3, $4 FROM scan_queue_tasks WHERE id = $1 AND status = ${ASSIGNED}
+     RETURNING id`,
+    [taskId, message, actor.type, actor.id],
+  );
+  return rows.length === 1;
+}
+
+/**
+ * ASSIGNED → COMPLETE_TIMEDOUT for up to `limit` overdue tasks. Safe on every instance at once:
+ * SKIP LOCKED splits the work, and the status guard stops a task being timed out twice.
+ * Served by scan_queue_tasks_overdue_idx (timeout_time) WHERE status = 2.
+ */
+export async function timeOutOverdueTasks(tx: EntityManager, limit: number): Promise<number[]> {
+  const rows: { id: number }[] = await tx.query(
+    `WITH overdue AS (
+       SELECT id FROM scan_queue_tasks
+       WHERE status = ${ASSIGNED} AND timeout_time < now()
+       ORDER BY timeout_time
+       LIMIT $1
+       FOR UPDATE SKIP LOCKED
+     ), moved AS (
+       UPDATE scan_queue_tasks t SET status = ${COMPLETE_TIMEDOUT}, end_time = now()
+       FROM overdue WHERE t.id = overdue.id AND t.status = ${ASSIGNED}
+       RETURNING t.id, t.timeout_time
+     ), history AS (
+       INSERT INTO scan_statuses (${HISTORY_COLUMNS})
+       SELECT id, 'Task timed out: no result by ' || to_char(timeout_time AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"'),
+              ${ASSIGNED}, ${COMPLETE_TIMEDOUT}, 'system', NULL
+       FROM moved
+     )
+     SELECT id FROM moved`,
+    [limit],
+  );
+  return rows.map((row) => row.id);
+}

@@ -1,0 +1,119 @@
+/**
+ * ThreadFix's Scan Agent "Tasks" API (`/rest/{version}/tasks/…`): one line per route. Every agent
+ * operation needs Manage Scan Agents and is refused to restricted keys, as in ThreadFix.
+ */
+import { Controller, Get, Req } from '@nestjs/common';
+import { ApiBody, ApiConsumes, ApiOperation, ApiTags } from '@nestjs/swagger';
+import { FastifyRequest } from 'fastify';
+import { AuthenticatedCaller, Caller } from '../auth/authenticated-caller';
+import { Permission } from '../auth/permission';
+import { RequirePermission } from '../auth/require-permission.decorator';
+import { ApiEnvelope } from '../rest/api-envelope.decorator';
+import { RestParams } from '../rest/rest-params';
+import { RestPost } from '../rest/rest-post.decorator';
+import { FailTaskParams, QueueScanParams, TaskStatusUpdateParams } from './task-params.dto';
+import { AgentTaskJson, ThreadFixTaskJson } from './task-json.mapper';
+import { ScannerJson } from './scanner.dto';
+import { TasksService } from './tasks.service';
+
+const FORM = ['application/x-www-form-urlencoded', 'application/json'];
+const AGENT_OPERATION = () => RequirePermission(Permission.CAN_MANAGE_SCAN_AGENTS, { restricted: true });
+
+const KEY_FIELDS = {
+  scanQueueTaskId: { type: 'integer' },
+  scanAgentSecureKey: { type: 'string' },
+  secureTaskKey: { type: 'string' },
+};
+
+@ApiTags('tasks (scan agent protocol)')
+@Controller('rest/tasks')
+export class TasksController {
+  constructor(private readonly tasks: TasksService) {}
+
+  @Get('requestScanAgentKey')
+  @AGENT_OPERATION()
+  @ApiOperation({ summary: 'Issue a Secure Scan Agent Key (stored hashed; used on every later call)' })
+  @ApiEnvelope('string')
+  requestScanAgentKey(@Caller() caller: AuthenticatedCaller): Promise<string> {
+    return this.tasks.requestScanAgentKey(caller);
+  }
+
+  @Get('scanners')
+  @RequirePermission([Permission.CAN_MANAGE_SCAN_AGENTS, Permission.READ_ACCESS])
+  @ApiOperation({ summary: 'The scanners an agent can run' })
+  @ApiEnvelope(ScannerJson, { isArray: true })
+  scanners(): ScannerJson[] {
+    return this.tasks.scanners();
+  }
+
+  @RestPost('queueScan')
+  @AGENT_OPERATION()
+  @ApiConsumes(...FORM)
+  @ApiOperation({ summary: 'Queue a scan task for an application' })
+  @ApiEnvelope(ThreadFixTaskJson, { failures: [404] })
+  queueScan(@Caller() caller: AuthenticatedCaller, @RestParams() params: QueueScanParams): Promise<ThreadFixTaskJson> {
+    return this.tasks.queueScan(caller, params);
+  }
+
+  @RestPost('requestTask')
+  @AGENT_OPERATION()
+  @ApiConsumes('application/x-www-form-urlencoded', 'multipart/form-data')
+  @ApiOperation({
+    summary: 'Claim the oldest queued task for one of the agent’s scanners (atomic); "No task found." when none',
+    description: 'Fields: `scanners` (comma-separated), `agentConfig` (text, or a file part named `files`), `scanAgentSecureKey`.',
+  })
+  @ApiEnvelope(AgentTaskJson)
+  requestTask(@Req() request: FastifyRequest, @RestParams() plain: Record<string, unknown>): Promise<AgentTaskJson> {
+    return this.tasks.requestTaskFromRequest(request, plain);
+  }
+
+  @RestPost('taskStatusUpdate')
+  @AGENT_OPERATION()
+  @ApiConsumes(...FORM)
+  @ApiOperation({ summary: 'Append a progress message to a claimed task (409 once it is cancelled or timed out)' })
+  @ApiEnvelope('string', { failures: [404, 409] })
+  taskStatusUpdate(@RestParams() params: TaskStatusUpdateParams): Promise<string> {
+    return this.tasks.taskStatusUpdate(params);
+  }
+
+  @RestPost('setTaskConfig')
+  @AGENT_OPERATION()
+  @ApiConsumes('multipart/form-data')
+  @ApiBody({
+    schema: {
+      type: 'object',
+      required: ['appId', 'scannerType', 'file'],
+      properties: { appId: { type: 'integer' }, scannerType: { type: 'string' }, file: { type: 'string', format: 'binary' } },
+    },
+  })
+  @ApiOperation({ summary: "Replace an application's scan-agent config for a scanner (shipped base64 at claim)" })
+  @ApiEnvelope('string', { failures: [404, 413] })
+  setTaskConfig(@Req() request: FastifyRequest, @RestParams() plain: Record<string, unknown>): Promise<string> {
+    return this.tasks.setTaskConfig(request, plain);
+  }
+
+  @RestPost('completeTask')
+  @AGENT_OPERATION()
+  @ApiConsumes('multipart/form-data')
+  @ApiBody({
+    schema: {
+      type: 'object',
+      required: ['scanQueueTaskId', 'scanAgentSecureKey', 'secureTaskKey', 'file'],
+      properties: { ...KEY_FIELDS, file: { type: 'string', format: 'binary' } },
+    },
+  })
+  @ApiOperation({ summary: 'Upload the scan result (streamed, validated) and mark the task COMPLETE_SUCCESSFUL' })
+  @ApiEnvelope(ThreadFixTaskJson, { failures: [404, 409, 413, 422] })
+  completeTask(@Req() request: FastifyRequest, @RestParams() plain: Record<string, unknown>): Promise<ThreadFixTaskJson> {
+    return this.tasks.completeTask(request, plain);
+  }
+
+  @RestPost('failTask')
+  @AGENT_OPERATION()
+  @ApiConsumes(...FORM)
+  @ApiOperation({ summary: 'Mark a claimed task COMPLETE_FAILED with the agent’s reason' })
+  @ApiEnvelope('string', { failures: [404, 409] })
+  failTask(@RestParams() params: FailTaskParams): Promise<string> {
+    return this.tasks.failTask(params);
+  }
+}

@@ -1,0 +1,17 @@
+/** Tasks: the scan queue, its state machine, the agent protocol and the reaper. */
+import { Module } from '@nestjs/common';
+import { ScanAgentsModule } from '../scan-agents/scan-agents.module';
+import { ScansModule } from '../scans/scans.module';
+import { TaskReaperService } from './task-reaper.service';
+import { TasksAdminController } from './tasks-admin.controller';
+import { TasksController } from './tasks.controller';
+import { TasksRepository } from './tasks.repository';
+import { TasksService } from './tasks.service';
+
+@Module({
+  imports: [ScanAgentsModule, ScansModule],
+  // The protocol's static paths (tasks/queueScan …) are registered before the admin's tasks/:id.
+  controllers: [TasksController, TasksAdminController],
+  providers: [TasksService, TasksRepository, TaskReaperService],
+})
+export class TasksModule {}

@@ -1,0 +1,395 @@
+/**
+ * The scan-agent protocol (ThreadFix's Tasks API) and the admin operations on tasks. One use case
+ * = one method = one transaction; every status change goes through task-transitions.ts.
+ */
+import { Injectable } from '@nestjs/common';
+import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { isURL } from 'class-validator';
+import { FastifyRequest } from 'fastify';
+import { DataSource, EntityManager } from 'typeorm';
+import { ApplicationEntity } from '../applications/application.entity';
+import { ApplicationNotFound } from '../applications/applications.service';
+import { AuthenticatedCaller } from '../auth/authenticated-caller';
+import { generateSecretKey, hashSecretKey, secretKeyMatches } from '../auth/secret-keys';
+import { AppConfig } from '../config/app-config';
+import { MultipartLimits, readMultipartForm, readSmallFile } from '../rest/multipart-form';
+import { BadRestParameter, Forbidden, NotFound } from '../rest/rest-error';
+import { validateParams } from '../rest/rest-params';
+import { ScanFileInspection, ScanFileInspector, ScannerMismatch } from '../scans/scan-file-inspector';
+import { resolveScanner, SCAN_AGENT_SCANNERS, ScannerType } from '../scans/scanner-types';
+import { ScansService } from '../scans/scans.service';
+import { ScanAgentEntity } from '../scan-agents/scan-agent.entity';
+import { ScanAgentsService, UNKNOWN_AGENT_KEY, MISSING_AGENT_KEY } from '../scan-agents/scan-agents.service';
+import { ScanStorage, ScanStorageUpload, StoredObject } from '../storage/scan-storage';
+import {
+  CompleteTaskParams,
+  FailTaskParams,
+  ListTasksParams,
+  QueueScanParams,
+  RequestTaskParams,
+  SetTaskConfigParams,
+  TaskKeyParams,
+  TaskStatusUpdateParams,
+} from './task-params.dto';
+import { MissingTaskKey, NoTaskFound, TaskKeyMismatch, TaskNotFound, TaskStateConflict } from './task-errors';
+import {
+  AdminTaskJson,
+  AgentTaskJson,
+  PresentedKeys,
+  ThreadFixTaskJson,
+  toAdminTask,
+  toAgentTask,
+  toThreadFixTask,
+} from './task-json.mapper';
+import {
+  Actor,
+  appendStatusMessage,
+  claimNextTask,
+  insertQueuedTask,
+  TaskRow,
+  transitionTask,
+} from './task-transitions';
+import { TaskStatus } from './task-status';
+import { TasksRepository } from './tasks.repository';
+
+const URL_RULES = { protocols: ['http', 'https'], require_protocol: true, require_tld: false };
+export const STATUS_UPDATED = 'Successfully updated ScanQueueTask';
+
+/** Status texts keep ThreadFix's wording, with an ISO-8601 time instead of its broken pattern. */
+const at = () => new Date().toISOString();
+
+interface ReceivedScanFile {
+  upload?: ScanStorageUpload;
+  inspection?: ScanFileInspection;
+  filename: string;
+}
+
+function badScannerType(name: string, suffix = ''): BadRestParameter {
+  const known = SCAN_AGENT_SCANNERS.map((s) => `${s.shortName} (${s.displayName})`).join(', ');
+  return new BadRestParameter(`Bad scanner type of: ${name} provided.${suffix} Scan agents run: ${known}.`);
+}
+
+@Injectable()
+export class TasksService {
+  constructor(
+    private readonly dataSource: DataSource,
+    private readonly config: AppConfig,
+    private readonly agents: ScanAgentsService,
+    private readonly scans: ScansService,
+    private readonly storage: ScanStorage,
+    private readonly tasks: TasksRepository,
+  ) {}
+
+  private get uploadLimits(): MultipartLimits {
+    return {
+      fileSize: this.config.MAX_UPLOAD_BYTES,
+      fieldSize: this.config.MAX_FIELD_BYTES,
+      fields: this.config.MAX_MULTIPART_FIELDS,
+      parts: this.config.MAX_MULTIPART_PARTS,
+    };
+  }
+
+  requestScanAgentKey(caller: AuthenticatedCaller): Promise<string> {
+    return this.agents.issueKey(caller.apiKeyId);
+  }
+
+  scanners(): { shortName: string; displayName: string }[] {
+    return SCAN_AGENT_SCANNERS.map(({ shortName, displayName }) => ({ shortName, displayName }));
+  }
+
+  async queueScan(caller: AuthenticatedCaller, params: QueueScanParams): Promise<ThreadFixTaskJson> {
+    const scanner = resolveScanner(params.scannerType);
+    if (!scanner) throw badScannerType(params.scannerType);
+    const targetUrl = params.targetUrl ?? params.targetURL ?? null;
+    return this.dataSource.transaction(async (tx) => {
+      const app = await tx.findOneBy(ApplicationEntity, { id: params.applicationId });
+      if (!app || !app.active) throw new ApplicationNotFound(params.applicationId);
+      if (params.scanConfigId !== undefined) {
+        const config = await this.tasks.findScanConfig(tx, params.scanConfigId);
+        if (!config || config.application_id !== app.id) {
+          throw new NotFound(`Scan config ${params.scanConfigId} was not found for application ${app.id}.`);
+        }
+        if (config.scanner_short_name !== scanner.shortName) {
+          throw new BadRestParameter(`Scan config ${config.id} is for ${config.scanner_short_name}, not ${scanner.shortName}.`);
+        }
+      }
+      // ThreadFix let such a task block its scanner's queue at claim time; refuse it up front.
+      if (!targetUrl && !(app.url && isURL(app.url, URL_RULES))) {
+        throw new BadRestParameter(`URL for application ${app.id} needs to be set.`);
+      }
+      const task = await insertQueuedTask(
+        tx,
+        {
+          applicationId: app.id,
+          scanner: scanner.displayName,
+          timeoutSeconds: params.timeoutSeconds ?? this.config.TASK_TIMEOUT_SECONDS,
+          targetUrl,
+          scanConfigId: params.scanConfigId ?? null,
+        },
+        `Scan queued at: ${at()}`,
+        { type: 'api_key', id: caller.apiKeyId },
+      );
+      return toThreadFixTask(await this.tasks.loadView(tx, task));
+    });
+  }
+
+  /** requestTask from a urlencoded form, or a multipart one whose agentConfig is a file part. */
+  async requestTaskFromRequest(request: FastifyRequest, plain: Record<string, unknown>): Promise<AgentTaskJson> {
+    if (!request.isMultipart()) return this.requestTask(await validateParams(RequestTaskParams, plain));
+    const { fields, file } = await readMultipartForm(
+      request,
+      { ...this.uploadLimits, fileSize: this.config.MAX_FIELD_BYTES },
+      ['agentConfig', 'files', 'file'],
+      async (part) => (await readSmallFile(part.stream)).toString('utf8'),
+    );
+    return this.requestTask(await validateParams(RequestTaskParams, { ...plain, ...fields, agentConfig: fields.agentConfig ?? file }));
+  }
+
+  async requestTask(params: RequestTaskParams): Promise<AgentTaskJson> {
+    const scanners = [
+      ...new Set(
+        params.scanners
+          .split(',')
+          .map((name) => resolveScanner(name)?.displayName)
+          .filter((name): name is string => name !== undefined),
+      ),
+    ];
+    const agentConfig = params.agentConfig ?? null;
+    const secureTaskKey = generateSecretKey();
+    const claimed = await this.dataSource.transaction(async (tx) => {
+      const agent = await this.agents.authenticate(params.scanAgentSecureKey, tx);
+      await this.agents.recordSeen(tx, agent.id, params.agentConfig);
+      if (scanners.length === 0) return undefined;
+      const task = await claimNextTask(tx, {
+        scanners,
+        secureKeyHash: hashSecretKey(secureTaskKey),
+        agentId: agent.id,
+        agentInfo: agentConfig,
+        message: `Assigning task to an agent with agentConfig:\n${agentConfig ?? ''}`,
+      });
+      if (!task) return undefined;
+      const scanner = resolveScanner(task.scanner) as ScannerType;
+      const config = await this.tasks.configForClaim(tx, task, scanner.shortName);
+      if (config && task.scan_config_id === null) await this.tasks.setScanConfig(tx, task.id, config.id);
+      const [{ url }] = await tx.query('SELECT url FROM applications WHERE id = $1', [task.application_id]);
+      return toAgentTask(task, task.target_url || url, config?.content ?? null, {
+        secureTaskKey,
+        scanAgentSecureKey: params.scanAgentSecureKey as string,
+      });
+    });
+    if (!claimed) throw new NoTaskFound();
+    return claimed;
+  }
+
+  /**
+   * The checks every call on a claimed task makes, in order: both keys present (400), the agent
+   * key issued and not revoked (403), the task exists (404) and has been claimed (409), the task
+   * key is the one issued with the claim (403), and the agent is the one that claimed it (403).
+   */
+  private async verifyTaskAccess(
+    tx: EntityManager,
+    params: TaskKeyParams,
+    options: { lock: boolean },
+  ): Promise<{ task: TaskRow; agent: ScanAgentEntity; keys: PresentedKeys }> {
+    if (!params.secureTaskKey) throw new MissingTaskKey();
+    if (!params.scanAgentSecureKey) throw new BadRestParameter(MISSING_AGENT_KEY);
+    const agent = await this.agents.authenticate(params.scanAgentSecureKey, tx);
+    const task = await this.tasks.findTask(tx, params.scanQueueTaskId, options);
+    if (!task) throw new TaskNotFound(params.scanQueueTaskId);
+    if (task.status === TaskStatus.QUEUED) throw new TaskStateConflict(task);
+    if (!secretKeyMatches(params.secureTaskKey, task.secure_key_hash)) throw new TaskKeyMismatch();
+    if (task.scan_agent_id !== agent.id) throw new Forbidden(UNKNOWN_AGENT_KEY);
+    return { task, agent, keys: { secureTaskKey: params.secureTaskKey, scanAgentSecureKey: params.scanAgentSecureKey } };
+  }
+
+  private agentActor(agent: ScanAgentEntity): Actor {
+    return { type: 'agent', id: agent.id };
+  }
+
+  async taskStatusUpdate(params: TaskStatusUpdateParams): Promise<string> {
+    await this.dataSource.transaction(async (tx) => {
+      const { task, agent } = await this.verifyTaskAccess(tx, params, { lock: false });
+      if (task.status !== TaskStatus.ASSIGNED) throw new TaskStateConflict(task);
+      // Guarded by status in SQL: a cancel or time-out that lands meanwhile wins.
+      if (!(await appendStatusMessage(tx, task.id, params.message, this.agentActor(agent)))) {
+        throw new TaskStateConflict((await this.tasks.findTask(tx, task.id, { lock: false })) as TaskRow);
+      }
+      await this.agents.recordSeen(tx, agent.id, undefined);
+    });
+    return STATUS_UPDATED;
+  }
+
+  async failTask(params: FailTaskParams): Promise<string> {
+    const message = `ScanAgent reported that the scan task: ${params.scanQueueTaskId} had failed client-side for the following reason: ${params.message}`;
+    return this.dataSource.transaction(async (tx) => {
+      const { task, agent } = await this.verifyTaskAccess(tx, params, { lock: true });
+      if (task.status === TaskStatus.COMPLETE_FAILED) {
+        // A retried failTask (lost response): answer as the first time, change nothing.
+        return (await this.tasks.transitionMessage(tx, task.id, TaskStatus.COMPLETE_FAILED)) ?? message;
+      }
+      if (task.status !== TaskStatus.ASSIGNED) throw new TaskStateConflict(task);
+      await transitionTask(tx, task.id, TaskStatus.COMPLETE_FAILED, message, this.agentActor(agent));
+      return message;
+    });
+  }
+
+  /**
+   * completeTask: the file streams from the request through the inspector (SHA-256, size, scanner
+   * detection, XML validation) into a temporary file; the task turns COMPLETE_SUCCESSFUL only after
+   * that file is fsynced and renamed, in the transaction that records the scan.
+   */
+  async completeTask(request: FastifyRequest, plain: Record<string, unknown>): Promise<ThreadFixTaskJson> {
+    let stored: StoredObject | undefined;
+    let received: ReceivedScanFile | undefined;
+    try {
+      const form = await readMultipartForm(request, this.uploadLimits, ['file'], (part, fieldsSoFar) =>
+        this.receiveScanFile(part.stream, part.filename, { ...plain, ...fieldsSoFar }),
+      );
+      received = form.file;
+      const params = await validateParams(CompleteTaskParams, { ...plain, ...form.fields });
+      if (!received) throw new BadRestParameter("Required parameter 'file' is missing.");
+      const file = received;
+      return await this.dataSource.transaction(async (tx) => {
+        const { task, agent, keys } = await this.verifyTaskAccess(tx, params, { lock: true });
+        // A repeat from the same agent (its first response was lost): the task as it is, nothing imported again.
+        if (task.status === TaskStatus.COMPLETE_SUCCESSFUL) return toThreadFixTask(await this.tasks.loadView(tx, task), keys);
+        if (task.status !== TaskStatus.ASSIGNED) throw new TaskStateConflict(task);
+        if (!file.upload || !file.inspection) throw new Error('completeTask: file received without an upload');
+        this.checkScanner(file.inspection, task);
+        stored = await file.upload.commit();
+        await this.scans.record(tx, {
+          applicationId: task.application_id,
+          taskId: task.id,
+          scanner: file.inspection.scanner.displayName,
+          originalFilename: file.filename || 'scan.xml',
+          sizeBytes: file.inspection.sizeBytes,
+          sha256: file.inspection.sha256,
+          storageKey: stored.key,
+        });
+        const completed = await transitionTask(
+          tx,
+          task.id,
+          TaskStatus.COMPLETE_SUCCESSFUL,
+          `Scan completed successfully at: ${at()}`,
+          this.agentActor(agent),
+        );
+        if (!completed) throw new TaskStateConflict(task);
+        return toThreadFixTask(await this.tasks.loadView(tx, completed), keys);
+      });
+    } catch (error) {
+      // The transaction rolled back: the stored file must not outlive it.
+      if (stored) await this.storage.remove(stored.key).catch(() => undefined);
+      throw error;
+    } finally {
+      if (!stored) await received?.upload?.abort();
+    }
+  }
+
+  /**
+   * Streams one uploaded file to a temporary upload. When the task's keys came before the file (as
+   * ThreadFix's agent and `curl -F` send them) they are checked first, so a refused call does not
+   * cost a full upload and a repeat is not stored again.
+   */
+  private async receiveScanFile(stream: Readable, filename: string, fields: Record<string, unknown>): Promise<ReceivedScanFile> {
+    let expected: ScannerType | undefined;
+    if (fields.scanQueueTaskId !== undefined && fields.secureTaskKey && fields.scanAgentSecureKey) {
+      const params = await validateParams(CompleteTaskParams, fields);
+      const { task } = await this.dataSource.transaction((tx) => this.verifyTaskAccess(tx, params, { lock: false }));
+      if (task.status === TaskStatus.COMPLETE_SUCCESSFUL) {
+        stream.resume();
+        await new Promise((resolve) => stream.once('end', resolve));
+        return { filename };
+      }
+      if (task.status !== TaskStatus.ASSIGNED) throw new TaskStateConflict(task);
+      expected = resolveScanner(task.scanner);
+    }
+    const upload = await this.storage.beginUpload(filename || 'scan.xml');
+    const inspector = new ScanFileInspector({
+      expectedScanner: this.config.REQUIRE_MATCHING_SCANNER ? expected?.shortName : undefined,
+    });
+    try {
+      await pipeline(stream, inspector, upload.stream);
+      return { upload, inspection: inspector.result, filename };
+    } catch (error) {
+      await upload.abort();
+      throw error;
+    }
+  }
+
+  private checkScanner(inspection: ScanFileInspection, task: TaskRow): void {
+    const expected = resolveScanner(task.scanner);
+    if (this.config.REQUIRE_MATCHING_SCANNER && expected && inspection.scanner.shortName !== expected.shortName) {
+      throw new ScannerMismatch(inspection.scanner, expected);
+    }
+  }
+
+  /** setTaskConfig: replaces the application's config for the scanner (newest wins, one row). */
+  async setTaskConfig(request: FastifyRequest, plain: Record<string, unknown>): Promise<string> {
+    const { fields, file } = await readMultipartForm(
+      request,
+      { ...this.uploadLimits, fileSize: this.config.MAX_CONFIG_BYTES },
+      ['file'],
+      async (part) => ({ content: await readSmallFile(part.stream), contentType: part.mimetype }),
+    );
+    const params = await validateParams(SetTaskConfigParams, { ...plain, ...fields });
+    const scanner = resolveScanner(params.scannerType);
+    if (!scanner) throw badScannerType(params.scannerType, ' Will not save scan config.');
+    if (!file) throw new BadRestParameter("Required parameter 'file' is missing.");
+    if (file.content.length === 0) throw new BadRestParameter('The uploaded config file is empty.');
+    await this.dataSource.transaction(async (tx) => {
+      const app = await tx.findOneBy(ApplicationEntity, { id: params.appId });
+      if (!app || !app.active) throw new ApplicationNotFound(params.appId);
+      await this.tasks.upsertScanConfig(tx, {
+        applicationId: app.id,
+        scannerShortName: scanner.shortName,
+        contentType: file.contentType || 'application/octet-stream',
+        content: file.content,
+      });
+    });
+    return `Scan configuration for scanner: ${params.scannerType} saved for appId: ${params.appId}`;
+  }
+
+  async listTasks(params: ListTasksParams): Promise<{ total: number; page: number; pageSize: number; tasks: AdminTaskJson[] }> {
+    const page = params.page ?? 1;
+    const pageSize = params.pageSize ?? 50;
+    let scanner: string | undefined;
+    if (params.scanner !== undefined) {
+      scanner = resolveScanner(params.scanner)?.displayName;
+      if (!scanner) throw badScannerType(params.scanner);
+    }
+    const manager = this.dataSource.manager;
+    const { total, tasks } = await this.tasks.list(manager, {
+      status: params.status,
+      applicationId: params.applicationId,
+      scanner,
+      offset: (page - 1) * pageSize,
+      limit: pageSize,
+    });
+    const views = await this.tasks.loadViews(manager, tasks);
+    return { total, page, pageSize, tasks: views.map((view) => toAdminTask(view, false)) };
+  }
+
+  async getTask(id: number): Promise<AdminTaskJson> {
+    const manager = this.dataSource.manager;
+    const task = await this.tasks.findTask(manager, id, { lock: false });
+    if (!task) throw new TaskNotFound(id);
+    return toAdminTask(await this.tasks.loadView(manager, task), true);
+  }
+
+  /** QUEUED or ASSIGNED → COMPLETE_DELETED; the agent learns it on its next call (409). */
+  async cancelTask(caller: AuthenticatedCaller, id: number): Promise<AdminTaskJson> {
+    return this.dataSource.transaction(async (tx) => {
+      const cancelled = await transitionTask(tx, id, TaskStatus.COMPLETE_DELETED, `Task cancelled by an administrator at: ${at()}`, {
+        type: 'api_key',
+        id: caller.apiKeyId,
+      });
+      if (!cancelled) {
+        const task = await this.tasks.findTask(tx, id, { lock: false });
+        if (!task) throw new TaskNotFound(id);
+        throw new TaskStateConflict(task);
+      }
+      return toAdminTask(await this.tasks.loadView(tx, cancelled), true);
+    });
+  }
+}
