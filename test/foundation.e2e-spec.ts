@@ -190,7 +190,9 @@ describe('applications', () => {
     expect(badUrl.status).toBe(400);
     expect(badUrl.body.message).toBe('url must be an http or https URL.');
     const badId = await t.get('/rest/applications/abc', t.adminKey);
-    expect(badId.status).toBe(400);
+    expect(badId.status).toBe(404);
+    expect(badId.body.message).toBe('Bad rest request due to unrecognized path.');
+    expect((await t.get('/rest/applications/99999999999', t.adminKey)).status).toBe(400);
     const missing = await t.get('/rest/applications/999999', t.adminKey);
     expect(missing.status).toBe(404);
     expect(missing.body.message).toBe('Application with id 999999 was not found.');

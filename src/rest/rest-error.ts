@@ -30,6 +30,13 @@ export class NotFound extends RestError {
   readonly httpStatus = 404;
 }
 
+/** 404 for a path no route serves (ThreadFix's UnknownRestController text). */
+export class UnrecognizedPath extends NotFound {
+  constructor() {
+    super('Bad rest request due to unrecognized path.');
+  }
+}
+
 /** 409: the resource's state forbids the call. */
 export class StateConflict extends RestError {
   readonly httpStatus = 409;

@@ -5,10 +5,10 @@
  */
 import { ArgumentsHost, Catch, ExceptionFilter, HttpException, Logger } from '@nestjs/common';
 import { FastifyReply, FastifyRequest } from 'fastify';
-import { RestError } from './rest-error';
+import { RestError, UnrecognizedPath } from './rest-error';
 import { restFailure, RestResponse } from './rest-response';
 
-export const UNRECOGNIZED_PATH = 'Bad rest request due to unrecognized path.';
+const UNRECOGNIZED_PATH = new UnrecognizedPath().message;
 const UNEXPECTED = 'An unexpected error occurred; it has been logged.';
 
 const logger = new Logger('RestExceptionFilter');

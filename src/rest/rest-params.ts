@@ -6,7 +6,7 @@
 import { createParamDecorator, ExecutionContext, ValidationPipe } from '@nestjs/common';
 import { ValidationError } from 'class-validator';
 import { FastifyRequest } from 'fastify';
-import { BadRestParameter } from './rest-error';
+import { BadRestParameter, UnrecognizedPath } from './rest-error';
 
 export const RestParams = createParamDecorator(
   (_: unknown, ctx: ExecutionContext): Record<string, unknown> => {
@@ -27,11 +27,19 @@ export const RestParams = createParamDecorator(
   },
 );
 
+/** Which failure to report when a parameter breaks several rules: presence, then type, then the rest. */
+const FIRST_CONSTRAINTS = ['isDefined', 'isInt', 'isString', 'isBoolean', 'isArray', 'isEnum'];
+
+/** One message per parameter: "must be an integer" says more than "must not be greater than". */
 function describe(errors: ValidationError[], prefix = ''): string[] {
-  return errors.flatMap((error) => [
-    ...Object.values(error.constraints ?? {}).map((text) => (prefix ? `${prefix}${text}` : text)),
-    ...describe(error.children ?? [], `${prefix}${error.property}.`),
-  ]);
+  return errors.flatMap((error) => {
+    const constraints = error.constraints ?? {};
+    const first = FIRST_CONSTRAINTS.find((name) => name in constraints) ?? Object.keys(constraints)[0];
+    return [
+      ...(first ? [`${prefix}${constraints[first]}`] : []),
+      ...describe(error.children ?? [], `${prefix}${error.property}.`),
+    ];
+  });
 }
 
 export function restValidationPipe(): ValidationPipe {
@@ -40,14 +48,17 @@ export function restValidationPipe(): ValidationPipe {
     whitelist: true,
     validateCustomDecorators: true,
     forbidUnknownValues: false,
-    stopAtFirstError: true,
     exceptionFactory: (errors) => new BadRestParameter(describe(errors).join(' ')),
   });
 }
 
-/** Parses a path id and answers 400 in the envelope for anything but a positive int. */
+/**
+ * Parses a path id. A segment that is not a number is an unknown path (ThreadFix's 404); a number
+ * out of range is a bad parameter.
+ */
 export function parseId(value: string, name = 'id'): number {
-  if (!/^\d{1,10}$/.test(value) || Number(value) < 1 || Number(value) > 2147483647) {
+  if (!/^\d+$/.test(value)) throw new UnrecognizedPath();
+  if (value.length > 10 || Number(value) < 1 || Number(value) > 2147483647) {
     throw new BadRestParameter(`${name} must be a positive integer.`);
   }
   return Number(value);

@@ -111,7 +111,7 @@ describe('ScanFileInspector', () => {
         yield Buffer.from('<issue><name>x</name></issue>');
       }
     }
-    await expect422(Readable.from(endless()), /is a Burp Suite Pro report/, {
+    await expect422(Readable.from(endless()), /is a report of Burp Suite Pro/, {
       expectedScanner: 'zap',
     });
     expect(chunksRead).toBeLessThan(100);
