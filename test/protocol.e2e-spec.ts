@@ -30,8 +30,23 @@ afterAll(() => t.stop());
 
 /** The seed page's completeTask object, field for field and in order. */
 const SEED_TASK_FIELDS = [
-  'id', 'active', 'scanStatuses', 'scanner', 'version', 'createTime', 'startTime', 'endTime', 'timeoutTime', 'status',
-  'scanAgentInfo', 'secureKey', 'scanAgentInstanceSecureKey', 'scanConfig', 'targetUrl', 'taskStatus', 'scannerShortName',
+  'id',
+  'active',
+  'scanStatuses',
+  'scanner',
+  'version',
+  'createTime',
+  'startTime',
+  'endTime',
+  'timeoutTime',
+  'status',
+  'scanAgentInfo',
+  'secureKey',
+  'scanAgentInstanceSecureKey',
+  'scanConfig',
+  'targetUrl',
+  'taskStatus',
+  'scannerShortName',
   'statusString',
 ];
 
@@ -46,109 +61,195 @@ const SCANNERS: [string, string, string, string][] = [
 ];
 
 describe('the full agent flow', () => {
-  it.each(SCANNERS)('%s: key → queue → claim → status → complete', async (scannerType, canonical, shortName, file) => {
-    const applicationId = await givenApplication(t, 'http://app.example/');
-    const config = Buffer.from(`config for ${shortName}`);
-    const configRes = await t.postMultipart(`${TASKS}/setTaskConfig`, t.adminKey, { appId: applicationId, scannerType: shortName }, { name: 'whatever.cfg', content: config, type: 'application/octet-stream' });
-    expect(configRes.body).toEqual({ message: '', success: true, responseCode: -1, object: `Scan configuration for scanner: ${shortName} saved for appId: ${applicationId}` });
+  it.each(SCANNERS)(
+    '%s: key → queue → claim → status → complete',
+    async (scannerType, canonical, shortName, file) => {
+      const applicationId = await givenApplication(t, 'http://app.example/');
+      const config = Buffer.from(`config for ${shortName}`);
+      const configRes = await t.postMultipart(
+        `${TASKS}/setTaskConfig`,
+        t.adminKey,
+        { appId: applicationId, scannerType: shortName },
+        { name: 'whatever.cfg', content: config, type: 'application/octet-stream' },
+      );
+      expect(configRes.body).toEqual({
+        message: '',
+        success: true,
+        responseCode: -1,
+        object: `Scan configuration for scanner: ${shortName} saved for appId: ${applicationId}`,
+      });
 
-    const agentKey = await givenAgentKey(t);
-    expect(agentKey).toMatch(/^[A-Za-z0-9_-]{43}$/);
-    const queued = await queueScan(t, applicationId, scannerType, { targetURL: `https://${shortName}.example/login` });
-    expect(queued).toMatchObject({ scanner: canonical, status: 1, statusString: 'QUEUED', secureKey: null, startTime: null });
+      const agentKey = await givenAgentKey(t);
+      expect(agentKey).toMatch(/^[A-Za-z0-9_-]{43}$/);
+      const queued = await queueScan(t, applicationId, scannerType, {
+        targetURL: `https://${shortName}.example/login`,
+      });
+      expect(queued).toMatchObject({
+        scanner: canonical,
+        status: 1,
+        statusString: 'QUEUED',
+        secureKey: null,
+        startTime: null,
+      });
 
-    const claim = await requestTask(t, agentKey, `nessus, ${scannerType.toUpperCase()}`);
-    expect(claim.status).toBe(200);
-    const task: AgentTask = claim.body.object;
-    expect(task).toEqual({
-      taskId: queued.id,
-      taskType: canonical,
-      taskConfig: {
+      const claim = await requestTask(t, agentKey, `nessus, ${scannerType.toUpperCase()}`);
+      expect(claim.status).toBe(200);
+      const task: AgentTask = claim.body.object;
+      expect(task).toEqual({
+        taskId: queued.id,
+        taskType: canonical,
+        taskConfig: {
+          targetUrl: `https://${shortName}.example/login`,
+          targetUrlString: `https://${shortName}.example/login`,
+          dataBlobs: { configFile: config.toString('base64') },
+          configParams: {},
+        },
+        secureTaskKey: expect.stringMatching(/^[A-Za-z0-9_-]{43}$/),
+        secureScanAgentInstanceKey: agentKey,
+      });
+
+      const keys = {
+        scanQueueTaskId: task.taskId,
+        secureTaskKey: task.secureTaskKey,
+        scanAgentSecureKey: agentKey,
+      };
+      for (const message of ['This task is still in progress', 'Spidering done']) {
+        const update = await t.postForm(`${TASKS}/taskStatusUpdate`, t.adminKey, {
+          ...keys,
+          message,
+        });
+        expect(update.body).toEqual({
+          message: '',
+          success: true,
+          responseCode: -1,
+          object: 'Successfully updated ScanQueueTask',
+        });
+      }
+
+      const content = fixture(file);
+      const done = await t.postMultipart<ThreadFixTask>(`${TASKS}/completeTask`, t.adminKey, keys, {
+        name: path.basename(file),
+        content,
+      });
+      expect(done.status).toBe(200);
+      expect(Object.keys(done.body)).toEqual(['message', 'success', 'responseCode', 'object']);
+      const json = done.body.object;
+      expect(Object.keys(json)).toEqual(SEED_TASK_FIELDS);
+      expect(json).toMatchObject({
+        id: task.taskId,
+        active: true,
+        scanner: canonical,
+        version: null,
+        status: 3,
+        scanAgentInfo: null,
+        secureKey: task.secureTaskKey,
+        scanAgentInstanceSecureKey: agentKey,
         targetUrl: `https://${shortName}.example/login`,
-        targetUrlString: `https://${shortName}.example/login`,
-        dataBlobs: { configFile: config.toString('base64') },
-        configParams: {},
-      },
-      secureTaskKey: expect.stringMatching(/^[A-Za-z0-9_-]{43}$/),
-      secureScanAgentInstanceKey: agentKey,
-    });
+        taskStatus: 'STATUS_COMPLETE_SUCCESSFUL',
+        scannerShortName: shortName,
+        statusString: 'COMPLETE_SUCCESSFUL',
+      });
+      for (const field of ['createTime', 'startTime', 'endTime', 'timeoutTime'])
+        expect(typeof json[field]).toBe('number');
+      const times = json as unknown as Record<string, number>;
+      expect(times.startTime).toBeGreaterThanOrEqual(times.createTime);
+      expect(times.endTime).toBeGreaterThanOrEqual(times.startTime);
+      expect(times.timeoutTime).toBe(times.startTime + 12 * 3600 * 1000);
+      const scanConfig = json.scanConfig as Record<string, unknown>;
+      expect(Object.keys(scanConfig)).toEqual([
+        'id',
+        'active',
+        'name',
+        'type',
+        'contentType',
+        'uploadedDate',
+      ]);
+      expect(scanConfig).toMatchObject({
+        active: true,
+        name: shortName,
+        type: 'scanagtcfg',
+        contentType: 'application/octet-stream',
+      });
+      expect(json.scanStatuses.map((s) => Object.keys(s))).toEqual(
+        json.scanStatuses.map(() => ['id', 'active', 'message', 'timestamp']),
+      );
+      const messages = json.scanStatuses.map((s) => s.message);
+      expect(messages).toEqual([
+        expect.stringMatching(/^Scan queued at: /),
+        'Assigning task to an agent with agentConfig:\nos.name=Linux',
+        'This task is still in progress',
+        'Spidering done',
+        expect.stringMatching(/^Scan completed successfully at: /),
+      ]);
+      const ids = json.scanStatuses.map((s) => s.id);
+      expect([...ids].sort((a, b) => a - b)).toEqual(ids);
 
-    const keys = { scanQueueTaskId: task.taskId, secureTaskKey: task.secureTaskKey, scanAgentSecureKey: agentKey };
-    for (const message of ['This task is still in progress', 'Spidering done']) {
-      const update = await t.postForm(`${TASKS}/taskStatusUpdate`, t.adminKey, { ...keys, message });
-      expect(update.body).toEqual({ message: '', success: true, responseCode: -1, object: 'Successfully updated ScanQueueTask' });
-    }
-
-    const content = fixture(file);
-    const done = await t.postMultipart<ThreadFixTask>(`${TASKS}/completeTask`, t.adminKey, keys, { name: path.basename(file), content });
-    expect(done.status).toBe(200);
-    expect(Object.keys(done.body)).toEqual(['message', 'success', 'responseCode', 'object']);
-    const json = done.body.object;
-    expect(Object.keys(json)).toEqual(SEED_TASK_FIELDS);
-    expect(json).toMatchObject({
-      id: task.taskId,
-      active: true,
-      scanner: canonical,
-      version: null,
-      status: 3,
-      scanAgentInfo: null,
-      secureKey: task.secureTaskKey,
-      scanAgentInstanceSecureKey: agentKey,
-      targetUrl: `https://${shortName}.example/login`,
-      taskStatus: 'STATUS_COMPLETE_SUCCESSFUL',
-      scannerShortName: shortName,
-      statusString: 'COMPLETE_SUCCESSFUL',
-    });
-    for (const field of ['createTime', 'startTime', 'endTime', 'timeoutTime']) expect(typeof json[field]).toBe('number');
-    const times = json as unknown as Record<string, number>;
-    expect(times.startTime).toBeGreaterThanOrEqual(times.createTime);
-    expect(times.endTime).toBeGreaterThanOrEqual(times.startTime);
-    expect(times.timeoutTime).toBe(times.startTime + 12 * 3600 * 1000);
-    const scanConfig = json.scanConfig as Record<string, unknown>;
-    expect(Object.keys(scanConfig)).toEqual(['id', 'active', 'name', 'type', 'contentType', 'uploadedDate']);
-    expect(scanConfig).toMatchObject({ active: true, name: shortName, type: 'scanagtcfg', contentType: 'application/octet-stream' });
-    expect(json.scanStatuses.map((s) => Object.keys(s))).toEqual(json.scanStatuses.map(() => ['id', 'active', 'message', 'timestamp']));
-    const messages = json.scanStatuses.map((s) => s.message);
-    expect(messages).toEqual([
-      expect.stringMatching(/^Scan queued at: /),
-      'Assigning task to an agent with agentConfig:\nos.name=Linux',
-      'This task is still in progress',
-      'Spidering done',
-      expect.stringMatching(/^Scan completed successfully at: /),
-    ]);
-    const ids = json.scanStatuses.map((s) => s.id);
-    expect([...ids].sort((a, b) => a - b)).toEqual(ids);
-
-    // The scan is recorded for the application and its file is the upload, byte for byte.
-    const scans = await t.get<{ id: number; sha256: string; sizeBytes: number; taskId: number; scannerShortName: string }[]>(`/threadfix/rest/applications/${applicationId}/scans`, t.adminKey);
-    expect(scans.body.object).toEqual([
-      expect.objectContaining({ taskId: task.taskId, scannerShortName: shortName, sizeBytes: content.length, sha256: createHash('sha256').update(content).digest('hex') }),
-    ]);
-    const download = await fetch(`${t.baseUrl}/threadfix/rest/applications/${applicationId}/scans/${scans.body.object[0].id}/file`, { headers: { authorization: `APIKEY ${t.adminKey}` } });
-    expect(download.status).toBe(200);
-    expect(Buffer.from(await download.arrayBuffer()).equals(content)).toBe(true);
-  });
+      // The scan is recorded for the application and its file is the upload, byte for byte.
+      const scans = await t.get<
+        {
+          id: number;
+          sha256: string;
+          sizeBytes: number;
+          taskId: number;
+          scannerShortName: string;
+        }[]
+      >(`/threadfix/rest/applications/${applicationId}/scans`, t.adminKey);
+      expect(scans.body.object).toEqual([
+        expect.objectContaining({
+          taskId: task.taskId,
+          scannerShortName: shortName,
+          sizeBytes: content.length,
+          sha256: createHash('sha256').update(content).digest('hex'),
+        }),
+      ]);
+      const download = await fetch(
+        `${t.baseUrl}/threadfix/rest/applications/${applicationId}/scans/${scans.body.object[0].id}/file`,
+        { headers: { authorization: `APIKEY ${t.adminKey}` } },
+      );
+      expect(download.status).toBe(200);
+      expect(Buffer.from(await download.arrayBuffer()).equals(content)).toBe(true);
+    },
+  );
 
   it('works with the seed page sample call: unversioned alias, no context path, keys as multipart fields', async () => {
     const task = await givenClaimedTask(t, 'burp');
-    const res = await t.postMultipart<ThreadFixTask>('/rest/tasks/completeTask', undefined, keysOf(task), { name: 'scanResults.xml', content: fixture('burp/one_finding.xml') }).catch(() => undefined);
+    const res = await t
+      .postMultipart<ThreadFixTask>('/rest/tasks/completeTask', undefined, keysOf(task), {
+        name: 'scanResults.xml',
+        content: fixture('burp/one_finding.xml'),
+      })
+      .catch(() => undefined);
     expect(res?.status).toBe(401); // the key is required …
-    const ok = await t.request<ThreadFixTask>('POST', `/threadfix/rest/latest/tasks/completeTask?apiKey=${t.adminKey}`, {
-      headers: { accept: 'application/json' },
-      body: (() => {
-        const data = new FormData();
-        for (const [k, v] of Object.entries(keysOf(task))) data.append(k, String(v));
-        data.append('file', new Blob([fixture('burp/one_finding.xml')]), 'scanResults.xml');
-        return data;
-      })(),
-    });
+    const ok = await t.request<ThreadFixTask>(
+      'POST',
+      `/threadfix/rest/latest/tasks/completeTask?apiKey=${t.adminKey}`,
+      {
+        headers: { accept: 'application/json' },
+        body: (() => {
+          const data = new FormData();
+          for (const [k, v] of Object.entries(keysOf(task))) data.append(k, String(v));
+          data.append('file', new Blob([fixture('burp/one_finding.xml')]), 'scanResults.xml');
+          return data;
+        })(),
+      },
+    );
     expect(ok.status).toBe(200); // … and may come in the query string on multipart routes
     expect(ok.body.object.status).toBe(3);
   });
 
   it('GET scanners lists the six agent scanners', async () => {
-    const res = await t.get<{ shortName: string; displayName: string }[]>(`${TASKS}/scanners`, t.adminKey);
-    expect(res.body.object.map((s) => s.shortName).sort()).toEqual(['acunetix', 'appscan', 'burp', 'spider', 'webinspect', 'zap']);
+    const res = await t.get<{ shortName: string; displayName: string }[]>(
+      `${TASKS}/scanners`,
+      t.adminKey,
+    );
+    expect(res.body.object.map((s) => s.shortName).sort()).toEqual([
+      'acunetix',
+      'appscan',
+      'burp',
+      'spider',
+      'webinspect',
+      'zap',
+    ]);
   });
 });
 
@@ -157,7 +258,9 @@ describe('claims under concurrency', () => {
     const applicationId = await givenApplication(t);
     const queued: number[] = [];
     for (let batch = 0; batch < 500; batch += 50) {
-      const tasks = await Promise.all(Array.from({ length: 50 }, () => queueScan(t, applicationId, 'webinspect')));
+      const tasks = await Promise.all(
+        Array.from({ length: 50 }, () => queueScan(t, applicationId, 'webinspect')),
+      );
       queued.push(...tasks.map((task) => task.id));
     }
     const agents = await Promise.all(Array.from({ length: 32 }, () => givenAgentKey(t)));
@@ -168,7 +271,10 @@ describe('claims under concurrency', () => {
         for (;;) {
           const res = await requestTask(t, agentKey, 'WebInspect');
           if (!res.body.success) {
-            expect(res).toMatchObject({ status: 200, body: { message: 'No task found.', object: null } });
+            expect(res).toMatchObject({
+              status: 200,
+              body: { message: 'No task found.', object: null },
+            });
             break;
           }
           mine.push(res.body.object.taskId);
@@ -196,7 +302,11 @@ describe('claims under concurrency', () => {
 });
 
 describe('refusals, each with its status and message', () => {
-  const refused = (res: { status: number; body: { success: boolean; message: string } }, status: number, message: string | RegExp) => {
+  const refused = (
+    res: { status: number; body: { success: boolean; message: string } },
+    status: number,
+    message: string | RegExp,
+  ) => {
     expect(res.status).toBe(status);
     expect(res.body.success).toBe(false);
     if (typeof message === 'string') expect(res.body.message).toBe(message);
@@ -206,22 +316,78 @@ describe('refusals, each with its status and message', () => {
 
   it('missing or wrong task key; missing, foreign or revoked agent key', async () => {
     const task = await givenClaimedTask(t);
-    refused(await completeTask(t, task, zapFile(), { ...keysOf(task), secureTaskKey: '' }), 400, 'No secure task key found error.');
-    refused(await completeTask(t, task, zapFile(), { ...keysOf(task), secureTaskKey: 'x'.repeat(43) }), 403, 'Secure task key was not recognized.');
-    refused(await completeTask(t, task, zapFile(), { ...keysOf(task), scanAgentSecureKey: '' }), 400, 'No secure scan agent key found error.');
+    refused(
+      await completeTask(t, task, zapFile(), { ...keysOf(task), secureTaskKey: '' }),
+      400,
+      'No secure task key found error.',
+    );
+    refused(
+      await completeTask(t, task, zapFile(), { ...keysOf(task), secureTaskKey: 'x'.repeat(43) }),
+      403,
+      'Secure task key was not recognized.',
+    );
+    refused(
+      await completeTask(t, task, zapFile(), { ...keysOf(task), scanAgentSecureKey: '' }),
+      400,
+      'No secure scan agent key found error.',
+    );
     const otherAgent = await givenAgentKey(t);
-    refused(await completeTask(t, task, zapFile(), { ...keysOf(task), scanAgentSecureKey: otherAgent }), 403, 'Secure scan agent key was not recognized.');
+    refused(
+      await completeTask(t, task, zapFile(), { ...keysOf(task), scanAgentSecureKey: otherAgent }),
+      403,
+      'Secure scan agent key was not recognized.',
+    );
     const other = await givenClaimedTask(t);
-    refused(await completeTask(t, task, zapFile(), { ...keysOf(task), secureTaskKey: other.secureTaskKey }), 403, 'Secure task key was not recognized.');
-    refused(await t.postForm(`${TASKS}/taskStatusUpdate`, t.adminKey, { ...keysOf(task), scanAgentSecureKey: otherAgent, message: 'hi' }), 403, 'Secure scan agent key was not recognized.');
-    refused(await t.postForm(`${TASKS}/failTask`, t.adminKey, { ...keysOf(task), secureTaskKey: other.secureTaskKey, message: 'x' }), 403, 'Secure task key was not recognized.');
+    refused(
+      await completeTask(t, task, zapFile(), {
+        ...keysOf(task),
+        secureTaskKey: other.secureTaskKey,
+      }),
+      403,
+      'Secure task key was not recognized.',
+    );
+    refused(
+      await t.postForm(`${TASKS}/taskStatusUpdate`, t.adminKey, {
+        ...keysOf(task),
+        scanAgentSecureKey: otherAgent,
+        message: 'hi',
+      }),
+      403,
+      'Secure scan agent key was not recognized.',
+    );
+    refused(
+      await t.postForm(`${TASKS}/failTask`, t.adminKey, {
+        ...keysOf(task),
+        secureTaskKey: other.secureTaskKey,
+        message: 'x',
+      }),
+      403,
+      'Secure task key was not recognized.',
+    );
     expect(await taskStatus(t, task.taskId)).toBe(2);
 
-    const [{ id: agentId }] = await t.query<{ id: number }>('SELECT scan_agent_id AS id FROM scan_queue_tasks WHERE id = $1', [task.taskId]);
-    expect((await t.postForm(`/threadfix/rest/scan-agents/${agentId}/revoke`, t.adminKey)).body.object).toMatchObject({ active: false });
-    refused(await t.postForm(`${TASKS}/taskStatusUpdate`, t.adminKey, { ...keysOf(task), message: 'hi' }), 403, 'Secure scan agent key was not recognized.');
-    refused(await requestTask(t, task.agentKey, 'zap'), 403, 'Secure scan agent key was not recognized.');
-    refused(await completeTask(t, task, zapFile()), 403, 'Secure scan agent key was not recognized.');
+    const [{ id: agentId }] = await t.query<{ id: number }>(
+      'SELECT scan_agent_id AS id FROM scan_queue_tasks WHERE id = $1',
+      [task.taskId],
+    );
+    expect(
+      (await t.postForm(`/threadfix/rest/scan-agents/${agentId}/revoke`, t.adminKey)).body.object,
+    ).toMatchObject({ active: false });
+    refused(
+      await t.postForm(`${TASKS}/taskStatusUpdate`, t.adminKey, { ...keysOf(task), message: 'hi' }),
+      403,
+      'Secure scan agent key was not recognized.',
+    );
+    refused(
+      await requestTask(t, task.agentKey, 'zap'),
+      403,
+      'Secure scan agent key was not recognized.',
+    );
+    refused(
+      await completeTask(t, task, zapFile()),
+      403,
+      'Secure scan agent key was not recognized.',
+    );
     expect(await taskStatus(t, task.taskId)).toBe(2);
     const history = await t.query('SELECT * FROM scan_statuses WHERE task_id = $1', [task.taskId]);
     expect(history).toHaveLength(2); // queued, assigned: no refused call wrote anything
@@ -229,10 +395,26 @@ describe('refusals, each with its status and message', () => {
 
   it('unknown task and completing a QUEUED task', async () => {
     const task = await givenClaimedTask(t);
-    refused(await completeTask(t, task, zapFile(), { ...keysOf(task), scanQueueTaskId: 99999999 }), 404, 'No ScanQueueTask found with id 99999999.');
-    refused(await t.postForm(`${TASKS}/taskStatusUpdate`, t.adminKey, { ...keysOf(task), scanQueueTaskId: 99999999, message: 'x' }), 404, 'No ScanQueueTask found with id 99999999.');
+    refused(
+      await completeTask(t, task, zapFile(), { ...keysOf(task), scanQueueTaskId: 99999999 }),
+      404,
+      'No ScanQueueTask found with id 99999999.',
+    );
+    refused(
+      await t.postForm(`${TASKS}/taskStatusUpdate`, t.adminKey, {
+        ...keysOf(task),
+        scanQueueTaskId: 99999999,
+        message: 'x',
+      }),
+      404,
+      'No ScanQueueTask found with id 99999999.',
+    );
     const queued = await queueScan(t, task.applicationId, 'appscan');
-    refused(await completeTask(t, task, zapFile(), { ...keysOf(task), scanQueueTaskId: queued.id }), 409, `ScanQueueTask ${queued.id} has not been assigned to an agent.`);
+    refused(
+      await completeTask(t, task, zapFile(), { ...keysOf(task), scanQueueTaskId: queued.id }),
+      409,
+      `ScanQueueTask ${queued.id} has not been assigned to an agent.`,
+    );
     expect(await taskStatus(t, queued.id)).toBe(1);
     await t.postForm(`${TASKS}/${queued.id}/cancel`, t.adminKey);
   });
@@ -241,35 +423,82 @@ describe('refusals, each with its status and message', () => {
     const task = await givenClaimedTask(t);
     const first = await completeTask(t, task, zapFile());
     expect(first.status).toBe(200);
-    const again = await completeTask(t, task, { name: 'other.xml', content: fixture('zap/dvwa_baseline_dojo.xml') });
+    const again = await completeTask(t, task, {
+      name: 'other.xml',
+      content: fixture('zap/dvwa_baseline_dojo.xml'),
+    });
     expect(again.status).toBe(200);
     expect(again.body.object).toEqual(first.body.object);
     const scans = await t.query('SELECT * FROM scans WHERE task_id = $1', [task.taskId]);
     expect(scans).toHaveLength(1);
-    refused(await t.postForm(`${TASKS}/failTask`, t.adminKey, { ...keysOf(task), message: 'oops' }), 409, `ScanQueueTask ${task.taskId} has already completed successfully.`);
-    refused(await t.postForm(`${TASKS}/taskStatusUpdate`, t.adminKey, { ...keysOf(task), message: 'late' }), 409, `ScanQueueTask ${task.taskId} has already completed successfully.`);
+    refused(
+      await t.postForm(`${TASKS}/failTask`, t.adminKey, { ...keysOf(task), message: 'oops' }),
+      409,
+      `ScanQueueTask ${task.taskId} has already completed successfully.`,
+    );
+    refused(
+      await t.postForm(`${TASKS}/taskStatusUpdate`, t.adminKey, {
+        ...keysOf(task),
+        message: 'late',
+      }),
+      409,
+      `ScanQueueTask ${task.taskId} has already completed successfully.`,
+    );
     expect(await taskStatus(t, task.taskId)).toBe(3);
   });
 
   it('failTask: ThreadFix message, idempotent repeat, then completeTask is 409', async () => {
     const task = await givenClaimedTask(t);
     const expected = `ScanAgent reported that the scan task: ${task.taskId} had failed client-side for the following reason: ZAP crashed`;
-    const failed = await t.postForm(`${TASKS}/failTask`, t.adminKey, { ...keysOf(task), message: 'ZAP crashed' });
+    const failed = await t.postForm(`${TASKS}/failTask`, t.adminKey, {
+      ...keysOf(task),
+      message: 'ZAP crashed',
+    });
     expect(failed.body).toEqual({ message: '', success: true, responseCode: -1, object: expected });
-    const again = await t.postForm(`${TASKS}/failTask`, t.adminKey, { ...keysOf(task), message: 'ZAP crashed again' });
+    const again = await t.postForm(`${TASKS}/failTask`, t.adminKey, {
+      ...keysOf(task),
+      message: 'ZAP crashed again',
+    });
     expect(again.body.object).toBe(expected);
-    refused(await completeTask(t, task, zapFile()), 409, `ScanQueueTask ${task.taskId} has already failed.`);
+    refused(
+      await completeTask(t, task, zapFile()),
+      409,
+      `ScanQueueTask ${task.taskId} has already failed.`,
+    );
     expect(await taskStatus(t, task.taskId)).toBe(6);
-    const rows = await t.query<{ to_status: number }>('SELECT to_status FROM scan_statuses WHERE task_id = $1 AND to_status = 6', [task.taskId]);
+    const rows = await t.query<{ to_status: number }>(
+      'SELECT to_status FROM scan_statuses WHERE task_id = $1 AND to_status = 6',
+      [task.taskId],
+    );
     expect(rows).toHaveLength(1);
   });
 
   it.each([
-    ['a file of another scanner', { name: 'burp.xml', content: fixture('burp/one_finding.xml') }, /is a report of Burp Suite Pro, but the task is for OWASP Zed Attack Proxy/],
-    ['malformed XML', { name: 'bad.xml', content: '<OWASPZAPReport><site></OWASPZAPReport>' }, /^The XML was not well-formed and could not be parsed/],
-    ['XML with an external entity', { name: 'xxe.xml', content: '<?xml version="1.0"?><!DOCTYPE r [<!ENTITY x SYSTEM "file:///etc/passwd">]><OWASPZAPReport>&x;</OWASPZAPReport>' }, /DOCTYPE/],
+    [
+      'a file of another scanner',
+      { name: 'burp.xml', content: fixture('burp/one_finding.xml') },
+      /is a report of Burp Suite Pro, but the task is for OWASP Zed Attack Proxy/,
+    ],
+    [
+      'malformed XML',
+      { name: 'bad.xml', content: '<OWASPZAPReport><site></OWASPZAPReport>' },
+      /^The XML was not well-formed and could not be parsed/,
+    ],
+    [
+      'XML with an external entity',
+      {
+        name: 'xxe.xml',
+        content:
+          '<?xml version="1.0"?><!DOCTYPE r [<!ENTITY x SYSTEM "file:///etc/passwd">]><OWASPZAPReport>&x;</OWASPZAPReport>',
+      },
+      /DOCTYPE/,
+    ],
     ['an empty file', { name: 'empty.xml', content: '' }, 'The uploaded file is empty.'],
-    ['a file of no known scanner', { name: 'x.xml', content: '<nessus><report/></nessus>' }, 'Unable to determine scan type.'],
+    [
+      'a file of no known scanner',
+      { name: 'x.xml', content: '<nessus><report/></nessus>' },
+      'Unable to determine scan type.',
+    ],
   ])('refuses %s with 422 and leaves the task ASSIGNED', async (_, file, message) => {
     const task = await givenClaimedTask(t);
     refused(await completeTask(t, task, file), 422, message);
@@ -283,30 +512,131 @@ describe('refusals, each with its status and message', () => {
   it('missing fields and bad parameters are 400s; a non-multipart completeTask is 415', async () => {
     const task = await givenClaimedTask(t);
     refused(await completeTask(t, task, undefined), 400, "Required parameter 'file' is missing.");
-    refused(await completeTask(t, task, zapFile(), { secureTaskKey: task.secureTaskKey, scanAgentSecureKey: task.agentKey } as never), 400, "Required parameter 'scanQueueTaskId' is missing.");
-    refused(await completeTask(t, task, zapFile(), { ...keysOf(task), scanQueueTaskId: 'abc' } as never), 400, 'scanQueueTaskId must be an integer.');
-    refused(await t.postForm(`${TASKS}/completeTask`, t.adminKey, keysOf(task)), 415, 'This operation needs a multipart/form-data body.');
-    refused(await t.postForm(`${TASKS}/taskStatusUpdate`, t.adminKey, keysOf(task)), 400, "Required parameter 'message' is missing.");
-    refused(await t.postForm(`${TASKS}/requestTask`, t.adminKey, { scanAgentSecureKey: task.agentKey }), 400, "Required parameter 'scanners' is missing.");
-    refused(await t.postForm(`${TASKS}/requestTask`, t.adminKey, { scanners: 'zap' }), 400, 'No secure scan agent key found error.');
-    refused(await t.postForm(`${TASKS}/queueScan`, t.adminKey, { scannerType: 'zap' }), 400, "Required parameter 'applicationId' is missing.");
-    refused(await t.postForm(`${TASKS}/queueScan`, t.adminKey, { applicationId: task.applicationId, scannerType: 'nessus' }), 400, /^Bad scanner type of: nessus provided\./);
-    refused(await t.postForm(`${TASKS}/queueScan`, t.adminKey, { applicationId: 99999999, scannerType: 'zap' }), 404, 'Application with id 99999999 was not found.');
-    refused(await t.postForm(`${TASKS}/queueScan`, t.adminKey, { applicationId: task.applicationId, scannerType: 'zap', targetUrl: 'ftp://x' }), 400, 'targetUrl must be an http or https URL.');
+    refused(
+      await completeTask(t, task, zapFile(), {
+        secureTaskKey: task.secureTaskKey,
+        scanAgentSecureKey: task.agentKey,
+      } as never),
+      400,
+      "Required parameter 'scanQueueTaskId' is missing.",
+    );
+    refused(
+      await completeTask(t, task, zapFile(), { ...keysOf(task), scanQueueTaskId: 'abc' } as never),
+      400,
+      'scanQueueTaskId must be an integer.',
+    );
+    refused(
+      await t.postForm(`${TASKS}/completeTask`, t.adminKey, keysOf(task)),
+      415,
+      'This operation needs a multipart/form-data body.',
+    );
+    refused(
+      await t.postForm(`${TASKS}/taskStatusUpdate`, t.adminKey, keysOf(task)),
+      400,
+      "Required parameter 'message' is missing.",
+    );
+    refused(
+      await t.postForm(`${TASKS}/requestTask`, t.adminKey, { scanAgentSecureKey: task.agentKey }),
+      400,
+      "Required parameter 'scanners' is missing.",
+    );
+    refused(
+      await t.postForm(`${TASKS}/requestTask`, t.adminKey, { scanners: 'zap' }),
+      400,
+      'No secure scan agent key found error.',
+    );
+    refused(
+      await t.postForm(`${TASKS}/queueScan`, t.adminKey, { scannerType: 'zap' }),
+      400,
+      "Required parameter 'applicationId' is missing.",
+    );
+    refused(
+      await t.postForm(`${TASKS}/queueScan`, t.adminKey, {
+        applicationId: task.applicationId,
+        scannerType: 'nessus',
+      }),
+      400,
+      /^Bad scanner type of: nessus provided\./,
+    );
+    refused(
+      await t.postForm(`${TASKS}/queueScan`, t.adminKey, {
+        applicationId: 99999999,
+        scannerType: 'zap',
+      }),
+      404,
+      'Application with id 99999999 was not found.',
+    );
+    refused(
+      await t.postForm(`${TASKS}/queueScan`, t.adminKey, {
+        applicationId: task.applicationId,
+        scannerType: 'zap',
+        targetUrl: 'ftp://x',
+      }),
+      400,
+      'targetUrl must be an http or https URL.',
+    );
     const noUrl = await givenApplication(t, null);
-    refused(await t.postForm(`${TASKS}/queueScan`, t.adminKey, { applicationId: noUrl, scannerType: 'zap' }), 400, `URL for application ${noUrl} needs to be set.`);
-    refused(await t.postMultipart(`${TASKS}/setTaskConfig`, t.adminKey, { appId: task.applicationId, scannerType: 'fortify' }, { name: 'c', content: 'x' }), 400, /^Bad scanner type of: fortify provided\. Will not save scan config\./);
-    refused(await t.postMultipart(`${TASKS}/setTaskConfig`, t.adminKey, { appId: 99999999, scannerType: 'zap' }, { name: 'c', content: 'x' }), 404, 'Application with id 99999999 was not found.');
+    refused(
+      await t.postForm(`${TASKS}/queueScan`, t.adminKey, {
+        applicationId: noUrl,
+        scannerType: 'zap',
+      }),
+      400,
+      `URL for application ${noUrl} needs to be set.`,
+    );
+    refused(
+      await t.postMultipart(
+        `${TASKS}/setTaskConfig`,
+        t.adminKey,
+        { appId: task.applicationId, scannerType: 'fortify' },
+        { name: 'c', content: 'x' },
+      ),
+      400,
+      /^Bad scanner type of: fortify provided\. Will not save scan config\./,
+    );
+    refused(
+      await t.postMultipart(
+        `${TASKS}/setTaskConfig`,
+        t.adminKey,
+        { appId: 99999999, scannerType: 'zap' },
+        { name: 'c', content: 'x' },
+      ),
+      404,
+      'Application with id 99999999 was not found.',
+    );
     expect(await taskStatus(t, task.taskId)).toBe(2);
   });
 
   it('agent operations need Manage Scan Agents and refuse restricted keys', async () => {
-    const reader = (await t.postJson<{ apiKey: string }>('/threadfix/rest/api-keys', t.adminKey, { name: 'reader', permissions: ['READ_ACCESS'] })).body.object.apiKey;
-    const restricted = (await t.postJson<{ apiKey: string }>('/threadfix/rest/api-keys', t.adminKey, { name: 'restricted', permissions: ['CAN_MANAGE_SCAN_AGENTS'], restricted: true })).body.object.apiKey;
+    const reader = (
+      await t.postJson<{ apiKey: string }>('/threadfix/rest/api-keys', t.adminKey, {
+        name: 'reader',
+        permissions: ['READ_ACCESS'],
+      })
+    ).body.object.apiKey;
+    const restricted = (
+      await t.postJson<{ apiKey: string }>('/threadfix/rest/api-keys', t.adminKey, {
+        name: 'restricted',
+        permissions: ['CAN_MANAGE_SCAN_AGENTS'],
+        restricted: true,
+      })
+    ).body.object.apiKey;
     refused(await t.get(`${TASKS}/requestScanAgentKey`, reader), 403, /Manage Scan Agents/);
-    refused(await t.get(`${TASKS}/requestScanAgentKey`, restricted), 403, 'The requested URL is restricted for your API Key.');
-    refused(await t.postMultipart(`${TASKS}/completeTask`, reader, { scanQueueTaskId: 1 }, zapFile()), 403, /Manage Scan Agents/);
-    refused(await t.postMultipart(`${TASKS}/completeTask`, undefined, { scanQueueTaskId: 1 }, zapFile()), 401, 'Authentication failed, check your API Key.');
+    refused(
+      await t.get(`${TASKS}/requestScanAgentKey`, restricted),
+      403,
+      'The requested URL is restricted for your API Key.',
+    );
+    refused(
+      await t.postMultipart(`${TASKS}/completeTask`, reader, { scanQueueTaskId: 1 }, zapFile()),
+      403,
+      /Manage Scan Agents/,
+    );
+    refused(
+      await t.postMultipart(`${TASKS}/completeTask`, undefined, { scanQueueTaskId: 1 }, zapFile()),
+      401,
+      'Authentication failed, check your API Key.',
+    );
     expect((await t.get(`${TASKS}/scanners`, reader)).status).toBe(200);
   });
 });
@@ -314,20 +644,38 @@ describe('refusals, each with its status and message', () => {
 describe('upload limits', () => {
   let small: TestServer;
   beforeAll(async () => {
-    small = await TestServer.start({ MAX_UPLOAD_BYTES: String(64 * 1024), MAX_CONFIG_BYTES: '1024' });
+    small = await TestServer.start({
+      MAX_UPLOAD_BYTES: String(64 * 1024),
+      MAX_CONFIG_BYTES: '1024',
+    });
   });
   afterAll(() => small.stop());
 
   it('a file over the limit is 413 in the envelope and the task is untouched', async () => {
     const task = await givenClaimedTask(small);
     const big = fixture('burp/seven_findings.xml'); // 120 KB
-    const res = await small.postMultipart(`${TASKS}/completeTask`, small.adminKey, keysOf(task), { name: 'big.xml', content: big });
+    const res = await small.postMultipart(`${TASKS}/completeTask`, small.adminKey, keysOf(task), {
+      name: 'big.xml',
+      content: big,
+    });
     expect(res.status).toBe(413);
-    expect(res.body).toMatchObject({ success: false, responseCode: -1, object: null, message: 'The uploaded file is larger than the limit of 65536 bytes.' });
+    expect(res.body).toMatchObject({
+      success: false,
+      responseCode: -1,
+      object: null,
+      message: 'The uploaded file is larger than the limit of 65536 bytes.',
+    });
     expect(await taskStatus(small, task.taskId)).toBe(2);
     expect(await small.query('SELECT * FROM scans')).toHaveLength(0);
-    expect(await readdir(path.join(small.dataDir, 'scans', '.incoming')).catch(() => [])).toEqual([]);
-    const config = await small.postMultipart(`${TASKS}/setTaskConfig`, small.adminKey, { appId: task.applicationId, scannerType: 'zap' }, { name: 'c', content: Buffer.alloc(2048) });
+    expect(await readdir(path.join(small.dataDir, 'scans', '.incoming')).catch(() => [])).toEqual(
+      [],
+    );
+    const config = await small.postMultipart(
+      `${TASKS}/setTaskConfig`,
+      small.adminKey,
+      { appId: task.applicationId, scannerType: 'zap' },
+      { name: 'c', content: Buffer.alloc(2048) },
+    );
     expect(config.status).toBe(413);
   });
 });
@@ -336,29 +684,63 @@ describe('timeouts and cancels', () => {
   it('the reaper times out an overdue task; a late completeTask is refused with 409', async () => {
     const task = await givenClaimedTask(t, 'acunetix', { timeoutSeconds: 1 });
     const deadline = Date.now() + 15_000;
-    while ((await taskStatus(t, task.taskId)) !== 5 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 200));
+    while ((await taskStatus(t, task.taskId)) !== 5 && Date.now() < deadline)
+      await new Promise((r) => setTimeout(r, 200));
     expect(await taskStatus(t, task.taskId)).toBe(5);
-    const history = await t.query<{ from_status: number; to_status: number; actor_type: string; message: string }>(
+    const history = await t.query<{
+      from_status: number;
+      to_status: number;
+      actor_type: string;
+      message: string;
+    }>(
       'SELECT from_status, to_status, actor_type, message FROM scan_statuses WHERE task_id = $1 AND to_status = 5',
       [task.taskId],
     );
-    expect(history).toEqual([expect.objectContaining({ from_status: 2, to_status: 5, actor_type: 'system', message: expect.stringMatching(/^Task timed out/) })]);
-    const late = await completeTask(t, task, { name: 'a.xml', content: fixture('acunetix/one_finding.xml') });
+    expect(history).toEqual([
+      expect.objectContaining({
+        from_status: 2,
+        to_status: 5,
+        actor_type: 'system',
+        message: expect.stringMatching(/^Task timed out/),
+      }),
+    ]);
+    const late = await completeTask(t, task, {
+      name: 'a.xml',
+      content: fixture('acunetix/one_finding.xml'),
+    });
     expect(late.status).toBe(409);
     expect(late.body.message).toMatch(new RegExp(`^ScanQueueTask ${task.taskId} timed out at `));
-    const update = await t.postForm(`${TASKS}/taskStatusUpdate`, t.adminKey, { ...keysOf(task), message: 'still here' });
+    const update = await t.postForm(`${TASKS}/taskStatusUpdate`, t.adminKey, {
+      ...keysOf(task),
+      message: 'still here',
+    });
     expect(update.status).toBe(409);
     expect(update.body.message).toMatch(/timed out/);
   });
 
   it('an admin cancel is seen by the agent on its next call', async () => {
     const task = await givenClaimedTask(t);
-    const cancelled = await t.postForm<{ status: number; statusString: string }>(`${TASKS}/${task.taskId}/cancel`, t.adminKey);
+    const cancelled = await t.postForm<{ status: number; statusString: string }>(
+      `${TASKS}/${task.taskId}/cancel`,
+      t.adminKey,
+    );
     expect(cancelled.body.object).toMatchObject({ status: 4, statusString: 'COMPLETE_DELETED' });
-    const update = await t.postForm(`${TASKS}/taskStatusUpdate`, t.adminKey, { ...keysOf(task), message: 'working' });
-    expect(update).toMatchObject({ status: 409, body: { message: `ScanQueueTask ${task.taskId} was cancelled by an administrator.` } });
-    const complete = await completeTask(t, task, { name: 'z.xml', content: fixture('zap/5_zap_sample_one.xml') });
-    expect(complete).toMatchObject({ status: 409, body: { message: `ScanQueueTask ${task.taskId} was cancelled by an administrator.` } });
+    const update = await t.postForm(`${TASKS}/taskStatusUpdate`, t.adminKey, {
+      ...keysOf(task),
+      message: 'working',
+    });
+    expect(update).toMatchObject({
+      status: 409,
+      body: { message: `ScanQueueTask ${task.taskId} was cancelled by an administrator.` },
+    });
+    const complete = await completeTask(t, task, {
+      name: 'z.xml',
+      content: fixture('zap/5_zap_sample_one.xml'),
+    });
+    expect(complete).toMatchObject({
+      status: 409,
+      body: { message: `ScanQueueTask ${task.taskId} was cancelled by an administrator.` },
+    });
     const again = await t.postForm(`${TASKS}/${task.taskId}/cancel`, t.adminKey);
     expect(again.status).toBe(409);
   });
@@ -369,28 +751,59 @@ describe('timeouts and cancels', () => {
     await t.postForm(`${TASKS}/${queued.id}/cancel`, t.adminKey);
     const agentKey = await givenAgentKey(t);
     const res = await requestTask(t, agentKey, 'AppSpider');
-    expect(res.body).toEqual({ message: 'No task found.', success: false, responseCode: -1, object: null });
+    expect(res.body).toEqual({
+      message: 'No task found.',
+      success: false,
+      responseCode: -1,
+      object: null,
+    });
   });
 });
 
 describe('the admin view', () => {
   it('lists and shows tasks with their history, never their keys', async () => {
     const task = await givenClaimedTask(t, 'burp');
-    await t.postForm(`${TASKS}/taskStatusUpdate`, t.adminKey, { ...keysOf(task), message: 'halfway' });
-    const detail = await t.get<{ statusHistory: { fromStatus: number | null; toStatus: number | null; actorType: string; message: string }[]; applicationId: number; secureKey: null }>(`${TASKS}/${task.taskId}`, t.adminKey);
+    await t.postForm(`${TASKS}/taskStatusUpdate`, t.adminKey, {
+      ...keysOf(task),
+      message: 'halfway',
+    });
+    const detail = await t.get<{
+      statusHistory: {
+        fromStatus: number | null;
+        toStatus: number | null;
+        actorType: string;
+        message: string;
+      }[];
+      applicationId: number;
+      secureKey: null;
+    }>(`${TASKS}/${task.taskId}`, t.adminKey);
     expect(detail.body.object.applicationId).toBe(task.applicationId);
     expect(detail.body.object.statusHistory).toEqual([
       expect.objectContaining({ fromStatus: null, toStatus: 1, actorType: 'api_key' }),
       expect.objectContaining({ fromStatus: 1, toStatus: 2, actorType: 'agent' }),
-      expect.objectContaining({ fromStatus: null, toStatus: null, actorType: 'agent', message: 'halfway' }),
+      expect.objectContaining({
+        fromStatus: null,
+        toStatus: null,
+        actorType: 'agent',
+        message: 'halfway',
+      }),
     ]);
-    const list = await t.get<{ total: number; tasks: { id: number }[] }>(`${TASKS}?applicationId=${task.applicationId}&status=2&scanner=burp`, t.adminKey);
+    const list = await t.get<{ total: number; tasks: { id: number }[] }>(
+      `${TASKS}?applicationId=${task.applicationId}&status=2&scanner=burp`,
+      t.adminKey,
+    );
     expect(list.body.object.total).toBe(1);
     expect(list.body.object.tasks.map((x) => x.id)).toEqual([task.taskId]);
-    const everything = JSON.stringify([detail.body, (await t.get(`${TASKS}?pageSize=500`, t.adminKey)).body, (await t.get('/threadfix/rest/scan-agents', t.adminKey)).body]);
+    const everything = JSON.stringify([
+      detail.body,
+      (await t.get(`${TASKS}?pageSize=500`, t.adminKey)).body,
+      (await t.get('/threadfix/rest/scan-agents', t.adminKey)).body,
+    ]);
     expect(everything).not.toContain(task.secureTaskKey);
     expect(everything).not.toContain(task.agentKey);
-    const stored = JSON.stringify(await t.query('SELECT * FROM scan_queue_tasks WHERE id = $1', [task.taskId])) + JSON.stringify(await t.query('SELECT * FROM scan_agents'));
+    const stored =
+      JSON.stringify(await t.query('SELECT * FROM scan_queue_tasks WHERE id = $1', [task.taskId])) +
+      JSON.stringify(await t.query('SELECT * FROM scan_agents'));
     expect(stored).not.toContain(task.secureTaskKey);
     expect(stored).not.toContain(task.agentKey);
     expect((await t.get(`${TASKS}/99999999`, t.adminKey)).status).toBe(404);

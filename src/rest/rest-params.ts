@@ -34,7 +34,8 @@ const FIRST_CONSTRAINTS = ['isDefined', 'isInt', 'isString', 'isBoolean', 'isArr
 function describe(errors: ValidationError[], prefix = ''): string[] {
   return errors.flatMap((error) => {
     const constraints = error.constraints ?? {};
-    const first = FIRST_CONSTRAINTS.find((name) => name in constraints) ?? Object.keys(constraints)[0];
+    const first =
+      FIRST_CONSTRAINTS.find((name) => name in constraints) ?? Object.keys(constraints)[0];
     return [
       ...(first ? [`${prefix}${constraints[first]}`] : []),
       ...describe(error.children ?? [], `${prefix}${error.property}.`),
@@ -65,6 +66,9 @@ export function parseId(value: string, name = 'id'): number {
 }
 
 /** Validates a plain object against a DTO the way the global pipe does (for multipart forms). */
-export async function validateParams<T extends object>(type: new () => T, plain: Record<string, unknown>): Promise<T> {
+export async function validateParams<T extends object>(
+  type: new () => T,
+  plain: Record<string, unknown>,
+): Promise<T> {
   return (await restValidationPipe().transform(plain, { type: 'body', metatype: type })) as T;
 }

@@ -7,10 +7,16 @@ export class ScanAgentDto {
   @ApiProperty({ description: 'The API key that requested this agent key' }) apiKeyId!: number;
   @ApiProperty() active!: boolean;
   @ApiProperty({ description: 'epoch ms' }) createdTime!: number;
-  @ApiProperty({ nullable: true, type: Number, description: 'epoch ms' }) lastSeenTime!: number | null;
-  @ApiProperty({ nullable: true, type: String, description: 'agentConfig of its latest requestTask' })
+  @ApiProperty({ nullable: true, type: Number, description: 'epoch ms' }) lastSeenTime!:
+    number | null;
+  @ApiProperty({
+    nullable: true,
+    type: String,
+    description: 'agentConfig of its latest requestTask',
+  })
   lastAgentConfig!: string | null;
-  @ApiProperty({ nullable: true, type: Number, description: 'epoch ms' }) revokedTime!: number | null;
+  @ApiProperty({ nullable: true, type: Number, description: 'epoch ms' }) revokedTime!:
+    number | null;
 }
 
 export function toScanAgentDto(agent: ScanAgentEntity): ScanAgentDto {

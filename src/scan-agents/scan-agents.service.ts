@@ -26,15 +26,26 @@ export class ScanAgentsService {
   }
 
   /** The active agent a presented key belongs to; 400 when absent, 403 when unknown or revoked. */
-  async authenticate(presented: string | undefined, tx: EntityManager = this.dataSource.manager): Promise<ScanAgentEntity> {
+  async authenticate(
+    presented: string | undefined,
+    tx: EntityManager = this.dataSource.manager,
+  ): Promise<ScanAgentEntity> {
     if (!presented) throw new BadRestParameter(MISSING_AGENT_KEY);
-    const agent = await tx.findOneBy(ScanAgentEntity, { keyHash: hashSecretKey(presented), revokedAt: IsNull() });
-    if (!agent || !secretKeyMatches(presented, agent.keyHash)) throw new Forbidden(UNKNOWN_AGENT_KEY);
+    const agent = await tx.findOneBy(ScanAgentEntity, {
+      keyHash: hashSecretKey(presented),
+      revokedAt: IsNull(),
+    });
+    if (!agent || !secretKeyMatches(presented, agent.keyHash))
+      throw new Forbidden(UNKNOWN_AGENT_KEY);
     return agent;
   }
 
   /** Records the agent's latest poll; at most one write a minute unless the agentConfig changed. */
-  async recordSeen(tx: EntityManager, agentId: number, agentConfig: string | undefined): Promise<void> {
+  async recordSeen(
+    tx: EntityManager,
+    agentId: number,
+    agentConfig: string | undefined,
+  ): Promise<void> {
     await tx.query(
       `UPDATE scan_agents SET last_seen_at = now(), last_agent_config = coalesce($2, last_agent_config)
        WHERE id = $1 AND (last_seen_at IS NULL OR last_seen_at < now() - interval '1 minute'

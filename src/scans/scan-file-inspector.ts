@@ -68,7 +68,9 @@ function knownScanner(shortName: string): ScannerType {
 /** A valid report of another scanner than the task's. */
 export class ScannerMismatch extends UnprocessableScanFile {
   constructor(detected: ScannerType, expected: ScannerType) {
-    super(`The uploaded file is a report of ${detected.displayName}, but the task is for ${expected.displayName}.`);
+    super(
+      `The uploaded file is a report of ${detected.displayName}, but the task is for ${expected.displayName}.`,
+    );
   }
 }
 

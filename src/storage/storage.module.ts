@@ -13,7 +13,10 @@ import { ScanStorage } from './scan-storage';
       useFactory: async (config: AppConfig): Promise<ScanStorage> => {
         const storage = new LocalFolderScanStorage(config.storageDir);
         const removed = await storage.cleanupIncomplete();
-        if (removed > 0) new Logger('ScanStorage').warn(`Removed ${removed} incomplete upload(s) left by an earlier run`);
+        if (removed > 0)
+          new Logger('ScanStorage').warn(
+            `Removed ${removed} incomplete upload(s) left by an earlier run`,
+          );
         return storage;
       },
     },

@@ -1,5 +1,11 @@
 /** The task protocol's failures, with ThreadFix's message text where it had one. */
-import { BadRestParameter, Forbidden, NotFound, RestError, StateConflict } from '../rest/rest-error';
+import {
+  BadRestParameter,
+  Forbidden,
+  NotFound,
+  RestError,
+  StateConflict,
+} from '../rest/rest-error';
 import { TaskRow } from './task-transitions';
 import { TaskStatus } from './task-status';
 

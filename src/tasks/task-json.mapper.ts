@@ -51,12 +51,21 @@ export class ThreadFixTaskJson {
   @ApiProperty({ description: 'epoch ms' }) createTime!: number;
   @ApiProperty({ nullable: true, type: Number, description: 'epoch ms' }) startTime!: number | null;
   @ApiProperty({ nullable: true, type: Number, description: 'epoch ms' }) endTime!: number | null;
-  @ApiProperty({ nullable: true, type: Number, description: 'epoch ms; claim time + timeout' }) timeoutTime!: number | null;
+  @ApiProperty({ nullable: true, type: Number, description: 'epoch ms; claim time + timeout' })
+  timeoutTime!: number | null;
   @ApiProperty({ description: '1 QUEUED … 7 UNKNOWN' }) status!: number;
   @ApiProperty({ nullable: true, type: String }) scanAgentInfo!: string | null;
-  @ApiProperty({ nullable: true, type: String, description: 'only echoed to the agent that presented it' })
+  @ApiProperty({
+    nullable: true,
+    type: String,
+    description: 'only echoed to the agent that presented it',
+  })
   secureKey!: string | null;
-  @ApiProperty({ nullable: true, type: String, description: 'only echoed to the agent that presented it' })
+  @ApiProperty({
+    nullable: true,
+    type: String,
+    description: 'only echoed to the agent that presented it',
+  })
   scanAgentInstanceSecureKey!: string | null;
   @ApiProperty({ nullable: true, type: ScanConfigJson }) scanConfig!: ScanConfigJson | null;
   @ApiProperty({ nullable: true, type: String }) targetUrl!: string | null;
@@ -122,7 +131,9 @@ export function toThreadFixTask(view: TaskView, presented?: PresentedKeys): Thre
 export class TaskConfigJson {
   @ApiProperty() targetUrl!: string;
   @ApiProperty() targetUrlString!: string;
-  @ApiProperty({ description: '{ configFile: base64 } when the application has a config for the scanner' })
+  @ApiProperty({
+    description: '{ configFile: base64 } when the application has a config for the scanner',
+  })
   dataBlobs!: Record<string, string>;
   @ApiProperty() configParams!: Record<string, string>;
 }

@@ -8,50 +8,88 @@ const URL_RULES = { protocols: ['http', 'https'], require_protocol: true, requir
 
 export class QueueScanParams {
   @ApiProperty({ example: 1 })
-  @ToInt() @IsRequired('applicationId') @IsInt({ message: 'applicationId must be an integer.' }) @Min(1)
+  @ToInt()
+  @IsRequired('applicationId')
+  @IsInt({ message: 'applicationId must be an integer.' })
+  @Min(1)
   applicationId!: number;
 
-  @ApiProperty({ example: 'OWASP Zed Attack Proxy', description: 'short name (zap), display name or a ThreadFix alias' })
-  @EmptyAsMissing() @IsRequired('scannerType') @IsString() @MaxLength(100)
+  @ApiProperty({
+    example: 'OWASP Zed Attack Proxy',
+    description: 'short name (zap), display name or a ThreadFix alias',
+  })
+  @EmptyAsMissing()
+  @IsRequired('scannerType')
+  @IsString()
+  @MaxLength(100)
   scannerType!: string;
 
-  @ApiPropertyOptional({ description: "id of one of the application's scan configs (see setTaskConfig)" })
-  @ToInt() @IsOptional() @IsInt({ message: 'scanConfigId must be an integer.' }) @Min(1)
+  @ApiPropertyOptional({
+    description: "id of one of the application's scan configs (see setTaskConfig)",
+  })
+  @ToInt()
+  @IsOptional()
+  @IsInt({ message: 'scanConfigId must be an integer.' })
+  @Min(1)
   scanConfigId?: number;
 
   @ApiPropertyOptional({ description: "the task's own target; defaults to the application URL" })
-  @EmptyAsMissing() @IsOptional() @IsString() @MaxLength(255)
+  @EmptyAsMissing()
+  @IsOptional()
+  @IsString()
+  @MaxLength(255)
   @IsUrl(URL_RULES, { message: 'targetUrl must be an http or https URL.' })
   targetUrl?: string;
 
   @ApiPropertyOptional({ description: 'ThreadFix Python client spelling of targetUrl' })
-  @EmptyAsMissing() @IsOptional() @IsString() @MaxLength(255)
+  @EmptyAsMissing()
+  @IsOptional()
+  @IsString()
+  @MaxLength(255)
   @IsUrl(URL_RULES, { message: 'targetURL must be an http or https URL.' })
   targetURL?: string;
 
-  @ApiPropertyOptional({ description: 'time the agent has from claim to result (default TASK_TIMEOUT_SECONDS)' })
-  @ToInt() @IsOptional() @IsInt({ message: 'timeoutSeconds must be an integer.' }) @Min(1) @Max(MAX_TIMEOUT_SECONDS)
+  @ApiPropertyOptional({
+    description: 'time the agent has from claim to result (default TASK_TIMEOUT_SECONDS)',
+  })
+  @ToInt()
+  @IsOptional()
+  @IsInt({ message: 'timeoutSeconds must be an integer.' })
+  @Min(1)
+  @Max(MAX_TIMEOUT_SECONDS)
   timeoutSeconds?: number;
 }
 
 /** The keys every call on a claimed task presents. Presence is checked by the service (ThreadFix's messages). */
 export class TaskKeyParams {
   @ApiProperty({ example: 1 })
-  @ToInt() @IsRequired('scanQueueTaskId') @IsInt({ message: 'scanQueueTaskId must be an integer.' }) @Min(1) @Max(2147483647)
+  @ToInt()
+  @IsRequired('scanQueueTaskId')
+  @IsInt({ message: 'scanQueueTaskId must be an integer.' })
+  @Min(1)
+  @Max(2147483647)
   scanQueueTaskId!: number;
 
   @ApiPropertyOptional({ description: 'the key requestTask returned with the task' })
-  @IsOptional() @IsString() @MaxLength(200)
+  @IsOptional()
+  @IsString()
+  @MaxLength(200)
   secureTaskKey?: string;
 
-  @ApiPropertyOptional({ description: 'the key requestScanAgentKey issued, the one that claimed the task' })
-  @IsOptional() @IsString() @MaxLength(200)
+  @ApiPropertyOptional({
+    description: 'the key requestScanAgentKey issued, the one that claimed the task',
+  })
+  @IsOptional()
+  @IsString()
+  @MaxLength(200)
   scanAgentSecureKey?: string;
 }
 
 export class TaskStatusUpdateParams extends TaskKeyParams {
   @ApiProperty({ example: 'Spidering 40% done' })
-  @IsRequired('message') @IsString() @MaxLength(65536)
+  @IsRequired('message')
+  @IsString()
+  @MaxLength(65536)
   message!: string;
 }
 
@@ -60,47 +98,82 @@ export class FailTaskParams extends TaskStatusUpdateParams {}
 export class CompleteTaskParams extends TaskKeyParams {}
 
 export class RequestTaskParams {
-  @ApiProperty({ example: 'OWASP Zed Attack Proxy,Burp Suite Pro', description: 'comma-separated scanner names' })
-  @EmptyAsMissing() @IsRequired('scanners') @IsString() @MaxLength(2000)
+  @ApiProperty({
+    example: 'OWASP Zed Attack Proxy,Burp Suite Pro',
+    description: 'comma-separated scanner names',
+  })
+  @EmptyAsMissing()
+  @IsRequired('scanners')
+  @IsString()
+  @MaxLength(2000)
   scanners!: string;
 
-  @ApiPropertyOptional({ description: "free text describing the agent's host (or upload it as a file part)" })
-  @IsOptional() @IsString()
+  @ApiPropertyOptional({
+    description: "free text describing the agent's host (or upload it as a file part)",
+  })
+  @IsOptional()
+  @IsString()
   agentConfig?: string;
 
   @ApiPropertyOptional()
-  @IsOptional() @IsString() @MaxLength(200)
+  @IsOptional()
+  @IsString()
+  @MaxLength(200)
   scanAgentSecureKey?: string;
 }
 
 export class SetTaskConfigParams {
   @ApiProperty({ example: 1 })
-  @ToInt() @IsRequired('appId') @IsInt({ message: 'appId must be an integer.' }) @Min(1) @Max(2147483647)
+  @ToInt()
+  @IsRequired('appId')
+  @IsInt({ message: 'appId must be an integer.' })
+  @Min(1)
+  @Max(2147483647)
   appId!: number;
 
   @ApiProperty({ example: 'zap' })
-  @EmptyAsMissing() @IsRequired('scannerType') @IsString() @MaxLength(100)
+  @EmptyAsMissing()
+  @IsRequired('scannerType')
+  @IsString()
+  @MaxLength(100)
   scannerType!: string;
 }
 
 export class ListTasksParams {
   @ApiPropertyOptional({ description: 'status int (1..7)' })
-  @ToInt() @IsOptional() @IsInt() @Min(1) @Max(7)
+  @ToInt()
+  @IsOptional()
+  @IsInt()
+  @Min(1)
+  @Max(7)
   status?: number;
 
   @ApiPropertyOptional()
-  @ToInt() @IsOptional() @IsInt() @Min(1)
+  @ToInt()
+  @IsOptional()
+  @IsInt()
+  @Min(1)
   applicationId?: number;
 
   @ApiPropertyOptional({ description: 'any scanner name' })
-  @IsOptional() @IsString() @MaxLength(100)
+  @IsOptional()
+  @IsString()
+  @MaxLength(100)
   scanner?: string;
 
   @ApiPropertyOptional({ default: 1 })
-  @ToInt() @IsOptional() @IsInt() @Min(1) @Max(1_000_000)
+  @ToInt()
+  @IsOptional()
+  @IsInt()
+  @Min(1)
+  @Max(1_000_000)
   page?: number;
 
   @ApiPropertyOptional({ default: 50, maximum: 500 })
-  @ToInt() @IsOptional() @IsInt() @Min(1) @Max(500)
+  @ToInt()
+  @IsOptional()
+  @IsInt()
+  @Min(1)
+  @Max(500)
   pageSize?: number;
 }

@@ -22,7 +22,10 @@ export class TaskReaperService implements OnApplicationBootstrap, OnApplicationS
 
   onApplicationBootstrap(): void {
     if (this.config.REAPER_INTERVAL_SECONDS === 0) return;
-    this.timer = setInterval(() => void this.reapOnce(), this.config.REAPER_INTERVAL_SECONDS * 1000);
+    this.timer = setInterval(
+      () => void this.reapOnce(),
+      this.config.REAPER_INTERVAL_SECONDS * 1000,
+    );
     this.timer.unref();
   }
 

@@ -8,7 +8,14 @@ import { EntityManager } from 'typeorm';
 import { StatusActorType } from './scan-status.entity';
 import { TaskStatus } from './task-status';
 
-const { QUEUED, ASSIGNED, COMPLETE_SUCCESSFUL, COMPLETE_DELETED, COMPLETE_TIMEDOUT, COMPLETE_FAILED } = TaskStatus;
+const {
+  QUEUED,
+  ASSIGNED,
+  COMPLETE_SUCCESSFUL,
+  COMPLETE_DELETED,
+  COMPLETE_TIMEDOUT,
+  COMPLETE_FAILED,
+} = TaskStatus;
 
 /** From → the statuses it may move to. Terminal statuses are final. */
 export const ALLOWED_TRANSITIONS: Readonly<Record<TaskStatus, readonly TaskStatus[]>> = {
@@ -63,7 +70,12 @@ export interface NewTask {
 }
 
 /** (nothing) → QUEUED. */
-export async function insertQueuedTask(tx: EntityManager, task: NewTask, message: string, actor: Actor): Promise<TaskRow> {
+export async function insertQueuedTask(
+  tx: EntityManager,
+  task: NewTask,
+  message: string,
+  actor: Actor,
+): Promise<TaskRow> {
   const rows: TaskRow[] = await tx.query(
     `WITH task AS (
        INSERT INTO scan_queue_tasks (application_id, scanner, status, timeout_seconds, target_url, scan_config_id, queued_by_api_key_id)
@@ -74,7 +86,16 @@ export async function insertQueuedTask(tx: EntityManager, task: NewTask, message
        SELECT id, $7, NULL, ${QUEUED}, $8, $6 FROM task
      )
      SELECT * FROM task`,
-    [task.applicationId, task.scanner, task.timeoutSeconds, task.targetUrl, task.scanConfigId, actor.id, message, actor.type],
+    [
+      task.applicationId,
+      task.scanner,
+      task.timeoutSeconds,
+      task.targetUrl,
+      task.scanConfigId,
+      actor.id,
+      message,
+      actor.type,
+    ],
   );
   return rows[0];
 }
@@ -146,7 +167,12 @@ export async function transitionTask(
 }
 
 /** A status message without a transition; only while the task is ASSIGNED (the agent's progress). */
-export async function appendStatusMessage(tx: EntityManager, taskId: number, message: string, actor: Actor): Promise<boolean> {
+export async function appendStatusMessage(
+  tx: EntityManager,
+  taskId: number,
+  message: string,
+  actor: Actor,
+): Promise<boolean> {
   const rows: unknown[] = await tx.query(
     `INSERT INTO scan_statuses (${HISTORY_COLUMNS})
      SELECT id, $2, NULL, NULL, $3, $4 FROM scan_queue_tasks WHERE id = $1 AND status = ${ASSIGNED}

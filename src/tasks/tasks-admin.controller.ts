@@ -37,7 +37,10 @@ export class TasksAdminController {
 
   @RestPost(':id/cancel')
   @RequirePermission(Permission.CAN_MANAGE_SCAN_AGENTS)
-  @ApiOperation({ summary: 'Cancel a queued or assigned task (COMPLETE_DELETED); the agent is told on its next call' })
+  @ApiOperation({
+    summary:
+      'Cancel a queued or assigned task (COMPLETE_DELETED); the agent is told on its next call',
+  })
   @ApiEnvelope(AdminTaskJson, { failures: [404, 409] })
   cancel(@Caller() caller: AuthenticatedCaller, @Param('id') id: string): Promise<AdminTaskJson> {
     return this.tasks.cancelTask(caller, parseId(id));

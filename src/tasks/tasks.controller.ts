@@ -17,7 +17,8 @@ import { ScannerJson } from './scanner.dto';
 import { TasksService } from './tasks.service';
 
 const FORM = ['application/x-www-form-urlencoded', 'application/json'];
-const AGENT_OPERATION = () => RequirePermission(Permission.CAN_MANAGE_SCAN_AGENTS, { restricted: true });
+const AGENT_OPERATION = () =>
+  RequirePermission(Permission.CAN_MANAGE_SCAN_AGENTS, { restricted: true });
 
 const KEY_FIELDS = {
   scanQueueTaskId: { type: 'integer' },
@@ -32,7 +33,9 @@ export class TasksController {
 
   @Get('requestScanAgentKey')
   @AGENT_OPERATION()
-  @ApiOperation({ summary: 'Issue a Secure Scan Agent Key (stored hashed; used on every later call)' })
+  @ApiOperation({
+    summary: 'Issue a Secure Scan Agent Key (stored hashed; used on every later call)',
+  })
   @ApiEnvelope('string')
   requestScanAgentKey(@Caller() caller: AuthenticatedCaller): Promise<string> {
     return this.tasks.requestScanAgentKey(caller);
@@ -51,7 +54,10 @@ export class TasksController {
   @ApiConsumes(...FORM)
   @ApiOperation({ summary: 'Queue a scan task for an application' })
   @ApiEnvelope(ThreadFixTaskJson, { failures: [404] })
-  queueScan(@Caller() caller: AuthenticatedCaller, @RestParams() params: QueueScanParams): Promise<ThreadFixTaskJson> {
+  queueScan(
+    @Caller() caller: AuthenticatedCaller,
+    @RestParams() params: QueueScanParams,
+  ): Promise<ThreadFixTaskJson> {
     return this.tasks.queueScan(caller, params);
   }
 
@@ -59,18 +65,25 @@ export class TasksController {
   @AGENT_OPERATION()
   @ApiConsumes('application/x-www-form-urlencoded', 'multipart/form-data')
   @ApiOperation({
-    summary: 'Claim the oldest queued task for one of the agent’s scanners (atomic); "No task found." when none',
-    description: 'Fields: `scanners` (comma-separated), `agentConfig` (text, or a file part named `files`), `scanAgentSecureKey`.',
+    summary:
+      'Claim the oldest queued task for one of the agent’s scanners (atomic); "No task found." when none',
+    description:
+      'Fields: `scanners` (comma-separated), `agentConfig` (text, or a file part named `files`), `scanAgentSecureKey`.',
   })
   @ApiEnvelope(AgentTaskJson)
-  requestTask(@Req() request: FastifyRequest, @RestParams() plain: Record<string, unknown>): Promise<AgentTaskJson> {
+  requestTask(
+    @Req() request: FastifyRequest,
+    @RestParams() plain: Record<string, unknown>,
+  ): Promise<AgentTaskJson> {
     return this.tasks.requestTaskFromRequest(request, plain);
   }
 
   @RestPost('taskStatusUpdate')
   @AGENT_OPERATION()
   @ApiConsumes(...FORM)
-  @ApiOperation({ summary: 'Append a progress message to a claimed task (409 once it is cancelled or timed out)' })
+  @ApiOperation({
+    summary: 'Append a progress message to a claimed task (409 once it is cancelled or timed out)',
+  })
   @ApiEnvelope('string', { failures: [404, 409] })
   taskStatusUpdate(@RestParams() params: TaskStatusUpdateParams): Promise<string> {
     return this.tasks.taskStatusUpdate(params);
@@ -83,12 +96,21 @@ export class TasksController {
     schema: {
       type: 'object',
       required: ['appId', 'scannerType', 'file'],
-      properties: { appId: { type: 'integer' }, scannerType: { type: 'string' }, file: { type: 'string', format: 'binary' } },
+      properties: {
+        appId: { type: 'integer' },
+        scannerType: { type: 'string' },
+        file: { type: 'string', format: 'binary' },
+      },
     },
   })
-  @ApiOperation({ summary: "Replace an application's scan-agent config for a scanner (shipped base64 at claim)" })
+  @ApiOperation({
+    summary: "Replace an application's scan-agent config for a scanner (shipped base64 at claim)",
+  })
   @ApiEnvelope('string', { failures: [404, 413] })
-  setTaskConfig(@Req() request: FastifyRequest, @RestParams() plain: Record<string, unknown>): Promise<string> {
+  setTaskConfig(
+    @Req() request: FastifyRequest,
+    @RestParams() plain: Record<string, unknown>,
+  ): Promise<string> {
     return this.tasks.setTaskConfig(request, plain);
   }
 
@@ -102,9 +124,14 @@ export class TasksController {
       properties: { ...KEY_FIELDS, file: { type: 'string', format: 'binary' } },
     },
   })
-  @ApiOperation({ summary: 'Upload the scan result (streamed, validated) and mark the task COMPLETE_SUCCESSFUL' })
+  @ApiOperation({
+    summary: 'Upload the scan result (streamed, validated) and mark the task COMPLETE_SUCCESSFUL',
+  })
   @ApiEnvelope(ThreadFixTaskJson, { failures: [404, 409, 413, 422] })
-  completeTask(@Req() request: FastifyRequest, @RestParams() plain: Record<string, unknown>): Promise<ThreadFixTaskJson> {
+  completeTask(
+    @Req() request: FastifyRequest,
+    @RestParams() plain: Record<string, unknown>,
+  ): Promise<ThreadFixTaskJson> {
     return this.tasks.completeTask(request, plain);
   }
 

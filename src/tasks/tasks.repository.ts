@@ -17,7 +17,11 @@ const CONFIG_COLUMNS = 'id, application_id, scanner_short_name, content_type, up
 
 @Injectable()
 export class TasksRepository {
-  async findTask(tx: EntityManager, id: number, options: { lock: boolean }): Promise<TaskRow | undefined> {
+  async findTask(
+    tx: EntityManager,
+    id: number,
+    options: { lock: boolean },
+  ): Promise<TaskRow | undefined> {
     const rows: TaskRow[] = await tx.query(
       `SELECT * FROM scan_queue_tasks WHERE id = $1${options.lock ? ' FOR UPDATE' : ''}`,
       [id],
@@ -34,12 +38,14 @@ export class TasksRepository {
        FROM scan_statuses WHERE task_id = ANY($1::int[]) ORDER BY task_id, id`,
       [ids],
     );
-    const configs: ScanConfigRow[] = await tx.query(`SELECT ${CONFIG_COLUMNS} FROM scan_configs WHERE id = ANY($1::int[])`, [
-      tasks.map((task) => task.scan_config_id).filter((id) => id !== null),
-    ]);
-    const apps: { id: number; url: string | null }[] = await tx.query(`SELECT id, url FROM applications WHERE id = ANY($1::int[])`, [
-      [...new Set(tasks.map((task) => task.application_id))],
-    ]);
+    const configs: ScanConfigRow[] = await tx.query(
+      `SELECT ${CONFIG_COLUMNS} FROM scan_configs WHERE id = ANY($1::int[])`,
+      [tasks.map((task) => task.scan_config_id).filter((id) => id !== null)],
+    );
+    const apps: { id: number; url: string | null }[] = await tx.query(
+      `SELECT id, url FROM applications WHERE id = ANY($1::int[])`,
+      [[...new Set(tasks.map((task) => task.application_id))]],
+    );
     return tasks.map((task) => ({
       task,
       statuses: statuses.filter((status) => status.task_id === task.id),
@@ -56,10 +62,14 @@ export class TasksRepository {
     const where: string[] = [];
     const params: unknown[] = [];
     if (filter.status !== undefined) where.push(`status = $${params.push(filter.status)}`);
-    if (filter.applicationId !== undefined) where.push(`application_id = $${params.push(filter.applicationId)}`);
+    if (filter.applicationId !== undefined)
+      where.push(`application_id = $${params.push(filter.applicationId)}`);
     if (filter.scanner !== undefined) where.push(`scanner = $${params.push(filter.scanner)}`);
     const clause = where.length ? `WHERE ${where.join(' AND ')}` : '';
-    const [{ count }] = await tx.query(`SELECT count(*)::int AS count FROM scan_queue_tasks ${clause}`, params);
+    const [{ count }] = await tx.query(
+      `SELECT count(*)::int AS count FROM scan_queue_tasks ${clause}`,
+      params,
+    );
     const tasks: TaskRow[] = await tx.query(
       `SELECT * FROM scan_queue_tasks ${clause} ORDER BY id DESC LIMIT $${params.length + 1} OFFSET $${params.length + 2}`,
       [...params, filter.limit, filter.offset],
@@ -68,7 +78,11 @@ export class TasksRepository {
   }
 
   /** The newest failure/transition message recorded when the task moved to `status`. */
-  async transitionMessage(tx: EntityManager, taskId: number, status: TaskStatus): Promise<string | undefined> {
+  async transitionMessage(
+    tx: EntityManager,
+    taskId: number,
+    status: TaskStatus,
+  ): Promise<string | undefined> {
     const rows: { message: string }[] = await tx.query(
       `SELECT message FROM scan_statuses WHERE task_id = $1 AND to_status = $2 ORDER BY id DESC LIMIT 1`,
       [taskId, status],
@@ -76,7 +90,10 @@ export class TasksRepository {
     return rows[0]?.message;
   }
 
-  async findScanConfig(tx: EntityManager, id: number): Promise<(ScanConfigRow & { application_id: number }) | undefined> {
+  async findScanConfig(
+    tx: EntityManager,
+    id: number,
+  ): Promise<(ScanConfigRow & { application_id: number }) | undefined> {
     const rows = await tx.query(`SELECT ${CONFIG_COLUMNS} FROM scan_configs WHERE id = $1`, [id]);
     return rows[0];
   }
@@ -91,22 +108,29 @@ export class TasksRepository {
       task.scan_config_id !== null
         ? `SELECT ${CONFIG_COLUMNS}, content FROM scan_configs WHERE id = $1`
         : `SELECT ${CONFIG_COLUMNS}, content FROM scan_configs WHERE application_id = $1 AND scanner_short_name = $2`,
-      task.scan_config_id !== null ? [task.scan_config_id] : [task.application_id, scannerShortName],
+      task.scan_config_id !== null
+        ? [task.scan_config_id]
+        : [task.application_id, scannerShortName],
     );
     return rows[0];
   }
 
   /** Records which config the agent was given, so the task JSON shows it (as ThreadFix's did). */
   async setScanConfig(tx: EntityManager, taskId: number, scanConfigId: number): Promise<void> {
-    await tx.query(`UPDATE scan_queue_tasks SET scan_config_id = $2 WHERE id = $1 AND scan_config_id IS NULL`, [
-      taskId,
-      scanConfigId,
-    ]);
+    await tx.query(
+      `UPDATE scan_queue_tasks SET scan_config_id = $2 WHERE id = $1 AND scan_config_id IS NULL`,
+      [taskId, scanConfigId],
+    );
   }
 
   async upsertScanConfig(
     tx: EntityManager,
-    config: { applicationId: number; scannerShortName: string; contentType: string; content: Buffer },
+    config: {
+      applicationId: number;
+      scannerShortName: string;
+      contentType: string;
+      content: Buffer;
+    },
   ): Promise<number> {
     const rows: { id: number }[] = await tx.query(
       `INSERT INTO scan_configs (application_id, scanner_short_name, content_type, content, uploaded_at)

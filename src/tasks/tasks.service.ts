@@ -16,11 +16,19 @@ import { AppConfig } from '../config/app-config';
 import { MultipartLimits, readMultipartForm, readSmallFile } from '../rest/multipart-form';
 import { BadRestParameter, Forbidden, NotFound } from '../rest/rest-error';
 import { validateParams } from '../rest/rest-params';
-import { ScanFileInspection, ScanFileInspector, ScannerMismatch } from '../scans/scan-file-inspector';
+import {
+  ScanFileInspection,
+  ScanFileInspector,
+  ScannerMismatch,
+} from '../scans/scan-file-inspector';
 import { resolveScanner, SCAN_AGENT_SCANNERS, ScannerType } from '../scans/scanner-types';
 import { ScansService } from '../scans/scans.service';
 import { ScanAgentEntity } from '../scan-agents/scan-agent.entity';
-import { ScanAgentsService, UNKNOWN_AGENT_KEY, MISSING_AGENT_KEY } from '../scan-agents/scan-agents.service';
+import {
+  ScanAgentsService,
+  UNKNOWN_AGENT_KEY,
+  MISSING_AGENT_KEY,
+} from '../scan-agents/scan-agents.service';
 import { ScanStorage, ScanStorageUpload, StoredObject } from '../storage/scan-storage';
 import {
   CompleteTaskParams,
@@ -32,7 +40,13 @@ import {
   TaskKeyParams,
   TaskStatusUpdateParams,
 } from './task-params.dto';
-import { MissingTaskKey, NoTaskFound, TaskKeyMismatch, TaskNotFound, TaskStateConflict } from './task-errors';
+import {
+  MissingTaskKey,
+  NoTaskFound,
+  TaskKeyMismatch,
+  TaskNotFound,
+  TaskStateConflict,
+} from './task-errors';
 import {
   AdminTaskJson,
   AgentTaskJson,
@@ -67,7 +81,9 @@ interface ReceivedScanFile {
 
 function badScannerType(name: string, suffix = ''): BadRestParameter {
   const known = SCAN_AGENT_SCANNERS.map((s) => `${s.shortName} (${s.displayName})`).join(', ');
-  return new BadRestParameter(`Bad scanner type of: ${name} provided.${suffix} Scan agents run: ${known}.`);
+  return new BadRestParameter(
+    `Bad scanner type of: ${name} provided.${suffix} Scan agents run: ${known}.`,
+  );
 }
 
 @Injectable()
@@ -98,7 +114,10 @@ export class TasksService {
     return SCAN_AGENT_SCANNERS.map(({ shortName, displayName }) => ({ shortName, displayName }));
   }
 
-  async queueScan(caller: AuthenticatedCaller, params: QueueScanParams): Promise<ThreadFixTaskJson> {
+  async queueScan(
+    caller: AuthenticatedCaller,
+    params: QueueScanParams,
+  ): Promise<ThreadFixTaskJson> {
     const scanner = resolveScanner(params.scannerType);
     if (!scanner) throw badScannerType(params.scannerType);
     const targetUrl = params.targetUrl ?? params.targetURL ?? null;
@@ -108,10 +127,14 @@ export class TasksService {
       if (params.scanConfigId !== undefined) {
         const config = await this.tasks.findScanConfig(tx, params.scanConfigId);
         if (!config || config.application_id !== app.id) {
-          throw new NotFound(`Scan config ${params.scanConfigId} was not found for application ${app.id}.`);
+          throw new NotFound(
+            `Scan config ${params.scanConfigId} was not found for application ${app.id}.`,
+          );
         }
         if (config.scanner_short_name !== scanner.shortName) {
-          throw new BadRestParameter(`Scan config ${config.id} is for ${config.scanner_short_name}, not ${scanner.shortName}.`);
+          throw new BadRestParameter(
+            `Scan config ${config.id} is for ${config.scanner_short_name}, not ${scanner.shortName}.`,
+          );
         }
       }
       // ThreadFix let such a task block its scanner's queue at claim time; refuse it up front.
@@ -135,15 +158,25 @@ export class TasksService {
   }
 
   /** requestTask from a urlencoded form, or a multipart one whose agentConfig is a file part. */
-  async requestTaskFromRequest(request: FastifyRequest, plain: Record<string, unknown>): Promise<AgentTaskJson> {
-    if (!request.isMultipart()) return this.requestTask(await validateParams(RequestTaskParams, plain));
+  async requestTaskFromRequest(
+    request: FastifyRequest,
+    plain: Record<string, unknown>,
+  ): Promise<AgentTaskJson> {
+    if (!request.isMultipart())
+      return this.requestTask(await validateParams(RequestTaskParams, plain));
     const { fields, file } = await readMultipartForm(
       request,
       { ...this.uploadLimits, fileSize: this.config.MAX_FIELD_BYTES },
       ['agentConfig', 'files', 'file'],
       async (part) => (await readSmallFile(part.stream)).toString('utf8'),
     );
-    return this.requestTask(await validateParams(RequestTaskParams, { ...plain, ...fields, agentConfig: fields.agentConfig ?? file }));
+    return this.requestTask(
+      await validateParams(RequestTaskParams, {
+        ...plain,
+        ...fields,
+        agentConfig: fields.agentConfig ?? file,
+      }),
+    );
   }
 
   async requestTask(params: RequestTaskParams): Promise<AgentTaskJson> {
@@ -171,8 +204,11 @@ export class TasksService {
       if (!task) return undefined;
       const scanner = resolveScanner(task.scanner) as ScannerType;
       const config = await this.tasks.configForClaim(tx, task, scanner.shortName);
-      if (config && task.scan_config_id === null) await this.tasks.setScanConfig(tx, task.id, config.id);
-      const [{ url }] = await tx.query('SELECT url FROM applications WHERE id = $1', [task.application_id]);
+      if (config && task.scan_config_id === null)
+        await this.tasks.setScanConfig(tx, task.id, config.id);
+      const [{ url }] = await tx.query('SELECT url FROM applications WHERE id = $1', [
+        task.application_id,
+      ]);
       return toAgentTask(task, task.target_url || url, config?.content ?? null, {
         secureTaskKey,
         scanAgentSecureKey: params.scanAgentSecureKey as string,
@@ -200,7 +236,11 @@ export class TasksService {
     if (task.status === TaskStatus.QUEUED) throw new TaskStateConflict(task);
     if (!secretKeyMatches(params.secureTaskKey, task.secure_key_hash)) throw new TaskKeyMismatch();
     if (task.scan_agent_id !== agent.id) throw new Forbidden(UNKNOWN_AGENT_KEY);
-    return { task, agent, keys: { secureTaskKey: params.secureTaskKey, scanAgentSecureKey: params.scanAgentSecureKey } };
+    return {
+      task,
+      agent,
+      keys: { secureTaskKey: params.secureTaskKey, scanAgentSecureKey: params.scanAgentSecureKey },
+    };
   }
 
   private agentActor(agent: ScanAgentEntity): Actor {
@@ -213,7 +253,9 @@ export class TasksService {
       if (task.status !== TaskStatus.ASSIGNED) throw new TaskStateConflict(task);
       // Guarded by status in SQL: a cancel or time-out that lands meanwhile wins.
       if (!(await appendStatusMessage(tx, task.id, params.message, this.agentActor(agent)))) {
-        throw new TaskStateConflict((await this.tasks.findTask(tx, task.id, { lock: false })) as TaskRow);
+        throw new TaskStateConflict(
+          (await this.tasks.findTask(tx, task.id, { lock: false })) as TaskRow,
+        );
       }
       await this.agents.recordSeen(tx, agent.id, undefined);
     });
@@ -226,10 +268,18 @@ export class TasksService {
       const { task, agent } = await this.verifyTaskAccess(tx, params, { lock: true });
       if (task.status === TaskStatus.COMPLETE_FAILED) {
         // A retried failTask (lost response): answer as the first time, change nothing.
-        return (await this.tasks.transitionMessage(tx, task.id, TaskStatus.COMPLETE_FAILED)) ?? message;
+        return (
+          (await this.tasks.transitionMessage(tx, task.id, TaskStatus.COMPLETE_FAILED)) ?? message
+        );
       }
       if (task.status !== TaskStatus.ASSIGNED) throw new TaskStateConflict(task);
-      await transitionTask(tx, task.id, TaskStatus.COMPLETE_FAILED, message, this.agentActor(agent));
+      await transitionTask(
+        tx,
+        task.id,
+        TaskStatus.COMPLETE_FAILED,
+        message,
+        this.agentActor(agent),
+      );
       return message;
     });
   }
@@ -239,12 +289,19 @@ export class TasksService {
    * detection, XML validation) into a temporary file; the task turns COMPLETE_SUCCESSFUL only after
    * that file is fsynced and renamed, in the transaction that records the scan.
    */
-  async completeTask(request: FastifyRequest, plain: Record<string, unknown>): Promise<ThreadFixTaskJson> {
+  async completeTask(
+    request: FastifyRequest,
+    plain: Record<string, unknown>,
+  ): Promise<ThreadFixTaskJson> {
     let stored: StoredObject | undefined;
     let received: ReceivedScanFile | undefined;
     try {
-      const form = await readMultipartForm(request, this.uploadLimits, ['file'], (part, fieldsSoFar) =>
-        this.receiveScanFile(part.stream, part.filename, { ...plain, ...fieldsSoFar }),
+      const form = await readMultipartForm(
+        request,
+        this.uploadLimits,
+        ['file'],
+        (part, fieldsSoFar) =>
+          this.receiveScanFile(part.stream, part.filename, { ...plain, ...fieldsSoFar }),
       );
       received = form.file;
       const params = await validateParams(CompleteTaskParams, { ...plain, ...form.fields });
@@ -253,9 +310,11 @@ export class TasksService {
       return await this.dataSource.transaction(async (tx) => {
         const { task, agent, keys } = await this.verifyTaskAccess(tx, params, { lock: true });
         // A repeat from the same agent (its first response was lost): the task as it is, nothing imported again.
-        if (task.status === TaskStatus.COMPLETE_SUCCESSFUL) return toThreadFixTask(await this.tasks.loadView(tx, task), keys);
+        if (task.status === TaskStatus.COMPLETE_SUCCESSFUL)
+          return toThreadFixTask(await this.tasks.loadView(tx, task), keys);
         if (task.status !== TaskStatus.ASSIGNED) throw new TaskStateConflict(task);
-        if (!file.upload || !file.inspection) throw new Error('completeTask: file received without an upload');
+        if (!file.upload || !file.inspection)
+          throw new Error('completeTask: file received without an upload');
         this.checkScanner(file.inspection, task);
         stored = await file.upload.commit();
         await this.scans.record(tx, {
@@ -291,11 +350,17 @@ export class TasksService {
    * ThreadFix's agent and `curl -F` send them) they are checked first, so a refused call does not
    * cost a full upload and a repeat is not stored again.
    */
-  private async receiveScanFile(stream: Readable, filename: string, fields: Record<string, unknown>): Promise<ReceivedScanFile> {
+  private async receiveScanFile(
+    stream: Readable,
+    filename: string,
+    fields: Record<string, unknown>,
+  ): Promise<ReceivedScanFile> {
     let expected: ScannerType | undefined;
     if (fields.scanQueueTaskId !== undefined && fields.secureTaskKey && fields.scanAgentSecureKey) {
       const params = await validateParams(CompleteTaskParams, fields);
-      const { task } = await this.dataSource.transaction((tx) => this.verifyTaskAccess(tx, params, { lock: false }));
+      const { task } = await this.dataSource.transaction((tx) =>
+        this.verifyTaskAccess(tx, params, { lock: false }),
+      );
       if (task.status === TaskStatus.COMPLETE_SUCCESSFUL) {
         stream.resume();
         await new Promise((resolve) => stream.once('end', resolve));
@@ -319,7 +384,11 @@ export class TasksService {
 
   private checkScanner(inspection: ScanFileInspection, task: TaskRow): void {
     const expected = resolveScanner(task.scanner);
-    if (this.config.REQUIRE_MATCHING_SCANNER && expected && inspection.scanner.shortName !== expected.shortName) {
+    if (
+      this.config.REQUIRE_MATCHING_SCANNER &&
+      expected &&
+      inspection.scanner.shortName !== expected.shortName
+    ) {
       throw new ScannerMismatch(inspection.scanner, expected);
     }
   }
@@ -350,7 +419,9 @@ export class TasksService {
     return `Scan configuration for scanner: ${params.scannerType} saved for appId: ${params.appId}`;
   }
 
-  async listTasks(params: ListTasksParams): Promise<{ total: number; page: number; pageSize: number; tasks: AdminTaskJson[] }> {
+  async listTasks(
+    params: ListTasksParams,
+  ): Promise<{ total: number; page: number; pageSize: number; tasks: AdminTaskJson[] }> {
     const page = params.page ?? 1;
     const pageSize = params.pageSize ?? 50;
     let scanner: string | undefined;
@@ -380,10 +451,16 @@ export class TasksService {
   /** QUEUED or ASSIGNED → COMPLETE_DELETED; the agent learns it on its next call (409). */
   async cancelTask(caller: AuthenticatedCaller, id: number): Promise<AdminTaskJson> {
     return this.dataSource.transaction(async (tx) => {
-      const cancelled = await transitionTask(tx, id, TaskStatus.COMPLETE_DELETED, `Task cancelled by an administrator at: ${at()}`, {
-        type: 'api_key',
-        id: caller.apiKeyId,
-      });
+      const cancelled = await transitionTask(
+        tx,
+        id,
+        TaskStatus.COMPLETE_DELETED,
+        `Task cancelled by an administrator at: ${at()}`,
+        {
+          type: 'api_key',
+          id: caller.apiKeyId,
+        },
+      );
       if (!cancelled) {
         const task = await this.tasks.findTask(tx, id, { lock: false });
         if (!task) throw new TaskNotFound(id);
