@@ -42,16 +42,26 @@ async function* zapReport(bytes: number): AsyncGenerator<Buffer> {
       '<count>1</count><solution>Set the header.</solution><cweid>1021</cweid><wascid>15</wascid><sourceid>3</sourceid></alertitem>\n',
   );
   const chunk = Buffer.concat(Array.from({ length: Math.ceil(65536 / alert.length) }, () => alert));
-  yield Buffer.from('<?xml version="1.0"?><OWASPZAPReport version="2.16.1" generated="now"><site name="http://target.example" host="target.example" port="80" ssl="false"><alerts>\n');
+  yield Buffer.from(
+    '<?xml version="1.0"?><OWASPZAPReport version="2.16.1" generated="now"><site name="http://target.example" host="target.example" port="80" ssl="false"><alerts>\n',
+  );
   for (let sent = 0; sent < bytes; sent += chunk.length) yield chunk;
   yield Buffer.from('</alerts></site></OWASPZAPReport>\n');
 }
 
-async function api(base: string, key: string, method: string, url: string, form?: Record<string, string | number>) {
+async function api(
+  base: string,
+  key: string,
+  method: string,
+  url: string,
+  form?: Record<string, string | number>,
+) {
   const res = await fetch(base + url, {
     method,
     headers: { authorization: `APIKEY ${key}` },
-    body: form ? new URLSearchParams(Object.entries(form).map(([k, v]) => [k, String(v)])) : undefined,
+    body: form
+      ? new URLSearchParams(Object.entries(form).map(([k, v]) => [k, String(v)]))
+      : undefined,
   });
   const body = (await res.json()) as { success: boolean; message: string; object: never };
   if (!body.success) throw new Error(`${url}: ${res.status} ${body.message}`);
@@ -92,22 +102,43 @@ async function main(): Promise<void> {
     EMBEDDED_PG_PORT: String(await freePort()),
     ...(databaseUrl ? { DATABASE_URL: databaseUrl } : {}),
   };
-  const server: ChildProcess = spawn(process.execPath, [path.join(ROOT, 'dist/src/main.js')], { env, stdio: 'inherit' });
+  const server: ChildProcess = spawn(process.execPath, [path.join(ROOT, 'dist/src/main.js')], {
+    env,
+    stdio: 'inherit',
+  });
   const base = `http://127.0.0.1:${port}/threadfix/rest/latest`;
   try {
     for (let i = 0; ; i++) {
       if (i > 300) throw new Error('server did not start');
-      if (await fetch(`http://127.0.0.1:${port}/threadfix/health`).then((r) => r.ok, () => false)) break;
+      if (
+        await fetch(`http://127.0.0.1:${port}/threadfix/health`).then(
+          (r) => r.ok,
+          () => false,
+        )
+      )
+        break;
       await new Promise((r) => setTimeout(r, 100));
     }
-    const app = await api(base, key, 'POST', '/applications', { name: 'bench', url: 'http://target.example' });
-    const agentKey: string = await api(base, key, 'GET', '/tasks/requestScanAgentKey');
-    await api(base, key, 'POST', '/tasks/queueScan', { applicationId: (app as { id: number }).id, scannerType: 'zap' });
-    const task: { taskId: number; secureTaskKey: string } = await api(base, key, 'POST', '/tasks/requestTask', {
-      scanners: 'zap',
-      agentConfig: 'bench',
-      scanAgentSecureKey: agentKey,
+    const app = await api(base, key, 'POST', '/applications', {
+      name: 'bench',
+      url: 'http://target.example',
     });
+    const agentKey: string = await api(base, key, 'GET', '/tasks/requestScanAgentKey');
+    await api(base, key, 'POST', '/tasks/queueScan', {
+      applicationId: (app as { id: number }).id,
+      scannerType: 'zap',
+    });
+    const task: { taskId: number; secureTaskKey: string } = await api(
+      base,
+      key,
+      'POST',
+      '/tasks/requestTask',
+      {
+        scanners: 'zap',
+        agentConfig: 'bench',
+        scanAgentSecureKey: agentKey,
+      },
+    );
 
     // Let the idle server settle, then sample its RSS through the upload.
     await new Promise((r) => setTimeout(r, 1000));
@@ -117,7 +148,11 @@ async function main(): Promise<void> {
     const sampler = setInterval(() => (peakKb = Math.max(peakKb, rssKb(pid))), 20);
 
     const boundary = `----scanqueue${randomBytes(8).toString('hex')}`;
-    const fields = { scanQueueTaskId: task.taskId, scanAgentSecureKey: agentKey, secureTaskKey: task.secureTaskKey };
+    const fields = {
+      scanQueueTaskId: task.taskId,
+      scanAgentSecureKey: agentKey,
+      secureTaskKey: task.secureTaskKey,
+    };
     let head = '';
     for (const [name, value] of Object.entries(fields)) {
       head += `--${boundary}\r\nContent-Disposition: form-data; name="${name}"\r\n\r\n${value}\r\n`;
@@ -136,7 +171,10 @@ async function main(): Promise<void> {
     const response = await new Promise<{ status: number; text: string }>((resolve, reject) => {
       const req = request(`${base}/tasks/completeTask`, {
         method: 'POST',
-        headers: { authorization: `APIKEY ${key}`, 'content-type': `multipart/form-data; boundary=${boundary}` },
+        headers: {
+          authorization: `APIKEY ${key}`,
+          'content-type': `multipart/form-data; boundary=${boundary}`,
+        },
       });
       req.on('response', (res) => {
         let text = '';
@@ -149,7 +187,9 @@ async function main(): Promise<void> {
     const seconds = Number(process.hrtime.bigint() - started) / 1e9;
     clearInterval(sampler);
     peakKb = Math.max(peakKb, rssKb(pid));
-    const ok = response.status === 200 && (JSON.parse(response.text) as { object: { status: number } }).object.status === 3;
+    const ok =
+      response.status === 200 &&
+      (JSON.parse(response.text) as { object: { status: number } }).object.status === 3;
     const result = {
       fileMB: +(bytes / 1048576).toFixed(1),
       status: response.status,

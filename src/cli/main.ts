@@ -78,7 +78,7 @@ async function run(argv: string[]): Promise<void> {
       if (!values.id || !/^\d+$/.test(values.id)) throw new UsageError(USAGE);
       console.log(JSON.stringify(toApiKeyDto(await apiKeys.revoke(Number(values.id))), null, 2));
     } else {
-      console.error('Migrations are up to date.');
+      console.error('Migrations applied; the schema is up to date.');
     }
   } finally {
     await context.close();
