@@ -60,7 +60,7 @@ async function api(
     method,
     headers: { authorization: `APIKEY ${key}` },
     body: form
-      ? new URLSearchParams(Object.entries(form).map(([k, v]) => [k, String(v)]))
+      ? new URLSearchParams(Object.entries(form).map(([k, v]): [string, string] => [k, String(v)]))
       : undefined,
   });
   const body = (await res.json()) as { success: boolean; message: string; object: never };

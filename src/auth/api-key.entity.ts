@@ -1,7 +1,8 @@
-import { Column, CreateDateColumn, Entity, Index, PrimaryGeneratedColumn } from 'typeorm';
+import { Column, CreateDateColumn, Entity, PrimaryGeneratedColumn, Unique } from 'typeorm';
 import { Permission } from './permission';
 
 @Entity({ name: 'api_keys' })
+@Unique('api_keys_key_hash_key', ['keyHash'])
 export class ApiKeyEntity {
   @PrimaryGeneratedColumn()
   id!: number;
@@ -10,7 +11,6 @@ export class ApiKeyEntity {
   name!: string;
 
   /** SHA-256 (hex) of the key; the plaintext is shown once, on creation, and never stored. */
-  @Index('api_keys_key_hash_key', { unique: true })
   @Column({ name: 'key_hash', type: 'char', length: 64 })
   keyHash!: string;
 

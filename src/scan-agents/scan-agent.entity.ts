@@ -1,18 +1,31 @@
-import { Column, CreateDateColumn, Entity, Index, PrimaryGeneratedColumn } from 'typeorm';
+import {
+  Column,
+  CreateDateColumn,
+  Entity,
+  JoinColumn,
+  ManyToOne,
+  PrimaryGeneratedColumn,
+  Unique,
+} from 'typeorm';
+import { ApiKeyEntity } from '../auth/api-key.entity';
 
 /** A scan-agent instance: what `requestScanAgentKey` issued (ThreadFix kept no such record). */
 @Entity({ name: 'scan_agents' })
+@Unique('scan_agents_key_hash_key', ['keyHash'])
 export class ScanAgentEntity {
   @PrimaryGeneratedColumn()
   id!: number;
 
-  @Index('scan_agents_key_hash_key', { unique: true })
   @Column({ name: 'key_hash', type: 'char', length: 64 })
   keyHash!: string;
 
   /** The API key that asked for this agent key. */
   @Column({ name: 'api_key_id', type: 'int' })
   apiKeyId!: number;
+
+  @ManyToOne(() => ApiKeyEntity)
+  @JoinColumn({ name: 'api_key_id', foreignKeyConstraintName: 'scan_agents_api_key_id_fkey' })
+  apiKey?: ApiKeyEntity;
 
   @CreateDateColumn({ name: 'created_at', type: 'timestamptz' })
   createdAt!: Date;

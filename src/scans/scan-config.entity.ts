@@ -1,19 +1,25 @@
-import { Column, Entity, Index, PrimaryGeneratedColumn } from 'typeorm';
+import { Column, Entity, JoinColumn, ManyToOne, PrimaryGeneratedColumn, Unique } from 'typeorm';
+import { ApplicationEntity } from '../applications/application.entity';
 
 /**
  * An application's scan-agent config for one scanner (ThreadFix's `<short>.scanagtcfg` Document).
  * setTaskConfig replaces it; the bytes are small (MAX_CONFIG_BYTES) and shipped base64 at claim.
  */
 @Entity({ name: 'scan_configs' })
-@Index('scan_configs_application_id_scanner_key', ['applicationId', 'scannerShortName'], {
-  unique: true,
-})
+@Unique('scan_configs_application_id_scanner_key', ['applicationId', 'scannerShortName'])
 export class ScanConfigEntity {
   @PrimaryGeneratedColumn()
   id!: number;
 
   @Column({ name: 'application_id', type: 'int' })
   applicationId!: number;
+
+  @ManyToOne(() => ApplicationEntity)
+  @JoinColumn({
+    name: 'application_id',
+    foreignKeyConstraintName: 'scan_configs_application_id_fkey',
+  })
+  application?: ApplicationEntity;
 
   @Column({ name: 'scanner_short_name', type: 'varchar', length: 32 })
   scannerShortName!: string;

@@ -1,7 +1,20 @@
-import { Column, CreateDateColumn, Entity, Index, PrimaryGeneratedColumn } from 'typeorm';
+import {
+  Column,
+  CreateDateColumn,
+  Entity,
+  Index,
+  JoinColumn,
+  ManyToOne,
+  PrimaryGeneratedColumn,
+  Unique,
+} from 'typeorm';
+import { ApplicationEntity } from '../applications/application.entity';
+import { ScanQueueTaskEntity } from '../tasks/scan-queue-task.entity';
 
 /** A scan result file stored for an application by a completed task. */
 @Entity({ name: 'scans' })
+// One scan per task: a repeated completeTask never stores twice.
+@Unique('scans_task_id_key', ['taskId'])
 export class ScanEntity {
   @PrimaryGeneratedColumn()
   id!: number;
@@ -10,10 +23,16 @@ export class ScanEntity {
   @Column({ name: 'application_id', type: 'int' })
   applicationId!: number;
 
-  /** One scan per task: a repeated completeTask never imports twice. */
-  @Index('scans_task_id_key', { unique: true })
+  @ManyToOne(() => ApplicationEntity)
+  @JoinColumn({ name: 'application_id', foreignKeyConstraintName: 'scans_application_id_fkey' })
+  application?: ApplicationEntity;
+
   @Column({ name: 'task_id', type: 'int' })
   taskId!: number;
+
+  @ManyToOne(() => ScanQueueTaskEntity)
+  @JoinColumn({ name: 'task_id', foreignKeyConstraintName: 'scans_task_id_fkey' })
+  task?: ScanQueueTaskEntity;
 
   @Column({ type: 'varchar', length: 100 })
   scanner!: string;

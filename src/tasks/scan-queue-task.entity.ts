@@ -1,4 +1,17 @@
-import { Column, CreateDateColumn, Entity, Index, PrimaryGeneratedColumn } from 'typeorm';
+import {
+  Check,
+  Column,
+  CreateDateColumn,
+  Entity,
+  Index,
+  JoinColumn,
+  ManyToOne,
+  PrimaryGeneratedColumn,
+} from 'typeorm';
+import { ApplicationEntity } from '../applications/application.entity';
+import { ApiKeyEntity } from '../auth/api-key.entity';
+import { ScanAgentEntity } from '../scan-agents/scan-agent.entity';
+import { ScanConfigEntity } from '../scans/scan-config.entity';
 import { TaskStatus } from './task-status';
 
 /**
@@ -6,6 +19,8 @@ import { TaskStatus } from './task-status';
  * stored as SHA-256 hashes.
  */
 @Entity({ name: 'scan_queue_tasks' })
+@Check('scan_queue_tasks_status_check', 'status >= 1 AND status <= 7')
+@Check('scan_queue_tasks_timeout_seconds_check', 'timeout_seconds > 0')
 // The claim's index is a partial one declared in the migration (see task-transitions.ts).
 @Index('scan_queue_tasks_claimable_idx', { synchronize: false })
 @Index('scan_queue_tasks_overdue_idx', { synchronize: false })
@@ -16,6 +31,13 @@ export class ScanQueueTaskEntity {
   @Index('scan_queue_tasks_application_id_idx')
   @Column({ name: 'application_id', type: 'int' })
   applicationId!: number;
+
+  @ManyToOne(() => ApplicationEntity)
+  @JoinColumn({
+    name: 'application_id',
+    foreignKeyConstraintName: 'scan_queue_tasks_application_id_fkey',
+  })
+  application?: ApplicationEntity;
 
   /** Canonical display name of the scanner (e.g. "OWASP Zed Attack Proxy"). */
   @Column({ type: 'varchar', length: 100 })
@@ -49,6 +71,13 @@ export class ScanQueueTaskEntity {
   @Column({ name: 'scan_config_id', type: 'int', nullable: true })
   scanConfigId!: number | null;
 
+  @ManyToOne(() => ScanConfigEntity, { onDelete: 'SET NULL' })
+  @JoinColumn({
+    name: 'scan_config_id',
+    foreignKeyConstraintName: 'scan_queue_tasks_scan_config_id_fkey',
+  })
+  scanConfig?: ScanConfigEntity | null;
+
   @Column({ name: 'secure_key_hash', type: 'char', length: 64, nullable: true })
   secureKeyHash!: string | null;
 
@@ -56,10 +85,24 @@ export class ScanQueueTaskEntity {
   @Column({ name: 'scan_agent_id', type: 'int', nullable: true })
   scanAgentId!: number | null;
 
+  @ManyToOne(() => ScanAgentEntity)
+  @JoinColumn({
+    name: 'scan_agent_id',
+    foreignKeyConstraintName: 'scan_queue_tasks_scan_agent_id_fkey',
+  })
+  scanAgent?: ScanAgentEntity | null;
+
   /** The agentConfig text sent with the claim. */
   @Column({ name: 'scan_agent_info', type: 'text', nullable: true })
   scanAgentInfo!: string | null;
 
   @Column({ name: 'queued_by_api_key_id', type: 'int', nullable: true })
   queuedByApiKeyId!: number | null;
+
+  @ManyToOne(() => ApiKeyEntity)
+  @JoinColumn({
+    name: 'queued_by_api_key_id',
+    foreignKeyConstraintName: 'scan_queue_tasks_queued_by_api_key_id_fkey',
+  })
+  queuedBy?: ApiKeyEntity | null;
 }

@@ -1,10 +1,21 @@
-import { Column, CreateDateColumn, Entity, Index, PrimaryGeneratedColumn } from 'typeorm';
+import {
+  Check,
+  Column,
+  CreateDateColumn,
+  Entity,
+  Index,
+  JoinColumn,
+  ManyToOne,
+  PrimaryGeneratedColumn,
+} from 'typeorm';
+import { ScanQueueTaskEntity } from './scan-queue-task.entity';
 import { TaskStatus } from './task-status';
 
 export type StatusActorType = 'api_key' | 'agent' | 'system';
 
 /** One row of a task's status history: every transition and every agent status message. */
 @Entity({ name: 'scan_statuses' })
+@Check('scan_statuses_actor_type_check', `actor_type IN ('api_key', 'agent', 'system')`)
 @Index('scan_statuses_task_id_id_idx', ['taskId', 'id'])
 export class ScanStatusEntity {
   @PrimaryGeneratedColumn({ type: 'bigint' })
@@ -12,6 +23,10 @@ export class ScanStatusEntity {
 
   @Column({ name: 'task_id', type: 'int' })
   taskId!: number;
+
+  @ManyToOne(() => ScanQueueTaskEntity, { onDelete: 'CASCADE' })
+  @JoinColumn({ name: 'task_id', foreignKeyConstraintName: 'scan_statuses_task_id_fkey' })
+  task?: ScanQueueTaskEntity;
 
   @Column({ type: 'text' })
   message!: string;
