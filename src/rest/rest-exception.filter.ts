@@ -10,6 +10,7 @@ import { restFailure, RestResponse } from './rest-response';
 
 const UNRECOGNIZED_PATH = new UnrecognizedPath().message;
 const UNEXPECTED = 'An unexpected error occurred; it has been logged.';
+const DRAIN_LIMIT = 8 * 1024 * 1024;
 
 const logger = new Logger('RestExceptionFilter');
 
@@ -85,7 +86,14 @@ export function sendRestFailure(
 ): void {
   const { status, body } = toRestFailure(error);
   if (reply.sent) return;
-  // A refused upload may still be streaming in; close the connection instead of reading it all.
-  if (request.isMultipart?.() && status >= 400) reply.header('connection', 'close');
+  // A refused upload may still be streaming in. A small rest is read and dropped so the client
+  // gets its answer on a healthy connection; a large or unknown-size one is cut off instead.
+  if (
+    request.isMultipart?.() &&
+    status >= 400 &&
+    !(Number(request.headers['content-length']) <= DRAIN_LIMIT)
+  ) {
+    reply.header('connection', 'close');
+  }
   void reply.status(status).header('content-type', 'application/json; charset=utf-8').send(body);
 }
