@@ -809,3 +809,52 @@ describe('the admin view', () => {
     expect((await t.get(`${TASKS}/99999999`, t.adminKey)).status).toBe(404);
   });
 });
+
+describe('interrupted uploads', () => {
+  it('a client that disconnects mid-upload leaves no scan, no temp file, and the task ASSIGNED', async () => {
+    const task = await givenClaimedTask(t);
+    const boundary = 'scanqueueInterrupted';
+    let head = '';
+    for (const [name, value] of Object.entries(keysOf(task))) {
+      head += `--${boundary}\r\nContent-Disposition: form-data; name="${name}"\r\n\r\n${value}\r\n`;
+    }
+    head += `--${boundary}\r\nContent-Disposition: form-data; name="file"; filename="z.xml"\r\nContent-Type: application/xml\r\n\r\n`;
+    const { request } = await import('node:http');
+    const req = request(`${t.baseUrl}${TASKS}/completeTask`, {
+      method: 'POST',
+      headers: {
+        authorization: `APIKEY ${t.adminKey}`,
+        'content-type': `multipart/form-data; boundary=${boundary}`,
+      },
+    });
+    req.on('error', () => undefined);
+    req.write(
+      head + '<?xml version="1.0"?><OWASPZAPReport><site><alerts>' + '<alertitem/>'.repeat(50_000),
+    );
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    req.destroy();
+    const incoming = path.join(t.dataDir, 'scans', '.incoming');
+    const deadline = Date.now() + 5000;
+    while ((await readdir(incoming).catch(() => [])).length > 0 && Date.now() < deadline) {
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+    expect(await readdir(incoming).catch(() => [])).toEqual([]);
+    expect(await taskStatus(t, task.taskId)).toBe(2);
+    expect(await t.query('SELECT * FROM scans WHERE task_id = $1', [task.taskId])).toHaveLength(0);
+    expect(
+      (await completeTask(t, task, { name: 'z.xml', content: fixture('zap/5_zap_sample_one.xml') }))
+        .status,
+    ).toBe(200);
+  });
+
+  it('temporary files a crash left behind are removed at the next start', async () => {
+    const { mkdir, writeFile } = await import('node:fs/promises');
+    const incoming = path.join(t.dataDir, 'scans', '.incoming');
+    await mkdir(incoming, { recursive: true });
+    await writeFile(path.join(incoming, 'left-by-a-crash.part'), '<OWASPZAPReport><site>');
+    await t.kill('SIGKILL');
+    await t.spawn();
+    expect(await readdir(incoming)).toEqual([]);
+    expect((await t.get(`${TASKS}/scanners`, t.adminKey)).status).toBe(200);
+  });
+});
