@@ -4,6 +4,7 @@
  * as body-parser limits, reach the same exception filter through Nest's error handler.)
  */
 import fastifyMultipart from '@fastify/multipart';
+import fastifyRateLimit from '@fastify/rate-limit';
 import { LogLevel } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, NestFastifyApplication } from '@nestjs/platform-fastify';
@@ -11,6 +12,16 @@ import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
 import { AppModule } from './app.module';
 import { AppConfig } from './config/app-config';
 import { rewriteRestUrl } from './rest/rest-url';
+import { presentedApiKey } from './auth/api-key.guard';
+import { hashSecretKey } from './auth/secret-keys';
+import { ServiceUnavailable, TooManyRequests } from './rest/rest-error';
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    /** Set when shutdown begins: new requests are refused, in-flight ones finish. */
+    draining: boolean;
+  }
+}
 
 const LOG_LEVELS: LogLevel[] = ['fatal', 'error', 'warn', 'log', 'debug', 'verbose'];
 
@@ -42,6 +53,10 @@ export async function createApp(
       rewriteRestUrl(request.url ?? '/', config.CONTEXT_PATH),
     // Agents poll; keep their connections.
     keepAliveTimeout: 65_000,
+    requestTimeout: config.REQUEST_TIMEOUT_SECONDS * 1000,
+    // Shutdown: refuse new requests in the envelope (hook below), let in-flight ones finish.
+    return503OnClosing: false,
+    forceCloseConnections: 'idle',
   });
   const app = await NestFactory.create<NestFastifyApplication>(AppModule.forRoot(config), adapter, {
     logger:
@@ -58,7 +73,29 @@ export async function createApp(
       files: 1,
     },
   });
-  app.enableShutdownHooks();
+  const fastify = app.getHttpAdapter().getInstance();
+  fastify.decorate('draining', false);
+  fastify.addHook('onRequest', async (_request, reply) => {
+    if (!fastify.draining) return;
+    void reply.header('connection', 'close');
+    throw new ServiceUnavailable('scanqueue is shutting down; retry shortly.');
+  });
+  if (config.RATE_LIMIT_PER_MINUTE > 0) {
+    await app.register(fastifyRateLimit, {
+      max: config.RATE_LIMIT_PER_MINUTE,
+      timeWindow: 60_000,
+      // Per API key (hashed: the limiter's memory holds no keys); per address without one.
+      keyGenerator: (request) => {
+        const key = presentedApiKey(request);
+        return key ? `key:${hashSecretKey(key)}` : `ip:${request.ip}`;
+      },
+      allowList: (request) => request.routeOptions.url === '/health',
+      errorResponseBuilder: (_request, context) =>
+        new TooManyRequests(
+          `Rate limit exceeded: ${context.max} requests per minute for this API key; retry in ${context.after}.`,
+        ),
+    });
+  }
 
   const document = SwaggerModule.createDocument(app, openApiDocumentConfig(config.CONTEXT_PATH));
   SwaggerModule.setup('docs', app, document, {

@@ -6,10 +6,29 @@ import { ConfigError, loadAppConfig } from './config/app-config';
 async function main(): Promise<void> {
   const config = loadAppConfig();
   const app = await createApp(config);
+  const logger = new Logger('scanqueue');
   await app.listen({ port: config.PORT, host: config.HOST });
-  new Logger('scanqueue').log(
+  logger.log(
     `Listening on http://${config.HOST}:${config.PORT}${config.CONTEXT_PATH} (docs: ${config.CONTEXT_PATH}/docs)`,
   );
+
+  // Graceful shutdown: refuse new requests at once, give in-flight ones (uploads) the grace period,
+  // then close the database (and stop the embedded PostgreSQL).
+  const shutdown = async (signal: string) => {
+    logger.log(
+      `${signal}: refusing new requests; in-flight ones have ${config.SHUTDOWN_GRACE_SECONDS}s`,
+    );
+    app.getHttpAdapter().getInstance().draining = true;
+    setTimeout(() => {
+      logger.warn('Grace period over; exiting with requests still in flight');
+      process.exit(1);
+    }, config.SHUTDOWN_GRACE_SECONDS * 1000).unref();
+    await app.close();
+    process.exit(0);
+  };
+  for (const signal of ['SIGTERM', 'SIGINT'] as const) {
+    process.once(signal, () => void shutdown(signal));
+  }
 }
 
 main().catch((error: unknown) => {

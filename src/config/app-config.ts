@@ -114,6 +114,33 @@ export class AppConfig {
   @IsBoolean()
   REQUIRE_MATCHING_SCANNER = true;
 
+  /** Requests per minute per API key (per client address without one), per instance; 0 = off. */
+  @Transform(toInt)
+  @IsInt()
+  @Min(0)
+  RATE_LIMIT_PER_MINUTE = 6000;
+
+  /** An upload that sends no data for this long is refused (408) and its task left as it was. */
+  @Transform(toInt)
+  @IsInt()
+  @Min(1)
+  @Max(3600)
+  UPLOAD_IDLE_TIMEOUT_SECONDS = 60;
+
+  /** Longest time to receive a whole request (large uploads included). */
+  @Transform(toInt)
+  @IsInt()
+  @Min(1)
+  @Max(24 * 3600)
+  REQUEST_TIMEOUT_SECONDS = 3600;
+
+  /** On SIGTERM/SIGINT: new requests are refused at once; in-flight ones get this long to finish. */
+  @Transform(toInt)
+  @IsInt()
+  @Min(0)
+  @Max(3600)
+  SHUTDOWN_GRACE_SECONDS = 30;
+
   /** Creates this admin API key at boot when no key with its hash exists. */
   @Transform(emptyToUndefined)
   @IsOptional()

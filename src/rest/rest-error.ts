@@ -42,6 +42,21 @@ export class StateConflict extends RestError {
   readonly httpStatus = 409;
 }
 
+/** 408: the client stopped sending mid-request. */
+export class RequestTimedOut extends RestError {
+  readonly httpStatus = 408;
+}
+
+/** 429: over the per-key request rate. */
+export class TooManyRequests extends RestError {
+  readonly httpStatus = 429;
+}
+
+/** 503: the instance is shutting down (or not ready); the client should retry elsewhere or later. */
+export class ServiceUnavailable extends RestError {
+  readonly httpStatus = 503;
+}
+
 /** 413: a body, file or field over its configured limit. */
 export class PayloadTooLarge extends RestError {
   readonly httpStatus = 413;

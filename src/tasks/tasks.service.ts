@@ -16,6 +16,7 @@ import { AppConfig } from '../config/app-config';
 import { MultipartLimits, readMultipartForm, readSmallFile } from '../rest/multipart-form';
 import { BadRestParameter, Forbidden, NotFound } from '../rest/rest-error';
 import { validateParams } from '../rest/rest-params';
+import { failWhenIdle } from '../rest/upload-watchdog';
 import {
   ScanFileInspection,
   ScanFileInspector,
@@ -373,12 +374,15 @@ export class TasksService {
     const inspector = new ScanFileInspector({
       expectedScanner: this.config.REQUIRE_MATCHING_SCANNER ? expected?.shortName : undefined,
     });
+    const disarm = failWhenIdle(stream, this.config.UPLOAD_IDLE_TIMEOUT_SECONDS * 1000);
     try {
       await pipeline(stream, inspector, upload.stream);
       return { upload, inspection: inspector.result, filename };
     } catch (error) {
       await upload.abort();
       throw error;
+    } finally {
+      disarm();
     }
   }
 

@@ -158,6 +158,20 @@ export class TestServer {
     throw new Error(`scanqueue did not become ready:\n${this.output}`);
   }
 
+  /** The server process's pid (to sample its memory or signal it). */
+  get pid(): number {
+    if (!this.child?.pid) throw new Error('scanqueue is not running');
+    return this.child.pid;
+  }
+
+  /** Resolves when the current server process exits, with its exit code. */
+  exited(): Promise<number | null> {
+    const child = this.child;
+    if (!child || child.exitCode !== null || child.signalCode !== null)
+      return Promise.resolve(child?.exitCode ?? null);
+    return new Promise((resolve) => child.once('exit', (code) => resolve(code)));
+  }
+
   /** Stops the process (SIGTERM, or SIGKILL to simulate a crash) and waits for it to exit. */
   async kill(signal: NodeJS.Signals = 'SIGTERM'): Promise<number | null> {
     const child = this.child;
