@@ -851,7 +851,10 @@ describe('interrupted uploads', () => {
     const { mkdir, writeFile } = await import('node:fs/promises');
     const incoming = path.join(t.dataDir, 'scans', '.incoming');
     await mkdir(incoming, { recursive: true });
-    await writeFile(path.join(incoming, 'left-by-a-crash.part'), '<OWASPZAPReport><site>');
+    await writeFile(
+      path.join(incoming, `${t.env.INSTANCE_ID}.left-by-a-crash.part`),
+      '<OWASPZAPReport><site>',
+    );
     await t.kill('SIGKILL');
     await t.spawn();
     expect(await readdir(incoming)).toEqual([]);

@@ -3,6 +3,7 @@
  * value stops the start with a message that names the variable. Nothing else reads process.env.
  */
 import 'reflect-metadata';
+import { hostname } from 'node:os';
 import * as path from 'node:path';
 import { plainToInstance, Transform } from 'class-transformer';
 import {
@@ -152,6 +153,21 @@ export class AppConfig {
   @IsIn(['fatal', 'error', 'warn', 'log', 'debug', 'verbose'])
   LOG_LEVEL = 'log';
 
+  /** Names this instance's temporary upload files in a storage folder several instances share. */
+  @Transform(emptyToUndefined)
+  @IsOptional()
+  @Matches(/^[A-Za-z0-9_-]{1,64}$/, { message: 'INSTANCE_ID must be 1-64 letters, digits, _ or -' })
+  INSTANCE_ID?: string;
+
+  get instanceId(): string {
+    return (
+      this.INSTANCE_ID ??
+      `${hostname()
+        .replace(/[^A-Za-z0-9_-]/g, '_')
+        .slice(0, 48)}-${this.PORT}`
+    );
+  }
+
   get storageDir(): string {
     return path.resolve(this.STORAGE_DIR ?? path.join(this.DATA_DIR, 'scans'));
   }
@@ -166,7 +182,13 @@ export class ConfigError extends Error {}
 export function loadAppConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
   const known = Object.keys(new AppConfig());
   const raw: Record<string, unknown> = {};
-  for (const name of [...known, 'DATABASE_URL', 'STORAGE_DIR', 'BOOTSTRAP_API_KEY']) {
+  for (const name of [
+    ...known,
+    'DATABASE_URL',
+    'STORAGE_DIR',
+    'BOOTSTRAP_API_KEY',
+    'INSTANCE_ID',
+  ]) {
     if (env[name] !== undefined) raw[name] = env[name];
   }
   const config = plainToInstance(AppConfig, raw, { exposeDefaultValues: true });

@@ -9,6 +9,8 @@ import { dataSourceOptions } from './data-source-options';
 import { EmbeddedDatabase, startEmbeddedPostgres } from './embedded-postgres';
 
 const EMBEDDED_DATABASE = Symbol('EMBEDDED_DATABASE');
+/** pg advisory-lock key that serialises migrations across instances ("scanqueue" in ASCII, truncated). */
+const MIGRATION_LOCK_KEY = 0x7363616e71;
 
 @Injectable()
 class DatabaseLifecycle implements OnApplicationShutdown {
@@ -51,7 +53,18 @@ class DatabaseLifecycle implements OnApplicationShutdown {
         if (!url) throw new Error('No database URL');
         const dataSource = new DataSource(dataSourceOptions(url));
         await dataSource.initialize();
-        await dataSource.runMigrations({ transaction: 'each' });
+        // Instances starting together must not run the same migration twice: one at a time.
+        const lock = dataSource.createQueryRunner();
+        await lock.connect();
+        try {
+          await lock.query('SELECT pg_advisory_lock($1)', [MIGRATION_LOCK_KEY]);
+          await dataSource.runMigrations({ transaction: 'each' });
+        } finally {
+          await lock
+            .query('SELECT pg_advisory_unlock($1)', [MIGRATION_LOCK_KEY])
+            .catch(() => undefined);
+          await lock.release();
+        }
         return dataSource;
       },
     },

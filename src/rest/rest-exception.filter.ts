@@ -34,6 +34,32 @@ const FASTIFY_CLIENT_ERRORS: Record<string, { status: number; message: string }>
   },
 };
 
+/** Connection-level failures (server down, restarting, unreachable): the client may retry. */
+const UNAVAILABLE_CODES = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'ETIMEDOUT',
+  '57P01',
+  '57P02',
+  '57P03',
+  '08000',
+  '08001',
+  '08003',
+  '08006',
+]);
+
+function isDatabaseUnavailable(error: unknown): boolean {
+  const candidates = [error, (error as { driverError?: unknown })?.driverError];
+  return candidates.some((candidate) => {
+    const { code, message } = (candidate ?? {}) as { code?: unknown; message?: unknown };
+    return (
+      (typeof code === 'string' && UNAVAILABLE_CODES.has(code)) ||
+      (typeof message === 'string' &&
+        /Connection terminated|timeout exceeded when trying to connect/.test(message))
+    );
+  });
+}
+
 export function toRestFailure(error: unknown): { status: number; body: RestResponse<never> } {
   if (error instanceof RestError)
     return { status: error.httpStatus, body: restFailure(error.message) };
@@ -61,6 +87,10 @@ export function toRestFailure(error: unknown): { status: number; body: RestRespo
   if (typeof code === 'string' && FASTIFY_CLIENT_ERRORS[code]) {
     const known = FASTIFY_CLIENT_ERRORS[code];
     return { status: known.status, body: restFailure(known.message) };
+  }
+  if (isDatabaseUnavailable(error)) {
+    logger.warn(`Database unavailable: ${(error as Error).message}`);
+    return { status: 503, body: restFailure('The database is unavailable; retry shortly.') };
   }
   const statusCode = (error as { statusCode?: unknown })?.statusCode;
   if (typeof statusCode === 'number' && statusCode >= 400 && statusCode < 500) {

@@ -1,4 +1,4 @@
-import { mkdir, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, rm, utimes, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { Readable } from 'node:stream';
@@ -87,13 +87,20 @@ describe('LocalFolderScanStorage', () => {
 
   it('cleanupIncomplete removes temp files left by a crash', async () => {
     await mkdir(path.join(root, '.incoming'), { recursive: true });
-    await writeFile(path.join(root, '.incoming', 'crashed.part'), 'partial');
+    await writeFile(path.join(root, '.incoming', 'local.crashed.part'), 'partial');
+    // Another instance sharing the folder: its live upload stays, its long-abandoned one goes.
+    await writeFile(path.join(root, '.incoming', 'other.live.part'), 'partial');
+    await writeFile(path.join(root, '.incoming', 'other.dead.part'), 'partial');
+    const twoHoursAgo = new Date(Date.now() - 2 * 3600_000);
+    await utimes(path.join(root, '.incoming', 'other.dead.part'), twoHoursAgo, twoHoursAgo);
     const kept = await storage.beginUpload('kept.xml');
     await pipeline(Readable.from(['<issues/>']), kept.stream);
     const stored = await kept.commit();
 
-    expect(await storage.cleanupIncomplete()).toBe(1);
-    expect(await listFiles(root)).toEqual([stored.key]);
+    expect(await storage.cleanupIncomplete()).toBe(2);
+    expect((await listFiles(root)).sort()).toEqual(
+      ['.incoming/other.live.part', stored.key].sort(),
+    );
     expect(await storage.cleanupIncomplete()).toBe(0);
   });
 

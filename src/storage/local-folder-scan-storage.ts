@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { createWriteStream, type WriteStream } from 'node:fs';
-import { mkdir, open, readdir, rename, rm, type FileHandle } from 'node:fs/promises';
+import { mkdir, open, readdir, rename, rm, stat, type FileHandle } from 'node:fs/promises';
 import path from 'node:path';
 import type { Readable } from 'node:stream';
 import { NotFound } from '../rest/rest-error';
@@ -9,6 +9,8 @@ import { ScanStorage, type ScanStorageUpload, type StoredObject } from './scan-s
 /** Temp folder under the root; dot-named so no key (whose segments never start with '.') reaches it. */
 const INCOMING = '.incoming';
 const MAX_HINT_LENGTH = 100;
+/** Another instance's temp file untouched this long belongs to an upload that is dead. */
+const ABANDONED_AFTER_MS = 3600_000;
 
 /** Keeps a file-name hint safe and short: letters, digits, '.', '_' and '-', never leading dots. */
 function sanitizeKeyHint(keyHint: string): string {
@@ -41,7 +43,14 @@ async function syncDir(dir: string): Promise<void> {
 export class LocalFolderScanStorage extends ScanStorage {
   private readonly incomingDir: string;
 
-  constructor(private readonly rootDir: string) {
+  /**
+   * Several instances may share the folder: each names its temp files with its `instanceId` and, at
+   * boot, removes only its own (a crash's leftovers) and other instances' long-abandoned ones.
+   */
+  constructor(
+    private readonly rootDir: string,
+    private readonly instanceId = 'local',
+  ) {
     super();
     this.incomingDir = path.join(rootDir, INCOMING);
   }
@@ -49,7 +58,7 @@ export class LocalFolderScanStorage extends ScanStorage {
   async beginUpload(keyHint: string): Promise<ScanStorageUpload> {
     await mkdir(this.incomingDir, { recursive: true });
     const id = randomUUID();
-    const tempPath = path.join(this.incomingDir, `${id}.part`);
+    const tempPath = path.join(this.incomingDir, `${this.instanceId}.${id}.part`);
     const now = new Date();
     const key = [
       String(now.getUTCFullYear()),
@@ -84,10 +93,22 @@ export class LocalFolderScanStorage extends ScanStorage {
       if (isErrno(err, 'ENOENT')) return 0;
       throw err;
     }
-    await Promise.all(
-      names.map((name) => rm(path.join(this.incomingDir, name), { recursive: true, force: true })),
+    const now = Date.now();
+    const removable = await Promise.all(
+      names.map(async (name) => {
+        if (name.startsWith(`${this.instanceId}.`)) return name;
+        const modified = await stat(path.join(this.incomingDir, name)).then(
+          (s) => s.mtimeMs,
+          () => now,
+        );
+        return now - modified > ABANDONED_AFTER_MS ? name : undefined;
+      }),
     );
-    return names.length;
+    const stale = removable.filter((name): name is string => name !== undefined);
+    await Promise.all(
+      stale.map((name) => rm(path.join(this.incomingDir, name), { recursive: true, force: true })),
+    );
+    return stale.length;
   }
 
   /** Absolute path of a key; refuses anything that could leave the root or reach the temp folder. */

@@ -11,7 +11,7 @@ import { ScanStorage } from './scan-storage';
       provide: ScanStorage,
       inject: [AppConfig],
       useFactory: async (config: AppConfig): Promise<ScanStorage> => {
-        const storage = new LocalFolderScanStorage(config.storageDir);
+        const storage = new LocalFolderScanStorage(config.storageDir, config.instanceId);
         const removed = await storage.cleanupIncomplete();
         if (removed > 0)
           new Logger('ScanStorage').warn(

@@ -101,35 +101,57 @@ export class TestServer {
     private readonly databaseUrl: string,
     private readonly dropDatabase: () => Promise<void>,
     private child: ChildProcess | undefined,
+    private readonly ownsDataDir = true,
   ) {}
 
   static async start(env: Record<string, string> = {}): Promise<TestServer> {
+    return (await TestServer.startCluster(1, env))[0];
+  }
+
+  /**
+   * `count` scanqueue processes started at the same moment on one new database and one storage
+   * folder (instances behind a load balancer). The first one owns the database and drops it on stop.
+   */
+  static async startCluster(
+    count: number,
+    env: Record<string, string> = {},
+  ): Promise<TestServer[]> {
     const database = await createTestDatabase();
     const dataDir = await mkdtemp(path.join(tmpdir(), 'scanqueue-test-data-'));
     const adminKey = randomBytes(32).toString('base64url');
-    const port = await freePort();
-    const fullEnv = {
-      DATABASE_URL: database.url,
-      DATA_DIR: dataDir,
-      BOOTSTRAP_API_KEY: adminKey,
-      REAPER_INTERVAL_SECONDS: '0',
-      LOG_LEVEL: 'warn',
-      HOST: '127.0.0.1',
-      PORT: String(port),
-      ...env,
-    };
-    const server = new TestServer(
-      `http://127.0.0.1:${port}`,
-      adminKey,
-      new Pool({ connectionString: database.url, max: 4 }),
-      dataDir,
-      fullEnv,
-      database.url,
-      database.drop,
-      undefined,
-    );
-    await server.spawn();
-    return server;
+    const servers: TestServer[] = [];
+    for (let i = 0; i < count; i++) {
+      const port = await freePort();
+      const fullEnv = {
+        DATABASE_URL: database.url,
+        DATA_DIR: dataDir,
+        STORAGE_DIR: path.join(dataDir, 'scans'),
+        BOOTSTRAP_API_KEY: adminKey,
+        REAPER_INTERVAL_SECONDS: '0',
+        RATE_LIMIT_PER_MINUTE: '0',
+        INSTANCE_ID: `test-${port}`,
+        LOG_LEVEL: 'warn',
+        HOST: '127.0.0.1',
+        PORT: String(port),
+        ...env,
+      };
+      const owner = i === 0;
+      servers.push(
+        new TestServer(
+          `http://127.0.0.1:${port}`,
+          adminKey,
+          new Pool({ connectionString: database.url, max: 4 }),
+          dataDir,
+          fullEnv,
+          database.url,
+          owner ? database.drop : async () => undefined,
+          undefined,
+          owner,
+        ),
+      );
+    }
+    await Promise.all(servers.map((server) => server.spawn()));
+    return servers;
   }
 
   /** Starts (or restarts) the server process and waits until it is ready. */
@@ -188,7 +210,7 @@ export class TestServer {
     await this.kill('SIGTERM');
     await this.db.end();
     await this.dropDatabase();
-    await rm(this.dataDir, { recursive: true, force: true });
+    if (this.ownsDataDir) await rm(this.dataDir, { recursive: true, force: true });
   }
 
   async query<T = Record<string, unknown>>(sql: string, params: unknown[] = []): Promise<T[]> {
