@@ -140,10 +140,10 @@ export class TestServer {
         new TestServer(
           `http://127.0.0.1:${port}`,
           adminKey,
-          new Pool({ connectionString: database.url, max: 4 }),
+          new Pool({ connectionString: fullEnv.DATABASE_URL, max: 4 }),
           dataDir,
           fullEnv,
-          database.url,
+          fullEnv.DATABASE_URL,
           owner ? database.drop : async () => undefined,
           undefined,
           owner,
