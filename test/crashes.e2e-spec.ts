@@ -5,7 +5,7 @@
  */
 import { ChildProcess, spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import {
@@ -104,6 +104,20 @@ describe('the server killed mid-upload', () => {
       await expectStoredScansIntact(t);
     }
     expect(interrupted).toBeGreaterThan(0);
+
+    // The narrowest window: killed after the file was renamed into place, before its scan row
+    // committed. Simulated by such a file; the next start removes it.
+    const month = new Date().toISOString().slice(0, 7).replace('-', '/');
+    const orphan = path.join(
+      t.dataDir,
+      'scans',
+      month,
+      `${t.env.INSTANCE_ID}.00000000-0000-0000-0000-000000000000-orphan.xml`,
+    );
+    await writeFile(orphan, ZAP_HEAD + ZAP_TAIL);
+    await t.kill('SIGKILL');
+    await t.spawn();
+    await expectStoredScansIntact(t);
     console.log(
       `crashes: ${crashes} SIGKILLs during uploads; ${interrupted} interrupted and completed on retry, ${completedBeforeKill} had completed before the kill`,
     );

@@ -1,5 +1,5 @@
 /** Scans: result files stored for an application by completed tasks. */
-import { Injectable } from '@nestjs/common';
+import { Injectable, Logger, OnApplicationBootstrap } from '@nestjs/common';
 import { Readable } from 'node:stream';
 import { DataSource, EntityManager } from 'typeorm';
 import { NotFound } from '../rest/rest-error';
@@ -16,12 +16,36 @@ export interface NewScan {
   storageKey: string;
 }
 
+/** How far back the boot reconciliation looks for files of this instance without a scan row. */
+const RECONCILE_WINDOW_MS = 24 * 3600_000;
+
 @Injectable()
-export class ScansService {
+export class ScansService implements OnApplicationBootstrap {
+  private readonly logger = new Logger(ScansService.name);
+
   constructor(
     private readonly dataSource: DataSource,
     private readonly storage: ScanStorage,
   ) {}
+
+  /**
+   * completeTask renames the file into place, then commits the scan row. A crash between the two
+   * leaves a file no scan refers to; at boot (when this instance has no commit in flight) such
+   * files of this instance are removed.
+   */
+  async onApplicationBootstrap(): Promise<void> {
+    const keys = await this.storage.ownKeysSince(new Date(Date.now() - RECONCILE_WINDOW_MS));
+    if (keys.length === 0) return;
+    const rows: { storage_key: string }[] = await this.dataSource.query(
+      'SELECT storage_key FROM scans WHERE storage_key = ANY($1::text[])',
+      [keys],
+    );
+    const referenced = new Set(rows.map((row) => row.storage_key));
+    const orphans = keys.filter((key) => !referenced.has(key));
+    for (const key of orphans) await this.storage.remove(key);
+    if (orphans.length > 0)
+      this.logger.warn(`Removed ${orphans.length} stored file(s) of scans that never committed`);
+  }
 
   async record(tx: EntityManager, scan: NewScan): Promise<ScanEntity> {
     return tx.save(

@@ -43,7 +43,7 @@ describe('LocalFolderScanStorage', () => {
     const stored = await upload.commit();
 
     expect(stored.sizeBytes).toBe(content.length);
-    expect(stored.key).toMatch(/^\d{4}\/\d{2}\/[0-9a-f-]{36}-zap_report\.xml$/);
+    expect(stored.key).toMatch(/^\d{4}\/\d{2}\/local\.[0-9a-f-]{36}-zap_report\.xml$/);
     expect((await readAll(await storage.openRead(stored.key))).equals(content)).toBe(true);
     expect(await listFiles(root)).toEqual([stored.key]); // the temp file was renamed, not copied
     await upload.abort(); // no-op after commit
@@ -121,5 +121,26 @@ describe('LocalFolderScanStorage', () => {
   ])('refuses the key %j', async (key) => {
     await expect(storage.openRead(key)).rejects.toThrow(/Invalid scan storage key/);
     await expect(storage.remove(key)).rejects.toThrow(/Invalid scan storage key/);
+  });
+});
+
+describe('LocalFolderScanStorage.ownKeysSince', () => {
+  it("lists this instance's committed keys, not another instance's", async () => {
+    const root = await mkdtemp(path.join(tmpdir(), 'scanqueue-storage-own-'));
+    try {
+      const mine = new LocalFolderScanStorage(root, 'a');
+      const theirs = new LocalFolderScanStorage(root, 'b');
+      const commit = async (storage: LocalFolderScanStorage) => {
+        const upload = await storage.beginUpload('x.xml');
+        await pipeline(Readable.from(['<issues/>']), upload.stream);
+        return (await upload.commit()).key;
+      };
+      const own = await commit(mine);
+      await commit(theirs);
+      expect(await mine.ownKeysSince(new Date(Date.now() - 60_000))).toEqual([own]);
+      expect(await mine.ownKeysSince(new Date(Date.now() + 60_000))).toEqual([]);
+    } finally {
+      await rm(root, { recursive: true, force: true });
+    }
   });
 });

@@ -63,7 +63,7 @@ export class LocalFolderScanStorage extends ScanStorage {
     const key = [
       String(now.getUTCFullYear()),
       String(now.getUTCMonth() + 1).padStart(2, '0'),
-      `${id}-${sanitizeKeyHint(keyHint)}`,
+      `${this.instanceId}.${id}-${sanitizeKeyHint(keyHint)}`,
     ].join('/');
     // flush: the stream fsyncs the file before closing it, so a committed file is durable.
     const stream = createWriteStream(tempPath, { flags: 'wx', flush: true });
@@ -109,6 +109,27 @@ export class LocalFolderScanStorage extends ScanStorage {
       stale.map((name) => rm(path.join(this.incomingDir, name), { recursive: true, force: true })),
     );
     return stale.length;
+  }
+
+  async ownKeysSince(since: Date): Promise<string[]> {
+    const keys: string[] = [];
+    // Keys live in <yyyy>/<mm>/: look at every month from `since` to now.
+    for (
+      let month = new Date(Date.UTC(since.getUTCFullYear(), since.getUTCMonth(), 1));
+      month <= new Date();
+      month.setUTCMonth(month.getUTCMonth() + 1)
+    ) {
+      const folder = `${month.getUTCFullYear()}/${String(month.getUTCMonth() + 1).padStart(2, '0')}`;
+      const names = await readdir(path.join(this.rootDir, folder)).catch(() => [] as string[]);
+      for (const name of names.filter((n) => n.startsWith(`${this.instanceId}.`))) {
+        const modified = await stat(path.join(this.rootDir, folder, name)).then(
+          (s) => s.mtimeMs,
+          () => 0,
+        );
+        if (modified >= since.getTime()) keys.push(`${folder}/${name}`);
+      }
+    }
+    return keys;
   }
 
   /** Absolute path of a key; refuses anything that could leave the root or reach the temp folder. */

@@ -29,4 +29,9 @@ export abstract class ScanStorage {
   abstract remove(key: string): Promise<void>;
   /** Removes temporary files a crash left behind; returns how many. Call before accepting uploads. */
   abstract cleanupIncomplete(): Promise<number>;
+  /**
+   * Keys this instance committed since `since`. A crash between a commit (rename) and its
+   * database transaction leaves such a file without a scan row; the boot reconciliation finds it here.
+   */
+  abstract ownKeysSince(since: Date): Promise<string[]>;
 }
