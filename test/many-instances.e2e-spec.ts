@@ -20,7 +20,10 @@ let requests = 0;
 
 beforeAll(async () => {
   // Started at the same moment on an empty database: the migration lock keeps them from colliding.
-  servers = await TestServer.startCluster(3, { REAPER_INTERVAL_SECONDS: '1' });
+  servers = await TestServer.startCluster(3, {
+    REAPER_INTERVAL_SECONDS: '1',
+    DATABASE_POOL_SIZE: '10',
+  });
 }, 60_000);
 afterAll(async () => {
   for (const server of [...servers].reverse()) await server.stop();
@@ -77,29 +80,38 @@ it(`${WORK_TASKS} tasks, 3 instances, ${AGENTS_PER_INSTANCE * 3} agents: each ta
   const report = fixture('zap/5_zap_sample_one.xml');
   const claimedBy = new Map<string, number[]>();
   const failedOnPurpose = new Set<number>();
-
-  const worker = async (server: TestServer) => {
+  /** An agent with its own key, polling one instance; records every task it is handed. */
+  const newAgent = async (server: TestServer, scanners: string, agentConfig: string) => {
     const key = await agentKey(server);
     const mine: number[] = [];
     claimedBy.set(key, mine);
-    for (;;) {
-      const claim = await call<AgentTask>(
+    const claim = async () => {
+      const res = await call<AgentTask>(
         server.postForm(`${TASKS}/requestTask`, server.adminKey, {
-          scanners: 'zap',
-          agentConfig: 'fleet',
+          scanners,
+          agentConfig,
           scanAgentSecureKey: key,
         }),
       );
+      if (res.body.success) mine.push(res.body.object.taskId);
+      return res;
+    };
+    return { key, claim };
+  };
+
+  const worker = async (server: TestServer) => {
+    const agent = await newAgent(server, 'zap', 'fleet');
+    for (;;) {
+      const claim = await agent.claim();
       if (!claim.body.success) {
         expect(claim.body.message).toBe('No task found.');
         return;
       }
       const task = claim.body.object;
-      mine.push(task.taskId);
       const keys = {
         scanQueueTaskId: task.taskId,
         secureTaskKey: task.secureTaskKey,
-        scanAgentSecureKey: key,
+        scanAgentSecureKey: agent.key,
       };
       expect(
         (
@@ -136,20 +148,8 @@ it(`${WORK_TASKS} tasks, 3 instances, ${AGENTS_PER_INSTANCE * 3} agents: each ta
   };
   /** Claims expiring tasks and dies: never reports, never completes. */
   const dyingAgent = async (server: TestServer) => {
-    const key = await agentKey(server);
-    const mine: number[] = [];
-    claimedBy.set(key, mine);
-    for (;;) {
-      const claim = await call<AgentTask>(
-        server.postForm(`${TASKS}/requestTask`, server.adminKey, {
-          scanners: 'Burp Suite Pro',
-          agentConfig: 'doomed',
-          scanAgentSecureKey: key,
-        }),
-      );
-      if (!claim.body.success) return;
-      mine.push(claim.body.object.taskId);
-    }
+    const agent = await newAgent(server, 'Burp Suite Pro', 'doomed');
+    while ((await agent.claim()).body.success);
   };
   await Promise.all(
     servers.flatMap((server) => [

@@ -52,6 +52,13 @@ export class AppConfig {
   })
   DATABASE_URL?: string;
 
+  /** Connections this instance may open; several instances share the server's max_connections. */
+  @Transform(toInt)
+  @IsInt()
+  @Min(1)
+  @Max(1000)
+  DATABASE_POOL_SIZE = 20;
+
   /** Folder for the embedded database and the default scan storage. */
   @IsString()
   @MinLength(1)

@@ -51,7 +51,7 @@ class DatabaseLifecycle implements OnApplicationShutdown {
       ): Promise<DataSource> => {
         const url = config.DATABASE_URL ?? embedded?.url;
         if (!url) throw new Error('No database URL');
-        const dataSource = new DataSource(dataSourceOptions(url));
+        const dataSource = new DataSource(dataSourceOptions(url, config.DATABASE_POOL_SIZE));
         await dataSource.initialize();
         // Instances starting together must not run the same migration twice: one at a time.
         const lock = dataSource.createQueryRunner();

@@ -46,6 +46,7 @@ const UNAVAILABLE_CODES = new Set([
   '08001',
   '08003',
   '08006',
+  '53300', // too many connections: capacity, not a bug; retry
 ]);
 
 function isDatabaseUnavailable(error: unknown): boolean {
