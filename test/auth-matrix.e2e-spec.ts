@@ -634,13 +634,14 @@ const ROUTES: Route[] = [
       return {
         method: 'POST',
         url: `${R}/api-keys`,
-        body: { kind: 'json', json: { name, permissions: ['READ_ACCESS'] } },
+        // A permission every key that may call this holds: no key can grant more than it has.
+        body: { kind: 'json', json: { name, permissions: ['CAN_MANAGE_API_KEYS'] } },
         ok: async (answer) => {
           const key = object(answer);
           expect(Object.keys(key)).toEqual([...API_KEY_FIELDS, 'apiKey']);
           expect(key).toMatchObject({
             name,
-            permissions: ['READ_ACCESS'],
+            permissions: ['CAN_MANAGE_API_KEYS'],
             restricted: false,
             active: true,
             apiKey: expect.stringMatching(KEY_SHAPE),

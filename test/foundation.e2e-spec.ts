@@ -253,3 +253,31 @@ describe('the envelope on framework errors', () => {
     }
   });
 });
+
+describe('granting permissions', () => {
+  it('a key that manages API keys cannot grant what it does not hold', async () => {
+    const keyManager = (
+      await t.postJson<{ apiKey: string }>('/threadfix/rest/api-keys', t.adminKey, {
+        name: 'key-manager',
+        permissions: ['CAN_MANAGE_API_KEYS', 'READ_ACCESS'],
+      })
+    ).body.object.apiKey;
+    const escalate = await t.postJson('/threadfix/rest/api-keys', keyManager, {
+      name: 'escalated',
+      permissions: ['READ_ACCESS', 'CAN_MANAGE_SCAN_AGENTS'],
+    });
+    expect(escalate.status).toBe(403);
+    expect(escalate.body.message).toBe(
+      'Your API Key cannot grant permissions it does not have: CAN_MANAGE_SCAN_AGENTS.',
+    );
+    const [{ count }] = await t.query<{ count: number }>(
+      "SELECT count(*)::int AS count FROM api_keys WHERE name = 'escalated'",
+    );
+    expect(count).toBe(0);
+    const allowed = await t.postJson('/threadfix/rest/api-keys', keyManager, {
+      name: 'reader',
+      permissions: ['READ_ACCESS'],
+    });
+    expect(allowed.status).toBe(200);
+  });
+});

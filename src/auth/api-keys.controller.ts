@@ -5,6 +5,7 @@ import { ApiEnvelope } from '../rest/api-envelope.decorator';
 import { parseId } from '../rest/rest-params';
 import { ApiKeyDto, CreateApiKeyDto, CreatedApiKeyDto, toApiKeyDto } from './api-key.dto';
 import { ApiKeysService } from './api-keys.service';
+import { AuthenticatedCaller, Caller } from './authenticated-caller';
 import { Permission } from './permission';
 import { RequirePermission } from './require-permission.decorator';
 
@@ -17,11 +18,14 @@ export class ApiKeysController {
   @RestPost()
   @ApiOperation({ summary: 'Create an API key; the key is shown only in this response' })
   @ApiEnvelope(CreatedApiKeyDto)
-  async create(@Body() input: CreateApiKeyDto): Promise<CreatedApiKeyDto> {
-    const { key, plaintext } = await this.apiKeys.create({
-      ...input,
-      restricted: input.restricted ?? false,
-    });
+  async create(
+    @Caller() caller: AuthenticatedCaller,
+    @Body() input: CreateApiKeyDto,
+  ): Promise<CreatedApiKeyDto> {
+    const { key, plaintext } = await this.apiKeys.create(
+      { ...input, restricted: input.restricted ?? false },
+      caller,
+    );
     return { ...toApiKeyDto(key), apiKey: plaintext };
   }
 

@@ -2,7 +2,7 @@
 import { Injectable, Logger, OnApplicationBootstrap } from '@nestjs/common';
 import { DataSource, IsNull } from 'typeorm';
 import { AppConfig } from '../config/app-config';
-import { AuthenticationFailed, NotFound } from '../rest/rest-error';
+import { AuthenticationFailed, Forbidden, NotFound } from '../rest/rest-error';
 import { ApiKeyEntity } from './api-key.entity';
 import { AuthenticatedCaller } from './authenticated-caller';
 import { ALL_PERMISSIONS, Permission } from './permission';
@@ -44,7 +44,17 @@ export class ApiKeysService implements OnApplicationBootstrap {
     if (result.length > 0) this.logger.log('Created the bootstrap API key from BOOTSTRAP_API_KEY');
   }
 
-  async create(input: NewApiKey): Promise<{ key: ApiKeyEntity; plaintext: string }> {
+  /** `grantor`: the key asking; it cannot hand out permissions it does not hold itself. */
+  async create(
+    input: NewApiKey,
+    grantor?: AuthenticatedCaller,
+  ): Promise<{ key: ApiKeyEntity; plaintext: string }> {
+    const beyond = grantor ? input.permissions.filter((p) => !grantor.permissions.includes(p)) : [];
+    if (beyond.length > 0) {
+      throw new Forbidden(
+        `Your API Key cannot grant permissions it does not have: ${beyond.join(', ')}.`,
+      );
+    }
     const plaintext = generateSecretKey();
     const key = await this.keys.save(
       this.keys.create({
