@@ -5,6 +5,7 @@
  */
 import fastifyMultipart from '@fastify/multipart';
 import fastifyRateLimit from '@fastify/rate-limit';
+import { STATUS_CODES } from 'node:http';
 import { LogLevel } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, NestFastifyApplication } from '@nestjs/platform-fastify';
@@ -15,6 +16,7 @@ import { rewriteRestUrl } from './rest/rest-url';
 import { presentedApiKey } from './auth/api-key.guard';
 import { hashSecretKey } from './auth/secret-keys';
 import { ServiceUnavailable, TooManyRequests } from './rest/rest-error';
+import { restFailure } from './rest/rest-response';
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -57,6 +59,23 @@ export async function createApp(
     // Shutdown: refuse new requests in the envelope (hook below), let in-flight ones finish.
     return503OnClosing: false,
     forceCloseConnections: 'idle',
+    // Requests Node's HTTP parser refuses (bad method, oversized headers, control characters) never
+    // reach a route: answer them in the envelope too, and close the connection explicitly.
+    clientErrorHandler: (error, socket) => {
+      if (!socket.writable) return socket.destroy();
+      const code = (error as NodeJS.ErrnoException).code;
+      const [status, message]: [number, string] =
+        code === 'HPE_HEADER_OVERFLOW'
+          ? [431, 'The request headers are too large.']
+          : code === 'ERR_HTTP_REQUEST_TIMEOUT'
+            ? [408, 'The request took too long to arrive.']
+            : [400, 'The request is not valid HTTP.'];
+      const body = JSON.stringify(restFailure(message));
+      socket.end(
+        `HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\nContent-Type: application/json; charset=utf-8\r\n` +
+          `Content-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
+      );
+    },
   });
   const app = await NestFactory.create<NestFastifyApplication>(AppModule.forRoot(config), adapter, {
     logger:

@@ -1,5 +1,13 @@
-import { ApiProperty, ApiPropertyOptional, PartialType } from '@nestjs/swagger';
-import { IsBoolean, IsOptional, IsString, IsUrl, MaxLength, MinLength } from 'class-validator';
+import { ApiProperty, ApiPropertyOptional, OmitType, PartialType } from '@nestjs/swagger';
+import {
+  IsBoolean,
+  IsOptional,
+  IsString,
+  IsUrl,
+  MaxLength,
+  MinLength,
+  ValidateIf,
+} from 'class-validator';
 import { EmptyAsMissing, IsRequired, ToBoolean } from '../rest/param-rules';
 import { ApplicationEntity } from './application.entity';
 
@@ -28,7 +36,20 @@ export class CreateApplicationDto {
   description?: string;
 }
 
-export class UpdateApplicationDto extends PartialType(CreateApplicationDto) {}
+/**
+ * Every field optional; `url` and `description` may be cleared with null, `name` may not (it is
+ * NOT NULL: PartialType's @IsOptional would let a null through to the database as a 500).
+ */
+export class UpdateApplicationDto extends PartialType(
+  OmitType(CreateApplicationDto, ['name'] as const),
+) {
+  @ApiPropertyOptional({ example: 'Bodgeit store', maxLength: 255 })
+  @ValidateIf((_: unknown, value: unknown) => value !== undefined)
+  @IsString({ message: 'name must be a string.' })
+  @MinLength(1)
+  @MaxLength(255)
+  name?: string;
+}
 
 export class ListApplicationsDto {
   @ApiPropertyOptional({ description: 'Include deactivated applications', default: false })

@@ -7,6 +7,7 @@ import { ApiKeyEntity } from './api-key.entity';
 import { AuthenticatedCaller } from './authenticated-caller';
 import { ALL_PERMISSIONS, Permission } from './permission';
 import { generateSecretKey, hashSecretKey, secretKeyMatches } from './secret-keys';
+import { UsageThrottle } from './usage-throttle';
 
 export const MISSING_API_KEY = 'Authentication failed, check your API Key.';
 export const UNKNOWN_API_KEY = 'API Key not found in database.';
@@ -20,6 +21,7 @@ export interface NewApiKey {
 @Injectable()
 export class ApiKeysService implements OnApplicationBootstrap {
   private readonly logger = new Logger(ApiKeysService.name);
+  private readonly usage = new UsageThrottle();
 
   constructor(
     private readonly dataSource: DataSource,
@@ -78,6 +80,18 @@ export class ApiKeysService implements OnApplicationBootstrap {
     return key;
   }
 
+  private recordUse(id: number): void {
+    void this.dataSource
+      .query(
+        `UPDATE api_keys SET last_used_at = now()
+         WHERE id = $1 AND (last_used_at IS NULL OR last_used_at < now() - interval '1 minute')`,
+        [id],
+      )
+      .catch((error: unknown) =>
+        this.logger.warn(`Could not record API key use: ${String(error)}`),
+      );
+  }
+
   /**
    * Finds the active key for a presented plaintext. The lookup is by SHA-256 of a 256-bit key, so
    * its timing reveals nothing usable; the final comparison is constant-time all the same.
@@ -90,16 +104,7 @@ export class ApiKeysService implements OnApplicationBootstrap {
     });
     if (!key || !secretKeyMatches(presented, key.keyHash))
       throw new AuthenticationFailed(UNKNOWN_API_KEY);
-    // At most one write a minute per key: "last used" is for admins, not an audit log.
-    void this.dataSource
-      .query(
-        `UPDATE api_keys SET last_used_at = now()
-         WHERE id = $1 AND (last_used_at IS NULL OR last_used_at < now() - interval '1 minute')`,
-        [key.id],
-      )
-      .catch((error: unknown) =>
-        this.logger.warn(`Could not record API key use: ${String(error)}`),
-      );
+    if (this.usage.shouldRecord(key.id)) this.recordUse(key.id);
     return {
       apiKeyId: key.id,
       name: key.name,

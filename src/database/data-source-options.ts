@@ -7,6 +7,7 @@ import { ScanEntity } from '../scans/scan.entity';
 import { ScanQueueTaskEntity } from '../tasks/scan-queue-task.entity';
 import { ScanStatusEntity } from '../tasks/scan-status.entity';
 import { InitialSchema1764388800000 } from './migrations/1764388800000-initial-schema';
+import { QueuedTasksIndex1764475200000 } from './migrations/1764475200000-queued-tasks-index';
 
 export const ENTITIES = [
   ApiKeyEntity,
@@ -18,7 +19,7 @@ export const ENTITIES = [
   ScanStatusEntity,
 ];
 
-export const MIGRATIONS = [InitialSchema1764388800000];
+export const MIGRATIONS = [InitialSchema1764388800000, QueuedTasksIndex1764475200000];
 
 export function dataSourceOptions(url: string, poolSize = 20): DataSourceOptions {
   return {

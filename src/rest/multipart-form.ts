@@ -5,7 +5,7 @@
  */
 import { Readable } from 'node:stream';
 import { FastifyRequest } from 'fastify';
-import { BadRestParameter, PayloadTooLarge, UnsupportedMediaType } from './rest-error';
+import { BadRestParameter, PayloadTooLarge, RestError, UnsupportedMediaType } from './rest-error';
 
 export interface MultipartLimits {
   fileSize: number;
@@ -29,6 +29,72 @@ export async function readMultipartForm<T>(
 ): Promise<{ fields: Record<string, string>; file?: T }> {
   if (!request.isMultipart())
     throw new UnsupportedMediaType('This operation needs a multipart/form-data body.');
+  try {
+    return await readParts(request, limits, fileFields, onFile);
+  } catch (error) {
+    drainRest(request);
+    throw asClientError(error);
+  }
+}
+
+/** A refused body up to this size is read and dropped; a larger one is cut off (exception filter). */
+export const DRAIN_LIMIT = 8 * 1024 * 1024;
+
+/**
+ * A refusal may come before the body is all read (a bad key, a bad file, a limit). Once the parser
+ * is gone nothing reads the rest, and Node does not discard it for a request that was being read:
+ * the next request on that keep-alive connection would wait behind it for ever. So the rest of a
+ * small body is read and dropped; a large or unknown-size one gets `connection: close` from the
+ * exception filter, and reading stops when the socket closes.
+ */
+function drainRest(request: FastifyRequest): void {
+  const raw = request.raw;
+  if (raw.readableEnded || raw.destroyed) return;
+  if (!(Number(request.headers['content-length']) <= DRAIN_LIMIT)) return;
+  raw.unpipe();
+  raw.resume();
+}
+
+/** What busboy says of a body that is not well-formed multipart (it throws plain Errors). */
+const MALFORMED_MULTIPART = [
+  /^Multipart: Boundary not found$/,
+  /^Unexpected end of multipart data$/,
+  /terminated early due to unexpected end of multipart data$/,
+  /^The needle cannot (be an empty String\/Buffer|have a length bigger than 256)\.$/,
+  /^Unsupported Content-Type\.$/,
+];
+export const MALFORMED_MULTIPART_MESSAGE = 'The multipart/form-data body is malformed.';
+
+/**
+ * A malformed body is the client's fault: 400, not the 500 a plain Error would become. Errors with a
+ * status (ours, @fastify/multipart's FST_* limits) pass as they are, and so does anything else, so
+ * a server fault (storage, database) stays a logged 500.
+ */
+function asClientError(error: unknown): unknown {
+  if (error instanceof RestError || !(error instanceof Error)) return error;
+  if ((error as { statusCode?: unknown }).statusCode !== undefined) return error;
+  if (MALFORMED_MULTIPART.some((pattern) => pattern.test(error.message)))
+    return new BadRestParameter(MALFORMED_MULTIPART_MESSAGE);
+  return error;
+}
+
+/** varchar(255) of scans.original_filename; a declared MIME type longer than scan_configs' 100 is not one. */
+const MAX_FILENAME_CHARS = 255;
+const MIME_TYPE = /^[a-z0-9!#$&^_.+-]{1,47}\/[a-z0-9!#$&^_.+-]{1,52}$/;
+
+/** The client's file name, as information only: no control characters (PostgreSQL refuses NUL), bounded. */
+function safeFilename(filename: string | undefined): string {
+  return Array.from((filename ?? '').replace(/[\u0000-\u001f\u007f]/g, ''))
+    .slice(0, MAX_FILENAME_CHARS)
+    .join('');
+}
+
+async function readParts<T>(
+  request: FastifyRequest,
+  limits: MultipartLimits,
+  fileFields: readonly string[],
+  onFile: (file: MultipartFilePart, fieldsSoFar: Readonly<Record<string, string>>) => Promise<T>,
+): Promise<{ fields: Record<string, string>; file?: T }> {
   const fields: Record<string, string> = Object.create(null) as Record<string, string>;
   let file: T | undefined;
   let sawFile = false;
@@ -61,8 +127,8 @@ export async function readMultipartForm<T>(
     file = await onFile(
       {
         fieldname: part.fieldname,
-        filename: part.filename,
-        mimetype: part.mimetype,
+        filename: safeFilename(part.filename),
+        mimetype: MIME_TYPE.test(part.mimetype) ? part.mimetype : 'application/octet-stream',
         stream: part.file,
       },
       fields,

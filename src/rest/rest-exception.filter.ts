@@ -5,12 +5,12 @@
  */
 import { ArgumentsHost, Catch, ExceptionFilter, HttpException, Logger } from '@nestjs/common';
 import { FastifyReply, FastifyRequest } from 'fastify';
+import { DRAIN_LIMIT } from './multipart-form';
 import { RestError, UnrecognizedPath } from './rest-error';
 import { restFailure, RestResponse } from './rest-response';
 
 const UNRECOGNIZED_PATH = new UnrecognizedPath().message;
 const UNEXPECTED = 'An unexpected error occurred; it has been logged.';
-const DRAIN_LIMIT = 8 * 1024 * 1024;
 
 const logger = new Logger('RestExceptionFilter');
 
@@ -74,7 +74,7 @@ export function toRestFailure(error: unknown): { status: number; body: RestRespo
             .concat((response as { message?: unknown }).message ?? error.message)
             .join('; ');
     // Nest's router answers unmatched routes with "Cannot GET /path".
-    if (status === 404 && /^Cannot [A-Z]+ /.test(text))
+    if (status === 404 && /^Cannot [A-Z-]+ /.test(text))
       return { status, body: restFailure(UNRECOGNIZED_PATH) };
     if (status === 413)
       return {

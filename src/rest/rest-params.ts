@@ -3,7 +3,12 @@
  * urlencoded body or (for the admin's Swagger UI) a JSON body. `@RestParams()` merges them (body
  * wins) into one object that the global ValidationPipe checks against the DTO.
  */
-import { createParamDecorator, ExecutionContext, ValidationPipe } from '@nestjs/common';
+import {
+  ArgumentMetadata,
+  createParamDecorator,
+  ExecutionContext,
+  ValidationPipe,
+} from '@nestjs/common';
 import { ValidationError } from 'class-validator';
 import { FastifyRequest } from 'fastify';
 import { BadRestParameter, UnrecognizedPath } from './rest-error';
@@ -43,8 +48,46 @@ function describe(errors: ValidationError[], prefix = ''): string[] {
   });
 }
 
+/** Deeper than any parameter object of this API; class-transformer recurses (stack) per level. */
+const MAX_PARAM_DEPTH = 32;
+export const TOO_DEEP_PARAMS = 'The parameters are nested too deeply.';
+
+/**
+ * Refuses what no DTO can take and what would otherwise fail as a 500: values nested deeper than
+ * MAX_PARAM_DEPTH (class-transformer overflows the stack on a 1 MB JSON of nested arrays) and
+ * strings with a NUL character (PostgreSQL text cannot store one). Iterative, so no stack of its own.
+ */
+function checkParamValues(value: unknown): void {
+  const stack: { value: unknown; depth: number; name: string }[] = [{ value, depth: 0, name: '' }];
+  while (stack.length > 0) {
+    const item = stack.pop() as { value: unknown; depth: number; name: string };
+    if (typeof item.value === 'string') {
+      if (item.value.includes('\u0000'))
+        throw new BadRestParameter(
+          item.name
+            ? `Parameter '${item.name}' contains a NUL character.`
+            : 'A parameter contains a NUL character.',
+        );
+      continue;
+    }
+    if (item.value === null || typeof item.value !== 'object' || Buffer.isBuffer(item.value))
+      continue;
+    if (item.depth >= MAX_PARAM_DEPTH) throw new BadRestParameter(TOO_DEEP_PARAMS);
+    for (const [key, child] of Object.entries(item.value)) {
+      stack.push({ value: child, depth: item.depth + 1, name: item.depth === 0 ? key : item.name });
+    }
+  }
+}
+
+class RestValidationPipe extends ValidationPipe {
+  override async transform(value: unknown, metadata: ArgumentMetadata): Promise<unknown> {
+    checkParamValues(value);
+    return super.transform(value, metadata);
+  }
+}
+
 export function restValidationPipe(): ValidationPipe {
-  return new ValidationPipe({
+  return new RestValidationPipe({
     transform: true,
     whitelist: true,
     validateCustomDecorators: true,

@@ -6,6 +6,14 @@
  */
 const VERSION = /^v?(\d+)\.(\d+)(?:\.\d+)*$/i;
 export const UNSUPPORTED_VERSION_PATH = '/rest/unsupported-api-version';
+/**
+ * Where a path with broken percent-encoding or an overlong segment goes: no route serves it, so it
+ * gets the 404 envelope. The router would otherwise answer Fastify's own JSON, outside the envelope
+ * (FST_ERR_BAD_URL 400; FST_ERR_MAX_PARAM_LENGTH 414, which also echoes the path).
+ */
+export const MALFORMED_PATH = '/rest/malformed-path';
+/** Fastify's default maxParamLength; no route has a longer static segment, no id is that long. */
+const MAX_SEGMENT_LENGTH = 100;
 
 function isSupportedVersion(segment: string): boolean | undefined {
   if (segment.toLowerCase() === 'latest') return true;
@@ -15,6 +23,15 @@ function isSupportedVersion(segment: string): boolean | undefined {
   return major > 2 || (major === 2 && minor >= 4);
 }
 
+/** decodeURIComponent that answers undefined for malformed percent-encoding instead of throwing. */
+function safeDecode(segment: string): string | undefined {
+  try {
+    return decodeURIComponent(segment);
+  } catch {
+    return undefined;
+  }
+}
+
 export function rewriteRestUrl(url: string, contextPath: string): string {
   const queryAt = url.indexOf('?');
   let path = queryAt === -1 ? url : url.slice(0, queryAt);
@@ -22,9 +39,16 @@ export function rewriteRestUrl(url: string, contextPath: string): string {
   if (contextPath && (path === contextPath || path.startsWith(`${contextPath}/`))) {
     path = path.slice(contextPath.length) || '/';
   }
+  if (
+    safeDecode(path) === undefined ||
+    path.split('/').some((segment) => segment.length > MAX_SEGMENT_LENGTH)
+  )
+    return MALFORMED_PATH + query;
   const match = /^\/rest\/([^/]+)(\/.*)?$/.exec(path);
   if (match) {
-    const supported = isSupportedVersion(decodeURIComponent(match[1]));
+    // Runs before routing, outside every error handler: a throw here would kill the process.
+    const segment = safeDecode(match[1]);
+    const supported = segment === undefined ? false : isSupportedVersion(segment);
     if (supported === true) path = `/rest${match[2] ?? ''}`;
     else if (supported === false) path = UNSUPPORTED_VERSION_PATH;
   }

@@ -5,6 +5,7 @@
 import { Injectable } from '@nestjs/common';
 import { DataSource, EntityManager, IsNull } from 'typeorm';
 import { generateSecretKey, hashSecretKey, secretKeyMatches } from '../auth/secret-keys';
+import { UsageThrottle } from '../auth/usage-throttle';
 import { BadRestParameter, Forbidden, NotFound } from '../rest/rest-error';
 import { ScanAgentEntity } from './scan-agent.entity';
 
@@ -13,6 +14,8 @@ export const UNKNOWN_AGENT_KEY = 'Secure scan agent key was not recognized.';
 
 @Injectable()
 export class ScanAgentsService {
+  private readonly seen = new UsageThrottle();
+
   constructor(private readonly dataSource: DataSource) {}
 
   /** requestScanAgentKey: a new agent identity owned by the calling API key. */
@@ -46,6 +49,7 @@ export class ScanAgentsService {
     agentId: number,
     agentConfig: string | undefined,
   ): Promise<void> {
+    if (!this.seen.shouldRecord(agentId, agentConfig)) return;
     await tx.query(
       `UPDATE scan_agents SET last_seen_at = now(), last_agent_config = coalesce($2, last_agent_config)
        WHERE id = $1 AND (last_seen_at IS NULL OR last_seen_at < now() - interval '1 minute'

@@ -23,6 +23,7 @@ import { TaskStatus } from './task-status';
 @Check('scan_queue_tasks_timeout_seconds_check', 'timeout_seconds > 0')
 // The claim's index is a partial one declared in the migration (see task-transitions.ts).
 @Index('scan_queue_tasks_claimable_idx', { synchronize: false })
+@Index('scan_queue_tasks_queued_idx', { synchronize: false })
 @Index('scan_queue_tasks_overdue_idx', { synchronize: false })
 export class ScanQueueTaskEntity {
   @PrimaryGeneratedColumn()

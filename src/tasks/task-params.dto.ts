@@ -4,6 +4,8 @@ import { IsInt, IsOptional, IsString, IsUrl, Max, MaxLength, Min } from 'class-v
 import { EmptyAsMissing, IsRequired, ToInt } from '../rest/param-rules';
 
 const MAX_TIMEOUT_SECONDS = 30 * 24 * 3600;
+/** Ids are PostgreSQL int4: a larger number would fail in the query (a 500), not as a bad parameter. */
+const MAX_ID = 2147483647;
 const URL_RULES = { protocols: ['http', 'https'], require_protocol: true, require_tld: false };
 
 export class QueueScanParams {
@@ -12,6 +14,7 @@ export class QueueScanParams {
   @IsRequired('applicationId')
   @IsInt({ message: 'applicationId must be an integer.' })
   @Min(1)
+  @Max(MAX_ID)
   applicationId!: number;
 
   @ApiProperty({
@@ -31,6 +34,7 @@ export class QueueScanParams {
   @IsOptional()
   @IsInt({ message: 'scanConfigId must be an integer.' })
   @Min(1)
+  @Max(MAX_ID)
   scanConfigId?: number;
 
   @ApiPropertyOptional({ description: "the task's own target; defaults to the application URL" })
@@ -67,7 +71,7 @@ export class TaskKeyParams {
   @IsRequired('scanQueueTaskId')
   @IsInt({ message: 'scanQueueTaskId must be an integer.' })
   @Min(1)
-  @Max(2147483647)
+  @Max(MAX_ID)
   scanQueueTaskId!: number;
 
   @ApiPropertyOptional({ description: 'the key requestTask returned with the task' })
@@ -128,7 +132,7 @@ export class SetTaskConfigParams {
   @IsRequired('appId')
   @IsInt({ message: 'appId must be an integer.' })
   @Min(1)
-  @Max(2147483647)
+  @Max(MAX_ID)
   appId!: number;
 
   @ApiProperty({ example: 'zap' })
@@ -153,6 +157,7 @@ export class ListTasksParams {
   @IsOptional()
   @IsInt()
   @Min(1)
+  @Max(MAX_ID)
   applicationId?: number;
 
   @ApiPropertyOptional({ description: 'any scanner name' })

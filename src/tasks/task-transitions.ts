@@ -112,7 +112,8 @@ export interface Claim {
  * QUEUED → ASSIGNED: the oldest active queued task of one of the scanners, in one statement.
  * `FOR UPDATE SKIP LOCKED` lets concurrent claimers (on any number of instances) pass over a row
  * another one is taking instead of waiting for it, so each task is claimed exactly once.
- * Served by scan_queue_tasks_claimable_idx (scanner, id) WHERE status = 1 AND active.
+ * Served by scan_queue_tasks_queued_idx (id) WHERE status = 1 AND active (several scanners) or
+ * scan_queue_tasks_claimable_idx (scanner, id) (one scanner).
  */
 export async function claimNextTask(tx: EntityManager, claim: Claim): Promise<TaskRow | undefined> {
   const rows: TaskRow[] = await tx.query(

@@ -301,10 +301,14 @@ export class TasksService {
         request,
         this.uploadLimits,
         ['file'],
-        (part, fieldsSoFar) =>
-          this.receiveScanFile(part.stream, part.filename, { ...plain, ...fieldsSoFar }),
+        // Kept as soon as it is received: a later part may still fail the form, and the upload
+        // must then be aborted (finally below), not left in the temp folder.
+        async (part, fieldsSoFar) =>
+          (received = await this.receiveScanFile(part.stream, part.filename, {
+            ...plain,
+            ...fieldsSoFar,
+          })),
       );
-      received = form.file;
       const params = await validateParams(CompleteTaskParams, { ...plain, ...form.fields });
       if (!received) throw new BadRestParameter("Required parameter 'file' is missing.");
       const file = received;

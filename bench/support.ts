@@ -1,0 +1,355 @@
+/**
+ * Shared by the benchmarks: the PostgreSQL they run on (DATABASE_URL's server, else an embedded one
+ * in a temporary folder), throwaway databases on it, a built scanqueue child process, generated ZAP
+ * reports, multipart streaming, /proc sampling and percentiles.
+ */
+import { ChildProcess, spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { Agent, request } from 'node:http';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import * as path from 'node:path';
+import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { Client } from 'pg';
+import { startEmbeddedPostgres } from '../src/database/embedded-postgres';
+
+export const ROOT = path.resolve(__dirname, '..');
+export const ZAP = 'OWASP Zed Attack Proxy';
+
+export const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+export function freePort(): Promise<number> {
+  return new Promise((resolve) => {
+    const server = createServer().listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as { port: number };
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+export function rssKb(pid: number): number {
+  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+  return Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? 0);
+}
+
+/** CPU time (user + system) a process has used, in seconds. */
+export function cpuSeconds(pid: number): number {
+  try {
+    // Fields after the parenthesised command name; utime and stime are the 12th and 13th of them.
+    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
+    return (Number(fields[11]) + Number(fields[12])) / 100;
+  } catch {
+    return 0; // the process has exited
+  }
+}
+
+/** Busy CPU time of the whole machine (all cores, every process), in seconds. */
+export function machineBusySeconds(): number {
+  const [, ...ticks] = readFileSync('/proc/stat', 'utf8').split('\n')[0].trim().split(/\s+/);
+  const [user, nice, system, , , irq, softirq, steal] = ticks.map(Number);
+  return (user + nice + system + irq + softirq + steal) / 100;
+}
+
+export function percentile(sorted: number[], p: number): number {
+  if (sorted.length === 0) return NaN;
+  return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)];
+}
+
+export function median(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = sorted.length >> 1;
+  return sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
+}
+
+/** A well-formed ZAP report of about `bytes` bytes, produced chunk by chunk. */
+export async function* zapReport(bytes: number): AsyncGenerator<Buffer> {
+  const alert = Buffer.from(
+    '<alertitem><pluginid>10020</pluginid><alert>X-Frame-Options Header Not Set</alert><name>X-Frame-Options Header Not Set</name>' +
+      '<riskcode>2</riskcode><confidence>2</confidence><riskdesc>Medium (Medium)</riskdesc><desc>&lt;p&gt;X-Frame-Options header is not included.&lt;/p&gt;</desc>' +
+      '<instances><instance><uri>http://target.example/app/page</uri><method>GET</method><param>X-Frame-Options</param></instance></instances>' +
+      '<count>1</count><solution>Set the header.</solution><cweid>1021</cweid><wascid>15</wascid><sourceid>3</sourceid></alertitem>\n',
+  );
+  const chunk = Buffer.concat(Array.from({ length: Math.ceil(65536 / alert.length) }, () => alert));
+  yield Buffer.from(
+    '<?xml version="1.0"?><OWASPZAPReport version="2.16.1" generated="now"><site name="http://target.example" host="target.example" port="80" ssl="false"><alerts>\n',
+  );
+  for (let sent = 0; sent < bytes; sent += chunk.length) yield chunk;
+  yield Buffer.from('</alerts></site></OWASPZAPReport>\n');
+}
+
+export interface UploadResult {
+  status: number;
+  text: string;
+  bytes: number;
+  seconds: number;
+}
+
+/** POSTs a multipart form: `fields`, then a generated ZAP report of `sizeMb` as the part `file`. */
+export async function uploadZapReport(
+  url: string,
+  headers: Record<string, string>,
+  fields: Record<string, string | number>,
+  sizeMb: number,
+): Promise<UploadResult> {
+  const boundary = `----scanqueue${randomBytes(8).toString('hex')}`;
+  let head = '';
+  for (const [name, value] of Object.entries(fields)) {
+    head += `--${boundary}\r\nContent-Disposition: form-data; name="${name}"\r\n\r\n${value}\r\n`;
+  }
+  head += `--${boundary}\r\nContent-Disposition: form-data; name="file"; filename="ZAPRESULTS.xml"\r\nContent-Type: application/xml\r\n\r\n`;
+  let bytes = 0;
+  async function* body(): AsyncGenerator<Buffer> {
+    yield Buffer.from(head);
+    for await (const chunk of zapReport(sizeMb * 1024 * 1024)) {
+      bytes += chunk.length;
+      yield chunk;
+    }
+    yield Buffer.from(`\r\n--${boundary}--\r\n`);
+  }
+  const started = process.hrtime.bigint();
+  const response = await new Promise<{ status: number; text: string }>((resolve, reject) => {
+    const req = request(url, {
+      method: 'POST',
+      headers: { ...headers, 'content-type': `multipart/form-data; boundary=${boundary}` },
+    });
+    req.on('response', (res) => {
+      let text = '';
+      res.on('data', (c: Buffer) => (text += c.toString()));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, text }));
+    });
+    req.on('error', reject);
+    pipeline(Readable.from(body()), req).catch(reject);
+  });
+  return { ...response, bytes, seconds: Number(process.hrtime.bigint() - started) / 1e9 };
+}
+
+/** A small form POST over a keep-alive agent; resolves with the status and the body text. */
+export function postForm(
+  agent: Agent,
+  url: string,
+  headers: Record<string, string>,
+  body: string,
+): Promise<{ status: number; text: string }> {
+  return new Promise((resolve, reject) => {
+    const req = request(url, {
+      agent,
+      method: 'POST',
+      headers: {
+        ...headers,
+        'content-type': 'application/x-www-form-urlencoded',
+        'content-length': Buffer.byteLength(body),
+      },
+    });
+    req.on('response', (res) => {
+      let text = '';
+      res.setEncoding('utf8');
+      res.on('data', (c: string) => (text += c));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, text }));
+    });
+    req.on('error', reject);
+    req.end(body);
+  });
+}
+
+/** One REST call to scanqueue; throws unless the envelope says success. */
+export async function api<T = unknown>(
+  base: string,
+  key: string,
+  method: string,
+  url: string,
+  form?: Record<string, string | number>,
+): Promise<T> {
+  const res = await fetch(base + url, {
+    method,
+    headers: { authorization: `APIKEY ${key}` },
+    body: form
+      ? new URLSearchParams(Object.entries(form).map(([k, v]): [string, string] => [k, String(v)]))
+      : undefined,
+  });
+  const body = (await res.json()) as { success: boolean; message: string; object: T };
+  if (!body.success) throw new Error(`${url}: ${res.status} ${body.message}`);
+  return body.object;
+}
+
+export async function withClient<T>(url: string, use: (client: Client) => Promise<T>): Promise<T> {
+  const client = new Client({ connectionString: url });
+  await client.connect();
+  try {
+    return await use(client);
+  } finally {
+    await client.end();
+  }
+}
+
+/**
+ * The PostgreSQL server the benchmarks use: DATABASE_URL's (only databases created here are
+ * touched) or an embedded one in a temporary folder. `create` makes a fresh database and returns
+ * its URL; `close` drops every database it made and stops the embedded server.
+ */
+export interface BenchDatabase {
+  embedded: boolean;
+  create(suffix: string): Promise<string>;
+  close(): Promise<void>;
+}
+
+export async function startDatabase(): Promise<BenchDatabase> {
+  let adminUrl = process.env.DATABASE_URL;
+  let stopEmbedded = async (): Promise<void> => undefined;
+  if (!adminUrl) {
+    const dir = await mkdtemp(path.join(tmpdir(), 'scanqueue-bench-pg-'));
+    const embedded = await startEmbeddedPostgres(dir, await freePort());
+    adminUrl = embedded.url;
+    stopEmbedded = async () => {
+      await embedded.stop();
+      await rm(dir, { recursive: true, force: true });
+    };
+  }
+  const admin = adminUrl;
+  const prefix = `scanqueue_bench_${randomBytes(4).toString('hex')}`;
+  const made: string[] = [];
+  return {
+    embedded: !process.env.DATABASE_URL,
+    async create(suffix) {
+      const name = `${prefix}_${suffix}`;
+      await withClient(admin, (c) => c.query(`CREATE DATABASE ${name}`));
+      made.push(name);
+      const url = new URL(admin);
+      url.pathname = `/${name}`;
+      return url.toString();
+    },
+    async close() {
+      for (const name of made.splice(0)) {
+        await withClient(admin, (c) => c.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`));
+      }
+      await stopEmbedded();
+    },
+  };
+}
+
+export interface Scanqueue {
+  process: ChildProcess;
+  pid: number;
+  /** `http://127.0.0.1:port/threadfix/rest/latest` */
+  base: string;
+  /** The bootstrap API key (every permission). */
+  key: string;
+  dataDir: string;
+  stop(): Promise<void>;
+}
+
+/** The built server (`dist/src/main.js`) on a free loopback port, against `databaseUrl`. */
+export async function startScanqueue(
+  databaseUrl: string,
+  extraEnv: Record<string, string> = {},
+  nodeArgs: string[] = [],
+): Promise<Scanqueue> {
+  const dataDir = await mkdtemp(path.join(tmpdir(), 'scanqueue-bench-'));
+  const port = await freePort();
+  const key = randomBytes(32).toString('base64url');
+  const child = spawn(process.execPath, [...nodeArgs, path.join(ROOT, 'dist/src/main.js')], {
+    env: {
+      PATH: process.env.PATH ?? '',
+      HOME: process.env.HOME ?? '',
+      DATA_DIR: dataDir,
+      PORT: String(port),
+      HOST: '127.0.0.1',
+      BOOTSTRAP_API_KEY: key,
+      LOG_LEVEL: 'warn',
+      DATABASE_URL: databaseUrl,
+      // A per-key request limit would measure the limiter, not the service.
+      RATE_LIMIT_PER_MINUTE: '0',
+      ...extraEnv,
+    },
+    stdio: ['ignore', 'inherit', 'inherit'],
+  });
+  await waitForHttp(`http://127.0.0.1:${port}/threadfix/health`, child);
+  return {
+    process: child,
+    pid: child.pid as number,
+    base: `http://127.0.0.1:${port}/threadfix/rest/latest`,
+    key,
+    dataDir,
+    stop: async () => {
+      await stopChild(child);
+      await rm(dataDir, { recursive: true, force: true });
+    },
+  };
+}
+
+export async function waitForHttp(url: string, child: ChildProcess): Promise<void> {
+  for (let i = 0; ; i++) {
+    if (child.exitCode !== null) throw new Error(`${url}: the process exited (${child.exitCode})`);
+    if (i > 600) throw new Error(`${url}: did not start`);
+    const up = await fetch(url).then(
+      (r) => r.ok,
+      () => false,
+    );
+    if (up) return;
+    await sleep(100);
+  }
+}
+
+export async function stopChild(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return;
+  const exited = new Promise((resolve) => child.once('exit', resolve));
+  child.kill('SIGTERM');
+  await exited;
+}
+
+/** scanqueue's data: the API key and applications over HTTP, agents over HTTP, tasks by SQL. */
+export interface Fixture {
+  sq: Scanqueue;
+  databaseUrl: string;
+  db: Client;
+  appId: number;
+  apiKeyId: number;
+  agentKeys: string[];
+  agentIds: number[];
+}
+
+export async function fixture(
+  sq: Scanqueue,
+  databaseUrl: string,
+  agents: number,
+): Promise<Fixture> {
+  const app = await api<{ id: number }>(sq.base, sq.key, 'POST', '/applications', {
+    name: 'bench',
+    url: 'http://target.example/',
+  });
+  const agentKeys: string[] = [];
+  for (let i = 0; i < agents; i++) {
+    agentKeys.push(await api<string>(sq.base, sq.key, 'GET', '/tasks/requestScanAgentKey'));
+  }
+  const db = new Client({ connectionString: databaseUrl });
+  await db.connect();
+  const [{ id: apiKeyId }] = (await db.query(`SELECT id FROM api_keys WHERE name = 'bootstrap'`))
+    .rows;
+  const agentIds = (await db.query('SELECT id FROM scan_agents ORDER BY id')).rows.map(
+    (r: { id: number }) => r.id,
+  );
+  return { sq, databaseUrl, db, appId: app.id, apiKeyId, agentKeys, agentIds };
+}
+
+/** `count` QUEUED ZAP tasks with their "Scan queued" history rows, as queueScan writes them. */
+export async function seedQueued(f: Fixture, count: number): Promise<void> {
+  await f.db.query(
+    `WITH task AS (
+       INSERT INTO scan_queue_tasks (application_id, scanner, status, timeout_seconds, queued_by_api_key_id)
+       SELECT $1, $2, 1, 43200, $3 FROM generate_series(1, $4)
+       RETURNING id
+     )
+     INSERT INTO scan_statuses (task_id, message, from_status, to_status, actor_type, actor_id)
+     SELECT id, 'Scan queued at: ' || now(), NULL, 1, 'api_key', $3 FROM task`,
+    [f.appId, ZAP, f.apiKeyId, count],
+  );
+}
+
+/** An empty queue and history, then `depth` queued tasks; vacuumed so every trial starts alike. */
+export async function resetQueue(f: Fixture, depth: number): Promise<void> {
+  await f.db.query('TRUNCATE scan_queue_tasks, scan_statuses, scans');
+  await seedQueued(f, depth);
+  await f.db.query('VACUUM ANALYZE scan_queue_tasks, scan_statuses');
+}

@@ -1,0 +1,59 @@
+/**
+ * The yardsticks: a bare Fastify server (no Nest, no auth, no validation) run as its own process
+ * by bench/run.ts. POST /status does taskStatusUpdate's single INSERT (task-transitions.ts) through
+ * a `pg` pool the size of scanqueue's; POST /upload pipes a multipart file part to disk.
+ * Env: PORT, DATABASE_URL, UPLOAD_DIR.
+ */
+import fastifyMultipart from '@fastify/multipart';
+import Fastify from 'fastify';
+import { randomBytes } from 'node:crypto';
+import { createWriteStream } from 'node:fs';
+import * as path from 'node:path';
+import { parse } from 'node:querystring';
+import { pipeline } from 'node:stream/promises';
+import { Pool } from 'pg';
+import { EntityManager } from 'typeorm';
+import { appendStatusMessage } from '../src/tasks/task-transitions';
+
+async function main(): Promise<void> {
+  const pool = new Pool({ connectionString: process.env.DATABASE_URL, max: 20 });
+  const db = {
+    query: async (sql: string, params: unknown[]) => (await pool.query(sql, params)).rows,
+  } as unknown as EntityManager;
+  const uploadDir = process.env.UPLOAD_DIR as string;
+
+  const app = Fastify({ bodyLimit: 1024 * 1024, keepAliveTimeout: 65_000 });
+  app.addContentTypeParser(
+    'application/x-www-form-urlencoded',
+    { parseAs: 'string' },
+    (_req, body, done) => done(null, parse(body as string)),
+  );
+  await app.register(fastifyMultipart, { limits: { fileSize: 2 ** 40, files: 1 } });
+
+  app.get('/health', async () => ({ status: 'ok' }));
+
+  app.post('/status', async (request, reply) => {
+    const form = request.body as Record<string, string>;
+    const added = await appendStatusMessage(db, Number(form.scanQueueTaskId), form.message, {
+      type: 'agent',
+      id: null,
+    });
+    return reply.code(added ? 200 : 409).send({ success: added });
+  });
+
+  app.post('/upload', async (request) => {
+    const file = await request.file();
+    if (!file) throw new Error('no file part');
+    const target = path.join(uploadDir, randomBytes(8).toString('hex'));
+    await pipeline(file.file, createWriteStream(target));
+    return { success: true, fields: Object.keys(file.fields).length };
+  });
+
+  await app.listen({ port: Number(process.env.PORT), host: '127.0.0.1' });
+  process.once('SIGTERM', () => void app.close().then(() => pool.end()));
+}
+
+main().catch((error: unknown) => {
+  console.error(error);
+  process.exit(1);
+});
