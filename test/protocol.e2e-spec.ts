@@ -19,6 +19,7 @@ import {
   taskStatus,
   ThreadFixTask,
 } from './support/agent-flow';
+import { startRawUpload } from './support/raw-upload';
 import { TestServer } from './support/test-server';
 
 let t: TestServer;
@@ -845,6 +846,27 @@ describe('interrupted uploads', () => {
       (await completeTask(t, task, { name: 'z.xml', content: fixture('zap/5_zap_sample_one.xml') }))
         .status,
     ).toBe(200);
+  });
+
+  it('a repeated completeTask whose body breaks off is answered at once, not left hanging', async () => {
+    const task = await givenClaimedTask(t);
+    expect(
+      (await completeTask(t, task, { name: 'z.xml', content: fixture('zap/5_zap_sample_one.xml') }))
+        .status,
+    ).toBe(200);
+    const upload = startRawUpload(t, task);
+    await upload.write('<?xml version="1.0"?><OWASPZAPReport><site name="https:');
+    const answer = await upload.breakOff();
+    expect(answer).toEqual({
+      status: 400,
+      body: {
+        message: 'The multipart/form-data body is malformed.',
+        success: false,
+        responseCode: -1,
+        object: null,
+      },
+    });
+    expect(await taskStatus(t, task.taskId)).toBe(3);
   });
 
   it('temporary files a crash left behind are removed at the next start', async () => {

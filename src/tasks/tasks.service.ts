@@ -4,7 +4,7 @@
  */
 import { Injectable } from '@nestjs/common';
 import { Readable } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
+import { finished, pipeline } from 'node:stream/promises';
 import { isURL } from 'class-validator';
 import { FastifyRequest } from 'fastify';
 import { DataSource, EntityManager } from 'typeorm';
@@ -367,8 +367,9 @@ export class TasksService {
         this.verifyTaskAccess(tx, params, { lock: false }),
       );
       if (task.status === TaskStatus.COMPLETE_SUCCESSFUL) {
+        // Read and dropped; finished() also settles when the body breaks off (an 'end' never comes).
         stream.resume();
-        await new Promise((resolve) => stream.once('end', resolve));
+        await finished(stream);
         return { filename };
       }
       if (task.status !== TaskStatus.ASSIGNED) throw new TaskStateConflict(task);

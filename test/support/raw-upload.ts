@@ -18,6 +18,8 @@ export interface RawUpload {
   write(chunk: string | Buffer): Promise<void>;
   /** Ends the file part and the body, then waits for the answer. */
   finish(tail?: string): Promise<{ status: number; body: Envelope }>;
+  /** Ends the body where it is, without closing the part: a body that breaks off. */
+  breakOff(): Promise<{ status: number; body: Envelope }>;
   /** Resolves with the answer whenever it arrives (or rejects if the connection breaks). */
   response: Promise<{ status: number; body: Envelope }>;
   destroy(): void;
@@ -64,6 +66,10 @@ export function startRawUpload(
     write,
     async finish(tail = '') {
       req.end(`${tail}\r\n--${BOUNDARY}--\r\n`);
+      return response;
+    },
+    breakOff() {
+      req.end();
       return response;
     },
     response,
