@@ -8,10 +8,8 @@ import {
   MinLength,
   ValidateIf,
 } from 'class-validator';
-import { EmptyAsMissing, IsRequired, ToBoolean } from '../rest/param-rules';
+import { EmptyAsMissing, HTTP_URL_RULES, IsRequired, ToBoolean } from '../rest/param-rules';
 import { ApplicationEntity } from './application.entity';
-
-const URL_RULES = { protocols: ['http', 'https'], require_protocol: true, require_tld: false };
 
 export class CreateApplicationDto {
   @ApiProperty({ example: 'Bodgeit store', maxLength: 255 })
@@ -26,7 +24,7 @@ export class CreateApplicationDto {
   @IsOptional()
   @IsString()
   @MaxLength(255)
-  @IsUrl(URL_RULES, { message: 'url must be an http or https URL.' })
+  @IsUrl(HTTP_URL_RULES, { message: 'url must be an http or https URL.' })
   url?: string;
 
   @ApiPropertyOptional({ maxLength: 10000 })

@@ -1,12 +1,11 @@
 /** The agent protocol's parameters, with ThreadFix's names (form fields, query string or JSON). */
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { IsInt, IsOptional, IsString, IsUrl, Max, MaxLength, Min } from 'class-validator';
-import { EmptyAsMissing, IsRequired, ToInt } from '../rest/param-rules';
+import { EmptyAsMissing, HTTP_URL_RULES, IsRequired, ToInt } from '../rest/param-rules';
 
 const MAX_TIMEOUT_SECONDS = 30 * 24 * 3600;
 /** Ids are PostgreSQL int4: a larger number would fail in the query (a 500), not as a bad parameter. */
 const MAX_ID = 2147483647;
-const URL_RULES = { protocols: ['http', 'https'], require_protocol: true, require_tld: false };
 
 export class QueueScanParams {
   @ApiProperty({ example: 1 })
@@ -42,7 +41,7 @@ export class QueueScanParams {
   @IsOptional()
   @IsString()
   @MaxLength(255)
-  @IsUrl(URL_RULES, { message: 'targetUrl must be an http or https URL.' })
+  @IsUrl(HTTP_URL_RULES, { message: 'targetUrl must be an http or https URL.' })
   targetUrl?: string;
 
   @ApiPropertyOptional({ description: 'ThreadFix Python client spelling of targetUrl' })
@@ -50,7 +49,7 @@ export class QueueScanParams {
   @IsOptional()
   @IsString()
   @MaxLength(255)
-  @IsUrl(URL_RULES, { message: 'targetURL must be an http or https URL.' })
+  @IsUrl(HTTP_URL_RULES, { message: 'targetURL must be an http or https URL.' })
   targetURL?: string;
 
   @ApiPropertyOptional({

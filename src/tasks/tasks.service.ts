@@ -15,6 +15,7 @@ import { generateSecretKey, hashSecretKey, secretKeyMatches } from '../auth/secr
 import { AppConfig } from '../config/app-config';
 import { MultipartLimits, readMultipartForm, readSmallFile } from '../rest/multipart-form';
 import { BadRestParameter, Forbidden, NotFound } from '../rest/rest-error';
+import { HTTP_URL_RULES } from '../rest/param-rules';
 import { validateParams } from '../rest/rest-params';
 import { failWhenIdle } from '../rest/upload-watchdog';
 import {
@@ -68,7 +69,6 @@ import {
 import { TaskStatus } from './task-status';
 import { TasksRepository } from './tasks.repository';
 
-const URL_RULES = { protocols: ['http', 'https'], require_protocol: true, require_tld: false };
 export const STATUS_UPDATED = 'Successfully updated ScanQueueTask';
 
 /** Status texts keep ThreadFix's wording, with an ISO-8601 time instead of its broken pattern. */
@@ -139,7 +139,7 @@ export class TasksService {
         }
       }
       // ThreadFix let such a task block its scanner's queue at claim time; refuse it up front.
-      if (!targetUrl && !(app.url && isURL(app.url, URL_RULES))) {
+      if (!targetUrl && !(app.url && isURL(app.url, HTTP_URL_RULES))) {
         throw new BadRestParameter(`URL for application ${app.id} needs to be set.`);
       }
       const task = await insertQueuedTask(
