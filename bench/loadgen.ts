@@ -30,7 +30,13 @@ export type Job =
       claims: number;
       seconds: number;
     }
-  | { kind: 'claim-pg'; databaseUrl: string; agentIds: number[]; claims: number; seconds: number }
+  | {
+      kind: 'claim-pg';
+      databaseUrl: string;
+      agentKeyHashes: string[];
+      claims: number;
+      seconds: number;
+    }
   | { kind: 'pgboss-setup'; databaseUrl: string; queue: string }
   | { kind: 'pgboss-seed'; databaseUrl: string; queue: string; depth: number }
   | {
@@ -125,7 +131,7 @@ function claimHttp(job: Extract<Job, { kind: 'claim-http' }>): Promise<ClaimResu
 
 /** The ceiling: scanqueue's own claim statement (task-transitions.ts), one connection per agent. */
 async function claimPg(job: Extract<Job, { kind: 'claim-pg' }>): Promise<ClaimResult> {
-  const clients = job.agentIds.map(() => new Client({ connectionString: job.databaseUrl }));
+  const clients = job.agentKeyHashes.map(() => new Client({ connectionString: job.databaseUrl }));
   await Promise.all(clients.map((c) => c.connect()));
   try {
     return await runClaims(clients.length, job.claims, job.seconds, async (worker) => {
@@ -135,14 +141,14 @@ async function claimPg(job: Extract<Job, { kind: 'claim-pg' }>): Promise<ClaimRe
         query: async (sql: string, params: unknown[]) => (await client.query(sql, params)).rows,
       } as unknown as EntityManager;
       const secureTaskKey = generateSecretKey();
-      const task = await claimNextTask(tx, {
-        scanners: [ZAP],
+      const claim = await claimNextTask(tx, {
+        scanners: [{ displayName: ZAP, shortName: 'zap' }],
+        agentKeyHash: job.agentKeyHashes[worker],
         secureKeyHash: hashSecretKey(secureTaskKey),
-        agentId: job.agentIds[worker],
         agentInfo: 'bench',
         message: 'Assigning task to an agent with agentConfig:\nbench',
       });
-      return task !== undefined;
+      return claim.task !== undefined;
     });
   } finally {
     await Promise.all(clients.map((c) => c.end()));

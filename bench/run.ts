@@ -11,6 +11,7 @@ import { readFileSync } from 'node:fs';
 import { mkdtemp, mkdir, readdir, rm, writeFile } from 'node:fs/promises';
 import { cpus, loadavg, release, tmpdir, totalmem } from 'node:os';
 import * as path from 'node:path';
+import { hashSecretKey } from '../src/auth/secret-keys';
 import type { ClaimResult, Job } from './loadgen';
 import {
   api,
@@ -264,7 +265,7 @@ async function claimRows(f: Fixture, bossUrl: string) {
       const job: Job = {
         kind: 'claim-pg',
         databaseUrl: f.databaseUrl,
-        agentIds: f.agentIds,
+        agentKeyHashes: f.agentKeys.map(hashSecretKey),
         claims: P.claims,
         seconds: P.claimSeconds,
       };

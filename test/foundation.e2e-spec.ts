@@ -237,6 +237,20 @@ describe('the envelope on framework errors', () => {
     expect(big.body).toMatchObject({ success: false, message: 'The request body is too large.' });
   });
 
+  it('answers a body far over the limit with 413 the client can read, not a broken connection', async () => {
+    // 2 MB against a 4 KiB limit: refused unread, and drained so that a client that writes its whole
+    // body before reading the answer still gets it.
+    for (let i = 0; i < 3; i++) {
+      const res = await t.postForm('/rest/applications', t.adminKey, {
+        name: 'y'.repeat(2_000_000),
+      });
+      expect(res).toMatchObject({
+        status: 413,
+        body: { success: false, message: 'The request body is too large.' },
+      });
+    }
+  });
+
   it('answers a server error with 500 in the envelope and no internals', async () => {
     await t.db.query('ALTER TABLE applications RENAME TO applications_away');
     try {

@@ -117,14 +117,19 @@ export function sendRestFailure(
 ): void {
   const { status, body } = toRestFailure(error);
   if (reply.sent) return;
-  // A refused upload may still be streaming in. A small rest is read and dropped so the client
-  // gets its answer on a healthy connection; a large or unknown-size one is cut off instead.
-  if (
-    request.isMultipart?.() &&
-    status >= 400 &&
-    !(Number(request.headers['content-length']) <= DRAIN_LIMIT)
-  ) {
-    reply.header('connection', 'close');
+  // A refused request's body may still be arriving (Fastify refuses an over-limit body unread, and
+  // would close the connection). A small rest is read and dropped, so a client that writes its whole
+  // body before reading gets this answer on a healthy connection; a large or unknown-size one is cut off.
+  const hasBody =
+    request.headers['content-length'] !== undefined ||
+    request.headers['transfer-encoding'] !== undefined;
+  if (status >= 400 && hasBody && !request.raw.readableEnded) {
+    if (Number(request.headers['content-length']) <= DRAIN_LIMIT) {
+      reply.removeHeader('connection');
+      request.raw.resume();
+    } else {
+      reply.header('connection', 'close');
+    }
   }
   void reply.status(status).header('content-type', 'application/json; charset=utf-8').send(body);
 }

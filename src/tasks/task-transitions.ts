@@ -101,42 +101,85 @@ export async function insertQueuedTask(
 }
 
 export interface Claim {
-  scanners: string[];
+  /** The agent's scanners: display names (what tasks store) and short names (what configs use). */
+  scanners: { displayName: string; shortName: string }[];
+  agentKeyHash: string;
   secureKeyHash: string;
-  agentId: number;
   agentInfo: string | null;
   message: string;
 }
 
+export interface ClaimResult {
+  /** The agent the key belongs to; null when the key is unknown or revoked (nothing was claimed). */
+  agentId: number | null;
+  task?: TaskRow;
+  applicationUrl: string | null;
+  /** The config file the agent gets: the task's own, else the application's for the scanner. */
+  configFile: Buffer | null;
+}
+
 /**
- * QUEUED → ASSIGNED: the oldest active queued task of one of the scanners, in one statement.
+ * QUEUED → ASSIGNED: the oldest active queued task of one of the agent's scanners, in one
+ * statement that also checks the agent key, records the config handed out (so the task JSON shows
+ * it, as ThreadFix's did) and returns what the agent's Task payload needs: one round trip per poll.
  * `FOR UPDATE SKIP LOCKED` lets concurrent claimers (on any number of instances) pass over a row
  * another one is taking instead of waiting for it, so each task is claimed exactly once.
  * Served by scan_queue_tasks_queued_idx (id) WHERE status = 1 AND active (several scanners) or
  * scan_queue_tasks_claimable_idx (scanner, id) (one scanner).
  */
-export async function claimNextTask(tx: EntityManager, claim: Claim): Promise<TaskRow | undefined> {
-  const rows: TaskRow[] = await tx.query(
-    `WITH next AS (
-       SELECT id FROM scan_queue_tasks
-       WHERE status = ${QUEUED} AND active AND scanner = ANY($1::text[])
-       ORDER BY id
-       LIMIT 1
-       FOR UPDATE SKIP LOCKED
-     ), claimed AS (
-       UPDATE scan_queue_tasks t
-       SET status = ${ASSIGNED}, start_time = now(), timeout_time = now() + make_interval(secs => t.timeout_seconds),
-           secure_key_hash = $2, scan_agent_id = $3, scan_agent_info = $4
-       FROM next WHERE t.id = next.id AND t.status = ${QUEUED}
-       RETURNING t.*
-     ), history AS (
-       INSERT INTO scan_statuses (${HISTORY_COLUMNS})
-       SELECT id, $5, ${QUEUED}, ${ASSIGNED}, 'agent', $3 FROM claimed
-     )
-     SELECT * FROM claimed`,
-    [claim.scanners, claim.secureKeyHash, claim.agentId, claim.agentInfo, claim.message],
+export async function claimNextTask(tx: EntityManager, claim: Claim): Promise<ClaimResult> {
+  const rows: (TaskRow & {
+    claimed_by: number | null;
+    application_url: string | null;
+    config_file: Buffer | null;
+  })[] = await tx.query(
+    `WITH agent AS (
+         SELECT id FROM scan_agents WHERE key_hash = $1 AND revoked_at IS NULL
+       ), next AS (
+         SELECT id FROM scan_queue_tasks
+         WHERE status = ${QUEUED} AND active AND scanner = ANY($2::text[]) AND EXISTS (SELECT 1 FROM agent)
+         ORDER BY id
+         LIMIT 1
+         FOR UPDATE SKIP LOCKED
+       ), claimed AS (
+         UPDATE scan_queue_tasks t
+         SET status = ${ASSIGNED}, start_time = now(), timeout_time = now() + make_interval(secs => t.timeout_seconds),
+             secure_key_hash = $4, scan_agent_id = (SELECT id FROM agent), scan_agent_info = $5,
+             scan_config_id = coalesce(t.scan_config_id, (
+               SELECT c.id FROM scan_configs c
+               WHERE c.application_id = t.application_id
+                 AND c.scanner_short_name = ($3::text[])[array_position($2::text[], t.scanner::text)]))
+         FROM next WHERE t.id = next.id AND t.status = ${QUEUED}
+         RETURNING t.*
+       ), history AS (
+         INSERT INTO scan_statuses (${HISTORY_COLUMNS})
+         SELECT id, $6, ${QUEUED}, ${ASSIGNED}, 'agent', scan_agent_id FROM claimed
+       )
+       SELECT (SELECT id FROM agent) AS claimed_by, claimed.*, a.url AS application_url, c.content AS config_file
+       FROM (SELECT 1) AS always
+       LEFT JOIN claimed ON true
+       LEFT JOIN applications a ON a.id = claimed.application_id
+       LEFT JOIN scan_configs c ON c.id = claimed.scan_config_id`,
+    [
+      claim.agentKeyHash,
+      claim.scanners.map((s) => s.displayName),
+      claim.scanners.map((s) => s.shortName),
+      claim.secureKeyHash,
+      claim.agentInfo,
+      claim.message,
+    ],
   );
-  return rows[0];
+  const [row] = rows;
+  if (row.claimed_by === null || row.id === null) {
+    return { agentId: row.claimed_by, applicationUrl: null, configFile: null };
+  }
+  const {
+    claimed_by: agentId,
+    application_url: applicationUrl,
+    config_file: configFile,
+    ...task
+  } = row;
+  return { agentId, task, applicationUrl, configFile };
 }
 
 /**

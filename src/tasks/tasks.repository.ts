@@ -98,31 +98,6 @@ export class TasksRepository {
     return rows[0];
   }
 
-  /** The config an agent gets at claim: the task's own, else the application's for the scanner. */
-  async configForClaim(
-    tx: EntityManager,
-    task: TaskRow,
-    scannerShortName: string,
-  ): Promise<(ScanConfigRow & { content: Buffer }) | undefined> {
-    const rows = await tx.query(
-      task.scan_config_id !== null
-        ? `SELECT ${CONFIG_COLUMNS}, content FROM scan_configs WHERE id = $1`
-        : `SELECT ${CONFIG_COLUMNS}, content FROM scan_configs WHERE application_id = $1 AND scanner_short_name = $2`,
-      task.scan_config_id !== null
-        ? [task.scan_config_id]
-        : [task.application_id, scannerShortName],
-    );
-    return rows[0];
-  }
-
-  /** Records which config the agent was given, so the task JSON shows it (as ThreadFix's did). */
-  async setScanConfig(tx: EntityManager, taskId: number, scanConfigId: number): Promise<void> {
-    await tx.query(
-      `UPDATE scan_queue_tasks SET scan_config_id = $2 WHERE id = $1 AND scan_config_id IS NULL`,
-      [taskId, scanConfigId],
-    );
-  }
-
   async upsertScanConfig(
     tx: EntityManager,
     config: {

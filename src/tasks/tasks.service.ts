@@ -181,42 +181,32 @@ export class TasksService {
   }
 
   async requestTask(params: RequestTaskParams): Promise<AgentTaskJson> {
+    if (!params.scanAgentSecureKey) throw new BadRestParameter(MISSING_AGENT_KEY);
     const scanners = [
-      ...new Set(
-        params.scanners
-          .split(',')
-          .map((name) => resolveScanner(name)?.displayName)
-          .filter((name): name is string => name !== undefined),
-      ),
-    ];
+      ...new Set(params.scanners.split(',').map((name) => resolveScanner(name))),
+    ].filter((scanner): scanner is ScannerType => scanner !== undefined);
     const agentConfig = params.agentConfig ?? null;
     const secureTaskKey = generateSecretKey();
-    const claimed = await this.dataSource.transaction(async (tx) => {
-      const agent = await this.agents.authenticate(params.scanAgentSecureKey, tx);
-      await this.agents.recordSeen(tx, agent.id, params.agentConfig);
-      if (scanners.length === 0) return undefined;
-      const task = await claimNextTask(tx, {
-        scanners,
-        secureKeyHash: hashSecretKey(secureTaskKey),
-        agentId: agent.id,
-        agentInfo: agentConfig,
-        message: `Assigning task to an agent with agentConfig:\n${agentConfig ?? ''}`,
-      });
-      if (!task) return undefined;
-      const scanner = resolveScanner(task.scanner) as ScannerType;
-      const config = await this.tasks.configForClaim(tx, task, scanner.shortName);
-      if (config && task.scan_config_id === null)
-        await this.tasks.setScanConfig(tx, task.id, config.id);
-      const [{ url }] = await tx.query('SELECT url FROM applications WHERE id = $1', [
-        task.application_id,
-      ]);
-      return toAgentTask(task, task.target_url || url, config?.content ?? null, {
-        secureTaskKey,
-        scanAgentSecureKey: params.scanAgentSecureKey as string,
-      });
+    // One statement checks the agent key and claims: an agent's poll is one round trip.
+    const claim = await claimNextTask(this.dataSource.manager, {
+      scanners,
+      agentKeyHash: hashSecretKey(params.scanAgentSecureKey),
+      secureKeyHash: hashSecretKey(secureTaskKey),
+      agentInfo: agentConfig,
+      message: `Assigning task to an agent with agentConfig:\n${agentConfig ?? ''}`,
     });
-    if (!claimed) throw new NoTaskFound();
-    return claimed;
+    if (claim.agentId === null) throw new Forbidden(UNKNOWN_AGENT_KEY);
+    await this.agents.recordSeen(this.dataSource.manager, claim.agentId, params.agentConfig);
+    if (!claim.task) throw new NoTaskFound();
+    return toAgentTask(
+      claim.task,
+      claim.task.target_url || (claim.applicationUrl as string),
+      claim.configFile,
+      {
+        secureTaskKey,
+        scanAgentSecureKey: params.scanAgentSecureKey,
+      },
+    );
   }
 
   /**
