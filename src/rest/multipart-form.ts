@@ -32,27 +32,9 @@ export async function readMultipartForm<T>(
   try {
     return await readParts(request, limits, fileFields, onFile);
   } catch (error) {
-    drainRest(request);
+    // The rest of the body is settled by the exception filter (settleUnreadBody).
     throw asClientError(error);
   }
-}
-
-/** A refused body up to this size is read and dropped; a larger one is cut off (exception filter). */
-export const DRAIN_LIMIT = 8 * 1024 * 1024;
-
-/**
- * A refusal may come before the body is all read (a bad key, a bad file, a limit). Once the parser
- * is gone nothing reads the rest, and Node does not discard it for a request that was being read:
- * the next request on that keep-alive connection would wait behind it for ever. So the rest of a
- * small body is read and dropped; a large or unknown-size one gets `connection: close` from the
- * exception filter, and reading stops when the socket closes.
- */
-function drainRest(request: FastifyRequest): void {
-  const raw = request.raw;
-  if (raw.readableEnded || raw.destroyed) return;
-  if (!(Number(request.headers['content-length']) <= DRAIN_LIMIT)) return;
-  raw.unpipe();
-  raw.resume();
 }
 
 /** What busboy says of a body that is not well-formed multipart (it throws plain Errors). */

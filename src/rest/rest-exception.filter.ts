@@ -5,7 +5,7 @@
  */
 import { ArgumentsHost, Catch, ExceptionFilter, HttpException, Logger } from '@nestjs/common';
 import { FastifyReply, FastifyRequest } from 'fastify';
-import { DRAIN_LIMIT } from './multipart-form';
+import { settleUnreadBody } from './unread-body';
 import { RestError, UnrecognizedPath } from './rest-error';
 import { restFailure, RestResponse } from './rest-response';
 
@@ -117,19 +117,6 @@ export function sendRestFailure(
 ): void {
   const { status, body } = toRestFailure(error);
   if (reply.sent) return;
-  // A refused request's body may still be arriving (Fastify refuses an over-limit body unread, and
-  // would close the connection). A small rest is read and dropped, so a client that writes its whole
-  // body before reading gets this answer on a healthy connection; a large or unknown-size one is cut off.
-  const hasBody =
-    request.headers['content-length'] !== undefined ||
-    request.headers['transfer-encoding'] !== undefined;
-  if (status >= 400 && hasBody && !request.raw.readableEnded) {
-    if (Number(request.headers['content-length']) <= DRAIN_LIMIT) {
-      reply.removeHeader('connection');
-      request.raw.resume();
-    } else {
-      reply.header('connection', 'close');
-    }
-  }
+  if (status >= 400) settleUnreadBody(request, reply);
   void reply.status(status).header('content-type', 'application/json; charset=utf-8').send(body);
 }

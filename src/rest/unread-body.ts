@@ -1,0 +1,26 @@
+import { FastifyReply, FastifyRequest } from 'fastify';
+
+/** A refused body up to this size is read and dropped; a larger one is cut off. */
+export const DRAIN_LIMIT = 8 * 1024 * 1024;
+
+/**
+ * A refusal may come before the body is all read: Fastify refuses an over-limit body unread, a
+ * multipart read stops at a bad key, file or limit. Nothing then reads the rest, and the next request
+ * on that keep-alive connection would wait behind it (or a client still writing gets EPIPE when the
+ * connection is cut). So the rest of a small body is read and dropped and the connection stays
+ * healthy; a large or unknown-size one is cut off with `connection: close`.
+ */
+export function settleUnreadBody(request: FastifyRequest, reply: FastifyReply): void {
+  const raw = request.raw;
+  const hasBody =
+    request.headers['content-length'] !== undefined ||
+    request.headers['transfer-encoding'] !== undefined;
+  if (!hasBody || raw.readableEnded || raw.destroyed) return;
+  if (Number(request.headers['content-length']) <= DRAIN_LIMIT) {
+    reply.removeHeader('connection');
+    raw.unpipe(); // from a multipart parser that gave up
+    raw.resume();
+  } else {
+    reply.header('connection', 'close');
+  }
+}
