@@ -3,7 +3,7 @@
  * value stops the start with a message that names the variable. Nothing else reads process.env.
  */
 import 'reflect-metadata';
-import { hostname } from 'node:os';
+import { availableParallelism, hostname } from 'node:os';
 import * as path from 'node:path';
 import { plainToInstance, Transform } from 'class-transformer';
 import {
@@ -127,6 +127,16 @@ export class AppConfig {
   @IsInt()
   @Min(0)
   RATE_LIMIT_PER_MINUTE = 6000;
+
+  /**
+   * Worker threads that check uploaded XML beside the event loop (0: on the event loop). The
+   * default leaves one core to the event loop.
+   */
+  @Transform(toInt)
+  @IsInt()
+  @Min(0)
+  @Max(64)
+  UPLOAD_CHECK_WORKERS = Math.max(1, availableParallelism() - 1);
 
   /** An upload that sends no data for this long is refused (408) and its task left as it was. */
   @Transform(toInt)
