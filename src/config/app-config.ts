@@ -138,6 +138,16 @@ export class AppConfig {
   @Max(64)
   UPLOAD_CHECK_WORKERS = Math.max(1, availableParallelism() - 1);
 
+  /**
+   * How long an instance trusts an API key it has just looked up (0: look up on every request).
+   * Revoking evicts it at once on the instance that revoked; other instances within this time.
+   */
+  @Transform(toInt)
+  @IsInt()
+  @Min(0)
+  @Max(60)
+  API_KEY_CACHE_SECONDS = 2;
+
   /** An upload that sends no data for this long is refused (408) and its task left as it was. */
   @Transform(toInt)
   @IsInt()
