@@ -153,12 +153,19 @@ export class ScanXmlCheckPool implements OnApplicationShutdown {
   }
 
   private spawn(): CheckWorker {
+    const spawnedAt = Date.now();
     return new CheckWorker(
       this.script,
       (dead) => {
         // A worker that died (not one we stopped) is replaced; its uploads were answered 503.
         const index = this.workers.indexOf(dead);
         if (this.closing || index < 0) return;
+        if (Date.now() - spawnedAt < 5000) {
+          // Dying at start (a broken install?) would only loop: check on the event loop instead.
+          this.logger.error('XML check worker died at start; checking uploads on the event loop');
+          this.workers.splice(index, 1);
+          return;
+        }
         this.logger.warn('XML check worker exited; starting a new one');
         this.workers[index] = this.spawn();
       },
