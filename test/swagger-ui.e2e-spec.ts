@@ -150,7 +150,7 @@ describe('Swagger UI in Chromium', () => {
     });
     await scheme.locator('input[type=text]').fill(value);
     await scheme.getByRole('button', { name: 'Apply credentials' }).click();
-    // Authorized: the scheme now offers Logout, and the key is no longer shown.
+    // Authorized: the scheme now offers Logout instead of Authorize.
     await scheme.getByRole('button', { name: 'Remove authorization' }).waitFor();
     await dialog.getByRole('button', { name: 'Close' }).click();
     await dialog.waitFor({ state: 'detached' });

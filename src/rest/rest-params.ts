@@ -25,7 +25,8 @@ const documentDtoAsBody: ParameterDecorator = (target, key, index) => {
   const types = Reflect.getMetadata('design:paramtypes', target, key) as unknown[] | undefined;
   const type = types?.[index];
   const descriptor = Object.getOwnPropertyDescriptor(target, key);
-  if (typeof type !== 'function' || type === Object || !descriptor) return;
+  const untyped = [Object, String, Number, Boolean, Array] as unknown[];
+  if (typeof type !== 'function' || untyped.includes(type) || !descriptor) return;
   ApiBody({ type: type as Type<unknown> })(target, key, descriptor);
 };
 
