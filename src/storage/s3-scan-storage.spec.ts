@@ -42,6 +42,8 @@ async function until(condition: () => Promise<boolean>, timeoutMs = 10_000): Pro
 describe('S3ScanStorage against s3rver', () => {
   let s3: S3TestServer;
   let client: S3Client;
+  /** Uploads as they went over the wire: which request, which part, the checksum header sent. */
+  let sent: { command: string; part?: number; checksum?: string }[] = [];
 
   const storageFor = (instanceId: string, prefix = '') =>
     new S3ScanStorage({ client, bucket: s3.bucket, prefix, instanceId, partSize: 5 * MiB });
@@ -63,6 +65,19 @@ describe('S3ScanStorage against s3rver', () => {
       accessKeyId: s3.accessKeyId,
       secretAccessKey: s3.secretAccessKey,
     });
+    client.middlewareStack.add(
+      (next, context) => async (args) => {
+        const headers = (args.request as { headers: Record<string, string> }).headers;
+        const input = args.input as { PartNumber?: number };
+        sent.push({
+          command: context.commandName ?? '',
+          part: input.PartNumber,
+          checksum: headers['x-amz-checksum-sha256'],
+        });
+        return next(args);
+      },
+      { step: 'finalizeRequest', name: 'recordUploads' },
+    );
   });
 
   afterAll(async () => {
@@ -73,7 +88,15 @@ describe('S3ScanStorage against s3rver', () => {
   it('commits a small file (one PutObject) and reads it back byte-identical', async () => {
     const storage = storageFor('small');
     const data = randomBytes(300 * 1024);
+    sent = [];
     const stored = await store(storage, data, '../evil/../zap report?.xml');
+    expect(sent.filter((r) => r.command === 'PutObjectCommand')).toEqual([
+      {
+        command: 'PutObjectCommand',
+        part: undefined,
+        checksum: createHash('sha256').update(data).digest('base64'),
+      },
+    ]);
     expect(stored.sizeBytes).toBe(data.length);
     expect(stored.key).toMatch(/^scans\/small\/\d{4}\/\d{2}\/[0-9a-f-]{36}-zap_report_.xml$/);
     expect(await s3.objectKeys('scans/small/')).toEqual([stored.key]);
@@ -83,6 +106,7 @@ describe('S3ScanStorage against s3rver', () => {
   it('streams a 12 MB file in 5 MB parts, invisible until commit, and reads it back byte-identical', async () => {
     const storage = storageFor('multi');
     const data = randomBytes(12 * MiB);
+    sent = [];
     const upload = await storage.beginUpload('big.xml');
     await pipeline(chunks(data), upload.stream);
     // Before commit: an in-progress multipart upload, no object.
@@ -98,6 +122,19 @@ describe('S3ScanStorage against s3rver', () => {
     const back = await readAll(await storage.openRead(stored.key));
     expect(back.length).toBe(data.length);
     expect(sha256(back)).toBe(sha256(data));
+    // Each part went with its SHA-256 for the server to verify.
+    const b64 = (d: Buffer) => createHash('sha256').update(d).digest('base64');
+    expect(sent.filter((r) => r.command.endsWith('UploadPartCommand'))).toEqual(
+      [0, 1, 2].map((i) => ({
+        command: 'UploadPartCommand',
+        part: i + 1,
+        checksum: b64(data.subarray(i * 5 * MiB, (i + 1) * 5 * MiB)),
+      })),
+    );
+    expect(sent.map((r) => r.command)).toEqual(
+      expect.arrayContaining(['CreateMultipartUploadCommand', 'CompleteMultipartUploadCommand']),
+    );
+    expect(sent.some((r) => r.command === 'PutObjectCommand')).toBe(false);
   });
 
   it('abort of an in-progress multipart upload leaves no object and no incomplete upload; it is idempotent', async () => {
@@ -237,7 +274,7 @@ describe('S3ScanStorage against s3rver', () => {
       instanceId: 'x',
     });
     await expect(missing.checkBucket()).rejects.toThrow(
-      /S3 bucket "no-such-bucket".*not reachable/,
+      /S3 bucket "no-such-bucket" at http:\/\/127\.0\.0\.1:\d+ is not reachable: no such bucket\./,
     );
     const port = await freePort();
     const deadClient = createS3Client({

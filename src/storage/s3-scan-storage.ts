@@ -154,12 +154,21 @@ export class S3ScanStorage extends ScanStorage {
     try {
       await this.client.send(new HeadBucketCommand({ Bucket: this.bucket }));
     } catch (err) {
+      const status = err instanceof S3ServiceException ? err.$metadata.httpStatusCode : undefined;
+      const hint =
+        status === 404
+          ? 'no such bucket'
+          : status === 403
+            ? 'access denied (check the credentials and the bucket policy)'
+            : status === 301
+              ? 'the bucket is in another region (check S3_REGION)'
+              : describe(err);
       const endpoint = await this.client.config
         .endpoint?.()
         .then((e) => ` at ${e.protocol}//${e.hostname}${e.port ? `:${e.port}` : ''}`)
         .catch(() => '');
       throw new Error(
-        `S3 bucket "${this.bucket}"${endpoint ?? ''} is not reachable: ${describe(err)}. ` +
+        `S3 bucket "${this.bucket}"${endpoint ?? ''} is not reachable: ${hint}. ` +
           'Check S3_BUCKET, S3_ENDPOINT, S3_REGION and the credentials.',
         { cause: err },
       );
@@ -295,6 +304,7 @@ class S3Upload implements ScanStorageUpload {
   /** Resolved when lib-storage waits with its final request; released by commit, rejected by abort. */
   private readonly atGate = deferred<void>();
   private readonly gate = deferred<void>();
+  private readonly warn: (message: string) => void;
 
   constructor(
     private readonly client: S3Client,
@@ -303,6 +313,7 @@ class S3Upload implements ScanStorageUpload {
     private readonly key: string,
     options: { partSize: number; queueSize: number; warn: (message: string) => void },
   ) {
+    this.warn = options.warn;
     this.stream = new Transform({
       transform: (chunk: Buffer, _encoding, callback) => {
         this.bytes += chunk.length;
@@ -314,7 +325,7 @@ class S3Upload implements ScanStorageUpload {
     // Errors reach the caller through pipeline or commit(); don't let one crash the process meanwhile.
     this.stream.on('error', () => undefined);
     const upload = new Upload({
-      client: this.gatedClient(options.warn),
+      client: this.gatedClient(),
       params: {
         Bucket: bucket,
         Key: objectKey,
@@ -357,7 +368,13 @@ class S3Upload implements ScanStorageUpload {
       await this.verifyObject();
     } catch (err) {
       this.state = 'failed';
-      await this.deleteIfCreated();
+      // Keep the commit's own error; an object a failed delete leaves is one no scan names, which
+      // the boot reconciliation (ownKeysSince) removes.
+      await this.deleteIfCreated().catch((deleteError: unknown) =>
+        this.warn(
+          `Could not delete ${this.objectKey} after a failed commit: ${describe(deleteError)}`,
+        ),
+      );
       throw err;
     }
     this.state = 'committed';
@@ -381,7 +398,7 @@ class S3Upload implements ScanStorageUpload {
    * until commit (or fail it on abort), and confirm each part the server received is what we sent.
    * An object inheriting from the shared client, so its config (endpoint, checksums) is the same.
    */
-  private gatedClient(warn: (message: string) => void): S3Client {
+  private gatedClient(): S3Client {
     const client = this.client;
     const gated = Object.create(client) as S3Client;
     const send = async (command: unknown): Promise<unknown> => {
@@ -411,7 +428,7 @@ class S3Upload implements ScanStorageUpload {
           try {
             return await client.send(command);
           } catch (err) {
-            warn(
+            this.warn(
               `Could not abort multipart upload ${command.input.UploadId} of ${command.input.Key}: ${describe(err)}; the next boot's cleanup (or a bucket lifecycle rule) removes it`,
             );
             throw err;
