@@ -157,8 +157,14 @@ export class AppConfig {
   @Matches(/^[A-Za-z0-9_-]+$/, { message: 'BOOTSTRAP_API_KEY must be URL-safe alphanumerics' })
   BOOTSTRAP_API_KEY?: string;
 
+  /** Lowest level logged: fatal, error, warn, log (pino's info), debug, verbose (pino's trace). */
   @IsIn(['fatal', 'error', 'warn', 'log', 'debug', 'verbose'])
   LOG_LEVEL = 'log';
+
+  /** Serve Prometheus metrics at CONTEXT_PATH/metrics, without an API key (docs/operations.md). */
+  @Transform(toBool)
+  @IsBoolean()
+  METRICS_ENABLED = true;
 
   /** Names this instance's temporary upload files in a storage folder several instances share. */
   @Transform(emptyToUndefined)
