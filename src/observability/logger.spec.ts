@@ -52,10 +52,17 @@ describe('createRootLogger', () => {
       'r',
     );
     root.info({ headers: { authorization: 'APIKEY SECRET3' } }, 'raw');
+    root.trace(
+      { busboyOptions: { headers: { authorization: 'APIKEY SECRET4', cookie: 'S=SECRET5' } } },
+      'multipart',
+    );
     const text = JSON.stringify(lines);
     expect(text).not.toMatch(/SECRET/);
     expect(lines[0].req).toEqual({ method: 'GET', url: '/t?apiKey=[REDACTED]', route: '/t' });
     expect(lines[1].headers).toEqual({ authorization: '[REDACTED]' });
+    expect(lines[2].busboyOptions).toEqual({
+      headers: { authorization: '[REDACTED]', cookie: '[REDACTED]' },
+    });
   });
 
   it('logs an error as type, message, code and stack only', () => {

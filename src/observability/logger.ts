@@ -66,13 +66,14 @@ export function createRootLogger(
         res: (reply: { statusCode?: number }) => ({ statusCode: reply.statusCode }),
         err: serializeError,
       },
-      // The serializers above already leave headers out; this covers a raw object logged by hand.
+      // The serializers above leave headers out; this covers raw objects, such as the busboy
+      // options (request headers included) @fastify/multipart logs at trace.
       redact: {
         paths: [
-          'req.headers.authorization',
-          'req.headers.cookie',
           'headers.authorization',
           'headers.cookie',
+          '*.headers.authorization',
+          '*.headers.cookie',
           'req.query.apiKey',
           'req.query.scanAgentSecureKey',
           'req.query.secureTaskKey',
