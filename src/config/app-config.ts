@@ -207,9 +207,11 @@ export function loadAppConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
   const config = plainToInstance(AppConfig, raw, { exposeDefaultValues: true });
   const errors = validateSync(config, { forbidUnknownValues: false });
   if (errors.length > 0) {
+    // The message is logged: a key, or a URL that may hold a password, is named but not shown.
+    const shown = (name: string) =>
+      /KEY|SECRET|PASSWORD|_URL$/.test(name) ? '(not shown)' : JSON.stringify(raw[name]);
     const lines = errors.map(
-      (e) =>
-        `${e.property}=${JSON.stringify(raw[e.property])}: ${Object.values(e.constraints ?? {}).join('; ')}`,
+      (e) => `${e.property}=${shown(e.property)}: ${Object.values(e.constraints ?? {}).join('; ')}`,
     );
     throw new ConfigError(`Invalid configuration:\n  ${lines.join('\n  ')}`);
   }
