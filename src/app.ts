@@ -33,8 +33,8 @@ declare module 'fastify' {
   }
 }
 
-/** Probes and scrapes come every few seconds from one address: not what the rate limit is for. */
-const UNLIMITED_ROUTES = new Set(['/health', '/health/live', '/health/ready', '/metrics']);
+/** Probes come every few seconds from one address: not what the rate limit is for. */
+const UNLIMITED_ROUTES = new Set(['/health', '/health/live', '/health/ready']);
 
 export function openApiDocumentConfig(contextPath: string) {
   return new DocumentBuilder()

@@ -32,6 +32,7 @@ function withTimeout(work: Promise<unknown>, what: string): Promise<void> {
 export class HealthService {
   private readonly logger = new Logger(HealthService.name);
   private readonly lastState = new Map<string, CheckState>();
+  private running?: Promise<Readiness>;
 
   constructor(
     private readonly dataSource: DataSource,
@@ -42,7 +43,13 @@ export class HealthService {
     return this.check('database', () => this.dataSource.query('SELECT 1'));
   }
 
-  async readiness(): Promise<Readiness> {
+  /** Concurrent callers share one run: the route is open, and a flood must not multiply probes. */
+  readiness(): Promise<Readiness> {
+    this.running ??= this.checkAll().finally(() => (this.running = undefined));
+    return this.running;
+  }
+
+  private async checkAll(): Promise<Readiness> {
     const [database, storage] = await Promise.all([
       this.database(),
       this.check('storage', () => this.storage.probe()),

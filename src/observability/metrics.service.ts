@@ -32,6 +32,7 @@ const LIVE_STATUSES = [TaskStatus.QUEUED, TaskStatus.ASSIGNED] as const;
 export class MetricsService {
   private readonly logger = new Logger(MetricsService.name);
   readonly registry = new Registry();
+  private refreshing?: Promise<void>;
 
   private readonly queueDepth = new Gauge({
     name: 'scanqueue_queue_depth',
@@ -152,7 +153,9 @@ export class MetricsService {
 
   /** The exposition text, with the queue gauges read from the database now. */
   async render(): Promise<{ contentType: string; body: string }> {
-    await this.refreshQueueGauges();
+    // Concurrent scrapes share one read of the database (the route needs no key).
+    this.refreshing ??= this.refreshQueueGauges().finally(() => (this.refreshing = undefined));
+    await this.refreshing;
     return { contentType: this.registry.contentType, body: await this.registry.metrics() };
   }
 
