@@ -5,7 +5,8 @@ import { AuthModule } from './auth/auth.module';
 import { AppConfig } from './config/app-config';
 import { ConfigModule } from './config/config.module';
 import { DatabaseModule } from './database/database.module';
-import { HealthController } from './health/health.controller';
+import { HealthModule } from './health/health.module';
+import { ObservabilityModule } from './observability/observability.module';
 import { ScanAgentsModule } from './scan-agents/scan-agents.module';
 import { ScansModule } from './scans/scans.module';
 import { StorageModule } from './storage/storage.module';
@@ -28,8 +29,9 @@ export class AppModule {
         ScanAgentsModule,
         ScansModule,
         TasksModule,
+        HealthModule,
+        ObservabilityModule.forRoot(config),
       ],
-      controllers: [HealthController],
       providers: [
         { provide: APP_PIPE, useFactory: restValidationPipe },
         { provide: APP_FILTER, useClass: RestExceptionFilter },

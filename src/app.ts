@@ -1,12 +1,13 @@
 /**
  * Builds the scanqueue HTTP application (used by main.ts, the tests and the benchmarks): Fastify
- * with ThreadFix's URL space, multipart limits and Swagger UI. (Errors Fastify raises itself, such
- * as body-parser limits, reach the same exception filter through Nest's error handler.)
+ * with ThreadFix's URL space, multipart limits and Swagger UI, JSON logs with a request id on every
+ * line and HTTP metrics. (Errors Fastify raises itself, such as body-parser limits, reach the same
+ * exception filter through Nest's error handler.)
  */
 import fastifyMultipart from '@fastify/multipart';
 import fastifyRateLimit from '@fastify/rate-limit';
 import { STATUS_CODES } from 'node:http';
-import { LogLevel } from '@nestjs/common';
+import type { LogLevel } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, NestFastifyApplication } from '@nestjs/platform-fastify';
 import { AppModule } from './app.module';
@@ -17,6 +18,13 @@ import { presentedApiKey } from './auth/api-key.guard';
 import { hashSecretKey } from './auth/secret-keys';
 import { ServiceUnavailable, TooManyRequests } from './rest/rest-error';
 import { restFailure } from './rest/rest-response';
+import { createRootLogger, NestPinoLogger, RootLogger } from './observability/logger';
+import { MetricsService } from './observability/metrics.service';
+import {
+  installRequestContext,
+  RequestLogController,
+  requestIdOf,
+} from './observability/request-context';
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -25,10 +33,11 @@ declare module 'fastify' {
   }
 }
 
-const LOG_LEVELS: LogLevel[] = ['fatal', 'error', 'warn', 'log', 'debug', 'verbose'];
+/** Probes come every few seconds from one address: not what the rate limit is for. */
+const UNLIMITED_ROUTES = new Set(['/health', '/health/live', '/health/ready']);
 
 export interface CreateAppOptions {
-  logger?: false;
+  logger?: false | RootLogger;
   /**
    * Nest's preview mode: modules, routes and the OpenAPI document are built but no provider is
    * instantiated, so nothing connects to a database or storage (how `npm run openapi` exports the
@@ -41,7 +50,16 @@ export async function createApp(
   config: AppConfig,
   options: CreateAppOptions = {},
 ): Promise<NestFastifyApplication> {
+  const logger =
+    options.logger ??
+    createRootLogger({ level: config.LOG_LEVEL as LogLevel, instance: config.instanceId });
   const adapter = new FastifyAdapter({
+    // One pino instance for Fastify's request lines and Nest's Logger (observability/logger.ts).
+    loggerInstance: logger || undefined,
+    logController: new RequestLogController(),
+    // The caller's x-request-id when well-formed (checked in requestIdOf), else a new UUID.
+    requestIdHeader: false,
+    genReqId: requestIdOf,
     bodyLimit: config.MAX_FIELD_BYTES,
     rewriteUrl: (request: { url?: string }) =>
       rewriteRestUrl(request.url ?? '/', config.CONTEXT_PATH),
@@ -70,8 +88,7 @@ export async function createApp(
     },
   });
   const app = await NestFactory.create<NestFastifyApplication>(AppModule.forRoot(config), adapter, {
-    logger:
-      options.logger ?? LOG_LEVELS.slice(0, LOG_LEVELS.indexOf(config.LOG_LEVEL as LogLevel) + 1),
+    logger: logger ? new NestPinoLogger(logger) : false,
     abortOnError: false,
     preview: options.preview ?? false,
   });
@@ -86,6 +103,10 @@ export async function createApp(
     },
   });
   const fastify = app.getHttpAdapter().getInstance();
+  // First: every later hook, refusal included, runs with the request id set.
+  installRequestContext(fastify);
+  // Preview mode instantiates no provider (there are no requests to measure either).
+  if (!options.preview) app.get(MetricsService).observeHttp(fastify);
   fastify.decorate('draining', false);
   fastify.addHook('onRequest', async (_request, reply) => {
     if (!fastify.draining) return;
@@ -101,7 +122,7 @@ export async function createApp(
         const key = presentedApiKey(request);
         return key ? `key:${hashSecretKey(key)}` : `ip:${request.ip}`;
       },
-      allowList: (request) => request.routeOptions.url === '/health',
+      allowList: (request) => UNLIMITED_ROUTES.has(request.routeOptions.url ?? ''),
       errorResponseBuilder: (_request, context) =>
         new TooManyRequests(
           `Rate limit exceeded: ${context.max} requests per minute for this API key; retry in ${context.after}.`,

@@ -2,6 +2,7 @@ import 'reflect-metadata';
 import { Logger } from '@nestjs/common';
 import { createApp } from './app';
 import { ConfigError, loadAppConfig } from './config/app-config';
+import { createRootLogger } from './observability/logger';
 
 async function main(): Promise<void> {
   const config = loadAppConfig();
@@ -32,8 +33,10 @@ async function main(): Promise<void> {
 }
 
 main().catch((error: unknown) => {
-  // A bad configuration names the variable; anything else is a startup failure with its stack.
-  if (error instanceof ConfigError) console.error(error.message);
-  else console.error(error);
+  // A JSON line like every other (LOG_LEVEL may be the bad value): a bad configuration names the
+  // variable; anything else is a startup failure with its stack.
+  const logger = createRootLogger();
+  if (error instanceof ConfigError) logger.fatal(error.message);
+  else logger.fatal({ err: error }, 'scanqueue failed to start');
   process.exit(1);
 });

@@ -244,6 +244,29 @@ describe('secrets', () => {
     expect(secretsIn(t.output)).toEqual([]);
   });
 
+  it('everything printed is JSON lines; request lines carry a request id; logged URLs had their keys redacted', () => {
+    const lines = t.output
+      .split('\n')
+      .filter((line) => line.trim() !== '')
+      .map(
+        (line) =>
+          JSON.parse(line) as { level: string; msg: string; reqId?: string; req?: { url: string } },
+      );
+    expect(lines.length).toBeGreaterThan(50);
+    for (const line of lines)
+      expect(typeof line.level === 'string' && typeof line.msg === 'string').toBe(true);
+    const requestLines = lines.filter((line) => line.req !== undefined);
+    // At verbose, every request logs "request received" and "request completed".
+    expect(requestLines.length).toBeGreaterThan(40);
+    for (const line of requestLines) expect(line.reqId).toMatch(/^[0-9a-f-]{36}$/);
+    // Positive control: the URLs that carried keys were logged, with the values replaced.
+    const urls = requestLines.map((line) => line.req?.url ?? '');
+    expect(urls).toContainEqual(expect.stringMatching(/\/scanners\?apiKey=\[REDACTED\]$/));
+    expect(urls).toContainEqual(
+      expect.stringMatching(/\/no-such-route\?apiKey=\[REDACTED\]&secureTaskKey=\[REDACTED\]$/),
+    );
+  });
+
   it('no admin response contains a task or agent key (nor an API key, nor any key hash)', () => {
     expect(Object.keys(adminResponses)).toHaveLength(6);
     for (const [route, body] of Object.entries(adminResponses)) {

@@ -178,6 +178,7 @@ export class AppConfig {
   @Matches(/^[A-Za-z0-9_-]+$/, { message: 'BOOTSTRAP_API_KEY must be URL-safe alphanumerics' })
   BOOTSTRAP_API_KEY?: string;
 
+  /** Lowest level logged: fatal, error, warn, log (pino's info), debug, verbose (pino's trace). */
   @IsIn(['fatal', 'error', 'warn', 'log', 'debug', 'verbose'])
   LOG_LEVEL = 'log';
 
@@ -234,6 +235,11 @@ export class AppConfig {
   S3_SECRET_ACCESS_KEY: string | undefined = undefined;
   // --- end of scan storage backend ---
 
+  /** Serve Prometheus metrics at CONTEXT_PATH/metrics, without an API key (docs/operations.md). */
+  @Transform(toBool)
+  @IsBoolean()
+  METRICS_ENABLED = true;
+
   /** Names this instance's temporary upload files in a storage folder several instances share. */
   @Transform(emptyToUndefined)
   @IsOptional()
@@ -275,9 +281,11 @@ export function loadAppConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
   const config = plainToInstance(AppConfig, raw, { exposeDefaultValues: true });
   const errors = validateSync(config, { forbidUnknownValues: false });
   if (errors.length > 0) {
+    // The message is logged: a key, or a URL that may hold a password, is named but not shown.
+    const shown = (name: string) =>
+      /KEY|SECRET|PASSWORD|_URL$/.test(name) ? '(not shown)' : JSON.stringify(raw[name]);
     const lines = errors.map(
-      (e) =>
-        `${e.property}=${JSON.stringify(raw[e.property])}: ${Object.values(e.constraints ?? {}).join('; ')}`,
+      (e) => `${e.property}=${shown(e.property)}: ${Object.values(e.constraints ?? {}).join('; ')}`,
     );
     throw new ConfigError(`Invalid configuration:\n  ${lines.join('\n  ')}`);
   }

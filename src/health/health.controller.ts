@@ -1,15 +1,19 @@
-/** Liveness and database readiness for load balancers and operators; no API key needed. */
+/**
+ * Health for load balancers, orchestrators and operators; no API key needed, plain JSON.
+ * `/health/live`: the process answers (restart it if not). `/health/ready`: the database and scan
+ * storage work (route traffic to it only then). `/health`: as before the split, the database only.
+ */
 import { Controller, Get, HttpStatus, Res } from '@nestjs/common';
-import { ApiOperation, ApiTags } from '@nestjs/swagger';
+import { ApiExcludeEndpoint, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { FastifyReply } from 'fastify';
-import { DataSource } from 'typeorm';
 import { Public } from '../auth/require-permission.decorator';
 import { RawResponse } from '../rest/envelope.interceptor';
+import { CheckState, HealthService } from './health.service';
 
 @ApiTags('health')
 @Controller('health')
 export class HealthController {
-  constructor(private readonly dataSource: DataSource) {}
+  constructor(private readonly checks: HealthService) {}
 
   @Get()
   @Public()
@@ -19,12 +23,30 @@ export class HealthController {
   })
   async health(
     @Res({ passthrough: true }) reply: FastifyReply,
-  ): Promise<{ status: string; database: string }> {
-    const database = await this.dataSource
-      .query('SELECT 1')
-      .then(() => 'up')
-      .catch(() => 'down');
+  ): Promise<{ status: string; database: CheckState }> {
+    const database = await this.checks.database();
     if (database !== 'up') void reply.status(HttpStatus.SERVICE_UNAVAILABLE);
     return { status: database === 'up' ? 'ok' : 'degraded', database };
+  }
+
+  // The split endpoints are for operators (docs/operations.md), not part of the API document.
+  @Get('live')
+  @Public()
+  @RawResponse()
+  @ApiExcludeEndpoint()
+  live(): { status: string } {
+    return { status: 'ok' };
+  }
+
+  @Get('ready')
+  @Public()
+  @RawResponse()
+  @ApiExcludeEndpoint()
+  async ready(
+    @Res({ passthrough: true }) reply: FastifyReply,
+  ): Promise<{ status: string; database: CheckState; storage: CheckState }> {
+    const { ready, database, storage } = await this.checks.readiness();
+    if (!ready) void reply.status(HttpStatus.SERVICE_UNAVAILABLE);
+    return { status: ready ? 'ok' : 'degraded', database, storage };
   }
 }

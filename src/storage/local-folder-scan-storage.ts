@@ -1,6 +1,16 @@
 import { randomUUID } from 'node:crypto';
 import { createWriteStream, type WriteStream } from 'node:fs';
-import { mkdir, open, readdir, rename, rm, stat, type FileHandle } from 'node:fs/promises';
+import {
+  mkdir,
+  open,
+  readdir,
+  readFile,
+  rename,
+  rm,
+  stat,
+  writeFile,
+  type FileHandle,
+} from 'node:fs/promises';
 import path from 'node:path';
 import type { Readable } from 'node:stream';
 import { NotFound } from '../rest/rest-error';
@@ -130,6 +140,25 @@ export class LocalFolderScanStorage extends ScanStorage {
       }
     }
     return keys;
+  }
+
+  /**
+   * Writes, reads back and deletes a file in the temp folder: the folder uploads are written to,
+   * on the same filesystem as the keys they are renamed to. Named like this instance's temp files,
+   * so a probe a crash interrupted is removed by cleanupIncomplete at the next boot.
+   */
+  async probe(): Promise<void> {
+    await mkdir(this.incomingDir, { recursive: true });
+    const probePath = path.join(this.incomingDir, `${this.instanceId}.probe-${randomUUID()}.part`);
+    const content = Buffer.from(`scanqueue storage probe ${new Date().toISOString()}\n`);
+    try {
+      await writeFile(probePath, content, { flag: 'wx' });
+      const readBack = await readFile(probePath);
+      if (!readBack.equals(content))
+        throw new Error(`Storage probe: ${probePath} read back differs from what was written`);
+    } finally {
+      await rm(probePath, { force: true });
+    }
   }
 
   /** Absolute path of a key; refuses anything that could leave the root or reach the temp folder. */

@@ -221,6 +221,21 @@ describe('S3ScanStorage against s3rver', () => {
     ).rejects.toBeInstanceOf(NotFound);
   });
 
+  it('probe (readiness) writes, reads back and deletes its own object; it fails on a missing bucket', async () => {
+    const storage = storageFor('prober', 'pre/');
+    sent = [];
+    await Promise.all([storage.probe(), storage.probe()]); // concurrent probes use their own names
+    expect(sent.filter((r) => r.command === 'PutObjectCommand')).toHaveLength(2);
+    expect(await s3.objectKeys('pre/')).toEqual([]);
+    const missing = new S3ScanStorage({
+      client,
+      bucket: 'no-such-bucket',
+      prefix: '',
+      instanceId: 'prober',
+    });
+    await expect(missing.probe()).rejects.toThrow();
+  });
+
   it('refuses keys it never writes', async () => {
     const storage = storageFor('keys');
     await expect(storage.openRead('../other-bucket/x')).rejects.toThrow(/Invalid scan storage key/);

@@ -175,6 +175,29 @@ export class S3ScanStorage extends ScanStorage {
     }
   }
 
+  /** Readiness: a small object written where uploads go, read back intact, and deleted. */
+  async probe(): Promise<void> {
+    const key = `${this.prefix}probes/${this.instanceId}.probe-${randomUUID()}`;
+    const body = randomUUID();
+    const abortSignal = AbortSignal.timeout(4000); // the caller gives up after 5 s
+    try {
+      await this.client.send(new PutObjectCommand({ Bucket: this.bucket, Key: key, Body: body }), {
+        abortSignal,
+      });
+      const read = await this.client.send(new GetObjectCommand({ Bucket: this.bucket, Key: key }), {
+        abortSignal,
+      });
+      if ((await read.Body?.transformToString()) !== body)
+        throw new Error('S3 probe object read back changed');
+    } finally {
+      await this.client
+        .send(new DeleteObjectCommand({ Bucket: this.bucket, Key: key }))
+        .catch((err: unknown) =>
+          this.warn(`Could not delete the S3 probe object: ${describe(err)}`),
+        );
+    }
+  }
+
   async beginUpload(keyHint: string): Promise<ScanStorageUpload> {
     const now = new Date();
     const key = `scans/${this.instanceId}/${monthFolder(now)}/${randomUUID()}-${sanitizeKeyHint(keyHint)}`;

@@ -34,4 +34,15 @@ export abstract class ScanStorage {
    * database transaction leaves such a file without a scan row; the boot reconciliation finds it here.
    */
   abstract ownKeysSince(since: Date): Promise<string[]>;
+  /**
+   * Readiness check (`GET /health/ready`): resolves when the backend can take an upload now —
+   * write a small object where uploads go, read it back intact, delete it — and rejects with the
+   * reason otherwise (the error's message is logged, not shown to the caller).
+   * Contract for every backend: cheap (it runs every few seconds on every instance, possibly
+   * concurrently with itself and with other instances' probes, so each call uses a name of its
+   * own, e.g. `<instanceId>.probe-<uuid>`); leaves nothing behind, whether it succeeds or fails;
+   * never touches committed scan files; and settles in seconds (the caller reports the check
+   * down after 5 s but cannot cancel it, so bound the backend's own timeouts too).
+   */
+  abstract probe(): Promise<void>;
 }

@@ -5,6 +5,7 @@
 import { Injectable, Logger, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
 import { DataSource } from 'typeorm';
 import { AppConfig } from '../config/app-config';
+import { MetricsService } from '../observability/metrics.service';
 import { timeOutOverdueTasks } from './task-transitions';
 
 const BATCH = 500;
@@ -18,6 +19,7 @@ export class TaskReaperService implements OnApplicationBootstrap, OnApplicationS
   constructor(
     private readonly dataSource: DataSource,
     private readonly config: AppConfig,
+    private readonly metrics: MetricsService,
   ) {}
 
   onApplicationBootstrap(): void {
@@ -39,6 +41,7 @@ export class TaskReaperService implements OnApplicationBootstrap, OnApplicationS
     this.running ??= this.reapAll()
       .catch((error: unknown) => {
         this.logger.error(`Reaper run failed: ${String(error)}`);
+        this.metrics.reaperFailed();
         return 0;
       })
       .finally(() => (this.running = undefined));
@@ -50,6 +53,7 @@ export class TaskReaperService implements OnApplicationBootstrap, OnApplicationS
     for (;;) {
       const ids = await this.dataSource.transaction((tx) => timeOutOverdueTasks(tx, BATCH));
       total += ids.length;
+      this.metrics.tasksTimedOut(ids.length);
       if (ids.length < BATCH) break;
     }
     if (total > 0) this.logger.log(`Timed out ${total} overdue task(s)`);

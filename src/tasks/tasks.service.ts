@@ -13,6 +13,7 @@ import { ApplicationNotFound } from '../applications/applications.service';
 import { AuthenticatedCaller } from '../auth/authenticated-caller';
 import { generateSecretKey, hashSecretKey, secretKeyMatches } from '../auth/secret-keys';
 import { AppConfig } from '../config/app-config';
+import { claimOutcome, MetricsService, stopwatch } from '../observability/metrics.service';
 import { MultipartLimits, readMultipartForm, readSmallFile } from '../rest/multipart-form';
 import { BadRestParameter, Forbidden, NotFound } from '../rest/rest-error';
 import { HTTP_URL_RULES } from '../rest/param-rules';
@@ -98,6 +99,7 @@ export class TasksService {
     private readonly storage: ScanStorage,
     private readonly tasks: TasksRepository,
     private readonly xmlCheckPool: ScanXmlCheckPool,
+    private readonly metrics: MetricsService,
   ) {}
 
   private get uploadLimits(): MultipartLimits {
@@ -190,6 +192,7 @@ export class TasksService {
     const agentConfig = params.agentConfig ?? null;
     const secureTaskKey = generateSecretKey();
     // One statement checks the agent key and claims: an agent's poll is one round trip.
+    const claimTime = stopwatch();
     const claim = await claimNextTask(this.dataSource.manager, {
       scanners,
       agentKeyHash: hashSecretKey(params.scanAgentSecureKey),
@@ -197,6 +200,7 @@ export class TasksService {
       agentInfo: agentConfig,
       message: `Assigning task to an agent with agentConfig:\n${agentConfig ?? ''}`,
     });
+    this.metrics.claimObserved(claimTime(), claimOutcome(claim));
     if (claim.agentId === null) throw new Forbidden(UNKNOWN_AGENT_KEY);
     await this.agents.recordSeen(this.dataSource.manager, claim.agentId, params.agentConfig);
     if (!claim.task) throw new NoTaskFound();
@@ -287,6 +291,7 @@ export class TasksService {
         message,
         this.agentActor(agent),
       );
+      this.metrics.taskFinished(TaskStatus.COMPLETE_FAILED);
       return message;
     });
   }
@@ -300,6 +305,7 @@ export class TasksService {
     request: FastifyRequest,
     plain: Record<string, unknown>,
   ): Promise<ThreadFixTaskJson> {
+    const uploadTime = stopwatch();
     let stored: StoredObject | undefined;
     let received: ReceivedScanFile | undefined;
     try {
@@ -345,6 +351,7 @@ export class TasksService {
           this.agentActor(agent),
         );
         if (!completed) throw new TaskStateConflict(task);
+        this.metrics.uploadObserved(stored.sizeBytes, uploadTime());
         return toThreadFixTask(await this.tasks.loadView(tx, completed), keys);
       });
     } catch (error) {
@@ -483,6 +490,7 @@ export class TasksService {
         if (!task) throw new TaskNotFound(id);
         throw new TaskStateConflict(task);
       }
+      this.metrics.taskFinished(TaskStatus.COMPLETE_DELETED);
       return toAdminTask(await this.tasks.loadView(tx, cancelled), true);
     });
   }
