@@ -4,12 +4,12 @@
  */
 import { ChildProcess, spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { FIXTURES, givenApplication, queueScan, TASKS } from './support/agent-flow';
-import { TestServer } from './support/test-server';
+import { freePort, TestServer } from './support/test-server';
 
 const ROOT = path.resolve(__dirname, '..');
 const CLI = path.join(ROOT, 'dist/src/agent-cli/main.js');
@@ -122,6 +122,16 @@ async function waitForStatus(id: number, status: number, timeoutMs = 20_000): Pr
   }
 }
 
+/** A process's resident memory in kB, from /proc (0 once it is gone). */
+function rssKb(pid: number): number {
+  try {
+    const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+    return Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? 0);
+  } catch {
+    return 0;
+  }
+}
+
 function isAlive(pid: number): boolean {
   try {
     process.kill(pid, 0);
@@ -226,6 +236,59 @@ describe('scanqueue-agent', () => {
     expect(agent.output).not.toContain('\u001b[');
     // The task's folder is removed once the task is done.
     expect(existsSync(path.dirname(seen.argv[1]))).toBe(false);
+    expect(await agent.stop()).toBe(0);
+    expectNoSecrets(agent);
+  });
+
+  it('streams a large report from disk, logging its progress, without holding it in memory', async () => {
+    const applicationId = await givenApplication(t);
+    const queued = await queueScan(t, applicationId, 'zap');
+    const agent = await startAgent({
+      scanners: { zap: { command: [process.execPath, FAKE, 'big', '{outputFile}', '128'] } },
+      keepWorkFiles: true,
+    });
+    // The baseline once the agent is up and running the scanner, before the upload starts.
+    await agent.waitFor(new RegExp(`task ${queued.id}: started`));
+    const baselineKb = rssKb(agent.child.pid!);
+    let peakKb = baselineKb;
+    const sampler = setInterval(() => {
+      const kb = rssKb(agent.child.pid!);
+      if (kb) peakKb = Math.max(peakKb, kb);
+    }, 20);
+    try {
+      await waitForStatus(queued.id, 3, 60_000);
+    } finally {
+      clearInterval(sampler);
+    }
+    const progress = await agent.waitFor(
+      new RegExp(`task ${queued.id}: completed \\((\\d+) bytes`),
+    );
+    const size = Number(progress[1]);
+    expect(size).toBeGreaterThan(128 * 1048576);
+    for (const quarter of [25, 50, 75])
+      expect(agent.output).toContain(`task ${queued.id}: upload ${quarter}%`);
+    // Buffered, the agent would grow by the whole file; streamed it grows by ~40 MB (measured with
+    // 96 MB and 250 MB reports alike), whatever the size.
+    expect(peakKb - baselineKb).toBeLessThan(64 * 1024);
+    const report = await readFile(
+      path.join(scratch, `work-${configs}`, `task-${queued.id}`, 'result.xml'),
+    );
+    const scans = await t.get<{ sha256: string }[]>(
+      `/threadfix/rest/applications/${applicationId}/scans`,
+      t.adminKey,
+    );
+    expect(scans.body.object[0].sha256).toBe(createHash('sha256').update(report).digest('hex'));
+  }, 120_000);
+
+  it('keeps retrying with backoff while the server is unreachable', async () => {
+    const agent = await startAgent({
+      serverUrl: `http://127.0.0.1:${await freePort()}/threadfix`,
+      scanners: { zap: { command: ['true'] } },
+      pollIntervalMinSeconds: 0.02,
+      pollIntervalMaxSeconds: 0.2,
+    });
+    await agent.waitFor(/requestScanAgentKey failed \(cannot reach the server.*backoff 4,/);
+    expect(agent.child.exitCode).toBeNull();
     expect(await agent.stop()).toBe(0);
     expectNoSecrets(agent);
   });
