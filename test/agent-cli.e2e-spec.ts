@@ -79,6 +79,7 @@ let configs = 0;
 async function startAgent(
   config: Record<string, unknown>,
   env: Record<string, string> = {},
+  onTerminal = false,
 ): Promise<AgentProcess> {
   const file = path.join(scratch, `agent-${++configs}.json`);
   await writeFile(
@@ -96,8 +97,12 @@ async function startAgent(
     }),
   );
   const { PATH, HOME, LANG } = process.env;
+  // On a terminal: util-linux's script(1) gives the agent a pseudo-terminal as stdout.
+  const [program, args] = onTerminal
+    ? ['script', ['-qefc', `'${process.execPath}' '${CLI}' --config '${file}'`, '/dev/null']]
+    : [process.execPath, [CLI, '--config', file]];
   const agent = new AgentProcess(
-    spawn(process.execPath, [CLI, '--config', file], {
+    spawn(program, args, {
       cwd: ROOT,
       env: { PATH, HOME, LANG, ...env },
       stdio: ['ignore', 'pipe', 'pipe'],
@@ -279,6 +284,24 @@ describe('scanqueue-agent', () => {
     );
     expect(scans.body.object[0].sha256).toBe(createHash('sha256').update(report).digest('hex'));
   }, 120_000);
+
+  it('draws a progress bar when stdout is a terminal', async () => {
+    const applicationId = await givenApplication(t);
+    const queued = await queueScan(t, applicationId, 'zap');
+    const agent = await startAgent(
+      { scanners: { zap: { command: [process.execPath, FAKE, 'big', '{outputFile}', '8'] } } },
+      {},
+      true,
+    );
+    await waitForStatus(queued.id, 3, 60_000);
+    await agent.waitFor(new RegExp(`task ${queued.id}: completed`));
+    // cli-progress's bar, its cursor control, and no quarter log lines in its place.
+    expect(agent.output).toMatch(
+      new RegExp(`task ${queued.id} upload \\[[=-]+\\] 100% \\| \\d+/\\d+ bytes`),
+    );
+    expect(agent.output).toContain('\u001b[?25l');
+    expect(agent.output).not.toContain('upload 50%');
+  });
 
   it('keeps retrying with backoff while the server is unreachable', async () => {
     const agent = await startAgent({

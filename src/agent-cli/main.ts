@@ -5,7 +5,7 @@
  *
  *   scanqueue-agent --config /etc/scanqueue-agent.json
  *
- * Exit codes: 0 stopped by SIGTERM/SIGINT, 1 unexpected error, 2 bad configuration,
+ * Exit codes: 0 stopped by SIGTERM/SIGINT/SIGHUP, 1 unexpected error, 2 bad configuration,
  * 3 refused by the server (API key or agent key). See docs/agent-cli.md.
  */
 import { parseArgs } from 'node:util';
@@ -52,7 +52,9 @@ async function main(): Promise<number> {
     log.error(`invalid configuration: ${error.message}`);
     return EXIT.CONFIG;
   }
-  for (const signal of ['SIGTERM', 'SIGINT'] as const)
+  // SIGHUP too: a closed terminal must not kill the agent by default action and leave its
+  // scanner (in a process group of its own) running without it.
+  for (const signal of ['SIGTERM', 'SIGINT', 'SIGHUP'] as const)
     process.on(signal, () => agent.stop(`received ${signal}`));
   return agent.run();
 }
