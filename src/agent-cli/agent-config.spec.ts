@@ -199,6 +199,12 @@ describe('loadAgentConfig', () => {
     expect(errorOf(() => loadAgentConfig(file('[]'), {})).message).toMatch(/JSON object/);
   });
 
+  it('accepts the example in docs/', () => {
+    const example = path.resolve(__dirname, '../../docs/scanqueue-agent.example.json');
+    const config = loadAgentConfig(example, { SCANQUEUE_AGENT_API_KEY: 'k'.repeat(43) });
+    expect(config.scanners.map((entry) => entry.scanner.shortName)).toEqual(['zap', 'burp']);
+  });
+
   it('never puts the API key into an error message', () => {
     const secret = 'a-secret-api-key with spaces';
     const error = errorOf(() => loadAgentConfig(file({ ...VALID, apiKey: secret }), {}));
