@@ -423,6 +423,38 @@ describe('scanqueue-agent', () => {
     );
   });
 
+  it('kills a scan that outlives its timeoutSeconds and fails the task', async () => {
+    const applicationId = await givenApplication(t);
+    const queued = await queueScan(t, applicationId, 'spider');
+    const record = path.join(scratch, 'record-timeout.json');
+    await startAgent(
+      {
+        scanners: {
+          spider: { command: [process.execPath, FAKE, 'sleep', '120'], timeoutSeconds: 0.5 },
+        },
+      },
+      { FAKE_SCANNER_RECORD: record },
+    );
+    const { pid } = await waitForRecord(record);
+    const failed = await waitForStatus(queued.id, 6);
+    expect(failed.statusHistory[failed.statusHistory.length - 1].message).toContain(
+      'for the following reason: scan timed out after 0.5s',
+    );
+    expect(isAlive(pid)).toBe(false);
+  });
+
+  it('fails the task when the command cannot be started', async () => {
+    const applicationId = await givenApplication(t);
+    const queued = await queueScan(t, applicationId, 'spider');
+    await startAgent({
+      scanners: { spider: { command: [path.join(scratch, 'no-such-scanner'), '{targetUrl}'] } },
+    });
+    const failed = await waitForStatus(queued.id, 6);
+    expect(failed.statusHistory[failed.statusHistory.length - 1].message).toMatch(
+      /Scan command could not start: spawn \S+no-such-scanner ENOENT/,
+    );
+  });
+
   it('stops the scan when the server answers 409 (task cancelled) and moves on to the next task', async () => {
     const applicationId = await givenApplication(t);
     const cancelled = await queueScan(t, applicationId, 'webinspect');

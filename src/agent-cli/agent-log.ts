@@ -17,6 +17,11 @@ export class AgentLog {
     if (value.length >= 8) this.secrets.add(value);
   }
 
+  /** A task's key, once the task is over: the set stays as small as the work in hand. */
+  forget(value: string): void {
+    this.secrets.delete(value);
+  }
+
   scrub(text: string): string {
     let clean = text;
     for (const secret of this.secrets) clean = clean.split(secret).join('[redacted]');

@@ -1,7 +1,7 @@
 /**
  * The agent loop: an agent key, then poll requestTask (backoff with jitter while the queue is
  * empty or the server unreachable), run the scanner command for each task while reporting
- * progress, and finish the task with completeTask or failTask. stop() (SIGTERM/SIGINT) ends the
+ * progress, and finish the task with completeTask or failTask. stop() (on a signal) ends the
  * loop; a running scan is killed and its task failed, so it does not wait for the server's timeout.
  */
 import { existsSync } from 'node:fs';
@@ -182,6 +182,7 @@ export class Agent {
     if (this.stopping) {
       // The signal came while requestTask was in flight: hand the task back failed at once.
       await this.fail(keys, AGENT_STOPPED);
+      this.log.forget(task.secureTaskKey);
       return;
     }
     const entry = [...this.scanners.values()].find(
@@ -191,6 +192,7 @@ export class Agent {
     );
     if (!entry) {
       await this.fail(keys, `scanqueue-agent has no command for scanner ${task.taskType}`);
+      this.log.forget(task.secureTaskKey);
       return;
     }
     const taskDir = path.join(this.config.workDir, `task-${task.taskId}`);
@@ -204,6 +206,7 @@ export class Agent {
     } finally {
       if (!this.config.keepWorkFiles)
         await rm(taskDir, { recursive: true, force: true }).catch(() => undefined);
+      this.log.forget(task.secureTaskKey);
     }
   }
 
@@ -240,7 +243,10 @@ export class Agent {
     const started = Date.now();
     const grace = this.config.killGraceSeconds * 1000;
     let abandoned = false;
+    let scanOver = false;
     const abandon = (error: unknown) => {
+      // An update still in flight when the scan ended says nothing about the scan any more.
+      if (scanOver) return;
       if (error instanceof RefusedError) {
         // 409: cancelled or timed out on the server; 403/404: the task is no longer ours.
         if (!abandoned)
@@ -254,9 +260,16 @@ export class Agent {
     this.client
       .taskStatusUpdate(keys, `Scan started by scanqueue-agent ${this.config.agentName}`)
       .catch(abandon);
+    let updating = false;
     const status = setInterval(() => {
+      // A slow server gets one update at a time, not a pile of them.
+      if (updating) return;
+      updating = true;
       const seconds = Math.round((Date.now() - started) / 1000);
-      this.client.taskStatusUpdate(keys, `Scan running for ${seconds}s`).catch(abandon);
+      this.client
+        .taskStatusUpdate(keys, `Scan running for ${seconds}s`)
+        .catch(abandon)
+        .finally(() => (updating = false));
     }, this.config.statusIntervalSeconds * 1000);
     const timeout = entry.timeoutSeconds
       ? setTimeout(
@@ -268,6 +281,7 @@ export class Agent {
     try {
       result = await run.done;
     } finally {
+      scanOver = true;
       clearInterval(status);
       clearTimeout(timeout);
       this.currentRun = undefined;
