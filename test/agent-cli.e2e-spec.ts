@@ -334,6 +334,21 @@ describe('scanqueue-agent', () => {
     expectNoSecrets(agent);
   });
 
+  it("fails the task with the server's reason when it refuses the report (not ZAP XML)", async () => {
+    const applicationId = await givenApplication(t);
+    const queued = await queueScan(t, applicationId, 'zap');
+    const agent = await startAgent({
+      // The fake scanner's own source as the "report": not XML at all.
+      scanners: { zap: { command: [process.execPath, FAKE, 'report', '{outputFile}', FAKE] } },
+    });
+    const failed = await waitForStatus(queued.id, 6);
+    expect(failed.statusHistory[failed.statusHistory.length - 1].message).toContain(
+      'for the following reason: Result file refused by the server: ',
+    );
+    await agent.waitFor(new RegExp(`task ${queued.id}: result refused: HTTP 422`));
+    expect(await t.query('SELECT id FROM scans WHERE task_id = $1', [queued.id])).toEqual([]);
+  });
+
   it('fails the task when the command exits 0 without writing the report', async () => {
     const applicationId = await givenApplication(t);
     const queued = await queueScan(t, applicationId, 'acunetix');
