@@ -137,10 +137,10 @@ function rssKb(pid: number): number {
   }
 }
 
+/** Running, not merely a zombie waiting for a reaper (PID 1 in a container may never reap it). */
 function isAlive(pid: number): boolean {
   try {
-    process.kill(pid, 0);
-    return true;
+    return !/^State:\s+Z/m.test(readFileSync(`/proc/${pid}/status`, 'utf8'));
   } catch {
     return false;
   }

@@ -9,6 +9,8 @@ import { closeSync, createWriteStream, openSync } from 'node:fs';
 import { Placeholder } from './agent-config';
 
 export const STDERR_TAIL_BYTES = 2048;
+/** How long stderr may stay open after the command exited (held by a process outside its group). */
+const STRAGGLER_WAIT_MS = 2000;
 
 export interface RunResult {
   code: number | null;
@@ -72,8 +74,11 @@ export class ScannerRun {
         this.truncated = true;
       }
     });
-    // stderr also goes to the log file, complete, for whoever investigates later.
-    this.child.stderr?.pipe(createWriteStream(options.logFile, { flags: 'a' }));
+    // stderr also goes to the log file, complete, for whoever investigates later; a full disk
+    // costs the log, not the scan.
+    this.child.stderr?.pipe(
+      createWriteStream(options.logFile, { flags: 'a' }).on('error', () => undefined),
+    );
     this.done = new Promise<RunResult>((resolve) => {
       let startError: Error | undefined;
       this.child.once('error', (error) => {
@@ -85,8 +90,7 @@ export class ScannerRun {
         if (this.exited) return;
         this.exited = true;
         running.delete(this.child);
-        // A scan is over when its command exits: helpers it left running in its group go too.
-        signalGroup(this.child, 'SIGKILL');
+        clearTimeout(stragglers);
         closeSync(log);
         resolve({
           code,
@@ -96,8 +100,19 @@ export class ScannerRun {
           startError,
         });
       };
-      // 'close' waits for stderr to end, so the tail is complete.
+      // 'close' waits for stderr to end, so the tail is complete…
       this.child.once('close', finish);
+      let stragglers: NodeJS.Timeout | undefined;
+      this.child.once('exit', (code, signal) => {
+        // …but a helper the command left running holds stderr open. A scan is over when its
+        // command exits: the rest of its process group goes, and one that escaped the group
+        // (setsid) is not waited for beyond a moment.
+        signalGroup(this.child, 'SIGKILL');
+        stragglers = setTimeout(() => {
+          this.child.stderr?.destroy();
+          finish(code, signal);
+        }, STRAGGLER_WAIT_MS);
+      });
     });
   }
 
