@@ -351,14 +351,21 @@ describe('scanqueue-agent', () => {
 
   it('fails the task when the command exits 0 without writing the report', async () => {
     const applicationId = await givenApplication(t);
-    const queued = await queueScan(t, applicationId, 'acunetix');
-    await startAgent({
+    const queued = await queueScan(t, applicationId, 'acunetix', {
+      targetUrl: 'http://scan-user:hunter2-secret@app.example/',
+    });
+    const agent = await startAgent({
       scanners: { acunetix: { command: [process.execPath, FAKE, 'nooutput'] } },
     });
     const failed = await waitForStatus(queued.id, 6);
     expect(failed.statusHistory[failed.statusHistory.length - 1].message).toContain(
       'Scan command exited 0 but wrote no result file (result.xml)',
     );
+    // The target's credentials are the scanner's business, not the log's.
+    await agent.waitFor(
+      new RegExp(`task ${queued.id}: claimed \\(Acunetix WVS, http://app\\.example/\\)`),
+    );
+    expect(agent.output).not.toContain('hunter2-secret');
   });
 
   it('backs off with growing, jittered waits while no task is available', async () => {

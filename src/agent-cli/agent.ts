@@ -177,7 +177,7 @@ export class Agent {
   private async handleTask(task: AgentTask, agentKey: string): Promise<void> {
     const keys: TaskKeys = { taskId: task.taskId, secureTaskKey: task.secureTaskKey, agentKey };
     this.log.secret(task.secureTaskKey);
-    const target = task.taskConfig?.targetUrl ?? '';
+    const target = withoutCredentials(task.taskConfig?.targetUrl ?? '');
     this.log.info(`task ${task.taskId}: claimed (${task.taskType}, ${target})`);
     if (this.stopping) {
       // The signal came while requestTask was in flight: hand the task back failed at once.
@@ -419,6 +419,19 @@ export class Agent {
     await sleep(delayMs * (0.5 + Math.random() / 2), undefined, {
       signal: this.stopping ? AbortSignal.timeout(1000) : this.stopSignal.signal,
     }).catch(() => undefined);
+  }
+}
+
+/** A target URL for the log: credentials in it (http://user:pass@host/) are the scanner's, not the log's. */
+function withoutCredentials(target: string): string {
+  try {
+    const url = new URL(target);
+    if (!url.username && !url.password) return target;
+    url.username = '';
+    url.password = '';
+    return url.toString();
+  } catch {
+    return target;
   }
 }
 
