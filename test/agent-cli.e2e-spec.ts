@@ -423,6 +423,34 @@ describe('scanqueue-agent', () => {
     expectNoSecrets(agent);
   });
 
+  it('lets an upload in progress finish on SIGTERM; a second signal aborts it and fails the task', async () => {
+    const applicationId = await givenApplication(t);
+    const first = await queueScan(t, applicationId, 'zap');
+    const command = [process.execPath, FAKE, 'big', '{outputFile}', '64'];
+    const patient = await startAgent({ scanners: { zap: { command } } });
+    await patient.waitFor(new RegExp(`task ${first.id}: uploading`));
+    patient.child.kill('SIGTERM');
+    expect(await patient.exit).toBe(0);
+    expect(patient.output).toMatch(
+      new RegExp(`received SIGTERM: stopping[\\s\\S]*task ${first.id}: completed`),
+    );
+    expect((await adminTask(first.id)).statusString).toBe('COMPLETE_SUCCESSFUL');
+
+    const second = await queueScan(t, applicationId, 'zap');
+    const impatient = await startAgent({ scanners: { zap: { command } } });
+    await impatient.waitFor(new RegExp(`task ${second.id}: uploading`));
+    impatient.child.kill('SIGTERM');
+    await impatient.waitFor(/received SIGTERM: stopping/);
+    impatient.child.kill('SIGINT');
+    expect(await impatient.exit).toBe(0);
+    expect(impatient.output).toContain(`task ${second.id}: upload aborted`);
+    const failed = await adminTask(second.id);
+    expect(failed.statusString).toBe('COMPLETE_FAILED');
+    expect(failed.statusHistory[failed.statusHistory.length - 1].message).toContain(
+      'for the following reason: agent stopped',
+    );
+  }, 120_000);
+
   it('SIGKILLs a scanner that ignores SIGTERM once the grace period is over', async () => {
     const applicationId = await givenApplication(t);
     const queued = await queueScan(t, applicationId, 'appscan');
