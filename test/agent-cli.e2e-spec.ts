@@ -532,6 +532,34 @@ describe('scanqueue-agent', () => {
     expect((await adminTask(next.id)).status).toBe(6);
   });
 
+  it('drops the result when the task was cancelled after its last status update', async () => {
+    const applicationId = await givenApplication(t);
+    const queued = await queueScan(t, applicationId, 'zap');
+    const agent = await startAgent({
+      scanners: {
+        zap: { command: [process.execPath, FAKE, 'sleep', '2', '{outputFile}', ZAP_REPORT] },
+      },
+      statusIntervalSeconds: 600,
+    });
+    // Cancel once the first status update is recorded, so only the upload can learn of it.
+    const deadline = Date.now() + 20_000;
+    while (
+      !(await adminTask(queued.id)).statusHistory.some((s) => s.message.startsWith('Scan started'))
+    ) {
+      if (Date.now() > deadline) throw new Error(`no status update:\n${agent.output}`);
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+    expect((await t.postForm(`/threadfix/rest/tasks/${queued.id}/cancel`, t.adminKey)).status).toBe(
+      200,
+    );
+    await agent.waitFor(
+      new RegExp(`task ${queued.id}: result refused, the task is no longer open: HTTP 409`),
+    );
+    expect((await adminTask(queued.id)).statusString).toBe('COMPLETE_DELETED');
+    expect(await t.query('SELECT id FROM scans WHERE task_id = $1', [queued.id])).toEqual([]);
+    expect(agent.output).not.toMatch(new RegExp(`task ${queued.id}: failed`));
+  });
+
   it('stops with exit code 3 and a clear message when the server refuses the API key', async () => {
     const agent = await startAgent({
       apiKey: 'not-a-key-the-server-knows',

@@ -10,6 +10,7 @@ import * as https from 'node:https';
 import * as path from 'node:path';
 import { Readable, Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
+import type { ReadableStream as WebReadableStream } from 'node:stream/web';
 
 export interface AgentTask {
   taskId: number;
@@ -195,6 +196,10 @@ export class ThreadFixClient {
       headers: this.headers({ 'content-type': encoded.headers.get('content-type') ?? '' }),
       signal,
     });
+    // A server that stops reading (or answering) for this long is given up on; the upload is retried.
+    request.setTimeout(REQUEST_TIMEOUT_MS, () =>
+      request.destroy(new Error(`no progress for ${REQUEST_TIMEOUT_MS / 1000}s`)),
+    );
     const answer = new Promise<{ status: number; text: string; retryAfter?: string }>(
       (resolve, reject) => {
         request.once('error', reject);
@@ -215,7 +220,7 @@ export class ThreadFixClient {
     // A server that refuses early (stale task, wrong key) answers and closes before the body is
     // sent; the answer, not the broken pipe, is what matters then.
     answer.catch(() => undefined);
-    const body = Readable.fromWeb(encoded.body as import('node:stream/web').ReadableStream);
+    const body = Readable.fromWeb(encoded.body as WebReadableStream);
     const sending = pipeline(body, counter, request).then(
       () => undefined,
       (error: unknown) => error,
@@ -227,6 +232,8 @@ export class ThreadFixClient {
       if (signal.aborted) throw error;
       throw new TransientError(`upload interrupted: ${describe((await sending) ?? error)}`);
     }
+    // An early refusal leaves the rest of the file unsent: stop sending it.
+    if (!request.writableFinished) request.destroy();
     settle(result.status, result.text, result.retryAfter);
   }
 }
