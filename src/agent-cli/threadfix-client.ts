@@ -1,0 +1,254 @@
+/**
+ * The agent's side of ThreadFix's Tasks API: one method per call, each returning the envelope's
+ * `object` or throwing a typed error. Keys travel only in headers and form bodies, never in URLs
+ * (proxies log URLs), and no error message here ever contains one.
+ */
+import { openAsBlob } from 'node:fs';
+import { stat } from 'node:fs/promises';
+import * as http from 'node:http';
+import * as https from 'node:https';
+import * as path from 'node:path';
+import { Readable, Transform } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import type { ReadableStream as WebReadableStream } from 'node:stream/web';
+
+export interface AgentTask {
+  taskId: number;
+  taskType: string;
+  taskConfig: {
+    targetUrl: string;
+    targetUrlString?: string;
+    dataBlobs?: { configFile?: string | null };
+  };
+  secureTaskKey: string;
+}
+
+export interface TaskKeys {
+  taskId: number;
+  secureTaskKey: string;
+  agentKey: string;
+}
+
+interface Envelope {
+  message?: unknown;
+  success?: unknown;
+  object?: unknown;
+}
+
+/** The server could not be reached or answered 5xx/408/429: worth retrying later. */
+export class TransientError extends Error {
+  constructor(
+    message: string,
+    readonly retryAfterMs?: number,
+  ) {
+    super(message);
+  }
+}
+
+/** The server refused the call (4xx): retrying the same call will not help. */
+export class RefusedError extends Error {
+  constructor(
+    readonly status: number,
+    readonly serverMessage: string,
+  ) {
+    super(`HTTP ${status}: ${serverMessage}`);
+  }
+  /** The task was cancelled, timed out or otherwise left the agent's hands. */
+  get isConflict(): boolean {
+    return this.status === 409;
+  }
+  /** The API key or agent key is wrong, revoked or lacks permission. */
+  get isAuth(): boolean {
+    return this.status === 401 || this.status === 403;
+  }
+}
+
+const NO_TASK = 'No task found.';
+const REQUEST_TIMEOUT_MS = 60_000;
+
+function retryAfter(value: string | null | undefined): number | undefined {
+  const seconds = value ? Number(value) : NaN;
+  return Number.isFinite(seconds) && seconds >= 0 ? seconds * 1000 : undefined;
+}
+
+/** Turns an HTTP answer into the envelope's object, or the error that says what to do next. */
+function settle(status: number, text: string, retryAfterHeader?: string | null): Envelope {
+  let envelope: Envelope | undefined;
+  try {
+    envelope = JSON.parse(text) as Envelope;
+  } catch {
+    envelope = undefined;
+  }
+  const message =
+    typeof envelope?.message === 'string' && envelope.message
+      ? envelope.message
+      : `unexpected answer (${text.length} bytes, not the ThreadFix envelope)`;
+  if (status >= 500 || status === 408 || status === 429)
+    throw new TransientError(`HTTP ${status}: ${message}`, retryAfter(retryAfterHeader));
+  if (status >= 400 || !envelope) throw new RefusedError(status, message);
+  return envelope;
+}
+
+export class ThreadFixClient {
+  private readonly base: string;
+
+  constructor(
+    serverUrl: string,
+    apiVersion: string,
+    private readonly apiKey: string,
+  ) {
+    this.base = `${serverUrl}/rest/${apiVersion}/tasks/`;
+  }
+
+  private headers(extra: Record<string, string> = {}): Record<string, string> {
+    return { authorization: `APIKEY ${this.apiKey}`, accept: 'application/json', ...extra };
+  }
+
+  private async call(operation: string, form?: Record<string, string | number>): Promise<Envelope> {
+    let response: Response;
+    try {
+      response = await fetch(this.base + operation, {
+        method: form ? 'POST' : 'GET',
+        headers: this.headers(),
+        body: form
+          ? new URLSearchParams(
+              Object.entries(form).map(([k, v]): [string, string] => [k, String(v)]),
+            )
+          : undefined,
+        signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS),
+      });
+    } catch (error) {
+      throw new TransientError(`cannot reach the server: ${describe(error)}`);
+    }
+    let text: string;
+    try {
+      text = await response.text();
+    } catch (error) {
+      throw new TransientError(`connection lost while reading the answer: ${describe(error)}`);
+    }
+    return settle(response.status, text, response.headers.get('retry-after'));
+  }
+
+  async requestScanAgentKey(): Promise<string> {
+    const envelope = await this.call('requestScanAgentKey');
+    if (envelope.success !== true || typeof envelope.object !== 'string')
+      throw new RefusedError(200, String(envelope.message || 'no agent key in the answer'));
+    return envelope.object;
+  }
+
+  /** The next task for one of `scanners`, or null when the queue has none. */
+  async requestTask(
+    agentKey: string,
+    scanners: string[],
+    agentConfig: string,
+  ): Promise<AgentTask | null> {
+    const envelope = await this.call('requestTask', {
+      scanners: scanners.join(','),
+      agentConfig,
+      scanAgentSecureKey: agentKey,
+    });
+    if (envelope.success !== true) {
+      if (envelope.message === NO_TASK) return null;
+      throw new RefusedError(200, String(envelope.message || 'requestTask failed'));
+    }
+    const task = envelope.object as AgentTask | null;
+    if (!task || typeof task.taskId !== 'number' || typeof task.secureTaskKey !== 'string')
+      throw new TransientError('requestTask answered success without a task');
+    return task;
+  }
+
+  async taskStatusUpdate(keys: TaskKeys, message: string): Promise<void> {
+    await this.call('taskStatusUpdate', { ...keyFields(keys), message });
+  }
+
+  async failTask(keys: TaskKeys, message: string): Promise<void> {
+    await this.call('failTask', { ...keyFields(keys), message });
+  }
+
+  /**
+   * Uploads the result as multipart, streamed from disk (the encoder is Node's own FormData over
+   * a file-backed Blob). Sent through node:http rather than fetch: Node 20's fetch buffers a
+   * streamed request body, so a 1 GB report would take 1 GB of memory. The keys go before the
+   * file so the server can refuse a stale task before reading the upload.
+   */
+  async completeTask(
+    keys: TaskKeys,
+    file: string,
+    onProgress: (sentBytes: number, totalBytes: number) => void,
+    signal: AbortSignal,
+  ): Promise<void> {
+    const { size } = await stat(file);
+    const form = new FormData();
+    for (const [name, value] of Object.entries(keyFields(keys))) form.append(name, String(value));
+    form.append('file', await openAsBlob(file), path.basename(file));
+    const encoded = new Response(form);
+    let sent = 0;
+    const counter = new Transform({
+      transform(chunk: Buffer, _encoding, done) {
+        sent += chunk.length;
+        onProgress(Math.min(sent, size), size);
+        done(null, chunk);
+      },
+    });
+    const url = new URL(this.base + 'completeTask');
+    const request = (url.protocol === 'https:' ? https : http).request(url, {
+      method: 'POST',
+      headers: this.headers({ 'content-type': encoded.headers.get('content-type') ?? '' }),
+      signal,
+    });
+    // A server that stops reading (or answering) for this long is given up on; the upload is retried.
+    request.setTimeout(REQUEST_TIMEOUT_MS, () =>
+      request.destroy(new Error(`no progress for ${REQUEST_TIMEOUT_MS / 1000}s`)),
+    );
+    const answer = new Promise<{ status: number; text: string; retryAfter?: string }>(
+      (resolve, reject) => {
+        request.once('error', reject);
+        request.once('response', (response) => {
+          const chunks: Buffer[] = [];
+          response.on('data', (chunk: Buffer) => chunks.push(chunk));
+          response.once('error', reject);
+          response.once('end', () =>
+            resolve({
+              status: response.statusCode ?? 0,
+              text: Buffer.concat(chunks).toString('utf8'),
+              retryAfter: response.headers['retry-after'],
+            }),
+          );
+        });
+      },
+    );
+    // A server that refuses early (stale task, wrong key) answers and closes before the body is
+    // sent; the answer, not the broken pipe, is what matters then.
+    answer.catch(() => undefined);
+    const body = Readable.fromWeb(encoded.body as WebReadableStream);
+    const sending = pipeline(body, counter, request).then(
+      () => undefined,
+      (error: unknown) => error,
+    );
+    let result: Awaited<typeof answer>;
+    try {
+      result = await answer;
+    } catch (error) {
+      if (signal.aborted) throw error;
+      throw new TransientError(`upload interrupted: ${describe((await sending) ?? error)}`);
+    }
+    // An early refusal leaves the rest of the file unsent: stop sending it.
+    if (!request.writableFinished) request.destroy();
+    settle(result.status, result.text, result.retryAfter);
+  }
+}
+
+function keyFields(keys: TaskKeys): Record<string, string | number> {
+  return {
+    scanQueueTaskId: keys.taskId,
+    scanAgentSecureKey: keys.agentKey,
+    secureTaskKey: keys.secureTaskKey,
+  };
+}
+
+/** An error's message and cause, for a log line (no request details, so no keys). */
+export function describe(error: unknown): string {
+  if (!(error instanceof Error)) return String(error);
+  const cause = error.cause instanceof Error ? ` (${error.cause.message})` : '';
+  return `${error.message}${cause}`;
+}
