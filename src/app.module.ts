@@ -5,7 +5,9 @@ import { AuthModule } from './auth/auth.module';
 import { AppConfig } from './config/app-config';
 import { ConfigModule } from './config/config.module';
 import { DatabaseModule } from './database/database.module';
+import { EventsModule } from './events/events.module';
 import { HealthController } from './health/health.controller';
+import { NatsServicesModule } from './nats/nats.module';
 import { ScanAgentsModule } from './scan-agents/scan-agents.module';
 import { ScansModule } from './scans/scans.module';
 import { StorageModule } from './storage/storage.module';
@@ -28,6 +30,8 @@ export class AppModule {
         ScanAgentsModule,
         ScansModule,
         TasksModule,
+        EventsModule,
+        NatsServicesModule,
       ],
       controllers: [HealthController],
       providers: [
