@@ -90,6 +90,8 @@ export function toEventMessage(row: OutboxRow): TaskEventMessage {
       timeoutTime: iso(task.timeoutTime),
     },
     message,
-    ...(scan ? { scan: { id: scan.id, sha256: scan.sha256, sizeBytes: Number(scan.sizeBytes) } } : {}),
+    ...(scan
+      ? { scan: { id: scan.id, sha256: scan.sha256, sizeBytes: Number(scan.sizeBytes) } }
+      : {}),
   };
 }

@@ -86,7 +86,8 @@ export class OutboxRelayService implements OnApplicationBootstrap, OnApplication
         if (!this.js) this.js = await this.connect();
         const round = await this.relayRound(this.js);
         failures = 0;
-        if (round.published < BATCH || round.failed) await this.sleep(this.config.OUTBOX_POLL_INTERVAL_MS);
+        if (round.published < BATCH || round.failed)
+          await this.sleep(this.config.OUTBOX_POLL_INTERVAL_MS);
       } catch (error) {
         failures++;
         if (failures === 1 || failures % 20 === 0)

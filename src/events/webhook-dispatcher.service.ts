@@ -126,11 +126,7 @@ export class WebhookDispatcherService implements OnApplicationBootstrap, OnAppli
               e.id, e.event_type, e.subject, e.created_at, e.payload
        FROM claimed c JOIN outbox_events e ON e.id = c.event_id
        ORDER BY c.event_id`,
-      [
-        this.config.WEBHOOK_URLS,
-        DELIVERY_BATCH,
-        this.config.WEBHOOK_TIMEOUT_MS + LEASE_MARGIN_MS,
-      ],
+      [this.config.WEBHOOK_URLS, DELIVERY_BATCH, this.config.WEBHOOK_TIMEOUT_MS + LEASE_MARGIN_MS],
     );
     const byEndpoint = new Map<string, DueDelivery[]>();
     for (const delivery of due)

@@ -3,12 +3,7 @@
  * (assertRouteAccess, the same check as ApiKeyGuard). The key comes in the `Authorization: APIKEY
  * <key>` NATS header or, for clients without headers, the payload's `apiKey` field.
  */
-import {
-  CanActivate,
-  createParamDecorator,
-  ExecutionContext,
-  Injectable,
-} from '@nestjs/common';
+import { CanActivate, createParamDecorator, ExecutionContext, Injectable } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
 import { NatsContext } from '@nestjs/microservices';
 import { assertRouteAccess } from '../auth/api-key.guard';

@@ -105,6 +105,8 @@ export function connectServiceMessages(app: INestApplication, config: AppConfig)
   app
     .startAllMicroservices()
     .catch((error: unknown) =>
-      new Logger('ServiceMessages').error(`NATS request/reply not started: ${redactUrls(String(error))}`),
+      new Logger('ServiceMessages').error(
+        `NATS request/reply not started: ${redactUrls(String(error))}`,
+      ),
     );
 }
