@@ -268,6 +268,8 @@ export class AppConfig {
 
 export class ConfigError extends Error {}
 
+const SECRET_SETTINGS = ['BOOTSTRAP_API_KEY', 'WEBHOOK_SECRET', 'NATS_URL'];
+
 export function loadAppConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
   const known = Object.keys(new AppConfig());
   const raw: Record<string, unknown> = {};
@@ -287,7 +289,8 @@ export function loadAppConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
   if (errors.length > 0) {
     const lines = errors.map(
       (e) =>
-        `${e.property}=${JSON.stringify(raw[e.property])}: ${Object.values(e.constraints ?? {}).join('; ')}`,
+        // A refused secret is named, never printed (a start log is not a place for keys).
+        `${e.property}=${SECRET_SETTINGS.includes(e.property) && raw[e.property] !== undefined ? '(hidden)' : JSON.stringify(raw[e.property])}: ${Object.values(e.constraints ?? {}).join('; ')}`,
     );
     throw new ConfigError(`Invalid configuration:\n  ${lines.join('\n  ')}`);
   }

@@ -25,6 +25,7 @@ import type { NatsConnection } from '@nats-io/nats-core/lib/core';
 import { connect } from '@nats-io/transport-node';
 import { DataSource } from 'typeorm';
 import { AppConfig } from '../config/app-config';
+import { redactUrls, retryDelayMs } from './delivery-policy';
 import { OutboxRow, toEventMessage } from './event.mapper';
 
 const BATCH = 200;
@@ -32,15 +33,6 @@ const PUBLISH_TIMEOUT_MS = 5_000;
 /** pg advisory-lock key held per relay round: one relay at a time keeps the stream in id order. */
 const RELAY_LOCK_KEY = 0x7363616e6f;
 const DUPLICATE_WINDOW_MS = 2 * 60_000;
-
-/** Credentials in a NATS URL never reach a log line or last_error. */
-export const redactUrls = (text: string): string => text.replace(/\/\/[^/@\s]+@/g, '//***@');
-
-export function retryDelayMs(attempts: number, baseMs: number, maxMs: number): number {
-  // Exponential with "equal jitter": at least half the step, so retries spread but never bunch at 0.
-  const step = Math.min(maxMs, baseMs * 2 ** Math.min(attempts - 1, 30));
-  return Math.round(step / 2 + Math.random() * (step / 2));
-}
 
 @Injectable()
 export class OutboxRelayService implements OnApplicationBootstrap, OnApplicationShutdown {

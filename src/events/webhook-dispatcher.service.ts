@@ -6,11 +6,10 @@
  * attempt moved past the request timeout) rather than locked across the HTTP call.
  */
 import { Injectable, Logger, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
-import { createHmac } from 'node:crypto';
 import { DataSource } from 'typeorm';
 import { AppConfig } from '../config/app-config';
 import { OutboxRow, toEventMessage } from './event.mapper';
-import { retryDelayMs } from './outbox-relay.service';
+import { retryDelayMs, webhookSignature } from './delivery-policy';
 
 const FAN_OUT_BATCH = 500;
 const DELIVERY_BATCH = 50;
@@ -18,11 +17,6 @@ const DELIVERY_BATCH = 50;
 const LEASE_MARGIN_MS = 30_000;
 
 export const SIGNATURE_HEADER = 'X-Scanqueue-Signature';
-
-/** `sha256=<hex HMAC-SHA256 of the exact body bytes>`, as GitHub signs its webhooks. */
-export function webhookSignature(secret: string, body: string): string {
-  return `sha256=${createHmac('sha256', secret).update(body, 'utf8').digest('hex')}`;
-}
 
 interface DueDelivery extends OutboxRow {
   delivery_id: string;

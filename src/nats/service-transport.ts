@@ -14,7 +14,7 @@ import {
 } from '@nestjs/microservices';
 import { randomUUID } from 'node:crypto';
 import { AppConfig } from '../config/app-config';
-import { redactUrls } from '../events/outbox-relay.service';
+import { redactUrls } from '../events/delivery-policy';
 import { serviceFailure } from './service-envelope';
 
 /** Marks the id of a plain NATS request, whose reply is the bare envelope. */
