@@ -109,13 +109,12 @@ class OwnNats {
     private readonly storeDir: string,
   ) {}
 
-  static async start(): Promise<OwnNats> {
-    const nats = new OwnNats(
+  /** A port and a store folder; the server is not started yet. */
+  static async create(): Promise<OwnNats> {
+    return new OwnNats(
       await freePort(),
       await mkdtemp(path.join(tmpdir(), 'scanqueue-test-nats-')),
     );
-    await nats.up();
-    return nats;
   }
 
   get url(): string {
@@ -629,9 +628,10 @@ describe('events for other services', () => {
 });
 
 describe('events while NATS is down, and with two relaying instances', () => {
-  it('keeps events in the outbox while NATS is down and publishes each once when it is back', async () => {
-    const nats = await OwnNats.start();
+  it('starts and serves while NATS is down, keeps the events, and publishes each once when NATS is back', async () => {
+    const nats = await OwnNats.create();
     const stream = `SQDOWN_${run}`;
+    // NATS unreachable at boot: scanqueue starts all the same.
     const t = await TestServer.start({
       NATS_URL: nats.url,
       NATS_STREAM: stream,
@@ -640,16 +640,41 @@ describe('events while NATS is down, and with two relaying instances', () => {
     });
     let nc: NatsConnection | undefined;
     try {
-      await eventually('the first event on the stream', async () => {
-        const app = await givenApplication(t);
-        await queueScan(t, app, 'zap');
-        const [row] = await t.query<{ n: number }>(
-          'SELECT count(*)::int AS n FROM outbox_events WHERE published_at IS NOT NULL',
-        );
-        return row.n > 0;
-      });
-      await nats.down();
       const app = await givenApplication(t);
+      await queueScan(t, app, 'zap');
+      await queueScan(t, app, 'burp');
+      await sleep(500);
+      expect(await t.query('SELECT 1 FROM outbox_events WHERE published_at IS NULL')).toHaveLength(
+        2,
+      );
+
+      await nats.up();
+      await eventually(
+        'the events written before NATS was up to be published',
+        async () =>
+          (await t.query('SELECT 1 FROM outbox_events WHERE published_at IS NULL')).length === 0,
+        30_000,
+      );
+      nc = await connect({ servers: nats.url });
+      // The request/reply patterns connected once NATS was reachable.
+      const answer = await eventually('a reply from scanqueue', async () => {
+        try {
+          const reply = await (nc as NatsConnection).request(
+            'scanqueue.tasks.get',
+            JSON.stringify({ apiKey: t.adminKey, id: 1 }),
+            { timeout: 1_000 },
+          );
+          return reply.json<{ success: boolean; object: { id: number } }>();
+        } catch {
+          return undefined;
+        }
+      });
+      expect(answer).toMatchObject({ success: true, object: { id: 1 } });
+      await nc.close();
+      nc = undefined;
+
+      // Down in mid-run.
+      await nats.down();
       const agentKey = await givenAgentKey(t);
       for (let i = 0; i < 3; i++) await queueScan(t, app, 'zap');
       expect((await requestTask(t, agentKey, 'zap')).body.success).toBe(true);
@@ -660,7 +685,7 @@ describe('events while NATS is down, and with two relaying instances', () => {
         );
         return rows[0]?.attempts > 0 ? rows : undefined;
       });
-      expect(waiting.length).toBeGreaterThanOrEqual(4);
+      expect(waiting).toHaveLength(4);
       expect(waiting[0].last_error).toEqual(expect.any(String));
       await nats.up();
       await eventually(
@@ -672,7 +697,16 @@ describe('events while NATS is down, and with two relaying instances', () => {
       nc = await connect({ servers: nats.url });
       const entries = await readStream(await jetstreamManager(nc), stream);
       const outbox = await t.query<{ id: string }>('SELECT id FROM outbox_events ORDER BY id');
+      expect(outbox).toHaveLength(6);
       expect(entries.map((entry) => entry.event.id)).toEqual(outbox.map((row) => row.id));
+      expect(entries.map((entry) => entry.event.type)).toEqual([
+        'task.queued',
+        'task.queued',
+        'task.queued',
+        'task.queued',
+        'task.queued',
+        'task.assigned',
+      ]);
     } finally {
       await nc?.close();
       await t.stop();
