@@ -216,16 +216,16 @@ export async function claimNextTask(tx: EntityManager, claim: Claim): Promise<Cl
   return { agentId, task, applicationUrl, configFile };
 }
 
-/**
- * Any allowed move into `to` (complete, fail, cancel, time out one task). Returns the updated row,
- * or undefined when the task was not in a status that may move to `to` (someone else won).
- */
 function eventOf(to: TaskStatus): TaskEventType {
   const type = EVENT_OF_STATUS[to];
   if (!type) throw new Error(`No event for a move into status ${to}`);
   return type;
 }
 
+/**
+ * Any allowed move into `to` (complete, fail, cancel, time out one task). Returns the updated row,
+ * or undefined when the task was not in a status that may move to `to` (someone else won).
+ */
 export async function transitionTask(
   tx: EntityManager,
   taskId: number,
