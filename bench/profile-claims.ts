@@ -4,6 +4,7 @@
  * PostgreSQL, and prints statements per claim and the server's CPU profile by package (the
  * profile covers the whole process, start-up included).
  * Run: npm run build && npx ts-node --transpile-only bench/profile-claims.ts [claims]
+ * `… profile-claims.ts status [seconds]` does the same for row 3's taskStatusUpdate load instead.
  */
 import { fork } from 'node:child_process';
 import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
@@ -11,9 +12,19 @@ import { createConnection, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import type { ClaimResult, Job } from './loadgen';
-import { fixture, freePort, resetQueue, startDatabase, startScanqueue, stopChild } from './support';
+import {
+  api,
+  fixture,
+  freePort,
+  resetQueue,
+  startDatabase,
+  startScanqueue,
+  stopChild,
+} from './support';
 
-const CLAIMS = Number(process.argv[2] ?? 3000);
+const STATUS = process.argv[2] === 'status';
+const CLAIMS = STATUS ? 0 : Number(process.argv[2] ?? 3000);
+const STATUS_SECONDS = Number(process.argv[3] ?? 10);
 
 /**
  * A TCP proxy that tallies frontend messages by type. After the untyped startup packet, each
@@ -115,18 +126,54 @@ async function main(): Promise<void> {
     const sq = await startScanqueue(proxy.url, {}, ['--cpu-prof', `--cpu-prof-dir=${profileDir}`]);
     const f = await fixture(sq, url, 64);
     await resetQueue(f, CLAIMS + 1000);
+    const bodies: string[] = [];
+    if (STATUS) {
+      for (const agentKey of f.agentKeys) {
+        const task = await api<{ taskId: number; secureTaskKey: string }>(
+          sq.base,
+          sq.key,
+          'POST',
+          '/tasks/requestTask',
+          { scanners: 'zap', agentConfig: 'profile', scanAgentSecureKey: agentKey },
+        );
+        bodies.push(
+          new URLSearchParams({
+            scanQueueTaskId: String(task.taskId),
+            message: 'Spidering http://target.example/ (42%)',
+            secureTaskKey: task.secureTaskKey,
+            scanAgentSecureKey: agentKey,
+          }).toString(),
+        );
+      }
+    }
     const before = proxy.statements();
-    const job: Job = {
-      kind: 'claim-http',
-      base: sq.base,
-      apiKey: sq.key,
-      agentKeys: f.agentKeys,
-      claims: CLAIMS,
-      seconds: 120,
-    };
+    const job: Job = STATUS
+      ? {
+          kind: 'autocannon',
+          url: `${sq.base}/tasks/taskStatusUpdate`,
+          headers: { authorization: `APIKEY ${sq.key}` },
+          bodies,
+          connections: 64,
+          seconds: STATUS_SECONDS,
+        }
+      : {
+          kind: 'claim-http',
+          base: sq.base,
+          apiKey: sq.key,
+          agentKeys: f.agentKeys,
+          claims: CLAIMS,
+          seconds: 120,
+        };
     const result = await new Promise<ClaimResult>((resolve, reject) => {
-      loadgen.once('message', (m: { result?: ClaimResult; error?: string }) =>
-        m.error ? reject(new Error(m.error)) : resolve(m.result as ClaimResult),
+      loadgen.once(
+        'message',
+        (m: { result?: ClaimResult & { requests?: number }; error?: string }) =>
+          m.error
+            ? reject(new Error(m.error))
+            : resolve({
+                ...(m.result as ClaimResult),
+                claims: m.result?.claims ?? m.result?.requests ?? 0,
+              }),
       );
       loadgen.send(job);
     });

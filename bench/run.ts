@@ -34,6 +34,13 @@ import {
 } from './support';
 
 const QUICK = process.argv.includes('--quick');
+/** `--rows=3,4` runs only those of rows 1–4 and prints them, without writing the report (for development). */
+const ONLY_ROWS = process.argv
+  .find((arg) => arg.startsWith('--rows='))
+  ?.slice('--rows='.length)
+  .split(',')
+  .map(Number);
+const runs = (row: number) => ONLY_ROWS?.includes(row) ?? true;
 const AGENTS = 64;
 const P = QUICK
   ? {
@@ -702,6 +709,17 @@ async function main(): Promise<void> {
     const yardstickBase = `http://127.0.0.1:${yPort}`;
     await waitForHttp(`${yardstickBase}/health`, yardstick);
 
+    if (ONLY_ROWS !== undefined) {
+      const partial = {
+        claims: runs(1) || runs(2) ? await claimRows(f, bossUrl) : undefined,
+        status: runs(3) ? await statusRow(f, yardstickBase) : undefined,
+        uploads: runs(4) ? await uploadRow(f, yardstickBase, uploadDir) : undefined,
+      };
+      console.log(
+        JSON.stringify(partial, (key, value) => (key === 'trials' ? undefined : value), 2),
+      );
+      return;
+    }
     const claims = await claimRows(f, bossUrl);
     const status = await statusRow(f, yardstickBase);
     const uploads = await uploadRow(f, yardstickBase, uploadDir);

@@ -1,6 +1,6 @@
 /**
  * The yardsticks: a bare Fastify server (no Nest, no auth, no validation) run as its own process
- * by bench/run.ts. POST /status does taskStatusUpdate's single INSERT (task-transitions.ts) through
+ * by bench/run.ts. POST /status does taskStatusUpdate's single statement (task-transitions.ts) through
  * a `pg` pool the size of scanqueue's; POST /upload pipes a multipart file part to disk.
  * Env: PORT, DATABASE_URL, UPLOAD_DIR.
  */
@@ -13,7 +13,8 @@ import { parse } from 'node:querystring';
 import { pipeline } from 'node:stream/promises';
 import { Pool } from 'pg';
 import { EntityManager } from 'typeorm';
-import { appendStatusMessage } from '../src/tasks/task-transitions';
+import { hashSecretKey } from '../src/auth/secret-keys';
+import { appendAgentStatusMessage } from '../src/tasks/task-transitions';
 
 async function main(): Promise<void> {
   const pool = new Pool({ connectionString: process.env.DATABASE_URL, max: 20 });
@@ -34,9 +35,11 @@ async function main(): Promise<void> {
 
   app.post('/status', async (request, reply) => {
     const form = request.body as Record<string, string>;
-    const added = await appendStatusMessage(db, Number(form.scanQueueTaskId), form.message, {
-      type: 'agent',
-      id: null,
+    const { added } = await appendAgentStatusMessage(db, {
+      taskId: Number(form.scanQueueTaskId),
+      message: form.message,
+      agentKeyHash: hashSecretKey(form.scanAgentSecureKey),
+      taskKeyHash: hashSecretKey(form.secureTaskKey),
     });
     return reply.code(added ? 200 : 409).send({ success: added });
   });

@@ -9,9 +9,9 @@ import { STATUS_CODES } from 'node:http';
 import { LogLevel } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, NestFastifyApplication } from '@nestjs/platform-fastify';
-import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
 import { AppModule } from './app.module';
 import { AppConfig } from './config/app-config';
+import { createOpenApiDocument, setupSwaggerUi } from './openapi/openapi-document';
 import { rewriteRestUrl } from './rest/rest-url';
 import { presentedApiKey } from './auth/api-key.guard';
 import { hashSecretKey } from './auth/secret-keys';
@@ -27,27 +27,19 @@ declare module 'fastify' {
 
 const LOG_LEVELS: LogLevel[] = ['fatal', 'error', 'warn', 'log', 'debug', 'verbose'];
 
-export function openApiDocumentConfig(contextPath: string) {
-  return new DocumentBuilder()
-    .setTitle('scanqueue')
-    .setDescription(
-      "The work queue between the platform and its scan agents. Agent routes are ThreadFix's Scan Agent " +
-        '"Tasks" API: every path also answers under `/rest/{version}/…` (`latest`, `v2.8`, `2.4`…), with or ' +
-        'without the context path. Every response is the envelope `{message, success, responseCode, object}`. ' +
-        'Authorize with `APIKEY <your key>`.',
-    )
-    .setVersion('1.0')
-    .addServer(contextPath || '/')
-    .addApiKey(
-      { type: 'apiKey', in: 'header', name: 'Authorization', description: 'APIKEY <key>' },
-      'APIKEY',
-    )
-    .build();
+export interface CreateAppOptions {
+  logger?: false;
+  /**
+   * Nest's preview mode: modules, routes and the OpenAPI document are built but no provider is
+   * instantiated, so nothing connects to a database or storage (how `npm run openapi` exports the
+   * document). Such an app cannot serve the API, only its documentation.
+   */
+  preview?: boolean;
 }
 
 export async function createApp(
   config: AppConfig,
-  options: { logger?: false } = {},
+  options: CreateAppOptions = {},
 ): Promise<NestFastifyApplication> {
   const adapter = new FastifyAdapter({
     bodyLimit: config.MAX_FIELD_BYTES,
@@ -81,6 +73,7 @@ export async function createApp(
     logger:
       options.logger ?? LOG_LEVELS.slice(0, LOG_LEVELS.indexOf(config.LOG_LEVEL as LogLevel) + 1),
     abortOnError: false,
+    preview: options.preview ?? false,
   });
   await app.register(fastifyMultipart, {
     // Per-route limits are passed where the parts are read; these are the ceilings.
@@ -116,11 +109,7 @@ export async function createApp(
     });
   }
 
-  const document = SwaggerModule.createDocument(app, openApiDocumentConfig(config.CONTEXT_PATH));
-  SwaggerModule.setup('docs', app, document, {
-    jsonDocumentUrl: 'docs-json',
-    swaggerOptions: { persistAuthorization: true },
-  });
+  setupSwaggerUi(app, createOpenApiDocument(app, config.CONTEXT_PATH));
   await app.init();
   return app;
 }

@@ -104,6 +104,20 @@ describe('authentication and permissions', () => {
     expect(res.body.message).toBe('API Key not found in database.');
   });
 
+  it('refuses a key revoked elsewhere (another instance, the CLI) within API_KEY_CACHE_SECONDS', async () => {
+    const key = await newKey([Permission.READ_ACCESS]);
+    expect((await t.get('/rest/applications', key.apiKey)).status).toBe(200); // now cached here
+    await t.query('UPDATE api_keys SET revoked_at = now() WHERE id = $1', [key.id]);
+    const revokedAt = Date.now();
+    let status = 200;
+    while (status === 200 && Date.now() - revokedAt < 4000) {
+      status = (await t.get('/rest/applications', key.apiKey)).status;
+      if (status === 200) await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+    expect(status).toBe(401);
+    expect(Date.now() - revokedAt).toBeLessThan(2000 + 1000); // the default TTL, plus slack
+  });
+
   it('refuses a key without the permission the route declares', async () => {
     const reader = await newKey([Permission.READ_ACCESS]);
     expect((await t.get('/rest/applications', reader.apiKey)).status).toBe(200);

@@ -7,7 +7,15 @@ import { ApiKeyEntity } from './api-key.entity';
 import { AuthenticatedCaller } from './authenticated-caller';
 import { ALL_PERMISSIONS, Permission } from './permission';
 import { generateSecretKey, hashSecretKey, secretKeyMatches } from './secret-keys';
-import { UsageThrottle } from './usage-throttle';
+import { TtlCache, UsageThrottle } from './usage-throttle';
+
+interface ActiveKeyRow {
+  id: number;
+  name: string;
+  key_hash: string;
+  permissions: Permission[];
+  restricted: boolean;
+}
 
 export const MISSING_API_KEY = 'Authentication failed, check your API Key.';
 export const UNKNOWN_API_KEY = 'API Key not found in database.';
@@ -22,11 +30,19 @@ export interface NewApiKey {
 export class ApiKeysService implements OnApplicationBootstrap {
   private readonly logger = new Logger(ApiKeysService.name);
   private readonly usage = new UsageThrottle();
+  /**
+   * Keys that authenticated in the last API_KEY_CACHE_SECONDS, by hash: a busy agent's calls skip
+   * the lookup. Only successes are kept (a new key works at once everywhere); a revocation evicts
+   * here at once and reaches other instances within the TTL.
+   */
+  private readonly recentlyAuthenticated: TtlCache<string, AuthenticatedCaller>;
 
   constructor(
     private readonly dataSource: DataSource,
     private readonly config: AppConfig,
-  ) {}
+  ) {
+    this.recentlyAuthenticated = new TtlCache(config.API_KEY_CACHE_SECONDS * 1000, 10_000);
+  }
 
   private get keys() {
     return this.dataSource.getRepository(ApiKeyEntity);
@@ -77,6 +93,7 @@ export class ApiKeysService implements OnApplicationBootstrap {
     await this.keys.update({ id, revokedAt: IsNull() }, { revokedAt: () => 'now()' });
     const key = await this.keys.findOneBy({ id });
     if (!key) throw new NotFound(`No API key found with id ${id}.`);
+    this.recentlyAuthenticated.delete(key.keyHash);
     return key;
   }
 
@@ -98,18 +115,28 @@ export class ApiKeysService implements OnApplicationBootstrap {
    */
   async authenticate(presented: string | undefined): Promise<AuthenticatedCaller> {
     if (!presented) throw new AuthenticationFailed(MISSING_API_KEY);
-    const key = await this.keys.findOneBy({
-      keyHash: hashSecretKey(presented),
-      revokedAt: IsNull(),
-    });
-    if (!key || !secretKeyMatches(presented, key.keyHash))
-      throw new AuthenticationFailed(UNKNOWN_API_KEY);
-    if (this.usage.shouldRecord(key.id)) this.recordUse(key.id);
-    return {
-      apiKeyId: key.id,
-      name: key.name,
-      permissions: key.permissions,
-      restricted: key.restricted,
-    };
+    const keyHash = hashSecretKey(presented);
+    let caller = this.recentlyAuthenticated.get(keyHash);
+    if (caller === undefined) {
+      // Plain SQL: this runs on every request, and TypeORM's query building showed in profiles.
+      const rows: ActiveKeyRow[] = await this.dataSource.query(
+        `SELECT id, name, key_hash, permissions, restricted FROM api_keys
+         WHERE key_hash = $1 AND revoked_at IS NULL`,
+        [keyHash],
+      );
+      const key = rows[0];
+      if (!key || !secretKeyMatches(presented, key.key_hash))
+        throw new AuthenticationFailed(UNKNOWN_API_KEY);
+      // Frozen: one object serves every request of this key while it is cached.
+      caller = Object.freeze({
+        apiKeyId: key.id,
+        name: key.name,
+        permissions: Object.freeze(key.permissions) as Permission[],
+        restricted: key.restricted,
+      });
+      this.recentlyAuthenticated.set(keyHash, caller);
+    }
+    if (this.usage.shouldRecord(caller.apiKeyId)) this.recordUse(caller.apiKeyId);
+    return caller;
   }
 }

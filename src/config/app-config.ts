@@ -3,7 +3,7 @@
  * value stops the start with a message that names the variable. Nothing else reads process.env.
  */
 import 'reflect-metadata';
-import { hostname } from 'node:os';
+import { availableParallelism, hostname } from 'node:os';
 import * as path from 'node:path';
 import { plainToInstance, Transform } from 'class-transformer';
 import {
@@ -133,6 +133,26 @@ export class AppConfig {
   @Min(0)
   RATE_LIMIT_PER_MINUTE = 6000;
 
+  /**
+   * Worker threads that check uploaded XML beside the event loop (0: on the event loop). The
+   * default leaves one core to the event loop.
+   */
+  @Transform(toInt)
+  @IsInt()
+  @Min(0)
+  @Max(64)
+  UPLOAD_CHECK_WORKERS = Math.max(1, availableParallelism() - 1);
+
+  /**
+   * How long an instance trusts an API key it has just looked up (0: look up on every request).
+   * Revoking evicts it at once on the instance that revoked; other instances within this time.
+   */
+  @Transform(toInt)
+  @IsInt()
+  @Min(0)
+  @Max(60)
+  API_KEY_CACHE_SECONDS = 2;
+
   /** An upload that sends no data for this long is refused (408) and its task left as it was. */
   @Transform(toInt)
   @IsInt()
@@ -164,6 +184,59 @@ export class AppConfig {
 
   @IsIn(['fatal', 'error', 'warn', 'log', 'debug', 'verbose'])
   LOG_LEVEL = 'log';
+
+  // --- Scan storage backend (docs/s3-storage.md) ---
+  /** `local`: files in STORAGE_DIR; `s3`: objects in an S3-compatible bucket (the S3_* below). */
+  @IsIn(['local', 's3'])
+  STORAGE_BACKEND: 'local' | 's3' = 'local';
+
+  /** Required with STORAGE_BACKEND=s3; checked at boot (HeadBucket), which fails if unreachable. */
+  @Transform(emptyToUndefined)
+  @ValidateIf((c: AppConfig) => c.STORAGE_BACKEND === 's3')
+  @Matches(/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/, {
+    message: 'S3_BUCKET is required with STORAGE_BACKEND=s3 and must be a valid bucket name',
+  })
+  S3_BUCKET: string | undefined = undefined;
+
+  /** Put before every key, e.g. `scanqueue/`: empty or path segments each ending in '/'. */
+  @Matches(/^([A-Za-z0-9._-]+\/)*$/, {
+    message: "S3_PREFIX must be empty or like 'a/' or 'a/b/' (letters, digits, . _ -)",
+  })
+  S3_PREFIX = '';
+
+  @IsString()
+  @Matches(/^[a-z0-9-]{1,40}$/, { message: 'S3_REGION must be like us-east-1' })
+  S3_REGION = 'us-east-1';
+
+  /** For S3-compatible servers (MinIO, Ceph, …); unset for AWS S3. */
+  @Transform(emptyToUndefined)
+  @IsOptional()
+  @Matches(/^https?:\/\/[^\s/?#]+(\/[^\s?#]*)?$/, {
+    message: 'S3_ENDPOINT must be an http(s) URL like http://minio:9000',
+  })
+  S3_ENDPOINT: string | undefined = undefined;
+
+  /** `true` for servers without virtual-host bucket names (most S3-compatible ones). */
+  @Transform(toBool)
+  @IsBoolean()
+  S3_FORCE_PATH_STYLE = false;
+
+  /** Static credentials, both or neither; without them the AWS default credential chain is used. */
+  @Transform(emptyToUndefined)
+  @ValidateIf(
+    (c: AppConfig) => c.S3_ACCESS_KEY_ID !== undefined || c.S3_SECRET_ACCESS_KEY !== undefined,
+  )
+  @IsString({ message: 'S3_ACCESS_KEY_ID and S3_SECRET_ACCESS_KEY must be set together' })
+  S3_ACCESS_KEY_ID: string | undefined = undefined;
+
+  /** Never logged; a validation message names only whether it is missing. */
+  @Transform(emptyToUndefined)
+  @ValidateIf(
+    (c: AppConfig) => c.S3_ACCESS_KEY_ID !== undefined || c.S3_SECRET_ACCESS_KEY !== undefined,
+  )
+  @IsString({ message: 'S3_ACCESS_KEY_ID and S3_SECRET_ACCESS_KEY must be set together' })
+  S3_SECRET_ACCESS_KEY: string | undefined = undefined;
+  // --- end of scan storage backend ---
 
   /** Names this instance's temporary upload files in a storage folder several instances share. */
   @Transform(emptyToUndefined)

@@ -7,11 +7,28 @@ import {
   ArgumentMetadata,
   createParamDecorator,
   ExecutionContext,
+  Type,
   ValidationPipe,
 } from '@nestjs/common';
+import { ApiBody } from '@nestjs/swagger';
 import { ValidationError } from 'class-validator';
 import { FastifyRequest } from 'fastify';
 import { BadRestParameter, UnrecognizedPath } from './rest-error';
+
+/**
+ * Swagger cannot see through a custom parameter decorator: declare the parameter's DTO as the
+ * request body, or Swagger UI's "Try it out" offers no fields. (Untyped parameters — routes that
+ * read multipart parts themselves — declare their body with `@ApiBody` on the route.)
+ */
+const documentDtoAsBody: ParameterDecorator = (target, key, index) => {
+  if (key === undefined) return;
+  const types = Reflect.getMetadata('design:paramtypes', target, key) as unknown[] | undefined;
+  const type = types?.[index];
+  const descriptor = Object.getOwnPropertyDescriptor(target, key);
+  const untyped = [Object, String, Number, Boolean, Array] as unknown[];
+  if (typeof type !== 'function' || untyped.includes(type) || !descriptor) return;
+  ApiBody({ type: type as Type<unknown> })(target, key, descriptor);
+};
 
 export const RestParams = createParamDecorator(
   (_: unknown, ctx: ExecutionContext): Record<string, unknown> => {
@@ -30,6 +47,7 @@ export const RestParams = createParamDecorator(
     delete merged.apiKey; // authentication's, not the operation's
     return merged;
   },
+  [documentDtoAsBody],
 );
 
 /** Which failure to report when a parameter breaks several rules: presence, then type, then the rest. */

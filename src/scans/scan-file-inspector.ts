@@ -2,7 +2,7 @@ import { isAscii } from 'node:buffer';
 import { createHash, type Hash } from 'node:crypto';
 import { Transform, type TransformCallback } from 'node:stream';
 import { SaxesParser } from 'saxes';
-import { UnprocessableScanFile } from '../rest/rest-error';
+import { RestError, UnprocessableScanFile } from '../rest/rest-error';
 import { resolveScanner, type ScannerType } from './scanner-types';
 
 /** What an upload turned out to be, once the whole file has passed. */
@@ -59,12 +59,6 @@ function knownScanner(shortName: string): ScannerType {
   return scanner;
 }
 
-/**
- * Pass-through stream that validates a scan upload while it streams to storage: counts bytes,
- * hashes them, checks the XML is well-formed UTF-8 without entities or external references, and
- * detects the scanner from the first element names. Failures surface as UnprocessableScanFile
- * through the transform callback, so `pipeline(source, inspector, sink)` rejects with them.
- */
 /** A valid report of another scanner than the task's. */
 export class ScannerMismatch extends UnprocessableScanFile {
   constructor(detected: ScannerType, expected: ScannerType) {
@@ -74,8 +68,13 @@ export class ScannerMismatch extends UnprocessableScanFile {
   }
 }
 
-export class ScanFileInspector extends Transform {
-  private readonly hash: Hash = createHash('sha256');
+/**
+ * The XML half of the inspection, fed chunk by chunk: strict UTF-8, well-formed XML without
+ * entities or external references, bounded depth and token size, and the scanner detected from the
+ * first element names. Throws UnprocessableScanFile. Runs on the event loop or in a worker thread
+ * (scan-xml-check.worker.ts); it holds no more than saxes' current token.
+ */
+export class ScanXmlCheck {
   // ignoreBOM: we drop the BOM ourselves, as chunks may bypass the decoder (see decode()).
   private readonly decoder = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
   /** The decoder may hold the start of a multi-byte character from the last chunk it saw. */
@@ -88,10 +87,8 @@ export class ScanFileInspector extends Transform {
   private readonly tagNames: string[] = [];
   /** undefined while detection is open; null once it failed. */
   private detected: ScannerType | null | undefined;
-  private inspection: ScanFileInspection | undefined;
 
   constructor(options: ScanFileInspectorOptions = {}) {
-    super();
     this.expected =
       options.expectedScanner === undefined ? undefined : knownScanner(options.expectedScanner);
     // Handlers throw: that aborts saxes mid-chunk, and _transform turns it into the callback error.
@@ -122,58 +119,38 @@ export class ScanFileInspector extends Transform {
     });
   }
 
-  /** Size, hash and scanner of the file; only once the stream finished without error. */
-  get result(): ScanFileInspection {
-    if (this.inspection === undefined)
-      throw new Error('ScanFileInspector: no result before a successful finish');
-    return this.inspection;
-  }
-
-  override _transform(chunk: Buffer, _encoding: BufferEncoding, callback: TransformCallback): void {
+  /** Checks the next chunk; throws UnprocessableScanFile as soon as the file cannot be valid. */
+  write(chunk: Uint8Array): void {
     this.sizeBytes += chunk.length;
-    this.hash.update(chunk);
     try {
       this.parser.write(this.decode(chunk));
       this.checkTokenSize();
     } catch (err) {
-      callback(toScanFileError(err));
-      return;
+      throw toScanFileError(err);
     }
-    callback(null, chunk);
   }
 
-  override _flush(callback: TransformCallback): void {
-    if (this.sizeBytes === 0) {
-      callback(new UnprocessableScanFile(EMPTY));
-      return;
-    }
+  /** After the last chunk: the detected scanner, or UnprocessableScanFile. */
+  end(): ScannerType {
+    if (this.sizeBytes === 0) throw new UnprocessableScanFile(EMPTY);
     try {
       this.parser.write(this.decoder.decode()); // throws on a truncated final character
       this.parser.close(); // reports an unclosed root or a missing one
     } catch (err) {
-      callback(toScanFileError(err));
-      return;
+      throw toScanFileError(err);
     }
-    if (!this.detected) {
-      callback(new UnprocessableScanFile(UNKNOWN_TYPE));
-      return;
-    }
-    this.inspection = {
-      sizeBytes: this.sizeBytes,
-      sha256: this.hash.digest('hex'),
-      scanner: this.detected,
-    };
-    callback();
+    if (!this.detected) throw new UnprocessableScanFile(UNKNOWN_TYPE);
+    return this.detected;
   }
 
   /**
    * Strict UTF-8 decoding. A pure-ASCII chunk (the common case in scan files) is converted as latin1,
    * several times faster than TextDecoder, unless the decoder still holds part of a character.
    */
-  private decode(chunk: Buffer): string {
+  private decode(chunk: Uint8Array): string {
     let text: string;
     if (!this.decoderPending && isAscii(chunk)) {
-      text = chunk.toString('latin1');
+      text = Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength).toString('latin1');
     } else {
       text = this.decoder.decode(chunk, STREAM_DECODE);
       // Conservative: only a final ASCII byte proves no character is left half-read.
@@ -221,9 +198,96 @@ export class ScanFileInspector extends Transform {
   }
 }
 
-/** Our 422s pass as they are; anything else thrown while decoding/parsing means the bytes are not XML. */
-function toScanFileError(err: unknown): UnprocessableScanFile {
-  if (err instanceof UnprocessableScanFile) return err;
+/** Where a ScanFileInspector sends the bytes to be checked: this thread, or a worker's. */
+export interface ScanXmlCheckSession {
+  /** Takes a chunk; a promise means "wait before sending more" (the checker is behind). */
+  write(chunk: Buffer): void | Promise<void>;
+  end(): ScannerType | Promise<ScannerType>;
+  /** Frees the session after a failure elsewhere in the pipeline. */
+  abort(): void;
+  /** Called once if the check fails while no write or end is waiting. */
+  onFailure?: (error: Error) => void;
+}
+
+/** Runs the check on the event loop (tests, or UPLOAD_CHECK_WORKERS=0). */
+export function inlineScanXmlCheck(options: ScanFileInspectorOptions = {}): ScanXmlCheckSession {
+  const check = new ScanXmlCheck(options);
+  return { write: (chunk) => check.write(chunk), end: () => check.end(), abort: () => undefined };
+}
+
+/**
+ * Pass-through stream that validates a scan upload while it streams to storage: counts and hashes
+ * the bytes here, and hands them to a ScanXmlCheckSession for the XML checks and the scanner.
+ * Failures surface as UnprocessableScanFile, so `pipeline(source, inspector, sink)` rejects with them.
+ */
+export class ScanFileInspector extends Transform {
+  private readonly hash: Hash = createHash('sha256');
+  private sizeBytes = 0;
+  private inspection: ScanFileInspection | undefined;
+  private readonly check: ScanXmlCheckSession;
+
+  constructor(options: ScanFileInspectorOptions & { check?: ScanXmlCheckSession } = {}) {
+    super();
+    this.check = options.check ?? inlineScanXmlCheck(options);
+    // A worker's verdict may arrive between chunks: fail the pipeline at once.
+    this.check.onFailure = (error) => this.destroy(error);
+  }
+
+  /** Size, hash and scanner of the file; only once the stream finished without error. */
+  get result(): ScanFileInspection {
+    if (this.inspection === undefined)
+      throw new Error('ScanFileInspector: no result before a successful finish');
+    return this.inspection;
+  }
+
+  override _transform(chunk: Buffer, _encoding: BufferEncoding, callback: TransformCallback): void {
+    this.sizeBytes += chunk.length;
+    this.hash.update(chunk);
+    let pending: void | Promise<void>;
+    try {
+      pending = this.check.write(chunk);
+    } catch (err) {
+      callback(toScanFileError(err));
+      return;
+    }
+    if (pending === undefined) {
+      callback(null, chunk);
+      return;
+    }
+    // The chunk goes on to storage now; the next one waits until the checker has caught up.
+    this.push(chunk);
+    pending.then(
+      () => callback(),
+      (err: unknown) => callback(toScanFileError(err)),
+    );
+  }
+
+  override _flush(callback: TransformCallback): void {
+    Promise.resolve()
+      .then(() => this.check.end())
+      .then(
+        (scanner) => {
+          this.inspection = {
+            sizeBytes: this.sizeBytes,
+            sha256: this.hash.digest('hex'),
+            scanner,
+          };
+          callback();
+        },
+        (err: unknown) => callback(toScanFileError(err)),
+      );
+  }
+
+  override _destroy(error: Error | null, callback: (error?: Error | null) => void): void {
+    if (this.inspection === undefined) this.check.abort();
+    callback(error);
+  }
+}
+
+/** Anything else thrown while decoding/parsing means the bytes are not XML. */
+export function toScanFileError(err: unknown): RestError {
+  // Our 422s, and a 503 when a checker worker died, pass as they are.
+  if (err instanceof RestError) return err;
   if ((err as NodeJS.ErrnoException).code === 'ERR_ENCODING_INVALID_ENCODED_DATA') {
     return new UnprocessableScanFile(`${MALFORMED} (invalid UTF-8)`);
   }

@@ -252,25 +252,43 @@ export async function transitionTask(
   return rows[0];
 }
 
-/** A status message without a transition; only while the task is ASSIGNED (the agent's progress). */
-export async function appendStatusMessage(
+export interface AgentStatusMessage {
+  taskId: number;
+  message: string;
+  /** SHA-256 (hex) of the agent key and of the task key the caller presented. */
+  agentKeyHash: string;
+  taskKeyHash: string;
+}
+
+/**
+ * An agent's progress message on its ASSIGNED task, without a transition, in one statement (an
+ * agent posts these every few seconds): it checks the agent key (issued, not revoked), that the
+ * agent holds the task and the task key matches, and appends the history row. FOR SHARE orders it
+ * with a transition racing it: a cancel or time-out that commits first wins, and no message lands
+ * after it. `added` is false when any check failed; the caller then finds out which.
+ */
+export async function appendAgentStatusMessage(
   tx: EntityManager,
-  taskId: number,
-  message: string,
-  actor: Actor,
-): Promise<boolean> {
-  const rows: unknown[] = await tx.query(
-    `WITH history AS (
-     INSERT INTO scan_statuses (${HISTORY_COLUMNS})
-     SELECT id, $2, NULL, NULL, $3, $4 FROM scan_queue_tasks WHERE id = $1 AND status = ${ASSIGNED}
-     RETURNING id, task_id
+  update: AgentStatusMessage,
+): Promise<{ agentId: number | null; added: boolean }> {
+  const rows: { agent_id: number | null; added: boolean }[] = await tx.query(
+    `WITH agent AS (
+       SELECT id FROM scan_agents WHERE key_hash = $3 AND revoked_at IS NULL
+     ), task AS (
+       SELECT t.* FROM scan_queue_tasks t JOIN agent ON t.scan_agent_id = agent.id
+       WHERE t.id = $1 AND t.status = ${ASSIGNED} AND t.secure_key_hash = $4
+       FOR SHARE OF t
+     ), added AS (
+       INSERT INTO scan_statuses (${HISTORY_COLUMNS})
+       SELECT id, $2, NULL, NULL, 'agent', scan_agent_id FROM task
+       RETURNING id
      ), outbox AS (
-       ${outboxInsert('task.status', '(SELECT s.* FROM scan_queue_tasks s JOIN history h ON h.task_id = s.id)', '$2::text')}
+       ${outboxInsert('task.status', 'task', '$2::text')}
      )
-     SELECT id FROM history`,
-    [taskId, message, actor.type, actor.id],
+     SELECT (SELECT id FROM agent) AS agent_id, EXISTS (SELECT 1 FROM added) AS added`,
+    [update.taskId, update.message, update.agentKeyHash, update.taskKeyHash],
   );
-  return rows.length === 1;
+  return { agentId: rows[0].agent_id, added: rows[0].added };
 }
 
 const timedOutMessage = (column: string) =>

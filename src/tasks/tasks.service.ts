@@ -24,6 +24,7 @@ import {
   ScannerMismatch,
 } from '../scans/scan-file-inspector';
 import { resolveScanner, SCAN_AGENT_SCANNERS, ScannerType } from '../scans/scanner-types';
+import { ScanXmlCheckPool } from '../scans/scan-xml-check.pool';
 import { ScansService } from '../scans/scans.service';
 import { ScanAgentEntity } from '../scan-agents/scan-agent.entity';
 import {
@@ -60,7 +61,7 @@ import {
 } from './task-json.mapper';
 import {
   Actor,
-  appendStatusMessage,
+  appendAgentStatusMessage,
   claimNextTask,
   insertQueuedTask,
   TaskRow,
@@ -96,6 +97,7 @@ export class TasksService {
     private readonly scans: ScansService,
     private readonly storage: ScanStorage,
     private readonly tasks: TasksRepository,
+    private readonly xmlCheckPool: ScanXmlCheckPool,
   ) {}
 
   private get uploadLimits(): MultipartLimits {
@@ -239,16 +241,30 @@ export class TasksService {
   }
 
   async taskStatusUpdate(params: TaskStatusUpdateParams): Promise<string> {
-    await this.dataSource.transaction(async (tx) => {
-      const { task, agent } = await this.verifyTaskAccess(tx, params, { lock: false });
-      if (task.status !== TaskStatus.ASSIGNED) throw new TaskStateConflict(task);
-      // Guarded by status in SQL: a cancel or time-out that lands meanwhile wins.
-      if (!(await appendStatusMessage(tx, task.id, params.message, this.agentActor(agent)))) {
-        throw new TaskStateConflict(
-          (await this.tasks.findTask(tx, task.id, { lock: false })) as TaskRow,
-        );
+    if (params.secureTaskKey && params.scanAgentSecureKey) {
+      // The common case is one statement; only a refused call pays for finding out why.
+      const { agentId, added } = await appendAgentStatusMessage(this.dataSource.manager, {
+        taskId: params.scanQueueTaskId,
+        message: params.message,
+        agentKeyHash: hashSecretKey(params.scanAgentSecureKey),
+        taskKeyHash: hashSecretKey(params.secureTaskKey),
+      });
+      if (added && agentId !== null) {
+        await this.agents.recordSeen(this.dataSource.manager, agentId, undefined);
+        return STATUS_UPDATED;
       }
-      await this.agents.recordSeen(tx, agent.id, undefined);
+    }
+    await this.dataSource.transaction(async (tx) => {
+      const { task } = await this.verifyTaskAccess(tx, params, { lock: true });
+      if (task.status !== TaskStatus.ASSIGNED) throw new TaskStateConflict(task);
+      // Every check passes now, under the row lock (the task was claimed meanwhile): append.
+      const retried = await appendAgentStatusMessage(tx, {
+        taskId: task.id,
+        message: params.message,
+        agentKeyHash: hashSecretKey(params.scanAgentSecureKey as string),
+        taskKeyHash: hashSecretKey(params.secureTaskKey as string),
+      });
+      if (!retried.added) throw new TaskStateConflict(task);
     });
     return STATUS_UPDATED;
   }
@@ -366,8 +382,10 @@ export class TasksService {
       expected = resolveScanner(task.scanner);
     }
     const upload = await this.storage.beginUpload(filename || 'scan.xml');
+    const expectedScanner = this.config.REQUIRE_MATCHING_SCANNER ? expected?.shortName : undefined;
     const inspector = new ScanFileInspector({
-      expectedScanner: this.config.REQUIRE_MATCHING_SCANNER ? expected?.shortName : undefined,
+      expectedScanner,
+      check: this.xmlCheckPool.open({ expectedScanner }),
     });
     const disarm = failWhenIdle(stream, this.config.UPLOAD_IDLE_TIMEOUT_SECONDS * 1000);
     try {
