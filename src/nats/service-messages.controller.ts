@@ -5,6 +5,7 @@
  */
 import { Controller, UseFilters, UseGuards, UseInterceptors } from '@nestjs/common';
 import { MessagePattern, Payload } from '@nestjs/microservices';
+import { ApiExcludeController } from '@nestjs/swagger';
 import { AuthenticatedCaller } from '../auth/authenticated-caller';
 import { Permission } from '../auth/permission';
 import { RequirePermission } from '../auth/require-permission.decorator';
@@ -26,6 +27,8 @@ const READ_SCANS = [
   Permission.CAN_MANAGE_SCAN_AGENTS,
 ];
 
+// NATS patterns, not HTTP routes: documented in docs/events.md, not in the OpenAPI document.
+@ApiExcludeController()
 @Controller()
 @UseGuards(ServiceKeyGuard)
 @UseInterceptors(ServiceEnvelopeInterceptor)
