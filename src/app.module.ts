@@ -7,6 +7,8 @@ import { ConfigModule } from './config/config.module';
 import { DatabaseModule } from './database/database.module';
 import { HealthModule } from './health/health.module';
 import { ObservabilityModule } from './observability/observability.module';
+import { EventsModule } from './events/events.module';
+import { NatsServicesModule } from './nats/nats.module';
 import { ScanAgentsModule } from './scan-agents/scan-agents.module';
 import { ScansModule } from './scans/scans.module';
 import { StorageModule } from './storage/storage.module';
@@ -31,6 +33,8 @@ export class AppModule {
         TasksModule,
         HealthModule,
         ObservabilityModule.forRoot(config),
+        EventsModule,
+        NatsServicesModule,
       ],
       providers: [
         { provide: APP_PIPE, useFactory: restValidationPipe },

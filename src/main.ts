@@ -3,12 +3,14 @@ import { Logger } from '@nestjs/common';
 import { createApp } from './app';
 import { ConfigError, loadAppConfig } from './config/app-config';
 import { createRootLogger } from './observability/logger';
+import { connectServiceMessages } from './nats/service-transport';
 
 async function main(): Promise<void> {
   const config = loadAppConfig();
   const app = await createApp(config);
   const logger = new Logger('scanqueue');
   await app.listen({ port: config.PORT, host: config.HOST });
+  if (config.NATS_URL) connectServiceMessages(app, config);
   logger.log(
     `Listening on http://${config.HOST}:${config.PORT}${config.CONTEXT_PATH} (docs: ${config.CONTEXT_PATH}/docs)`,
   );

@@ -8,6 +8,7 @@ import { Reflector } from '@nestjs/core';
 import { FastifyRequest } from 'fastify';
 import { Forbidden } from '../rest/rest-error';
 import { ApiKeysService } from './api-keys.service';
+import { AuthenticatedCaller } from './authenticated-caller';
 import { PERMISSION_LABELS } from './permission';
 import { ROUTE_ACCESS, RouteAccess } from './require-permission.decorator';
 
@@ -29,6 +30,23 @@ export function presentedApiKey(request: FastifyRequest): string | undefined {
   return undefined;
 }
 
+/**
+ * The permission check of an authenticated caller, shared by HTTP routes and the NATS
+ * request/reply patterns (src/nats): deny by default, restricted keys, any one of the permissions.
+ */
+export function assertRouteAccess(
+  access: RouteAccess | undefined,
+  caller: AuthenticatedCaller,
+): void {
+  if (access?.kind !== 'permission')
+    throw new Forbidden('This operation is not available to any API key.');
+  if (access.restricted && caller.restricted) throw new Forbidden(RESTRICTED_KEY);
+  if (!access.anyOf.some((permission) => caller.permissions.includes(permission))) {
+    const needed = access.anyOf.map((p) => PERMISSION_LABELS[p]).join(' or ');
+    throw new Forbidden(`Your API Key lacks the permission this operation needs: ${needed}.`);
+  }
+}
+
 @Injectable()
 export class ApiKeyGuard implements CanActivate {
   constructor(
@@ -44,12 +62,7 @@ export class ApiKeyGuard implements CanActivate {
     if (access?.kind === 'public') return true;
     const request = context.switchToHttp().getRequest<FastifyRequest>();
     const caller = await this.apiKeys.authenticate(presentedApiKey(request));
-    if (!access) throw new Forbidden('This operation is not available to any API key.');
-    if (access.restricted && caller.restricted) throw new Forbidden(RESTRICTED_KEY);
-    if (!access.anyOf.some((permission) => caller.permissions.includes(permission))) {
-      const needed = access.anyOf.map((p) => PERMISSION_LABELS[p]).join(' or ');
-      throw new Forbidden(`Your API Key lacks the permission this operation needs: ${needed}.`);
-    }
+    assertRouteAccess(access, caller);
     request.caller = caller;
     return true;
   }

@@ -7,6 +7,8 @@ import { availableParallelism, hostname } from 'node:os';
 import * as path from 'node:path';
 import { plainToInstance, Transform } from 'class-transformer';
 import {
+  ArrayMaxSize,
+  IsArray,
   IsBoolean,
   IsIn,
   IsInt,
@@ -17,9 +19,11 @@ import {
   MaxLength,
   Min,
   MinLength,
+  IsUrl,
   ValidateIf,
   validateSync,
 } from 'class-validator';
+import { HTTP_URL_RULES } from '../rest/param-rules';
 
 const toInt = ({ value }: { value: unknown }) =>
   typeof value === 'string' && /^-?\d+$/.test(value.trim()) ? Number(value.trim()) : value;
@@ -246,6 +250,83 @@ export class AppConfig {
   @Matches(/^[A-Za-z0-9_-]{1,64}$/, { message: 'INSTANCE_ID must be 1-64 letters, digits, _ or -' })
   INSTANCE_ID?: string;
 
+  // --- Events for other services (src/events, src/nats; docs/events.md) ---
+
+  /** NATS server(s), comma-separated; when set, events go to JetStream and the request/reply patterns answer. */
+  @Transform(emptyToUndefined)
+  @IsOptional()
+  @Matches(/^(nats|tls|ws|wss):\/\/[^\s,]+(,(nats|tls|ws|wss):\/\/[^\s,]+)*$/, {
+    message: 'NATS_URL must be nats://host:port (several separated by commas)',
+  })
+  NATS_URL?: string;
+
+  /** The JetStream stream the events are published to (created at boot if missing). */
+  @Matches(/^[A-Za-z0-9_-]{1,64}$/, { message: 'NATS_STREAM must be 1-64 letters, digits, _ or -' })
+  NATS_STREAM = 'SCANQUEUE_TASKS';
+
+  /** Prefix of every subject: events are `<prefix>task.<event>`, request/reply `<prefix>tasks.<op>`. */
+  @Matches(/^([A-Za-z0-9_-]+\.)*$/, {
+    message: 'NATS_SUBJECT_PREFIX must be empty or dot-separated tokens ending with a dot',
+  })
+  NATS_SUBJECT_PREFIX = 'scanqueue.';
+
+  /** How often an idle relay looks for new outbox rows (it loops at once while there is a backlog). */
+  @Transform(toInt)
+  @IsInt()
+  @Min(10)
+  @Max(60_000)
+  OUTBOX_POLL_INTERVAL_MS = 200;
+
+  /** Longest wait between two attempts to publish an event while NATS fails. */
+  @Transform(toInt)
+  @IsInt()
+  @Min(100)
+  @Max(3_600_000)
+  OUTBOX_RETRY_MAX_MS = 30_000;
+
+  /** Endpoints that receive every event as a signed POST, comma-separated http(s) URLs. */
+  @Transform(({ value }: { value: unknown }) =>
+    typeof value === 'string'
+      ? value
+          .split(',')
+          .map((url) => url.trim())
+          .filter((url) => url !== '')
+      : value,
+  )
+  @IsArray()
+  @ArrayMaxSize(20)
+  @IsUrl(HTTP_URL_RULES, {
+    each: true,
+    message: 'WEBHOOK_URLS must be http(s) URLs separated by commas',
+  })
+  WEBHOOK_URLS: string[] = [];
+
+  /** HMAC-SHA256 key of X-Scanqueue-Signature; required with WEBHOOK_URLS. */
+  @ValidateIf((config: AppConfig) => config.WEBHOOK_URLS.length > 0)
+  @IsString({ message: 'WEBHOOK_SECRET is required with WEBHOOK_URLS' })
+  @MinLength(16)
+  WEBHOOK_SECRET?: string;
+
+  @Transform(toInt)
+  @IsInt()
+  @Min(100)
+  @Max(120_000)
+  WEBHOOK_TIMEOUT_MS = 10_000;
+
+  /** Attempts per (event, endpoint) before the delivery is marked dead. */
+  @Transform(toInt)
+  @IsInt()
+  @Min(1)
+  @Max(100)
+  WEBHOOK_MAX_ATTEMPTS = 10;
+
+  /** First retry delay; doubled per attempt (with jitter) up to OUTBOX_RETRY_MAX_MS. */
+  @Transform(toInt)
+  @IsInt()
+  @Min(10)
+  @Max(3_600_000)
+  WEBHOOK_RETRY_BASE_MS = 2_000;
+
   get instanceId(): string {
     return (
       this.INSTANCE_ID ??
@@ -275,6 +356,8 @@ export function loadAppConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
     'STORAGE_DIR',
     'BOOTSTRAP_API_KEY',
     'INSTANCE_ID',
+    'NATS_URL',
+    'WEBHOOK_SECRET',
   ]) {
     if (env[name] !== undefined) raw[name] = env[name];
   }

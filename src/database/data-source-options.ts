@@ -1,6 +1,8 @@
 import { DataSourceOptions } from 'typeorm';
 import { ApiKeyEntity } from '../auth/api-key.entity';
 import { ApplicationEntity } from '../applications/application.entity';
+import { OutboxEventEntity } from '../events/outbox-event.entity';
+import { WebhookDeliveryEntity } from '../events/webhook-delivery.entity';
 import { ScanAgentEntity } from '../scan-agents/scan-agent.entity';
 import { ScanConfigEntity } from '../scans/scan-config.entity';
 import { ScanEntity } from '../scans/scan.entity';
@@ -8,6 +10,7 @@ import { ScanQueueTaskEntity } from '../tasks/scan-queue-task.entity';
 import { ScanStatusEntity } from '../tasks/scan-status.entity';
 import { InitialSchema1764388800000 } from './migrations/1764388800000-initial-schema';
 import { QueuedTasksIndex1764475200000 } from './migrations/1764475200000-queued-tasks-index';
+import { OutboxEvents1764800000000 } from './migrations/1764800000000-outbox-events';
 
 export const ENTITIES = [
   ApiKeyEntity,
@@ -17,9 +20,15 @@ export const ENTITIES = [
   ScanEntity,
   ScanQueueTaskEntity,
   ScanStatusEntity,
+  OutboxEventEntity,
+  WebhookDeliveryEntity,
 ];
 
-export const MIGRATIONS = [InitialSchema1764388800000, QueuedTasksIndex1764475200000];
+export const MIGRATIONS = [
+  InitialSchema1764388800000,
+  QueuedTasksIndex1764475200000,
+  OutboxEvents1764800000000,
+];
 
 export function dataSourceOptions(url: string, poolSize = 20): DataSourceOptions {
   return {

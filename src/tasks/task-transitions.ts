@@ -1,10 +1,12 @@
 /**
  * The task state machine: the allowed transitions as data, and the only SQL that writes
  * `scan_queue_tasks.status`. Every statement is guarded by the current status in its WHERE clause
- * and appends the status-history row in the same statement, so a transition and its history row
- * commit or roll back together and two racing callers cannot both win.
+ * and appends the status-history row and the outbox event (src/events) in the same statement, so a
+ * transition, its history row and its event commit or roll back together, no change goes without
+ * its event, and two racing callers cannot both win.
  */
 import { EntityManager } from 'typeorm';
+import { EVENT_MESSAGE_MAX_CHARS, EVENT_OF_STATUS, TaskEventType } from '../events/event-types';
 import { StatusActorType } from './scan-status.entity';
 import { TaskStatus } from './task-status';
 
@@ -61,6 +63,34 @@ export interface TaskRow {
 
 const HISTORY_COLUMNS = 'task_id, message, from_status, to_status, actor_type, actor_id';
 
+/**
+ * The outbox INSERT of a statement's event, as a CTE body: one `type` event per row of `source`
+ * (a CTE or subquery with scan_queue_tasks' columns as they are after the change), carrying
+ * `messageSql` (an SQL expression: the history row's message). The payload is the event's data as
+ * event.mapper.ts reads it; it names no key or key hash. Every statement that writes a status or
+ * a status message includes it, so no change can commit without its event.
+ */
+export function outboxInsert(
+  type: TaskEventType,
+  source: string,
+  messageSql: string,
+  options: { withScan?: boolean } = {},
+): string {
+  const scan = options.withScan
+    ? `, 'scan', (SELECT jsonb_build_object('id', s.id, 'sha256', s.sha256, 'sizeBytes', s.size_bytes)
+                  FROM scans s WHERE s.task_id = t.id)`
+    : '';
+  return `INSERT INTO outbox_events (event_type, subject, aggregate_id, payload)
+       SELECT '${type}', '${type}', t.id, jsonb_build_object(
+         'task', jsonb_build_object(
+           'id', t.id, 'applicationId', t.application_id, 'scanner', t.scanner, 'status', t.status,
+           'agentId', t.scan_agent_id, 'targetUrl', t.target_url, 'timeoutSeconds', t.timeout_seconds,
+           'createdAt', t.created_at, 'startTime', t.start_time, 'endTime', t.end_time,
+           'timeoutTime', t.timeout_time),
+         'message', left(${messageSql}, ${EVENT_MESSAGE_MAX_CHARS})${scan})
+       FROM ${source} t`;
+}
+
 export interface NewTask {
   applicationId: number;
   scanner: string;
@@ -84,6 +114,8 @@ export async function insertQueuedTask(
      ), history AS (
        INSERT INTO scan_statuses (${HISTORY_COLUMNS})
        SELECT id, $7, NULL, ${QUEUED}, $8, $6 FROM task
+     ), outbox AS (
+       ${outboxInsert('task.queued', 'task', '$7')}
      )
      SELECT * FROM task`,
     [
@@ -154,6 +186,8 @@ export async function claimNextTask(tx: EntityManager, claim: Claim): Promise<Cl
        ), history AS (
          INSERT INTO scan_statuses (${HISTORY_COLUMNS})
          SELECT id, $6, ${QUEUED}, ${ASSIGNED}, 'agent', scan_agent_id FROM claimed
+       ), outbox AS (
+         ${outboxInsert('task.assigned', 'claimed', '$6::text')}
        )
        SELECT (SELECT id FROM agent) AS claimed_by, claimed.*, a.url AS application_url, c.content AS config_file
        FROM (SELECT 1) AS always
@@ -182,6 +216,12 @@ export async function claimNextTask(tx: EntityManager, claim: Claim): Promise<Cl
   return { agentId, task, applicationUrl, configFile };
 }
 
+function eventOf(to: TaskStatus): TaskEventType {
+  const type = EVENT_OF_STATUS[to];
+  if (!type) throw new Error(`No event for a move into status ${to}`);
+  return type;
+}
+
 /**
  * Any allowed move into `to` (complete, fail, cancel, time out one task). Returns the updated row,
  * or undefined when the task was not in a status that may move to `to` (someone else won).
@@ -203,6 +243,8 @@ export async function transitionTask(
      ), history AS (
        INSERT INTO scan_statuses (${HISTORY_COLUMNS})
        SELECT id, $4, from_status, $2, $5, $6 FROM moved
+     ), outbox AS (
+       ${outboxInsert(eventOf(to), 'moved', '$4::text', { withScan: to === COMPLETE_SUCCESSFUL })}
      )
      SELECT * FROM moved`,
     [taskId, to, sourcesOf(to), message, actor.type, actor.id],
@@ -233,19 +275,24 @@ export async function appendAgentStatusMessage(
     `WITH agent AS (
        SELECT id FROM scan_agents WHERE key_hash = $3 AND revoked_at IS NULL
      ), task AS (
-       SELECT t.id, t.scan_agent_id FROM scan_queue_tasks t JOIN agent ON t.scan_agent_id = agent.id
+       SELECT t.* FROM scan_queue_tasks t JOIN agent ON t.scan_agent_id = agent.id
        WHERE t.id = $1 AND t.status = ${ASSIGNED} AND t.secure_key_hash = $4
        FOR SHARE OF t
      ), added AS (
        INSERT INTO scan_statuses (${HISTORY_COLUMNS})
        SELECT id, $2, NULL, NULL, 'agent', scan_agent_id FROM task
        RETURNING id
+     ), outbox AS (
+       ${outboxInsert('task.status', 'task', '$2::text')}
      )
      SELECT (SELECT id FROM agent) AS agent_id, EXISTS (SELECT 1 FROM added) AS added`,
     [update.taskId, update.message, update.agentKeyHash, update.taskKeyHash],
   );
   return { agentId: rows[0].agent_id, added: rows[0].added };
 }
+
+const timedOutMessage = (column: string) =>
+  `'Task timed out: no result by ' || to_char(${column} AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"')`;
 
 /**
  * ASSIGNED → COMPLETE_TIMEDOUT for up to `limit` overdue tasks. Safe on every instance at once:
@@ -263,12 +310,13 @@ export async function timeOutOverdueTasks(tx: EntityManager, limit: number): Pro
      ), moved AS (
        UPDATE scan_queue_tasks t SET status = ${COMPLETE_TIMEDOUT}, end_time = now()
        FROM overdue WHERE t.id = overdue.id AND t.status = ${ASSIGNED}
-       RETURNING t.id, t.timeout_time
+       RETURNING t.*
      ), history AS (
        INSERT INTO scan_statuses (${HISTORY_COLUMNS})
-       SELECT id, 'Task timed out: no result by ' || to_char(timeout_time AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"'),
-              ${ASSIGNED}, ${COMPLETE_TIMEDOUT}, 'system', NULL
+       SELECT id, ${timedOutMessage('timeout_time')}, ${ASSIGNED}, ${COMPLETE_TIMEDOUT}, 'system', NULL
        FROM moved
+     ), outbox AS (
+       ${outboxInsert('task.timedout', 'moved', timedOutMessage('t.timeout_time'))}
      )
      SELECT id FROM moved`,
     [limit],

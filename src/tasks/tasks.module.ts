@@ -13,5 +13,6 @@ import { TasksService } from './tasks.service';
   // The protocol's static paths (tasks/queueScan …) are registered before the admin's tasks/:id.
   controllers: [TasksController, TasksAdminController],
   providers: [TasksService, TasksRepository, TaskReaperService],
+  exports: [TasksService],
 })
 export class TasksModule {}

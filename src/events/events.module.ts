@@ -1,0 +1,11 @@
+/**
+ * Events for other services: the task lifecycle events that task-transitions.ts writes to the
+ * outbox, relayed to NATS JetStream (NATS_URL) and to signed webhooks (WEBHOOK_URLS).
+ * See docs/events.md.
+ */
+import { Module } from '@nestjs/common';
+import { OutboxRelayService } from './outbox-relay.service';
+import { WebhookDispatcherService } from './webhook-dispatcher.service';
+
+@Module({ providers: [OutboxRelayService, WebhookDispatcherService] })
+export class EventsModule {}

@@ -1,0 +1,182 @@
+/**
+ * Relays the outbox to NATS JetStream (enabled by NATS_URL). Each round claims the oldest
+ * unpublished rows, publishes them in id order with the outbox id as the JetStream `msgID`, and
+ * marks them published in the same transaction. A crash between the publish and the commit makes
+ * the next round publish the row again, and JetStream drops the copy (same msgID within the
+ * stream's duplicate window): effectively once. While NATS fails, rows stay unpublished and the
+ * failing row records its attempts and the time of its next try, shared by every instance.
+ *
+ * Wake-up: a short poll (OUTBOX_POLL_INTERVAL_MS) of the partial index of unpublished rows, not
+ * LISTEN/NOTIFY: a NOTIFY in the transition statements' transactions would serialise their
+ * commits on PostgreSQL's database-wide notify lock (held through the WAL flush), a cost on the
+ * claim path, while an idle poll is an index lookup of an empty index.
+ */
+import { Injectable, Logger, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
+import {
+  JetStreamApiCodes,
+  JetStreamApiError,
+  JetStreamClient,
+  jetstream,
+  jetstreamManager,
+} from '@nats-io/jetstream';
+// Types by file path: with this project's node10 module resolution TypeScript cannot follow the
+// package's `exports` map to nats-core's re-exports.
+import type { NatsConnection } from '@nats-io/nats-core/lib/core';
+import { connect } from '@nats-io/transport-node';
+import { DataSource } from 'typeorm';
+import { AppConfig } from '../config/app-config';
+import { redactUrls, retryDelayMs } from './delivery-policy';
+import { OutboxRow, toEventMessage } from './event.mapper';
+
+const BATCH = 200;
+const PUBLISH_TIMEOUT_MS = 5_000;
+/** pg advisory-lock key held per relay round: one relay at a time keeps the stream in id order. */
+const RELAY_LOCK_KEY = 0x7363616e6f;
+const DUPLICATE_WINDOW_MS = 2 * 60_000;
+
+@Injectable()
+export class OutboxRelayService implements OnApplicationBootstrap, OnApplicationShutdown {
+  private readonly logger = new Logger(OutboxRelayService.name);
+  private connection?: NatsConnection;
+  private js?: JetStreamClient;
+  private stopped = false;
+  private loop?: Promise<void>;
+  private wakeUp?: () => void;
+
+  constructor(
+    private readonly dataSource: DataSource,
+    private readonly config: AppConfig,
+  ) {}
+
+  onApplicationBootstrap(): void {
+    if (!this.config.NATS_URL) return;
+    // In the background: scanqueue serves its API while NATS is down, and the events wait.
+    this.loop = this.run();
+  }
+
+  async onApplicationShutdown(): Promise<void> {
+    this.stopped = true;
+    this.wakeUp?.();
+    await this.loop;
+    await this.connection?.close().catch(() => undefined);
+  }
+
+  private sleep(ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      const timer = setTimeout(resolve, ms);
+      this.wakeUp = () => {
+        clearTimeout(timer);
+        resolve();
+      };
+    });
+  }
+
+  private async run(): Promise<void> {
+    let failures = 0;
+    while (!this.stopped) {
+      try {
+        if (!this.js) this.js = await this.connect();
+        const round = await this.relayRound(this.js);
+        failures = 0;
+        if (round.published < BATCH || round.failed)
+          await this.sleep(this.config.OUTBOX_POLL_INTERVAL_MS);
+      } catch (error) {
+        failures++;
+        if (failures === 1 || failures % 20 === 0)
+          this.logger.warn(`Event relay: ${redactUrls(String(error))} (will retry)`);
+        await this.sleep(retryDelayMs(failures, 500, this.config.OUTBOX_RETRY_MAX_MS));
+      }
+    }
+  }
+
+  /** Connects (reconnecting forever afterwards) and makes sure the stream exists. */
+  private async connect(): Promise<JetStreamClient> {
+    if (!this.connection || this.connection.isClosed()) {
+      this.connection = await connect({
+        servers: (this.config.NATS_URL as string).split(','),
+        name: `scanqueue-outbox-relay-${this.config.instanceId}`,
+        maxReconnectAttempts: -1,
+        reconnectTimeWait: 1_000,
+      });
+    }
+    const manager = await jetstreamManager(this.connection);
+    const name = this.config.NATS_STREAM;
+    try {
+      await manager.streams.info(name);
+    } catch (error) {
+      if (!(error instanceof JetStreamApiError && error.code === JetStreamApiCodes.StreamNotFound))
+        throw error;
+      // An existing stream is left as its operator configured it; a missing one gets the defaults.
+      await manager.streams.add({
+        name,
+        subjects: [`${this.config.NATS_SUBJECT_PREFIX}task.>`],
+        duplicate_window: DUPLICATE_WINDOW_MS * 1_000_000, // nanoseconds
+      });
+      this.logger.log(`Created JetStream stream ${name}`);
+    }
+    return jetstream(this.connection);
+  }
+
+  /**
+   * One round: under the relay lock, the oldest unpublished rows in id order (locked, so no other
+   * relay can take them even without the lock), published until one fails or is not due yet.
+   * Served by outbox_events_unpublished_idx (id) WHERE published_at IS NULL.
+   */
+  async relayRound(js: JetStreamClient): Promise<{ published: number; failed: boolean }> {
+    return this.dataSource.transaction(async (tx) => {
+      const [{ leader }]: { leader: boolean }[] = await tx.query(
+        'SELECT pg_try_advisory_xact_lock($1) AS leader',
+        [RELAY_LOCK_KEY],
+      );
+      if (!leader) return { published: 0, failed: false };
+      const rows: (OutboxRow & { due: boolean; attempts: number })[] = await tx.query(
+        `SELECT id, event_type, subject, created_at, payload, attempts, next_attempt_at <= now() AS due
+         FROM outbox_events
+         WHERE published_at IS NULL
+         ORDER BY id
+         LIMIT $1
+         FOR UPDATE SKIP LOCKED`,
+        [BATCH],
+      );
+      const published: string[] = [];
+      let failed = false;
+      for (const row of rows) {
+        // The head row is backing off: later rows wait too, so subscribers see events in order.
+        if (!row.due) break;
+        try {
+          await js.publish(
+            this.config.NATS_SUBJECT_PREFIX + row.subject,
+            JSON.stringify(toEventMessage(row)),
+            { msgID: String(row.id), timeout: PUBLISH_TIMEOUT_MS },
+          );
+          published.push(String(row.id));
+        } catch (error) {
+          failed = true;
+          await tx.query(
+            `UPDATE outbox_events
+             SET attempts = attempts + 1, last_error = $2,
+                 next_attempt_at = now() + make_interval(secs => $3::double precision / 1000)
+             WHERE id = $1`,
+            [
+              row.id,
+              redactUrls(String(error)).slice(0, 1000),
+              retryDelayMs(row.attempts + 1, 500, this.config.OUTBOX_RETRY_MAX_MS),
+            ],
+          );
+          if (row.attempts === 0 || (row.attempts + 1) % 20 === 0)
+            this.logger.warn(
+              `Event ${row.id} not published yet (attempt ${row.attempts + 1}): ${redactUrls(String(error))}`,
+            );
+          break;
+        }
+      }
+      if (published.length > 0) {
+        await tx.query(
+          `UPDATE outbox_events SET published_at = now(), last_error = NULL WHERE id = ANY($1::bigint[])`,
+          [published],
+        );
+      }
+      return { published: published.length, failed };
+    });
+  }
+}

@@ -1,0 +1,50 @@
+/**
+ * The REST envelope `{message, success, responseCode, object}` for NATS replies. NATS has no status
+ * line, so `responseCode` carries the HTTP status the REST route would have answered (200, 400,
+ * 401, 403, 404, 409 …) where REST always sends ThreadFix's -1. Every failure, validation and
+ * refusals included, is such an envelope: a requester never waits for a reply that does not come.
+ */
+import {
+  ArgumentsHost,
+  CallHandler,
+  Catch,
+  ExceptionFilter,
+  Injectable,
+  NestInterceptor,
+} from '@nestjs/common';
+import { map, Observable, of } from 'rxjs';
+import { toRestFailure } from '../rest/rest-exception.filter';
+
+export interface ServiceEnvelope<T> {
+  message: string;
+  success: boolean;
+  responseCode: number;
+  object: T | null;
+}
+
+export function serviceFailure(status: number, message: string): ServiceEnvelope<never> {
+  return { message, success: false, responseCode: status, object: null };
+}
+
+@Injectable()
+export class ServiceEnvelopeInterceptor implements NestInterceptor {
+  intercept(_context: unknown, next: CallHandler): Observable<ServiceEnvelope<unknown>> {
+    return next.handle().pipe(
+      map((object: unknown) => ({
+        message: '',
+        success: true,
+        responseCode: 200,
+        object: object ?? null,
+      })),
+    );
+  }
+}
+
+/** The RPC side of RestExceptionFilter: the same mapping of errors to statuses and messages. */
+@Catch()
+export class ServiceEnvelopeFilter implements ExceptionFilter {
+  catch(error: unknown, _host: ArgumentsHost): Observable<ServiceEnvelope<never>> {
+    const { status, body } = toRestFailure(error);
+    return of(serviceFailure(status, body.message));
+  }
+}

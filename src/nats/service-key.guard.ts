@@ -1,0 +1,55 @@
+/**
+ * Authenticates a NATS request with an API key and applies the REST route's permission
+ * (assertRouteAccess, the same check as ApiKeyGuard). The key comes in the `Authorization: APIKEY
+ * <key>` NATS header or, for clients without headers, the payload's `apiKey` field.
+ */
+import { CanActivate, createParamDecorator, ExecutionContext, Injectable } from '@nestjs/common';
+import { Reflector } from '@nestjs/core';
+import { NatsContext } from '@nestjs/microservices';
+import { assertRouteAccess } from '../auth/api-key.guard';
+import { ApiKeysService } from '../auth/api-keys.service';
+import { AuthenticatedCaller } from '../auth/authenticated-caller';
+import { ROUTE_ACCESS, RouteAccess } from '../auth/require-permission.decorator';
+
+const callers = new WeakMap<object, AuthenticatedCaller>();
+
+export function presentedServiceKey(context: NatsContext, data: unknown): string | undefined {
+  const headers = context.getHeaders() as { get(name: string): string } | undefined;
+  const header = headers?.get('Authorization') ?? '';
+  if (header.trim() !== '') return /^APIKEY\s+(\S+)\s*$/i.exec(header.trim())?.[1];
+  if (data !== null && typeof data === 'object') {
+    const value = (data as Record<string, unknown>).apiKey;
+    if (typeof value === 'string' && value !== '') return value;
+  }
+  return undefined;
+}
+
+@Injectable()
+export class ServiceKeyGuard implements CanActivate {
+  constructor(
+    private readonly reflector: Reflector,
+    private readonly apiKeys: ApiKeysService,
+  ) {}
+
+  async canActivate(context: ExecutionContext): Promise<boolean> {
+    const access = this.reflector.getAllAndOverride<RouteAccess | undefined>(ROUTE_ACCESS, [
+      context.getHandler(),
+      context.getClass(),
+    ]);
+    const rpc = context.switchToRpc();
+    const nats = rpc.getContext<NatsContext>();
+    const caller = await this.apiKeys.authenticate(presentedServiceKey(nats, rpc.getData()));
+    assertRouteAccess(access, caller);
+    callers.set(nats, caller);
+    return true;
+  }
+}
+
+/** The API key a NATS request was authenticated with (never its plaintext). */
+export const ServiceCaller = createParamDecorator(
+  (_: unknown, ctx: ExecutionContext): AuthenticatedCaller => {
+    const caller = callers.get(ctx.switchToRpc().getContext<NatsContext>());
+    if (!caller) throw new Error('ServiceCaller requested on a pattern without ServiceKeyGuard');
+    return caller;
+  },
+);
