@@ -754,3 +754,39 @@ describe('events while NATS is down, and with two relaying instances', () => {
     }
   });
 });
+
+describe('outbox retention', () => {
+  it('deletes events past OUTBOX_RETENTION_HOURS that owe nothing more, and keeps the rest', async () => {
+    // No NATS_URL and no webhooks: nobody will publish these, so only their age matters.
+    const t = await TestServer.start();
+    try {
+      const app = await givenApplication(t);
+      for (let i = 0; i < 4; i++) await queueScan(t, app, 'zap');
+      const events = await t.query<{ id: string }>('SELECT id FROM outbox_events ORDER BY id');
+      expect(events).toHaveLength(4);
+      const [old1, old2, young, pending] = events.map((e) => e.id);
+      await t.query(
+        `UPDATE outbox_events SET created_at = now() - interval '169 hours' WHERE id = ANY($1::bigint[])`,
+        [[old1, old2, pending]],
+      );
+      // An old event with a webhook delivery still owed is kept whatever its age.
+      await t.query(
+        `INSERT INTO webhook_deliveries (event_id, endpoint) VALUES ($1, 'http://127.0.0.1:9/hook')`,
+        [pending],
+      );
+      await t.kill('SIGTERM');
+      await t.spawn(); // the pruner runs at boot
+      let left: string[] = [];
+      for (let i = 0; i < 50; i++) {
+        left = (await t.query<{ id: string }>('SELECT id FROM outbox_events ORDER BY id')).map(
+          (e) => e.id,
+        );
+        if (left.length === 2) break;
+        await new Promise((resolve) => setTimeout(resolve, 100));
+      }
+      expect(left).toEqual([young, pending]);
+    } finally {
+      await t.stop();
+    }
+  });
+});

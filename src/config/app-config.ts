@@ -277,6 +277,16 @@ export class AppConfig {
   @Max(60_000)
   OUTBOX_POLL_INTERVAL_MS = 200;
 
+  /**
+   * Outbox events older than this that owe nothing more (published, or no NATS_URL; webhooks done)
+   * are deleted; 0 keeps them for ever.
+   */
+  @Transform(toInt)
+  @IsInt()
+  @Min(0)
+  @Max(87_600)
+  OUTBOX_RETENTION_HOURS = 168;
+
   /** Longest wait between two attempts to publish an event while NATS fails. */
   @Transform(toInt)
   @IsInt()

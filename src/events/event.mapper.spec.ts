@@ -101,7 +101,7 @@ describe('secrets in events configuration and errors', () => {
     expect(() => loadAppConfig({ WEBHOOK_URLS: 'https://ok.example/h' })).toThrow(/WEBHOOK_SECRET/);
     expect(() =>
       loadAppConfig({ WEBHOOK_URLS: 'https://ok.example/h', WEBHOOK_SECRET: 'tooshort' }),
-    ).toThrow(/WEBHOOK_SECRET=\(hidden\)/);
+    ).toThrow(/WEBHOOK_SECRET=\(not shown\)/);
     const config = loadAppConfig({
       WEBHOOK_URLS: 'https://a.example/h , http://10.0.0.5:8080/hook',
       WEBHOOK_SECRET: 'x'.repeat(32),

@@ -4,8 +4,9 @@
  * See docs/events.md.
  */
 import { Module } from '@nestjs/common';
+import { OutboxPrunerService } from './outbox-pruner.service';
 import { OutboxRelayService } from './outbox-relay.service';
 import { WebhookDispatcherService } from './webhook-dispatcher.service';
 
-@Module({ providers: [OutboxRelayService, WebhookDispatcherService] })
+@Module({ providers: [OutboxRelayService, WebhookDispatcherService, OutboxPrunerService] })
 export class EventsModule {}
