@@ -1,5 +1,10 @@
 import type { Readable } from 'node:stream';
 import type { FindingSink, ParseSummary, ScanReportParser } from './normalized-finding';
+import { parseAcunetixReport } from './acunetix.parser';
+import { parseAppScanReport } from './appscan.parser';
+import { parseAppSpiderReport } from './appspider.parser';
+import { parseBurpReport } from './burp.parser';
+import { parseWebInspectReport } from './webinspect.parser';
 import { parseZapReport } from './zap.parser';
 
 export * from './normalized-finding';
@@ -9,6 +14,11 @@ export { findingFingerprint } from './fingerprint';
 /** The streaming parser of each scan-agent scanner, by shortName (see src/scans/scanner-types.ts). */
 export const PARSERS: Record<string, ScanReportParser> = {
   zap: parseZapReport,
+  burp: parseBurpReport,
+  acunetix: parseAcunetixReport,
+  appscan: parseAppScanReport,
+  webinspect: parseWebInspectReport,
+  spider: parseAppSpiderReport,
 };
 
 /**
