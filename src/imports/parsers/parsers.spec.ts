@@ -371,16 +371,37 @@ async function* generatedZap(
   yield Buffer.from('</alerts></site></OWASPZAPReport>');
 }
 
+/** Live heap, not garbage awaiting collection: measured right after a full GC. */
+function liveHeap(): number {
+  setFlagsFromString('--expose-gc');
+  (runInNewContext('gc') as () => void)();
+  return process.memoryUsage().heapUsed;
+}
+
 describe('scan report parsers: streaming', () => {
-  it('evidence is cut at MAX_EVIDENCE_CHARS while streaming a 5 MB evidence', async () => {
+  it('evidence is cut at MAX_EVIDENCE_CHARS while streaming; a 16 MB text is never held', async () => {
+    const heap: number[] = [];
+    const sample = (): void => {
+      liveHeap(); // discard the first reading's garbage
+      heap.push(liveHeap());
+    };
     async function* report(): AsyncGenerator<Buffer> {
       yield Buffer.from(
         '<OWASPZAPReport><site><alerts><alertitem><pluginid>1</pluginid><riskcode>3</riskcode>' +
           '<instances><instance><uri>https://h/x</uri><evidence>   <![CDATA[',
       );
-      for (let i = 0; i < 80; i++) yield Buffer.from('e'.repeat(64 * 1024));
+      const piece = Buffer.from('e'.repeat(64 * 1024));
+      for (let i = 0; i < 256; i++) {
+        if (i === 16 || i === 255) sample();
+        yield piece;
+      }
+      yield Buffer.from(']]>tail</evidence><responsebody>');
+      for (let i = 0; i < 256; i++) {
+        if (i === 255) sample();
+        yield piece; // plain text in an element nobody captures
+      }
       yield Buffer.from(
-        ']]>tail</evidence></instance></instances></alertitem></alerts></site></OWASPZAPReport>',
+        '</responsebody></instance></instances></alertitem></alerts></site></OWASPZAPReport>',
       );
     }
     const findings: NormalizedFinding[] = [];
@@ -390,6 +411,9 @@ describe('scan report parsers: streaming', () => {
     expect(findings).toHaveLength(1);
     expect(findings[0].evidence).toBe('e'.repeat(MAX_EVIDENCE_CHARS));
     expect(findings[0].severity).toBe('high');
+    // 15 MB more of CDATA, then 16 MB of text, went past between the samples: none of it is kept.
+    expect(heap[1] - heap[0]).toBeLessThan(4 * 1024 * 1024);
+    expect(heap[2] - heap[0]).toBeLessThan(4 * 1024 * 1024);
   });
 
   it('an alert with more instances than MAX_PENDING_INSTANCES reports them all', async () => {
@@ -432,14 +456,10 @@ describe('scan report parsers: streaming', () => {
   });
 
   it('a ~50 MB report through a slow sink keeps heap growth under 64 MB', async () => {
-    // Live heap, not garbage awaiting collection: sampled right after a full GC.
-    setFlagsFromString('--expose-gc');
-    const gc = runInNewContext('gc') as () => void;
     const count = 20_000;
     const padding = 2_400; // ~2.6 kB per alert: ~52 MB in all
     let bytesMade = 0;
-    gc();
-    const before = process.memoryUsage().heapUsed;
+    const before = liveHeap();
     let peak = before;
     let findings = 0;
     const input = Readable.from(
@@ -454,8 +474,7 @@ describe('scan report parsers: streaming', () => {
       findings++;
       if (findings % 100 === 0) await nextTick(); // a slow consumer, like a database insert
       if (findings % 2000 === 0) {
-        gc();
-        peak = Math.max(peak, process.memoryUsage().heapUsed);
+        peak = Math.max(peak, liveHeap());
       }
       if (f.evidence !== `ev ${findings - 1}`) throw new Error(`out of order at ${findings}`);
     });
