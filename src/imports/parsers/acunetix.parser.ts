@@ -51,7 +51,7 @@ export function parseAcunetixReport(
           }
         },
         close(name, _path, text) {
-          if (name === 'StartURL' && item === null) {
+          if (name === 'StartURL' && item === null && text !== null) {
             startUrl = text && !hasScheme(text) ? `http://${text}` : text;
           } else if (item === null) {
             return;

@@ -416,6 +416,22 @@ describe('scan report parsers: streaming', () => {
     expect(heap[2] - heap[0]).toBeLessThan(4 * 1024 * 1024);
   });
 
+  it('entities in a long captured text are decoded and cut; a 2 MB name is refused', async () => {
+    // ~3 MB of "a&amp;" pieces: some slice boundaries fall inside an entity reference.
+    const body = 'a&amp;'.repeat(500_000);
+    const [f] = await parseText(
+      'zap',
+      zapReport([
+        `<alertitem><pluginid>1</pluginid><instances><instance><uri>https://h/</uri><evidence>${body}</evidence></instance></instances></alertitem>`,
+      ]),
+    );
+    expect(f.evidence).toBe('a&'.repeat(MAX_EVIDENCE_CHARS / 2));
+    const longName = `<OWASPZAPReport><${'n'.repeat(2 * 1024 * 1024)}/></OWASPZAPReport>`;
+    await expect(parseText('zap', longName)).rejects.toThrow(
+      'ZAP report: an element, attribute or entity name is too long',
+    );
+  });
+
   it('an alert with more instances than MAX_PENDING_INSTANCES reports them all', async () => {
     const n = MAX_PENDING_INSTANCES + 5;
     let instances = '';

@@ -10,6 +10,7 @@ import type { FindingSink, NormalizedFinding, ParseSummary } from './normalized-
  */
 export class ScanReportParseError extends Error {
   constructor(
+    /** The scanner as the message names it ("ZAP"). */
     readonly scanner: string,
     readonly reason: string,
   ) {
@@ -52,12 +53,18 @@ const SLICE_BYTES = 64 * 1024;
 
 // saxes 6 internals, read and reset after each slice so its text buffer never outgrows one slice.
 const S_TEXT = 13;
+const S_ENTITY = 14;
 const S_COMMENT = 17;
 const S_CDATA = 20;
 const S_CDATA_ENDING_2 = 22;
 interface SaxesInternals {
   state: number;
   text: string;
+  /** Where an entity reference returns to; S_TEXT when it is in text content. */
+  entityReturnState: number;
+  /** The entity name read so far, and the tag or attribute name read so far. */
+  entity: string;
+  name: string;
 }
 
 const STREAM_DECODE = { stream: true } as const;
@@ -194,8 +201,15 @@ export class XmlStream {
    */
   private drain(): void {
     const s = this.internals;
+    if (s.entity.length > MAX_TOKEN_CHARS || s.name.length > MAX_TOKEN_CHARS) {
+      throw this.fail('an element, attribute or entity name is too long');
+    }
     if (s.text.length === 0) return;
-    if (s.state === S_TEXT || (s.state >= S_CDATA && s.state <= S_CDATA_ENDING_2)) {
+    if (
+      s.state === S_TEXT ||
+      (s.state === S_ENTITY && s.entityReturnState === S_TEXT) ||
+      (s.state >= S_CDATA && s.state <= S_CDATA_ENDING_2)
+    ) {
       this.appendCapture(s.text);
       s.text = '';
     } else if (s.state >= S_COMMENT && s.state < S_CDATA) {
