@@ -1,17 +1,17 @@
 import type { Readable } from 'node:stream';
-import { buildFinding, MAX_EVIDENCE_CHARS, MAX_FIELD_CHARS } from './build-finding';
+import { buildFinding, fieldLimits, MAX_EVIDENCE_CHARS, MAX_FIELD_CHARS } from './build-finding';
 import { hasScheme, joinUrl, urlPath } from './fingerprint';
 import type { FindingSink, ParseSummary } from './normalized-finding';
 import { mapSeverity, parseCwe } from './severity';
 import { parseXmlReport } from './xml-stream';
 
-const ITEM_FIELDS: Readonly<Record<string, number>> = {
+const ITEM_FIELDS = fieldLimits({
   Name: MAX_FIELD_CHARS,
   Affects: MAX_FIELD_CHARS,
   Parameter: MAX_FIELD_CHARS,
   Severity: MAX_FIELD_CHARS,
   Details: MAX_EVIDENCE_CHARS,
-};
+});
 
 /**
  * Acunetix WVS's XML export (`<ScanGroup><Scan>`): one finding per `<ReportItem>` of a scan's
@@ -38,7 +38,7 @@ export function parseAcunetixReport(
             item = {};
             cwe = null;
           } else if (item !== null && xml.parent() === 'ReportItem') {
-            const limit = ITEM_FIELDS[name];
+            const limit = ITEM_FIELDS.get(name);
             if (limit !== undefined) xml.capture(limit);
           } else if (
             item !== null &&

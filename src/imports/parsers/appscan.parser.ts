@@ -17,6 +17,9 @@ interface Entity {
   url: string | null;
 }
 
+/** The references of an issue we resolve: `<issue-type><ref>`, `<url><ref>`, `<entity><ref>`. */
+const REFERENCES = new Set(['issue-type', 'url', 'entity']);
+
 /** Entity kinds that are a parameter of the URL rather than the page itself. */
 const PARAMETER_ENTITY_TYPES = new Set(['parameter', 'cookie', 'header']);
 
@@ -66,8 +69,13 @@ export function parseAppScanReport(input: Readable, onFinding: FindingSink): Pro
               if (['name', 'cwe', 'severity', 'url-name', 'entity-type'].includes(name))
                 xml.capture(MAX_FIELD_CHARS);
             }
-          } else if (depth === 5 && g === 'issue-group' && name === 'ref') {
-            xml.capture(MAX_FIELD_CHARS); // issue-type/ref, url/ref, entity/ref
+          } else if (
+            depth === 5 &&
+            g === 'issue-group' &&
+            name === 'ref' &&
+            REFERENCES.has(xml.parent() ?? '')
+          ) {
+            xml.capture(MAX_FIELD_CHARS);
           } else if (
             depth === 5 &&
             g === 'issue-group' &&

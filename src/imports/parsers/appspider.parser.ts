@@ -1,10 +1,10 @@
 import type { Readable } from 'node:stream';
-import { buildFinding, MAX_EVIDENCE_CHARS, MAX_FIELD_CHARS } from './build-finding';
+import { buildFinding, fieldLimits, MAX_EVIDENCE_CHARS, MAX_FIELD_CHARS } from './build-finding';
 import type { FindingSink, ParseSummary } from './normalized-finding';
 import { mapSeverity, parseCwe } from './severity';
 import { parseXmlReport } from './xml-stream';
 
-const VULN_FIELDS: Readonly<Record<string, number>> = {
+const VULN_FIELDS = fieldLimits({
   ModuleId: MAX_FIELD_CHARS,
   VulnType: MAX_FIELD_CHARS,
   VulnUrl: MAX_FIELD_CHARS,
@@ -14,7 +14,7 @@ const VULN_FIELDS: Readonly<Record<string, number>> = {
   AttackScore: MAX_FIELD_CHARS,
   CweId: MAX_FIELD_CHARS,
   MatchedString: MAX_EVIDENCE_CHARS,
-};
+});
 
 /** AppSpider writes `N/A` for "none". */
 function value(raw: string | undefined): string | null {
@@ -40,7 +40,7 @@ export function parseAppSpiderReport(
         open(name) {
           if (name === 'Vuln' && xml.parent() === 'VulnList') vuln = {};
           else if (vuln !== null && xml.parent() === 'Vuln') {
-            const limit = VULN_FIELDS[name];
+            const limit = VULN_FIELDS.get(name);
             if (limit !== undefined) xml.capture(limit);
           }
         },

@@ -5,6 +5,14 @@ import { MAX_EVIDENCE_CHARS, type NormalizedFinding, type Severity } from './nor
 export const MAX_FIELD_CHARS = 4096;
 export { MAX_EVIDENCE_CHARS };
 
+/**
+ * Element name → capture limit. A Map, not an object lookup: an element named `constructor` or
+ * `__proto__` must not find an inherited property (which would disable the limit).
+ */
+export function fieldLimits(limits: Record<string, number>): ReadonlyMap<string, number> {
+  return new Map(Object.entries(limits));
+}
+
 export interface FindingFields {
   ruleId: string | null;
   name: string | null;

@@ -1,11 +1,11 @@
 import type { Readable } from 'node:stream';
-import { buildFinding, MAX_EVIDENCE_CHARS, MAX_FIELD_CHARS } from './build-finding';
+import { buildFinding, fieldLimits, MAX_EVIDENCE_CHARS, MAX_FIELD_CHARS } from './build-finding';
 import { joinUrl, urlPath } from './fingerprint';
 import type { FindingSink, ParseSummary } from './normalized-finding';
 import { mapSeverity, parseCwe } from './severity';
 import { parseXmlReport } from './xml-stream';
 
-const ISSUE_FIELDS: Readonly<Record<string, number>> = {
+const ISSUE_FIELDS = fieldLimits({
   type: MAX_FIELD_CHARS,
   name: MAX_FIELD_CHARS,
   host: MAX_FIELD_CHARS,
@@ -14,7 +14,7 @@ const ISSUE_FIELDS: Readonly<Record<string, number>> = {
   severity: MAX_FIELD_CHARS,
   issueDetail: MAX_EVIDENCE_CHARS,
   vulnerabilityClassifications: MAX_FIELD_CHARS,
-};
+});
 
 /**
  * The parameter Burp names at the end of `<location>`: `/login.jsp [password parameter]`,
@@ -35,7 +35,7 @@ export function parseBurpReport(input: Readable, onFinding: FindingSink): Promis
       open(name) {
         if (name === 'issue' && xml.parent() === 'issues') issue = {};
         else if (issue !== null && xml.parent() === 'issue') {
-          const limit = ISSUE_FIELDS[name];
+          const limit = ISSUE_FIELDS.get(name);
           if (limit !== undefined) xml.capture(limit);
         }
       },

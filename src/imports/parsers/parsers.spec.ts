@@ -432,6 +432,22 @@ describe('scan report parsers: streaming', () => {
     );
   });
 
+  it('element names like constructor or __proto__ neither lift the limits nor pollute', async () => {
+    const big = 'x'.repeat(100_000);
+    const [f] = await parseText(
+      'zap',
+      zapReport([
+        `<alertitem><pluginid>1</pluginid><riskcode>constructor</riskcode><constructor>${big}</constructor>` +
+          `<__proto__>${big}</__proto__><instances><instance><uri>https://h/</uri><toString>${big}</toString>` +
+          `<evidence>${big}</evidence></instance></instances></alertitem>`,
+      ]),
+    );
+    expect(f.severity).toBe('info');
+    expect(f.evidence).toHaveLength(MAX_EVIDENCE_CHARS);
+    expect(JSON.stringify(f).length).toBeLessThan(MAX_EVIDENCE_CHARS + 1000);
+    expect(({} as Record<string, unknown>).x).toBeUndefined();
+  });
+
   it('an alert with more instances than MAX_PENDING_INSTANCES reports them all', async () => {
     const n = MAX_PENDING_INSTANCES + 5;
     let instances = '';

@@ -50,8 +50,12 @@ export const SEVERITY_TABLES: Readonly<Record<string, Readonly<Record<string, Se
 };
 
 export function mapSeverity(scanner: string, raw: string | null): Severity {
-  if (raw === null) return 'info';
-  return SEVERITY_TABLES[scanner]?.[raw.trim().toLowerCase()] ?? 'info';
+  const table = Object.hasOwn(SEVERITY_TABLES, scanner) ? SEVERITY_TABLES[scanner] : undefined;
+  const key = raw?.trim().toLowerCase();
+  // hasOwn: a report's "constructor" must not find Object.prototype's.
+  return table !== undefined && key !== undefined && Object.hasOwn(table, key)
+    ? table[key]
+    : 'info';
 }
 
 /** A CWE number from `79`, `CWE-79` or `CWE-79: ...`; null for none, 0 or negative (ZAP's -1). */

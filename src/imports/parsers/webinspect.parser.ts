@@ -1,16 +1,16 @@
 import type { Readable } from 'node:stream';
-import { buildFinding, MAX_EVIDENCE_CHARS, MAX_FIELD_CHARS } from './build-finding';
+import { buildFinding, fieldLimits, MAX_EVIDENCE_CHARS, MAX_FIELD_CHARS } from './build-finding';
 import type { FindingSink, ParseSummary } from './normalized-finding';
 import { mapSeverity, parseCwe } from './severity';
 import { parseXmlReport } from './xml-stream';
 
-const ISSUE_FIELDS: Readonly<Record<string, number>> = {
+const ISSUE_FIELDS = fieldLimits({
   VulnerabilityID: MAX_FIELD_CHARS,
   CheckTypeID: MAX_FIELD_CHARS,
   Name: MAX_FIELD_CHARS,
   Severity: MAX_FIELD_CHARS,
   AttackHTTPRequest: MAX_EVIDENCE_CHARS,
-};
+});
 
 /**
  * WebInspect's XML export (`<Sessions>`): one finding per `<Issue>` of a `<Session>`, at the
@@ -42,7 +42,7 @@ export function parseWebInspectReport(
             issue = {};
             cwe = null;
           } else if (issue !== null && xml.parent() === 'Issue') {
-            const limit = ISSUE_FIELDS[name];
+            const limit = ISSUE_FIELDS.get(name);
             if (limit !== undefined) xml.capture(limit);
           } else if (
             issue !== null &&

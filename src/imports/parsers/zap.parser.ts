@@ -1,5 +1,5 @@
 import type { Readable } from 'node:stream';
-import { buildFinding, MAX_EVIDENCE_CHARS, MAX_FIELD_CHARS } from './build-finding';
+import { buildFinding, fieldLimits, MAX_EVIDENCE_CHARS, MAX_FIELD_CHARS } from './build-finding';
 import type { FindingSink, ParseSummary } from './normalized-finding';
 import { mapSeverity, parseCwe } from './severity';
 import { parseXmlReport } from './xml-stream';
@@ -18,7 +18,7 @@ interface Instance {
 }
 
 /** Alert fields we keep; everything else (desc, solution, request/response) streams past. */
-const ALERT_FIELDS: Readonly<Record<string, number>> = {
+const ALERT_FIELDS = fieldLimits({
   pluginid: MAX_FIELD_CHARS,
   name: MAX_FIELD_CHARS,
   alert: MAX_FIELD_CHARS,
@@ -27,12 +27,12 @@ const ALERT_FIELDS: Readonly<Record<string, number>> = {
   uri: MAX_FIELD_CHARS,
   param: MAX_FIELD_CHARS,
   evidence: MAX_EVIDENCE_CHARS,
-};
-const INSTANCE_FIELDS: Readonly<Record<string, number>> = {
+});
+const INSTANCE_FIELDS = fieldLimits({
   uri: MAX_FIELD_CHARS,
   param: MAX_FIELD_CHARS,
   evidence: MAX_EVIDENCE_CHARS,
-};
+});
 
 /**
  * ZAP's XML report (`<OWASPZAPReport>`, or the pre-2.x `<report>`): one finding per `<instance>` of
@@ -82,10 +82,10 @@ export function parseZapReport(input: Readable, onFinding: FindingSink): Promise
           } else if (name === 'instance' && xml.parent() === 'instances') {
             instance = { uri: null, param: null, evidence: null };
           } else if (instance !== null && xml.parent() === 'instance') {
-            const limit = INSTANCE_FIELDS[name];
+            const limit = INSTANCE_FIELDS.get(name);
             if (limit !== undefined) xml.capture(limit);
           } else if (xml.parent() === 'alertitem') {
-            const limit = ALERT_FIELDS[name];
+            const limit = ALERT_FIELDS.get(name);
             if (limit !== undefined) xml.capture(limit);
           }
         },
