@@ -6,6 +6,7 @@ import { AppConfig } from './config/app-config';
 import { ConfigModule } from './config/config.module';
 import { DatabaseModule } from './database/database.module';
 import { HealthController } from './health/health.controller';
+import { ImportsModule } from './imports/imports.module';
 import { ScanAgentsModule } from './scan-agents/scan-agents.module';
 import { ScansModule } from './scans/scans.module';
 import { StorageModule } from './storage/storage.module';
@@ -28,6 +29,7 @@ export class AppModule {
         ScanAgentsModule,
         ScansModule,
         TasksModule,
+        ImportsModule,
       ],
       controllers: [HealthController],
       providers: [

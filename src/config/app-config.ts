@@ -166,6 +166,27 @@ export class AppConfig {
   @Matches(/^[A-Za-z0-9_-]{1,64}$/, { message: 'INSTANCE_ID must be 1-64 letters, digits, _ or -' })
   INSTANCE_ID?: string;
 
+  /** How often an idle instance looks for queued scan imports (0: this instance runs none). */
+  @Transform(toInt)
+  @IsInt()
+  @Min(0)
+  @Max(3600)
+  IMPORT_POLL_INTERVAL_SECONDS = 2;
+
+  /** Scan imports this instance runs at once (each of a different application). */
+  @Transform(toInt)
+  @IsInt()
+  @Min(1)
+  @Max(16)
+  IMPORT_CONCURRENCY = 1;
+
+  /** A running import whose heartbeat is older than this is taken over by another instance. */
+  @Transform(toInt)
+  @IsInt()
+  @Min(3)
+  @Max(3600)
+  IMPORT_LEASE_SECONDS = 60;
+
   get instanceId(): string {
     return (
       this.INSTANCE_ID ??

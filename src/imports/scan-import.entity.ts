@@ -23,9 +23,13 @@ export const UNFINISHED_PHASES: readonly ImportPhase[] = ['queued', 'parsing', '
 // One import per scan: a scan's findings are merged once.
 @Unique('scan_imports_scan_id_key', ['scanId'])
 @Check('scan_imports_phase_check', `phase IN ('queued', 'parsing', 'merging', 'done', 'failed')`)
-// The claim (import-runner.repository.ts claimNextImport): the oldest unfinished import of each application.
-@Index('scan_imports_unfinished_idx', ['applicationId', 'id'], {
+// The claim (scan-imports.repository.ts claimNextImport): the oldest unfinished import of each application.
+@Index('scan_imports_unfinished_idx', ['applicationId', 'scanId'], {
   where: `phase IN ('queued', 'parsing', 'merging')`,
+})
+// The merge's duplicate check (scan-imports.repository.ts previousMergedScans).
+@Index('scan_imports_merged_idx', ['applicationId', 'scanner', 'scanId'], {
+  where: `phase = 'done'`,
 })
 export class ScanImportEntity {
   @PrimaryGeneratedColumn()

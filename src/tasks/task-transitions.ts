@@ -254,3 +254,21 @@ export async function timeOutOverdueTasks(tx: EntityManager, limit: number): Pro
   );
   return rows.map((row) => row.id);
 }
+
+/**
+ * A system note on a task that stays COMPLETE_SUCCESSFUL (its scan's import finished or failed):
+ * no transition, so both status columns are null. Returns false when the task is not complete.
+ */
+export async function appendCompletedTaskNote(
+  tx: EntityManager,
+  taskId: number,
+  message: string,
+): Promise<boolean> {
+  const rows: unknown[] = await tx.query(
+    `INSERT INTO scan_statuses (${HISTORY_COLUMNS})
+     SELECT id, $2, NULL, NULL, 'system', NULL FROM scan_queue_tasks WHERE id = $1 AND status = ${COMPLETE_SUCCESSFUL}
+     RETURNING id`,
+    [taskId, message],
+  );
+  return rows.length === 1;
+}

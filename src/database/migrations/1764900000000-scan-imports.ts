@@ -33,10 +33,15 @@ export class ScanImports1764900000000 implements MigrationInterface {
         CONSTRAINT scan_imports_scan_id_fkey FOREIGN KEY (scan_id) REFERENCES scans (id) ON DELETE CASCADE,
         CONSTRAINT scan_imports_application_id_fkey FOREIGN KEY (application_id) REFERENCES applications (id)
       )`);
-    // The claim (import-runner.repository.ts claimNextImport): the oldest unfinished import of an
+    // The claim (scan-imports.repository.ts claimNextImport): the oldest unfinished import of an
     // application, and "no older unfinished import of the same application". Finished rows drop out.
     await q.query(
-      `CREATE INDEX scan_imports_unfinished_idx ON scan_imports (application_id, id) WHERE phase IN ('queued', 'parsing', 'merging')`,
+      `CREATE INDEX scan_imports_unfinished_idx ON scan_imports (application_id, scan_id) WHERE phase IN ('queued', 'parsing', 'merging')`,
+    );
+    // The merge's duplicate check (scan-imports.repository.ts previousMergedScans): the newest merged
+    // scans of an application and scanner.
+    await q.query(
+      `CREATE INDEX scan_imports_merged_idx ON scan_imports (application_id, scanner, scan_id) WHERE phase = 'done'`,
     );
     await q.query(`
       CREATE TABLE findings (
