@@ -1,7 +1,8 @@
 /**
  * All SQL of an import run, written out so the locking is visible: queueing (in completeTask's
  * transaction), the claim, the lease, the findings' batched INSERT, the set-based merge, and the
- * end of a run. Every write of a run is fenced by its attempt number: an instance that lost its
+ * end of a run. Guarded UPDATEs are wrapped in `WITH … SELECT` so the driver returns their rows
+ * (TypeORM answers a bare UPDATE with [rows, count]). Every write of a run is fenced by its attempt number: an instance that lost its
  * lease (its heartbeat stopped long enough for another instance to take over) cannot finish it.
  */
 import { EntityManager } from 'typeorm';
@@ -112,8 +113,11 @@ export async function releaseInstanceImports(
   instanceId: string,
 ): Promise<number> {
   const rows: unknown[] = await tx.query(
-    `UPDATE scan_imports SET heartbeat_at = NULL
-     WHERE owner_instance = $1 AND phase IN ('parsing', 'merging') RETURNING id`,
+    `WITH released AS (
+       UPDATE scan_imports SET heartbeat_at = NULL
+       WHERE owner_instance = $1 AND phase IN ('parsing', 'merging') RETURNING id
+     )
+     SELECT id FROM released`,
     [instanceId],
   );
   return rows.length;
@@ -135,8 +139,11 @@ export async function renewLease(
   phase?: 'merging',
 ): Promise<boolean> {
   const rows: unknown[] = await tx.query(
-    `UPDATE scan_imports SET heartbeat_at = now(), phase = coalesce($3, phase)
-     WHERE id = $1 AND attempts = $2 AND phase IN ('parsing', 'merging') RETURNING id`,
+    `WITH renewed AS (
+       UPDATE scan_imports SET heartbeat_at = now(), phase = coalesce($3, phase)
+       WHERE id = $1 AND attempts = $2 AND phase IN ('parsing', 'merging') RETURNING id
+     )
+     SELECT id FROM renewed`,
     [run.id, run.attempt, phase ?? null],
   );
   return rows.length === 1;
@@ -286,12 +293,15 @@ export async function finishImport(
   outcome: MergeCounts & { findingsCount: number; duplicateOfScanId: number | null },
 ): Promise<boolean> {
   const rows: unknown[] = await tx.query(
-    `UPDATE scan_imports
-     SET phase = 'done', findings_count = $3, new_count = $4, still_present_count = $5,
-         reopened_count = $6, fixed_count = $7, duplicate_of_scan_id = $8, finished_at = now(),
-         heartbeat_at = NULL
-     WHERE id = $1 AND attempts = $2 AND phase IN ('parsing', 'merging')
-     RETURNING id`,
+    `WITH finished AS (
+       UPDATE scan_imports
+       SET phase = 'done', findings_count = $3, new_count = $4, still_present_count = $5,
+           reopened_count = $6, fixed_count = $7, duplicate_of_scan_id = $8, finished_at = now(),
+           heartbeat_at = NULL
+       WHERE id = $1 AND attempts = $2 AND phase IN ('parsing', 'merging')
+       RETURNING id
+     )
+     SELECT id FROM finished`,
     [
       run.id,
       run.attempt,
@@ -313,11 +323,14 @@ export async function failImport(
   error: string,
 ): Promise<boolean> {
   const rows: unknown[] = await tx.query(
-    `UPDATE scan_imports
-     SET phase = 'failed', error = $3, finished_at = now(), heartbeat_at = NULL,
-         findings_count = 0, new_count = 0, still_present_count = 0, reopened_count = 0, fixed_count = 0
-     WHERE id = $1 AND attempts = $2 AND phase IN ('parsing', 'merging')
-     RETURNING id`,
+    `WITH failed AS (
+       UPDATE scan_imports
+       SET phase = 'failed', error = $3, finished_at = now(), heartbeat_at = NULL,
+           findings_count = 0, new_count = 0, still_present_count = 0, reopened_count = 0, fixed_count = 0
+       WHERE id = $1 AND attempts = $2 AND phase IN ('parsing', 'merging')
+       RETURNING id
+     )
+     SELECT id FROM failed`,
     [run.id, run.attempt, error],
   );
   return rows.length === 1;
