@@ -15,6 +15,8 @@ import type { Severity } from './parsers/normalized-finding';
 @Check('findings_severity_check', `severity IN ('critical', 'high', 'medium', 'low', 'info')`)
 // A scan's findings page (ORDER BY id) and the merge's distinct fingerprints of one scan.
 @Index('findings_scan_id_id_idx', ['scanId', 'id'])
+// The merge's "fixed" step (scan-imports.repository.ts mergeScanFindings).
+@Index('findings_scan_id_fingerprint_idx', ['scanId', 'fingerprint'])
 export class FindingEntity {
   @PrimaryGeneratedColumn({ type: 'bigint' })
   id!: string;

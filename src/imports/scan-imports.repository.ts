@@ -271,7 +271,9 @@ export async function mergeScanFindings(
        FROM vulnerabilities v
        WHERE v.application_id = $2 AND v.scanner = $3 AND v.last_seen_scan_id < $1
          AND (v.status = 'open' OR v.fixed_scan_id > $1)
-         AND NOT EXISTS (SELECT 1 FROM seen WHERE seen.fingerprint = v.fingerprint)
+         -- Probed in findings_scan_id_fingerprint_idx, not in the CTE: fresh findings have no
+         -- statistics, and the planner's nested loop over the CTE was quadratic.
+         AND NOT EXISTS (SELECT 1 FROM findings f WHERE f.scan_id = $1 AND f.fingerprint = v.fingerprint)
      ), fixed AS (
        UPDATE vulnerabilities v SET status = 'fixed', fixed_scan_id = $1, fixed_at = $4
        FROM absent WHERE v.id = absent.id
@@ -296,7 +298,7 @@ export async function finishImport(
     `WITH finished AS (
        UPDATE scan_imports
        SET phase = 'done', findings_count = $3, new_count = $4, still_present_count = $5,
-           reopened_count = $6, fixed_count = $7, duplicate_of_scan_id = $8, finished_at = now(),
+           reopened_count = $6, fixed_count = $7, duplicate_of_scan_id = $8, finished_at = clock_timestamp(),
            heartbeat_at = NULL
        WHERE id = $1 AND attempts = $2 AND phase IN ('parsing', 'merging')
        RETURNING id
@@ -325,7 +327,7 @@ export async function failImport(
   const rows: unknown[] = await tx.query(
     `WITH failed AS (
        UPDATE scan_imports
-       SET phase = 'failed', error = $3, finished_at = now(), heartbeat_at = NULL,
+       SET phase = 'failed', error = $3, finished_at = clock_timestamp(), heartbeat_at = NULL,
            findings_count = 0, new_count = 0, still_present_count = 0, reopened_count = 0, fixed_count = 0
        WHERE id = $1 AND attempts = $2 AND phase IN ('parsing', 'merging')
        RETURNING id
