@@ -97,6 +97,19 @@ export class ScanImports1764900000000 implements MigrationInterface {
         CONSTRAINT vulnerabilities_status_check CHECK (status IN ('open', 'fixed')),
         CONSTRAINT vulnerabilities_application_id_fkey FOREIGN KEY (application_id) REFERENCES applications (id)
       )`);
+    // Scans stored before this migration are imported too, oldest first (scans store the
+    // scanner's display name; imports use its short name, as scanner-types.ts maps them).
+    await q.query(`
+      INSERT INTO scan_imports (scan_id, application_id, scanner)
+      SELECT id, application_id, CASE scanner
+               WHEN 'Acunetix WVS' THEN 'acunetix'
+               WHEN 'AppSpider' THEN 'spider'
+               WHEN 'Burp Suite Pro' THEN 'burp'
+               WHEN 'IBM Security AppScan Standard' THEN 'appscan'
+               WHEN 'OWASP Zed Attack Proxy' THEN 'zap'
+               WHEN 'WebInspect' THEN 'webinspect'
+               ELSE left(scanner, 32) END
+      FROM scans ORDER BY id`);
     // An application's vulnerability list and its counts by severity (status and severity filters).
     await q.query(
       `CREATE INDEX vulnerabilities_application_id_status_severity_idx ON vulnerabilities (application_id, status, severity)`,
