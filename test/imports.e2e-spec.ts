@@ -706,3 +706,85 @@ describe('scan imports', () => {
     }, 240_000);
   });
 });
+
+describe('scan imports on several instances', () => {
+  let servers: TestServer[];
+  beforeAll(async () => {
+    servers = await TestServer.startCluster(2, {
+      IMPORT_POLL_INTERVAL_SECONDS: '1',
+      IMPORT_CONCURRENCY: '2',
+    });
+  });
+  afterAll(async () => {
+    for (const server of servers.slice(1)) {
+      await server.kill();
+      await server.db.end();
+    }
+    await servers[0].stop();
+  });
+
+  it('two instances import 12 scans of 4 applications: each exactly once, one per application at a time', async () => {
+    const [t] = servers;
+    const agentKey = await givenAgentKey(t);
+    const apps = [];
+    for (let i = 0; i < 4; i++) apps.push(await givenApplication(t));
+    const taskIds: number[] = [];
+    for (let round = 0; round < 3; round++) {
+      for (const applicationId of apps) {
+        const queued = await queueScan(t, applicationId, 'zap');
+        const claimed = await requestTask(t, agentKey, 'zap');
+        expect(claimed.body.object.taskId).toBe(queued.id);
+        const task = {
+          applicationId,
+          taskId: queued.id,
+          agentKey,
+          secureTaskKey: claimed.body.object.secureTaskKey,
+        };
+        // Alternate the instance that receives the upload; each round drops one more alert item.
+        const server = servers[taskIds.length % 2];
+        const report = zapVariant(['10020', '10036'].slice(0, round));
+        expect(
+          (await completeTask(server, task, { name: 'ZAPRESULTS.xml', content: report })).status,
+        ).toBe(200);
+        taskIds.push(queued.id);
+      }
+    }
+    let maxRunningPerApp = 0;
+    const deadline = Date.now() + 60_000;
+    for (;;) {
+      const [row] = await t.query<{ unfinished: number; per_app: number }>(
+        `SELECT count(*) FILTER (WHERE phase <> 'done')::int AS unfinished,
+                coalesce((SELECT max(n) FROM (SELECT count(*)::int AS n FROM scan_imports
+                  WHERE phase IN ('parsing', 'merging') GROUP BY application_id) running), 0) AS per_app
+         FROM scan_imports`,
+      );
+      maxRunningPerApp = Math.max(maxRunningPerApp, row.per_app);
+      if (row.unfinished === 0) break;
+      if (Date.now() > deadline) throw new Error(`${row.unfinished} imports not done`);
+      await sleep(20);
+    }
+    expect(maxRunningPerApp).toBeLessThanOrEqual(1);
+    const runs = await t.query<{ attempts: number; fixed: number; scan_id: number }>(
+      'SELECT attempts, fixed_count AS fixed, scan_id FROM scan_imports ORDER BY scan_id',
+    );
+    expect(runs).toHaveLength(12);
+    expect(runs.every((run) => run.attempts === 1)).toBe(true);
+    // Per application: the 1st scan fixes nothing, the 2nd fixes 10020's, the 3rd 10036's.
+    const notes = await t.query<{ task_id: number; n: number }>(
+      `SELECT task_id, count(*)::int AS n FROM scan_statuses
+       WHERE task_id = ANY($1::int[]) AND message LIKE 'Imported %' GROUP BY task_id`,
+      [taskIds],
+    );
+    expect(notes).toHaveLength(12);
+    expect(notes.every((note) => note.n === 1)).toBe(true);
+    const byApp = await t.query<{ application_id: number; fixed: number[] }>(
+      `SELECT i.application_id, array_agg(i.fixed_count ORDER BY i.scan_id) AS fixed
+       FROM scan_imports i GROUP BY i.application_id ORDER BY i.application_id`,
+    );
+    const [first] = byApp;
+    expect(first.fixed[0]).toBe(0);
+    expect(first.fixed[1]).toBeGreaterThan(0);
+    expect(first.fixed[2]).toBeGreaterThan(0);
+    for (const app of byApp) expect(app.fixed).toEqual(first.fixed);
+  }, 120_000);
+});
