@@ -1,0 +1,38 @@
+import { findingFingerprint, urlPath } from './fingerprint';
+import { MAX_EVIDENCE_CHARS, type NormalizedFinding, type Severity } from './normalized-finding';
+
+/** Longest URL, parameter, name or id kept (characters); longer values are cut while streaming. */
+export const MAX_FIELD_CHARS = 4096;
+export { MAX_EVIDENCE_CHARS };
+
+export interface FindingFields {
+  ruleId: string | null;
+  name: string | null;
+  severity: Severity;
+  cwe: number | null;
+  url: string | null;
+  /** Defaults to the path of `url`. */
+  path?: string | null;
+  parameter: string | null;
+  evidence: string | null;
+}
+
+/** Empty strings become null, the path is derived, the fingerprint computed. */
+export function buildFinding(scanner: string, fields: FindingFields): NormalizedFinding {
+  const ruleId = fields.ruleId || '';
+  const url = fields.url || null;
+  const path = (fields.path === undefined ? urlPath(url) : fields.path) || null;
+  const parameter = fields.parameter || null;
+  return {
+    scanner,
+    ruleId,
+    name: fields.name || ruleId,
+    severity: fields.severity,
+    cwe: fields.cwe,
+    url,
+    path,
+    parameter,
+    evidence: fields.evidence ? fields.evidence.slice(0, MAX_EVIDENCE_CHARS) : null,
+    fingerprint: findingFingerprint(scanner, ruleId, path, url, parameter),
+  };
+}

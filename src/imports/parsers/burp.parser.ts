@@ -1,0 +1,67 @@
+import type { Readable } from 'node:stream';
+import { buildFinding, MAX_EVIDENCE_CHARS, MAX_FIELD_CHARS } from './build-finding';
+import { joinUrl, urlPath } from './fingerprint';
+import type { FindingSink, ParseSummary } from './normalized-finding';
+import { mapSeverity, parseCwe } from './severity';
+import { parseXmlReport } from './xml-stream';
+
+const ISSUE_FIELDS: Readonly<Record<string, number>> = {
+  type: MAX_FIELD_CHARS,
+  name: MAX_FIELD_CHARS,
+  host: MAX_FIELD_CHARS,
+  path: MAX_FIELD_CHARS,
+  location: MAX_FIELD_CHARS,
+  severity: MAX_FIELD_CHARS,
+  issueDetail: MAX_EVIDENCE_CHARS,
+  vulnerabilityClassifications: MAX_FIELD_CHARS,
+};
+
+/**
+ * The parameter Burp names at the end of `<location>`: `/login.jsp [password parameter]`,
+ * `/basket.jsp [b_id cookie]`, `/x [Referer HTTP header]`, `/x [name JSON parameter]`. Locations
+ * such as `/x [URL path filename]` name no parameter.
+ */
+export function burpParameter(location: string | null): string | null {
+  if (location === null) return null;
+  const match = /\[(\S+) (?:[^\]]* )?(?:parameter|cookie|header)\]\s*$/i.exec(location);
+  return match === null ? null : match[1];
+}
+
+/** Burp Suite's XML export (`<issues>`): one finding per `<issue>`. */
+export function parseBurpReport(input: Readable, onFinding: FindingSink): Promise<ParseSummary> {
+  return parseXmlReport(input, onFinding, { label: 'Burp', roots: ['issues'] }, (xml, emit) => {
+    let issue: Record<string, string> | null = null;
+    return {
+      open(name) {
+        if (name === 'issue' && xml.parent() === 'issues') issue = {};
+        else if (issue !== null && xml.parent() === 'issue') {
+          const limit = ISSUE_FIELDS[name];
+          if (limit !== undefined) xml.capture(limit);
+        }
+      },
+      close(name, _path, text) {
+        if (issue === null) return;
+        if (name === 'issue' && xml.parent() === 'issues') {
+          const path = issue.path || null;
+          // <vulnerabilityClassifications> (Burp 2.x) lists CWE links; the first CWE-n is taken.
+          const cweMatch = /CWE-(\d+)/i.exec(issue.vulnerabilityClassifications ?? '');
+          emit(
+            buildFinding('burp', {
+              ruleId: issue.type,
+              name: issue.name,
+              severity: mapSeverity('burp', issue.severity ?? null),
+              cwe: cweMatch === null ? null : parseCwe(cweMatch[1]),
+              url: joinUrl(issue.host ?? null, path),
+              path: urlPath(path),
+              parameter: burpParameter(issue.location ?? null),
+              evidence: issue.issueDetail ?? null,
+            }),
+          );
+          issue = null;
+        } else if (text !== null) {
+          issue[name] = text;
+        }
+      },
+    };
+  });
+}
