@@ -4,7 +4,8 @@
  * Samples the server process's RSS from before the import is claimed until it is done; the
  * parse streams into batched INSERTs, so the growth must not follow the report's size.
  * Run: npm run build && npx ts-node --transpile-only bench/import-memory.ts [SIZE_MB] [--same-path]
- * (--same-path: every finding at one path, so one vulnerability; default: each at its own path).
+ * (--same-path: every finding at one path, so one vulnerability; default: each at its own path;
+ * --heap=MB: run the server with --max-old-space-size=MB).
  * Uses DATABASE_URL (a fresh database on that server) or, when unset, an embedded PostgreSQL.
  */
 import { randomBytes } from 'node:crypto';
@@ -15,6 +16,10 @@ import { api, rssKb, sleep, startDatabase, startScanqueue, withClient } from './
 
 const sizeMb = Number(process.argv.find((arg) => /^\d+$/.test(arg)) ?? 200);
 const samePath = process.argv.includes('--same-path');
+/** --heap=MB: the server's V8 old-space limit, to show the growth is garbage, not retained data. */
+const heapMb = /^--heap=(\d+)$/.exec(
+  process.argv.find((arg) => arg.startsWith('--heap=')) ?? '',
+)?.[1];
 
 /** A well-formed ZAP report of about `bytes`, one alert item with one instance per finding. */
 async function* report(bytes: number): AsyncGenerator<Buffer> {
@@ -82,11 +87,15 @@ async function main(): Promise<void> {
   const database = await startDatabase();
   try {
     const databaseUrl = await database.create('imports');
-    // A long poll interval: the import starts when this script says, after the RSS baseline.
-    const server = await startScanqueue(databaseUrl, {
-      MAX_UPLOAD_BYTES: String((sizeMb + 64) * 1024 * 1024),
-      IMPORT_POLL_INTERVAL_SECONDS: '1',
-    });
+    // The import is held back (trigger below) until the RSS baseline is taken.
+    const server = await startScanqueue(
+      databaseUrl,
+      {
+        MAX_UPLOAD_BYTES: String((sizeMb + 64) * 1024 * 1024),
+        IMPORT_POLL_INTERVAL_SECONDS: '1',
+      },
+      heapMb ? [`--max-old-space-size=${heapMb}`] : [],
+    );
     try {
       const { base, key, pid } = server;
       const app = await api<{ id: number }>(base, key, 'POST', '/applications', {
@@ -157,6 +166,7 @@ async function main(): Promise<void> {
       const result = {
         fileMB: +fileMB.toFixed(1),
         distinctPaths: !samePath,
+        maxOldSpaceMB: heapMb ? Number(heapMb) : null,
         phase: row.phase,
         error: row.error,
         findings: row.findings_count,
