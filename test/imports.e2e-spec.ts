@@ -163,7 +163,7 @@ describe('scan imports', () => {
   async function waitForImport(
     applicationId: number,
     scanId: number,
-    timeoutMs = 10_000,
+    timeoutMs = 60_000,
   ): Promise<ScanImport> {
     const deadline = Date.now() + timeoutMs;
     for (;;) {

@@ -149,7 +149,7 @@ export async function renewLease(
   return rows.length === 1;
 }
 
-/** An earlier, interrupted run of the same transaction never committed; this is belt and braces. */
+/** A run replaces the scan's findings: those of an earlier completed run (its import run again). */
 export async function deleteFindings(tx: EntityManager, scanId: number): Promise<void> {
   await tx.query(`DELETE FROM findings WHERE scan_id = $1`, [scanId]);
 }
