@@ -258,6 +258,8 @@ export async function startScanqueue(
       HOST: '127.0.0.1',
       BOOTSTRAP_API_KEY: key,
       LOG_LEVEL: 'warn',
+      // The rows time the protocol; a background import of the uploaded reports would only add noise.
+      IMPORT_POLL_INTERVAL_SECONDS: '0',
       DATABASE_URL: databaseUrl,
       // A per-key request limit would measure the limiter, not the service.
       RATE_LIMIT_PER_MINUTE: '0',

@@ -9,6 +9,7 @@ import { HealthModule } from './health/health.module';
 import { ObservabilityModule } from './observability/observability.module';
 import { EventsModule } from './events/events.module';
 import { NatsServicesModule } from './nats/nats.module';
+import { ImportsModule } from './imports/imports.module';
 import { ScanAgentsModule } from './scan-agents/scan-agents.module';
 import { ScansModule } from './scans/scans.module';
 import { StorageModule } from './storage/storage.module';
@@ -35,6 +36,7 @@ export class AppModule {
         ObservabilityModule.forRoot(config),
         EventsModule,
         NatsServicesModule,
+        ImportsModule,
       ],
       providers: [
         { provide: APP_PIPE, useFactory: restValidationPipe },

@@ -844,6 +844,58 @@ const ROUTES: Route[] = [
       };
     },
   },
+  // ImportsController (this suite's servers run no imports: the scan's import stays queued)
+  {
+    controller: 'imports',
+    route: 'GET /rest/applications/{applicationId}/vulnerabilities',
+    anyOf: SCAN_READ,
+    restricted: false,
+    prepare: async () => {
+      const scan = await completedScan();
+      return {
+        method: 'GET',
+        url: `${R}/applications/${scan.applicationId}/vulnerabilities`,
+        body: { kind: 'none' },
+        ok: async (answer) => {
+          expect(object(answer)).toMatchObject({ total: 0, vulnerabilities: [] });
+        },
+      };
+    },
+  },
+  {
+    controller: 'imports',
+    route: 'GET /rest/applications/{applicationId}/scans/{scanId}/findings',
+    anyOf: SCAN_READ,
+    restricted: false,
+    prepare: async () => {
+      const scan = await completedScan();
+      return {
+        method: 'GET',
+        url: `${R}/applications/${scan.applicationId}/scans/${scan.scanId}/findings`,
+        body: { kind: 'none' },
+        ok: async (answer) => {
+          expect(object(answer)).toMatchObject({ total: 0, findings: [] });
+        },
+      };
+    },
+  },
+  {
+    controller: 'imports',
+    route: 'GET /rest/applications/{applicationId}/scans/{scanId}/import',
+    anyOf: SCAN_READ,
+    restricted: false,
+    prepare: async () => {
+      const scan = await completedScan();
+      return {
+        method: 'GET',
+        url: `${R}/applications/${scan.applicationId}/scans/${scan.scanId}/import`,
+        body: { kind: 'none' },
+        ok: async (answer) => {
+          expect(object(answer)).toMatchObject({ scanId: scan.scanId, phase: 'queued' });
+        },
+      };
+    },
+  },
 ];
 
 // ---------------------------------------------------------------------------------------------

@@ -337,6 +337,27 @@ export class AppConfig {
   @Max(3_600_000)
   WEBHOOK_RETRY_BASE_MS = 2_000;
 
+  /** How often an idle instance looks for queued scan imports (0: this instance runs none). */
+  @Transform(toInt)
+  @IsInt()
+  @Min(0)
+  @Max(3600)
+  IMPORT_POLL_INTERVAL_SECONDS = 2;
+
+  /** Scan imports this instance runs at once (each of a different application). */
+  @Transform(toInt)
+  @IsInt()
+  @Min(1)
+  @Max(16)
+  IMPORT_CONCURRENCY = 1;
+
+  /** A running import whose heartbeat is older than this is taken over by another instance. */
+  @Transform(toInt)
+  @IsInt()
+  @Min(3)
+  @Max(3600)
+  IMPORT_LEASE_SECONDS = 60;
+
   get instanceId(): string {
     return (
       this.INSTANCE_ID ??

@@ -6,11 +6,15 @@ import { WebhookDeliveryEntity } from '../events/webhook-delivery.entity';
 import { ScanAgentEntity } from '../scan-agents/scan-agent.entity';
 import { ScanConfigEntity } from '../scans/scan-config.entity';
 import { ScanEntity } from '../scans/scan.entity';
+import { FindingEntity } from '../imports/finding.entity';
+import { ScanImportEntity } from '../imports/scan-import.entity';
+import { VulnerabilityEntity } from '../imports/vulnerability.entity';
 import { ScanQueueTaskEntity } from '../tasks/scan-queue-task.entity';
 import { ScanStatusEntity } from '../tasks/scan-status.entity';
 import { InitialSchema1764388800000 } from './migrations/1764388800000-initial-schema';
 import { QueuedTasksIndex1764475200000 } from './migrations/1764475200000-queued-tasks-index';
 import { OutboxEvents1764800000000 } from './migrations/1764800000000-outbox-events';
+import { ScanImports1764900000000 } from './migrations/1764900000000-scan-imports';
 
 export const ENTITIES = [
   ApiKeyEntity,
@@ -22,12 +26,16 @@ export const ENTITIES = [
   ScanStatusEntity,
   OutboxEventEntity,
   WebhookDeliveryEntity,
+  ScanImportEntity,
+  FindingEntity,
+  VulnerabilityEntity,
 ];
 
 export const MIGRATIONS = [
   InitialSchema1764388800000,
   QueuedTasksIndex1764475200000,
   OutboxEvents1764800000000,
+  ScanImports1764900000000,
 ];
 
 export function dataSourceOptions(url: string, poolSize = 20): DataSourceOptions {

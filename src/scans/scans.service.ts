@@ -2,6 +2,7 @@
 import { Injectable, Logger, OnApplicationBootstrap } from '@nestjs/common';
 import { Readable } from 'node:stream';
 import { DataSource, EntityManager } from 'typeorm';
+import { queueScanImport } from '../imports/scan-imports.repository';
 import { NotFound } from '../rest/rest-error';
 import { ScanStorage } from '../storage/scan-storage';
 import { ScanEntity } from './scan.entity';
@@ -47,14 +48,20 @@ export class ScansService implements OnApplicationBootstrap {
       this.logger.warn(`Removed ${orphans.length} stored file(s) of scans that never committed`);
   }
 
+  /**
+   * Records the scan and queues its import in the caller's transaction: a committed scan always
+   * has an import run, and a rolled-back completeTask leaves neither (src/imports runs it later).
+   */
   async record(tx: EntityManager, scan: NewScan): Promise<ScanEntity> {
-    return tx.save(
+    const saved = await tx.save(
       tx.create(ScanEntity, {
         ...scan,
         originalFilename: scan.originalFilename.slice(0, 255),
         sizeBytes: String(scan.sizeBytes),
       }),
     );
+    await queueScanImport(tx, saved);
+    return saved;
   }
 
   listForApplication(applicationId: number): Promise<ScanEntity[]> {

@@ -323,3 +323,29 @@ export async function timeOutOverdueTasks(tx: EntityManager, limit: number): Pro
   );
   return rows.map((row) => row.id);
 }
+
+/**
+ * A system note on a task that stays COMPLETE_SUCCESSFUL (its scan's import finished or failed):
+ * no transition, so both status columns are null. Other services hear of it as a `task.status`
+ * event. Returns false when the task is not complete.
+ */
+export async function appendCompletedTaskNote(
+  tx: EntityManager,
+  taskId: number,
+  message: string,
+): Promise<boolean> {
+  const rows: unknown[] = await tx.query(
+    `WITH task AS (
+       SELECT * FROM scan_queue_tasks WHERE id = $1 AND status = ${COMPLETE_SUCCESSFUL}
+     ), history AS (
+       INSERT INTO scan_statuses (${HISTORY_COLUMNS})
+       SELECT id, $2, NULL, NULL, 'system', NULL FROM task
+       RETURNING id
+     ), outbox AS (
+       ${outboxInsert('task.status', 'task', '$2')}
+     )
+     SELECT id FROM history`,
+    [taskId, message],
+  );
+  return rows.length === 1;
+}

@@ -128,6 +128,8 @@ export class TestServer {
         STORAGE_DIR: path.join(dataDir, 'scans'),
         BOOTSTRAP_API_KEY: adminKey,
         REAPER_INTERVAL_SECONDS: '0',
+        // Background imports would append task history rows other suites count; imports' suite turns them on.
+        IMPORT_POLL_INTERVAL_SECONDS: '0',
         RATE_LIMIT_PER_MINUTE: '0',
         INSTANCE_ID: `test-${port}`,
         LOG_LEVEL: 'warn',

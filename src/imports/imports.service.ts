@@ -1,0 +1,86 @@
+/** The imports API's use cases: read-only views of vulnerabilities, findings and import runs. */
+import { Injectable } from '@nestjs/common';
+import { DataSource } from 'typeorm';
+import { ApplicationsService } from '../applications/applications.service';
+import { BadRestParameter, NotFound } from '../rest/rest-error';
+import { resolveScanner, SCAN_AGENT_SCANNERS } from '../scans/scanner-types';
+import { ScansService } from '../scans/scans.service';
+import {
+  FindingPageDto,
+  ListVulnerabilitiesParams,
+  PageParams,
+  ScanImportDto,
+  toFindingDto,
+  toScanImportDto,
+  toVulnerabilityDto,
+  VulnerabilityPageDto,
+} from './imports.dto';
+import { findScanImport, listFindings, listVulnerabilities } from './vulnerabilities.repository';
+
+const DEFAULT_PAGE_SIZE = 50;
+
+function paging(params: PageParams): { page: number; pageSize: number; offset: number } {
+  const page = params.page ?? 1;
+  const pageSize = params.pageSize ?? DEFAULT_PAGE_SIZE;
+  return { page, pageSize, offset: (page - 1) * pageSize };
+}
+
+@Injectable()
+export class ImportsService {
+  constructor(
+    private readonly dataSource: DataSource,
+    private readonly applications: ApplicationsService,
+    private readonly scans: ScansService,
+  ) {}
+
+  async listVulnerabilities(
+    applicationId: number,
+    params: ListVulnerabilitiesParams,
+  ): Promise<VulnerabilityPageDto> {
+    let scanner: string | undefined;
+    if (params.scanner !== undefined) {
+      scanner = resolveScanner(params.scanner)?.shortName;
+      if (!scanner) {
+        const known = SCAN_AGENT_SCANNERS.map((s) => s.shortName).join(', ');
+        throw new BadRestParameter(`Unknown scanner: ${params.scanner}. Scanners: ${known}.`);
+      }
+    }
+    await this.applications.get(applicationId);
+    const { page, pageSize, offset } = paging(params);
+    const { total, rows, countsBySeverity } = await listVulnerabilities(this.dataSource.manager, {
+      applicationId,
+      severity: params.severity,
+      scanner,
+      status: params.status,
+      cwe: params.cwe,
+      limit: pageSize,
+      offset,
+    });
+    return {
+      total,
+      page,
+      pageSize,
+      countsBySeverity,
+      vulnerabilities: rows.map(toVulnerabilityDto),
+    };
+  }
+
+  async listFindings(
+    applicationId: number,
+    scanId: number,
+    params: PageParams,
+  ): Promise<FindingPageDto> {
+    await this.scans.get(applicationId, scanId);
+    const { page, pageSize, offset } = paging(params);
+    const { total, rows } = await listFindings(this.dataSource.manager, scanId, pageSize, offset);
+    return { total, page, pageSize, findings: rows.map(toFindingDto) };
+  }
+
+  async getImport(applicationId: number, scanId: number): Promise<ScanImportDto> {
+    await this.scans.get(applicationId, scanId);
+    const row = await findScanImport(this.dataSource.manager, scanId);
+    // Scans stored before imports existed have none.
+    if (!row) throw new NotFound(`Scan ${scanId} has no import.`);
+    return toScanImportDto(row);
+  }
+}
