@@ -351,7 +351,9 @@ export async function seedQueued(f: Fixture, count: number): Promise<void> {
 
 /** An empty queue and history, then `depth` queued tasks; vacuumed so every trial starts alike. */
 export async function resetQueue(f: Fixture, depth: number): Promise<void> {
-  await f.db.query('TRUNCATE scan_queue_tasks, scan_statuses, scans');
+  await f.db.query(
+    'TRUNCATE scan_queue_tasks, scan_statuses, scans, scan_imports, findings, outbox_events CASCADE',
+  );
   await seedQueued(f, depth);
   await f.db.query('VACUUM ANALYZE scan_queue_tasks, scan_statuses');
 }
