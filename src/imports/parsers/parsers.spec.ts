@@ -247,6 +247,8 @@ describe('scan report parsers: helpers', () => {
     expect(burpParameter('/b.jsp [b_id cookie]')).toBe('b_id');
     expect(burpParameter('/x [Referer HTTP header]')).toBe('Referer');
     expect(burpParameter('/x [URL path filename]')).toBeNull();
+    expect(burpParameter('/x [name of an arbitrarily supplied URL parameter]')).toBeNull();
+    expect(burpParameter('/x [name JSON parameter]')).toBe('name');
     expect(burpParameter('/x')).toBeNull();
   });
 
