@@ -25,10 +25,19 @@ export interface FindingFields {
   evidence: string | null;
 }
 
-/** Empty strings become null, the path is derived, the fingerprint computed. */
+/**
+ * Scheme and host lower-cased (they are case-insensitive, so `HTTP://Host/A` and `http://host/A`
+ * are one place); the path, query and fragment are kept as the scanner wrote them.
+ */
+export function normalizeUrl(url: string | null): string | null {
+  if (url === null) return null;
+  return url.replace(/^[a-z][a-z0-9+.-]*:\/\/[^/?#]*/i, (origin) => origin.toLowerCase());
+}
+
+/** Empty strings become null, the URL's scheme and host lower-cased, the path is derived, the fingerprint computed. */
 export function buildFinding(scanner: string, fields: FindingFields): NormalizedFinding {
   const ruleId = fields.ruleId || '';
-  const url = fields.url || null;
+  const url = normalizeUrl(fields.url || null);
   const path = (fields.path === undefined ? urlPath(url) : fields.path) || null;
   const parameter = fields.parameter || null;
   return {

@@ -19,12 +19,15 @@ const ISSUE_FIELDS = fieldLimits({
 /**
  * The parameter Burp names at the end of `<location>`: `/login.jsp [password parameter]`,
  * `/basket.jsp [b_id cookie]`, `/x [Referer HTTP header]`, `/x [name JSON parameter]`. Locations
- * such as `/x [URL path filename]` name no parameter.
+ * such as `/x [URL path filename]` or `/x [name of an arbitrarily supplied URL parameter]` name no
+ * parameter.
  */
 export function burpParameter(location: string | null): string | null {
   if (location === null) return null;
   const match = /\[(\S+) (?:[^\]]* )?(?:parameter|cookie|header)\]\s*$/i.exec(location);
-  return match === null ? null : match[1];
+  // `[name of an arbitrarily supplied ... parameter]`: a parameter Burp added; the app has no such name.
+  if (match === null || /^name of an arbitrarily supplied /i.test(match[0].slice(1))) return null;
+  return match[1];
 }
 
 /** Burp Suite's XML export (`<issues>`): one finding per `<issue>`. */

@@ -11,6 +11,7 @@ import {
   ScanReportParseError,
   type NormalizedFinding,
 } from './index';
+import { buildFinding, normalizeUrl } from './build-finding';
 import { burpParameter } from './burp.parser';
 import { findingFingerprint, urlPath } from './fingerprint';
 import { MAX_PENDING_INSTANCES } from './zap.parser';
@@ -246,6 +247,8 @@ describe('scan report parsers: helpers', () => {
     expect(burpParameter('/b.jsp [b_id cookie]')).toBe('b_id');
     expect(burpParameter('/x [Referer HTTP header]')).toBe('Referer');
     expect(burpParameter('/x [URL path filename]')).toBeNull();
+    expect(burpParameter('/x [name of an arbitrarily supplied URL parameter]')).toBeNull();
+    expect(burpParameter('/x [name JSON parameter]')).toBe('name');
     expect(burpParameter('/x')).toBeNull();
   });
 
@@ -253,6 +256,29 @@ describe('scan report parsers: helpers', () => {
     expect(urlPath('HTTPS://Example.com:8443/a/b?c=d#e')).toBe('/a/b');
     expect(urlPath('/a/b?c')).toBe('/a/b');
     expect(urlPath(null)).toBeNull();
+  });
+
+  it('a URL keeps its path case; scheme and host are lower-cased, so the fingerprint ignores them', () => {
+    expect(normalizeUrl('HTTPS://Example.COM:8443/A/b?Q=1')).toBe(
+      'https://example.com:8443/A/b?Q=1',
+    );
+    expect(normalizeUrl('/Rel/Path')).toBe('/Rel/Path');
+    const fields = {
+      ruleId: '1',
+      name: 'x',
+      severity: 'low' as const,
+      cwe: null,
+      parameter: null,
+      evidence: null,
+    };
+    const upper = buildFinding('zap', { ...fields, url: 'HTTP://Host/A' });
+    const lower = buildFinding('zap', { ...fields, url: 'http://host/A' });
+    expect(upper.url).toBe('http://host/A');
+    expect(upper.path).toBe('/A');
+    expect(upper.fingerprint).toBe(lower.fingerprint);
+    expect(buildFinding('zap', { ...fields, url: 'http://host/a' }).fingerprint).not.toBe(
+      lower.fingerprint,
+    );
   });
 
   it('every scan-agent scanner has a parser', () => {
