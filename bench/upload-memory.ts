@@ -13,6 +13,9 @@ async function main(): Promise<void> {
   try {
     const server = await startScanqueue(await database.create('upload'), {
       MAX_UPLOAD_BYTES: String((sizeMb + 64) * 1024 * 1024),
+      ...(process.env.UPLOAD_CHECK_WORKERS === undefined
+        ? {}
+        : { UPLOAD_CHECK_WORKERS: process.env.UPLOAD_CHECK_WORKERS }),
     });
     try {
       const { base, key, pid } = server;

@@ -755,7 +755,25 @@ describe('events while NATS is down, and with two relaying instances', () => {
   });
 });
 
-describe('outbox retention', () => {
+describe('the outbox table', () => {
+  it('keeps credentials of a target URL (user:password@) out of the event', async () => {
+    const t = await TestServer.start();
+    try {
+      const app = await givenApplication(t);
+      const task = await queueScan(t, app, 'zap', {
+        targetUrl: 'https://scanner:s3cret-word@target.example/app?x=1',
+      });
+      const [event] = await t.query<{ payload: { task: { targetUrl: string } } }>(
+        `SELECT payload FROM outbox_events WHERE aggregate_id = $1 AND event_type = 'task.queued'`,
+        [task.id],
+      );
+      expect(event.payload.task.targetUrl).toBe('https://target.example/app?x=1');
+      expect(JSON.stringify(event.payload)).not.toContain('s3cret');
+    } finally {
+      await t.stop();
+    }
+  });
+
   it('deletes events past OUTBOX_RETENTION_HOURS that owe nothing more, and keeps the rest', async () => {
     // No NATS_URL and no webhooks: nobody will publish these, so only their age matters.
     const t = await TestServer.start();

@@ -36,12 +36,14 @@ export class ApiKeysService implements OnApplicationBootstrap {
    * here at once and reaches other instances within the TTL.
    */
   private readonly recentlyAuthenticated: TtlCache<string, AuthenticatedCaller>;
+  private readonly recentlyRevoked: TtlCache<string, true>;
 
   constructor(
     private readonly dataSource: DataSource,
     private readonly config: AppConfig,
   ) {
     this.recentlyAuthenticated = new TtlCache(config.API_KEY_CACHE_SECONDS * 1000, 10_000);
+    this.recentlyRevoked = new TtlCache(config.API_KEY_CACHE_SECONDS * 1000, 10_000);
   }
 
   private get keys() {
@@ -94,6 +96,8 @@ export class ApiKeysService implements OnApplicationBootstrap {
     const key = await this.keys.findOneBy({ id });
     if (!key) throw new NotFound(`No API key found with id ${id}.`);
     this.recentlyAuthenticated.delete(key.keyHash);
+    // A lookup that read the key just before the revocation committed must not cache it again.
+    this.recentlyRevoked.set(key.keyHash, true);
     return key;
   }
 
@@ -134,7 +138,7 @@ export class ApiKeysService implements OnApplicationBootstrap {
         permissions: Object.freeze(key.permissions) as Permission[],
         restricted: key.restricted,
       });
-      this.recentlyAuthenticated.set(keyHash, caller);
+      if (!this.recentlyRevoked.get(keyHash)) this.recentlyAuthenticated.set(keyHash, caller);
     }
     if (this.usage.shouldRecord(caller.apiKeyId)) this.recordUse(caller.apiKeyId);
     return caller;

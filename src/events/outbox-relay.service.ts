@@ -118,8 +118,10 @@ export class OutboxRelayService implements OnApplicationBootstrap, OnApplication
   }
 
   /**
-   * One round: under the relay lock, the oldest unpublished rows in id order (locked, so no other
-   * relay can take them even without the lock), published until one fails or is not due yet.
+   * One round: under the relay lock, the oldest unpublished rows in id order, published until one
+   * fails or is not due yet. Not row-locked: the advisory lock already makes this the only relay,
+   * and SKIP LOCKED would skip a row the webhook fan-out holds for a moment and publish the events
+   * after it first.
    * Served by outbox_events_unpublished_idx (id) WHERE published_at IS NULL.
    */
   async relayRound(js: JetStreamClient): Promise<{ published: number; failed: boolean }> {
@@ -134,8 +136,7 @@ export class OutboxRelayService implements OnApplicationBootstrap, OnApplication
          FROM outbox_events
          WHERE published_at IS NULL
          ORDER BY id
-         LIMIT $1
-         FOR UPDATE SKIP LOCKED`,
+         LIMIT $1`,
         [BATCH],
       );
       const published: string[] = [];

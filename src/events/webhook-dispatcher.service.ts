@@ -97,30 +97,36 @@ export class WebhookDispatcherService implements OnApplicationBootstrap, OnAppli
   }
 
   /**
-   * Claims the due deliveries (leased for the request timeout plus a margin), sends them, and
+   * Claims the due deliveries (each leased for as long as the ones before it may take), sends them, and
    * records each outcome. Per endpoint in event order, endpoints in parallel.
    * Served by webhook_deliveries_due_idx (next_attempt_at) WHERE delivered_at IS NULL AND dead_at IS NULL.
    */
   private async deliverDue(): Promise<number> {
+    // An endpoint's deliveries go one after another, so the n-th is leased for n request timeouts
+    // (plus a margin): none is claimed again by another instance while this one may still send it.
     const due: DueDelivery[] = await this.dataSource.query(
-      `WITH claimed AS (
+      `WITH picked AS (
+         SELECT id, endpoint, next_attempt_at FROM webhook_deliveries
+         WHERE delivered_at IS NULL AND dead_at IS NULL AND next_attempt_at <= now()
+           AND endpoint = ANY($1::text[])
+         ORDER BY next_attempt_at, id
+         LIMIT $2
+         FOR UPDATE SKIP LOCKED
+       ), positioned AS (
+         SELECT id, row_number() OVER (PARTITION BY endpoint ORDER BY next_attempt_at, id) AS position
+         FROM picked
+       ), claimed AS (
          UPDATE webhook_deliveries d
          SET attempts = d.attempts + 1,
-             next_attempt_at = now() + make_interval(secs => $3::double precision / 1000)
-         WHERE d.id IN (
-           SELECT id FROM webhook_deliveries
-           WHERE delivered_at IS NULL AND dead_at IS NULL AND next_attempt_at <= now()
-             AND endpoint = ANY($1::text[])
-           ORDER BY next_attempt_at, id
-           LIMIT $2
-           FOR UPDATE SKIP LOCKED)
+             next_attempt_at = now() + make_interval(secs => ($3::double precision * p.position + $4) / 1000)
+         FROM positioned p WHERE d.id = p.id
          RETURNING d.id, d.event_id, d.endpoint, d.attempts
        )
        SELECT c.id AS delivery_id, c.endpoint, c.attempts,
               e.id, e.event_type, e.subject, e.created_at, e.payload
        FROM claimed c JOIN outbox_events e ON e.id = c.event_id
        ORDER BY c.event_id`,
-      [this.config.WEBHOOK_URLS, DELIVERY_BATCH, this.config.WEBHOOK_TIMEOUT_MS + LEASE_MARGIN_MS],
+      [this.config.WEBHOOK_URLS, DELIVERY_BATCH, this.config.WEBHOOK_TIMEOUT_MS, LEASE_MARGIN_MS],
     );
     const byEndpoint = new Map<string, DueDelivery[]>();
     for (const delivery of due)
@@ -161,8 +167,10 @@ export class WebhookDispatcherService implements OnApplicationBootstrap, OnAppli
     }
     if (failure === null) {
       await this.dataSource.query(
-        `UPDATE webhook_deliveries SET delivered_at = now(), last_status = $2, last_error = NULL WHERE id = $1`,
-        [delivery.delivery_id, status],
+        // Fenced by the attempt: a holder whose lease lapsed does not overwrite a newer attempt.
+        `UPDATE webhook_deliveries SET delivered_at = now(), last_status = $2, last_error = NULL
+         WHERE id = $1 AND attempts = $3`,
+        [delivery.delivery_id, status, delivery.attempts],
       );
       return;
     }
@@ -172,7 +180,7 @@ export class WebhookDispatcherService implements OnApplicationBootstrap, OnAppli
        SET last_status = $2, last_error = $3,
            dead_at = CASE WHEN $4 THEN now() END,
            next_attempt_at = now() + make_interval(secs => $5::double precision / 1000)
-       WHERE id = $1`,
+       WHERE id = $1 AND attempts = $6`,
       [
         delivery.delivery_id,
         status,
@@ -183,6 +191,7 @@ export class WebhookDispatcherService implements OnApplicationBootstrap, OnAppli
           this.config.WEBHOOK_RETRY_BASE_MS,
           this.config.OUTBOX_RETRY_MAX_MS,
         ),
+        delivery.attempts,
       ],
     );
     if (dead)

@@ -9,9 +9,11 @@ import { Injectable, Logger, OnApplicationBootstrap, OnApplicationShutdown } fro
 import { Readable } from 'node:stream';
 import { DataSource } from 'typeorm';
 import { AppConfig } from '../config/app-config';
+import { NotFound } from '../rest/rest-error';
+import { failWhenIdle } from '../rest/upload-watchdog';
 import { ScanStorage } from '../storage/scan-storage';
 import { appendCompletedTaskNote } from '../tasks/task-transitions';
-import { parseScanReport } from './parsers';
+import { parseScanReport, ScanReportParseError } from './parsers';
 import type { NormalizedFinding } from './parsers/normalized-finding';
 import {
   ClaimedImport,
@@ -22,6 +24,7 @@ import {
   finishImport,
   insertFindings,
   MergeCounts,
+  lockApplicationMerges,
   mergeScanFindings,
   previousIdenticalScan,
   releaseImport,
@@ -137,6 +140,8 @@ export class ImportRunnerService implements OnApplicationBootstrap, OnApplicatio
       const summary = await this.dataSource.transaction(async (tx) => {
         await deleteFindings(tx, run.scanId);
         input = await this.storage.openRead(run.storageKey);
+        // A read that stalls (storage hung) must not hold the application's imports for ever.
+        failWhenIdle(input, this.config.IMPORT_LEASE_SECONDS * 1000);
         if (abortReason) throw abortReason;
         let batch: NormalizedFinding[] = [];
         let findingsCount = 0;
@@ -156,6 +161,7 @@ export class ImportRunnerService implements OnApplicationBootstrap, OnApplicatio
         if (!(await renewLease(this.dataSource.manager, run, 'merging')))
           throw new RunAborted('lease lost');
 
+        await lockApplicationMerges(tx, run.applicationId);
         const duplicateOfScanId = await previousIdenticalScan(tx, run);
         const counts: MergeCounts =
           duplicateOfScanId === null
@@ -189,6 +195,14 @@ export class ImportRunnerService implements OnApplicationBootstrap, OnApplicatio
           await this.dataSource.transaction((tx) => releaseImport(tx, run)).catch(() => undefined);
         return;
       }
+      if (!isPermanentImportError(error)) {
+        // Storage or database trouble: not the report's fault. The lease lapses and the import is
+        // tried again (here or on another instance) after IMPORT_LEASE_SECONDS, MAX_ATTEMPTS in all.
+        this.logger.warn(
+          `Import ${run.id} of scan ${run.scanId} will be retried: ${error instanceof Error ? error.message : String(error)}`,
+        );
+        return;
+      }
       await this.fail(run, error instanceof Error ? error.message : String(error));
     } finally {
       clearInterval(heartbeat);
@@ -206,4 +220,13 @@ export class ImportRunnerService implements OnApplicationBootstrap, OnApplicatio
     });
     this.logger.warn(`Import ${run.id} of scan ${run.scanId} failed: ${error}`);
   }
+}
+
+/** The report itself is bad (or gone): trying again cannot help. */
+function isPermanentImportError(error: unknown): boolean {
+  return (
+    error instanceof ScanReportParseError ||
+    error instanceof NotFound ||
+    (error instanceof Error && error.message.startsWith('No scan report parser'))
+  );
 }

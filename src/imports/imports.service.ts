@@ -47,15 +47,20 @@ export class ImportsService {
     }
     await this.applications.get(applicationId);
     const { page, pageSize, offset } = paging(params);
-    const { total, rows, countsBySeverity } = await listVulnerabilities(this.dataSource.manager, {
-      applicationId,
-      severity: params.severity,
-      scanner,
-      status: params.status,
-      cwe: params.cwe,
-      limit: pageSize,
-      offset,
-    });
+    // One snapshot: the counts and the page agree even while an import merges.
+    const { total, rows, countsBySeverity } = await this.dataSource.transaction(
+      'REPEATABLE READ',
+      (tx) =>
+        listVulnerabilities(tx, {
+          applicationId,
+          severity: params.severity,
+          scanner,
+          status: params.status,
+          cwe: params.cwe,
+          limit: pageSize,
+          offset,
+        }),
+    );
     return {
       total,
       page,

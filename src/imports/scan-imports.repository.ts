@@ -70,10 +70,15 @@ export async function claimNextImport(
        WHERE i.phase IN ${UNFINISHED}
          AND (i.phase = 'queued' OR i.heartbeat_at IS NULL
               OR i.heartbeat_at < now() - make_interval(secs => $2))
+         -- Scan ids are taken at INSERT but commit in any order: besides an older unfinished
+         -- import, a newer one still running (live lease) also keeps this one waiting.
          AND NOT EXISTS (
-           SELECT 1 FROM scan_imports older
-           WHERE older.application_id = i.application_id AND older.scan_id < i.scan_id
-             AND older.phase IN ${UNFINISHED})
+           SELECT 1 FROM scan_imports other
+           WHERE other.application_id = i.application_id AND other.id <> i.id
+             AND other.phase IN ${UNFINISHED}
+             AND (other.scan_id < i.scan_id
+                  OR (other.phase <> 'queued'
+                      AND other.heartbeat_at >= now() - make_interval(secs => $2))))
        ORDER BY i.scan_id
        LIMIT 1
        FOR UPDATE SKIP LOCKED
@@ -216,6 +221,19 @@ export async function distinctFingerprints(tx: EntityManager, scanId: number): P
     [scanId],
   );
   return count;
+}
+
+/**
+ * Serialises the merges of one application until the transaction ends, whatever the claim let
+ * through (a lease that lapsed under a slow run): the next merge's statements then see this one's.
+ */
+export async function lockApplicationMerges(
+  tx: EntityManager,
+  applicationId: number,
+): Promise<void> {
+  await tx.query(`SELECT pg_advisory_xact_lock(hashtext('scanqueue.import-merge'), $1)`, [
+    applicationId,
+  ]);
 }
 
 /**

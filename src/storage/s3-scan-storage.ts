@@ -63,8 +63,9 @@ export function createS3Client(settings: S3Settings): S3Client {
     forcePathStyle: settings.forcePathStyle,
     requestChecksumCalculation: 'WHEN_REQUIRED',
     responseChecksumValidation: 'WHEN_REQUIRED',
-    // Fail fast at boot on a wrong endpoint instead of hanging on a black-holed address.
-    requestHandler: { connectionTimeout: 10_000 },
+    // Fail fast at boot on a wrong endpoint instead of hanging on a black-holed address, and fail
+    // a request whose connection goes silent (a stalled upload or read holds a task or an import).
+    requestHandler: { connectionTimeout: 10_000, socketTimeout: 60_000 },
   };
   if (settings.endpoint) config.endpoint = settings.endpoint;
   if (settings.accessKeyId && settings.secretAccessKey)

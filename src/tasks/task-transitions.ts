@@ -84,7 +84,9 @@ export function outboxInsert(
        SELECT '${type}', '${type}', t.id, jsonb_build_object(
          'task', jsonb_build_object(
            'id', t.id, 'applicationId', t.application_id, 'scanner', t.scanner, 'status', t.status,
-           'agentId', t.scan_agent_id, 'targetUrl', t.target_url, 'timeoutSeconds', t.timeout_seconds,
+           'agentId', t.scan_agent_id, 'timeoutSeconds', t.timeout_seconds,
+           -- Credentials in a target URL (user:password@) stay out of events.
+           'targetUrl', regexp_replace(t.target_url, '^([a-z][a-z0-9+.-]*://)[^/?#@]*@', '\\1', 'i'),
            'createdAt', t.created_at, 'startTime', t.start_time, 'endTime', t.end_time,
            'timeoutTime', t.timeout_time),
          'message', left(${messageSql}, ${EVENT_MESSAGE_MAX_CHARS})${scan})

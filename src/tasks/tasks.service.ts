@@ -299,7 +299,7 @@ export class TasksService {
   /**
    * completeTask: the file streams from the request through the inspector (SHA-256, size, scanner
    * detection, XML validation) into a temporary file; the task turns COMPLETE_SUCCESSFUL only after
-   * that file is fsynced and renamed, in the transaction that records the scan.
+   * that file is durable (fsynced and renamed); one transaction then records the scan and moves the task.
    */
   async completeTask(
     request: FastifyRequest,
@@ -324,16 +324,27 @@ export class TasksService {
       const params = await validateParams(CompleteTaskParams, { ...plain, ...form.fields });
       if (!received) throw new BadRestParameter("Required parameter 'file' is missing.");
       const file = received;
-      return await this.dataSource.transaction(async (tx) => {
+      // The file is made durable (fsync and rename, or S3's completion) before the task's row is
+      // locked, so no lock or pooled connection waits on storage. A file the locked check below
+      // then refuses, or finds already stored by a repeat, is removed again.
+      if (file.upload && file.inspection) {
+        const { task } = await this.dataSource.transaction((tx) =>
+          this.verifyTaskAccess(tx, params, { lock: false }),
+        );
+        if (task.status === TaskStatus.ASSIGNED) {
+          this.checkScanner(file.inspection, task);
+          stored = await file.upload.commit();
+        }
+      }
+      let recorded = false;
+      const answer = await this.dataSource.transaction(async (tx) => {
         const { task, agent, keys } = await this.verifyTaskAccess(tx, params, { lock: true });
         // A repeat from the same agent (its first response was lost): the task as it is, nothing imported again.
         if (task.status === TaskStatus.COMPLETE_SUCCESSFUL)
           return toThreadFixTask(await this.tasks.loadView(tx, task), keys);
         if (task.status !== TaskStatus.ASSIGNED) throw new TaskStateConflict(task);
-        if (!file.upload || !file.inspection)
+        if (!stored || !file.inspection)
           throw new Error('completeTask: file received without an upload');
-        this.checkScanner(file.inspection, task);
-        stored = await file.upload.commit();
         await this.scans.record(tx, {
           applicationId: task.application_id,
           taskId: task.id,
@@ -351,9 +362,12 @@ export class TasksService {
           this.agentActor(agent),
         );
         if (!completed) throw new TaskStateConflict(task);
+        recorded = true;
         this.metrics.uploadObserved(stored.sizeBytes, uploadTime());
         return toThreadFixTask(await this.tasks.loadView(tx, completed), keys);
       });
+      if (stored && !recorded) await this.storage.remove(stored.key).catch(() => undefined);
+      return answer;
     } catch (error) {
       // The transaction rolled back: the stored file must not outlive it.
       if (stored) await this.storage.remove(stored.key).catch(() => undefined);
