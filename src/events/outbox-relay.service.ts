@@ -25,6 +25,7 @@ import type { NatsConnection } from '@nats-io/nats-core/lib/core';
 import { connect } from '@nats-io/transport-node';
 import { DataSource } from 'typeorm';
 import { AppConfig } from '../config/app-config';
+import { StoppableSleep } from './stoppable-sleep';
 import { redactUrls, retryDelayMs } from './delivery-policy';
 import { OutboxRow, toEventMessage } from './event.mapper';
 
@@ -39,9 +40,8 @@ export class OutboxRelayService implements OnApplicationBootstrap, OnApplication
   private readonly logger = new Logger(OutboxRelayService.name);
   private connection?: NatsConnection;
   private js?: JetStreamClient;
-  private stopped = false;
+  private readonly idle = new StoppableSleep();
   private loop?: Promise<void>;
-  private wakeUp?: () => void;
 
   constructor(
     private readonly dataSource: DataSource,
@@ -55,36 +55,25 @@ export class OutboxRelayService implements OnApplicationBootstrap, OnApplication
   }
 
   async onApplicationShutdown(): Promise<void> {
-    this.stopped = true;
-    this.wakeUp?.();
+    this.idle.stop();
     await this.loop;
     await this.connection?.close().catch(() => undefined);
   }
 
-  private sleep(ms: number): Promise<void> {
-    return new Promise((resolve) => {
-      const timer = setTimeout(resolve, ms);
-      this.wakeUp = () => {
-        clearTimeout(timer);
-        resolve();
-      };
-    });
-  }
-
   private async run(): Promise<void> {
     let failures = 0;
-    while (!this.stopped) {
+    while (!this.idle.isStopped) {
       try {
         if (!this.js) this.js = await this.connect();
         const round = await this.relayRound(this.js);
         failures = 0;
         if (round.published < BATCH || round.failed)
-          await this.sleep(this.config.OUTBOX_POLL_INTERVAL_MS);
+          await this.idle.wait(this.config.OUTBOX_POLL_INTERVAL_MS);
       } catch (error) {
         failures++;
         if (failures === 1 || failures % 20 === 0)
           this.logger.warn(`Event relay: ${redactUrls(String(error))} (will retry)`);
-        await this.sleep(retryDelayMs(failures, 500, this.config.OUTBOX_RETRY_MAX_MS));
+        await this.idle.wait(retryDelayMs(failures, 500, this.config.OUTBOX_RETRY_MAX_MS));
       }
     }
   }

@@ -8,6 +8,7 @@
 import { Injectable, Logger, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
 import { DataSource } from 'typeorm';
 import { AppConfig } from '../config/app-config';
+import { StoppableSleep } from './stoppable-sleep';
 import { OutboxRow, toEventMessage } from './event.mapper';
 import { retryDelayMs, webhookSignature } from './delivery-policy';
 
@@ -27,9 +28,8 @@ interface DueDelivery extends OutboxRow {
 @Injectable()
 export class WebhookDispatcherService implements OnApplicationBootstrap, OnApplicationShutdown {
   private readonly logger = new Logger(WebhookDispatcherService.name);
-  private stopped = false;
+  private readonly idle = new StoppableSleep();
   private loop?: Promise<void>;
-  private wakeUp?: () => void;
 
   constructor(
     private readonly dataSource: DataSource,
@@ -42,31 +42,20 @@ export class WebhookDispatcherService implements OnApplicationBootstrap, OnAppli
   }
 
   async onApplicationShutdown(): Promise<void> {
-    this.stopped = true;
-    this.wakeUp?.();
+    this.idle.stop();
     await this.loop;
   }
 
-  private sleep(ms: number): Promise<void> {
-    return new Promise((resolve) => {
-      const timer = setTimeout(resolve, ms);
-      this.wakeUp = () => {
-        clearTimeout(timer);
-        resolve();
-      };
-    });
-  }
-
   private async run(): Promise<void> {
-    while (!this.stopped) {
+    while (!this.idle.isStopped) {
       try {
         const fannedOut = await this.fanOut();
         const sent = await this.deliverDue();
         if (fannedOut < FAN_OUT_BATCH && sent < DELIVERY_BATCH)
-          await this.sleep(this.config.OUTBOX_POLL_INTERVAL_MS);
+          await this.idle.wait(this.config.OUTBOX_POLL_INTERVAL_MS);
       } catch (error) {
         this.logger.warn(`Webhook dispatch failed: ${String(error)}`);
-        await this.sleep(Math.max(1_000, this.config.OUTBOX_POLL_INTERVAL_MS));
+        await this.idle.wait(Math.max(1_000, this.config.OUTBOX_POLL_INTERVAL_MS));
       }
     }
   }
