@@ -3,7 +3,7 @@
  * then the server's import runner parses it into findings and merges them into vulnerabilities.
  * Samples the server process's RSS from before the import is claimed until it is done; the
  * parse streams into batched INSERTs, so the growth must not follow the report's size.
- * Run: npm run build && npx ts-node --transpile-only bench/import-memory.ts [SIZE_MB] [--same-path]
+ * Run: npm run bench:import-memory [-- SIZE_MB] [--same-path]
  * (--same-path: every finding at one path, so one vulnerability; default: each at its own path;
  * --heap=MB: run the server with --max-old-space-size=MB).
  * Uses DATABASE_URL (a fresh database on that server) or, when unset, an embedded PostgreSQL.
