@@ -12,7 +12,14 @@ import { randomBytes } from 'node:crypto';
 import { request } from 'node:http';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { api, rssKb, sleep, startDatabase, startScanqueue, withClient } from './support';
+import {
+  givenClaimedZapTask,
+  rssKb,
+  sleep,
+  startDatabase,
+  startScanqueue,
+  withClient,
+} from './support';
 
 const sizeMb = Number(process.argv.find((arg) => /^\d+$/.test(arg)) ?? 200);
 const samePath = process.argv.includes('--same-path');
@@ -98,22 +105,7 @@ async function main(): Promise<void> {
     );
     try {
       const { base, key, pid } = server;
-      const app = await api<{ id: number }>(base, key, 'POST', '/applications', {
-        name: 'bench',
-        url: 'http://target.example',
-      });
-      const agentKey = await api<string>(base, key, 'GET', '/tasks/requestScanAgentKey');
-      await api(base, key, 'POST', '/tasks/queueScan', {
-        applicationId: app.id,
-        scannerType: 'zap',
-      });
-      const task = await api<{ taskId: number; secureTaskKey: string }>(
-        base,
-        key,
-        'POST',
-        '/tasks/requestTask',
-        { scanners: 'zap', agentConfig: 'bench', scanAgentSecureKey: agentKey },
-      );
+      const { agentKey, task } = await givenClaimedZapTask(base, key);
       // Hold the import back while the file uploads, so the upload's own RSS is not counted.
       await withClient(databaseUrl, (c) =>
         c.query(`CREATE OR REPLACE FUNCTION bench_hold() RETURNS trigger LANGUAGE plpgsql AS

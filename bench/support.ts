@@ -174,6 +174,24 @@ export async function api<T = unknown>(
   return body.object;
 }
 
+/** An application, an agent key and one claimed ZAP task: where the memory benches upload to. */
+export async function givenClaimedZapTask(base: string, key: string) {
+  const app = await api<{ id: number }>(base, key, 'POST', '/applications', {
+    name: 'bench',
+    url: 'http://target.example',
+  });
+  const agentKey = await api<string>(base, key, 'GET', '/tasks/requestScanAgentKey');
+  await api(base, key, 'POST', '/tasks/queueScan', { applicationId: app.id, scannerType: 'zap' });
+  const task = await api<{ taskId: number; secureTaskKey: string }>(
+    base,
+    key,
+    'POST',
+    '/tasks/requestTask',
+    { scanners: 'zap', agentConfig: 'bench', scanAgentSecureKey: agentKey },
+  );
+  return { agentKey, task };
+}
+
 export async function withClient<T>(url: string, use: (client: Client) => Promise<T>): Promise<T> {
   const client = new Client({ connectionString: url });
   await client.connect();

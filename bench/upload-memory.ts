@@ -4,7 +4,14 @@
  * goes request → inspector → temp file, never into memory. Run: npm run bench:upload-memory [-- 500]
  * Uses DATABASE_URL (a fresh database on that server) or, when unset, an embedded PostgreSQL.
  */
-import { api, rssKb, sleep, startDatabase, startScanqueue, uploadZapReport } from './support';
+import {
+  givenClaimedZapTask,
+  rssKb,
+  sleep,
+  startDatabase,
+  startScanqueue,
+  uploadZapReport,
+} from './support';
 
 const sizeMb = Number(process.argv[2] ?? 200);
 
@@ -19,22 +26,7 @@ async function main(): Promise<void> {
     });
     try {
       const { base, key, pid } = server;
-      const app = await api<{ id: number }>(base, key, 'POST', '/applications', {
-        name: 'bench',
-        url: 'http://target.example',
-      });
-      const agentKey = await api<string>(base, key, 'GET', '/tasks/requestScanAgentKey');
-      await api(base, key, 'POST', '/tasks/queueScan', {
-        applicationId: app.id,
-        scannerType: 'zap',
-      });
-      const task = await api<{ taskId: number; secureTaskKey: string }>(
-        base,
-        key,
-        'POST',
-        '/tasks/requestTask',
-        { scanners: 'zap', agentConfig: 'bench', scanAgentSecureKey: agentKey },
-      );
+      const { agentKey, task } = await givenClaimedZapTask(base, key);
 
       // Let the idle server settle, then sample its RSS through the upload.
       await sleep(1000);

@@ -72,13 +72,8 @@ export class SeverityCountsDto implements SeverityCounts {
   @ApiProperty() info!: number;
 }
 
-export class VulnerabilityDto {
-  @ApiProperty() id!: number;
-  @ApiProperty() applicationId!: number;
-  @ApiProperty({ example: 'zap' }) scanner!: string;
-  @ApiProperty({ description: 'stable across scans of the scanner (hex SHA-256)' })
-  fingerprint!: string;
-  @ApiProperty({ enum: VULNERABILITY_STATUSES }) status!: VulnerabilityStatus;
+/** What a finding says, as a scan reported it and as its vulnerability last saw it. */
+export class FindingFieldsDto {
   @ApiProperty({ description: "the scanner's rule / plugin id", example: '10020' }) ruleId!: string;
   @ApiProperty() name!: string;
   @ApiProperty({ enum: SEVERITIES }) severity!: Severity;
@@ -87,6 +82,15 @@ export class VulnerabilityDto {
   @ApiProperty({ type: String, nullable: true }) path!: string | null;
   @ApiProperty({ type: String, nullable: true }) parameter!: string | null;
   @ApiProperty({ type: String, nullable: true }) evidence!: string | null;
+}
+
+export class VulnerabilityDto extends FindingFieldsDto {
+  @ApiProperty() id!: number;
+  @ApiProperty() applicationId!: number;
+  @ApiProperty({ example: 'zap' }) scanner!: string;
+  @ApiProperty({ description: 'stable across scans of the scanner (hex SHA-256)' })
+  fingerprint!: string;
+  @ApiProperty({ enum: VULNERABILITY_STATUSES }) status!: VulnerabilityStatus;
   @ApiProperty() firstSeenScanId!: number;
   @ApiProperty({ description: "epoch ms (the scan's time)" }) firstSeenTime!: number;
   @ApiProperty() lastSeenScanId!: number;
@@ -109,18 +113,10 @@ export class VulnerabilityPageDto {
   @ApiProperty({ type: [VulnerabilityDto] }) vulnerabilities!: VulnerabilityDto[];
 }
 
-export class FindingDto {
+export class FindingDto extends FindingFieldsDto {
   @ApiProperty() id!: number;
   @ApiProperty() scanId!: number;
   @ApiProperty({ example: 'zap' }) scanner!: string;
-  @ApiProperty() ruleId!: string;
-  @ApiProperty() name!: string;
-  @ApiProperty({ enum: SEVERITIES }) severity!: Severity;
-  @ApiProperty({ type: Number, nullable: true }) cwe!: number | null;
-  @ApiProperty({ type: String, nullable: true }) url!: string | null;
-  @ApiProperty({ type: String, nullable: true }) path!: string | null;
-  @ApiProperty({ type: String, nullable: true }) parameter!: string | null;
-  @ApiProperty({ type: String, nullable: true }) evidence!: string | null;
   @ApiProperty() fingerprint!: string;
 }
 

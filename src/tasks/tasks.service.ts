@@ -80,6 +80,8 @@ interface ReceivedScanFile {
   upload?: ScanStorageUpload;
   inspection?: ScanFileInspection;
   filename: string;
+  /** The task as checked before the file was read, when the keys came first. */
+  checkedTask?: TaskRow;
 }
 
 function badScannerType(name: string, suffix = ''): BadRestParameter {
@@ -325,12 +327,17 @@ export class TasksService {
       if (!received) throw new BadRestParameter("Required parameter 'file' is missing.");
       const file = received;
       // The file is made durable (fsync and rename, or S3's completion) before the task's row is
-      // locked, so no lock or pooled connection waits on storage. A file the locked check below
-      // then refuses, or finds already stored by a repeat, is removed again.
+      // locked, so no lock or pooled connection waits on storage; the unlocked check of the keys
+      // (done before the file when they came first) gates it. A file the locked check below then
+      // refuses, or finds already stored by a repeat, is removed again.
       if (file.upload && file.inspection) {
-        const { task } = await this.dataSource.transaction((tx) =>
-          this.verifyTaskAccess(tx, params, { lock: false }),
-        );
+        const task =
+          file.checkedTask ??
+          (
+            await this.dataSource.transaction((tx) =>
+              this.verifyTaskAccess(tx, params, { lock: false }),
+            )
+          ).task;
         if (task.status === TaskStatus.ASSIGNED) {
           this.checkScanner(file.inspection, task);
           stored = await file.upload.commit();
@@ -388,6 +395,7 @@ export class TasksService {
     fields: Record<string, unknown>,
   ): Promise<ReceivedScanFile> {
     let expected: ScannerType | undefined;
+    let checkedTask: TaskRow | undefined;
     if (fields.scanQueueTaskId !== undefined && fields.secureTaskKey && fields.scanAgentSecureKey) {
       const params = await validateParams(CompleteTaskParams, fields);
       const { task } = await this.dataSource.transaction((tx) =>
@@ -401,6 +409,7 @@ export class TasksService {
       }
       if (task.status !== TaskStatus.ASSIGNED) throw new TaskStateConflict(task);
       expected = resolveScanner(task.scanner);
+      checkedTask = task;
     }
     const upload = await this.storage.beginUpload(filename || 'scan.xml');
     const expectedScanner = this.config.REQUIRE_MATCHING_SCANNER ? expected?.shortName : undefined;
@@ -411,7 +420,7 @@ export class TasksService {
     const disarm = failWhenIdle(stream, this.config.UPLOAD_IDLE_TIMEOUT_SECONDS * 1000);
     try {
       await pipeline(stream, inspector, upload.stream);
-      return { upload, inspection: inspector.result, filename };
+      return { upload, inspection: inspector.result, filename, checkedTask };
     } catch (error) {
       await upload.abort();
       throw error;
