@@ -11,16 +11,7 @@ import { Readable } from 'node:stream';
 import { parseScanReport } from '../src/imports/parsers';
 
 const sizeMb = Number(process.argv[2] ?? 200);
-const FIXTURE = join(
-  __dirname,
-  '..',
-  '..',
-  'shared',
-  'fixtures',
-  'scans',
-  'zap',
-  'dvwa_baseline_dojo.xml',
-);
+const FIXTURE = join(__dirname, '..', 'test', 'fixtures', 'scans', 'zap', 'dvwa_baseline_dojo.xml');
 const CHUNK_BYTES = 1024 * 1024;
 
 /** The fixture's `<alertitem>`s as one template, each `<uri>` marked for a per-round prefix. */

@@ -6,7 +6,7 @@ import { pipeline } from 'node:stream/promises';
 import { UnprocessableScanFile } from '../rest/rest-error';
 import { ScanFileInspector, type ScanFileInspectorOptions } from './scan-file-inspector';
 
-const FIXTURES = '/work/shared/fixtures/scans';
+const FIXTURES = path.join(__dirname, '../../test/fixtures/scans');
 /** Fixture folder → expected shortName (the folder is named after the product, not the id). */
 const FOLDER_SCANNER: Record<string, string> = {
   acunetix: 'acunetix',

@@ -3,7 +3,7 @@ import { readFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { TestServer } from './test-server';
 
-export const FIXTURES = path.resolve(__dirname, '../../../shared/fixtures/scans');
+export const FIXTURES = path.resolve(__dirname, '../fixtures/scans');
 export const fixture = (relative: string): Buffer => readFileSync(path.join(FIXTURES, relative));
 
 export const TASKS = '/threadfix/rest/latest/tasks';

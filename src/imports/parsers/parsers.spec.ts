@@ -16,7 +16,7 @@ import { burpParameter } from './burp.parser';
 import { findingFingerprint, urlPath } from './fingerprint';
 import { MAX_PENDING_INSTANCES } from './zap.parser';
 
-const FIXTURES = join(__dirname, '../../../../shared/fixtures/scans');
+const FIXTURES = join(__dirname, '../../../test/fixtures/scans');
 const fixture = (file: string): string => join(FIXTURES, file);
 
 async function parseFile(scanner: string, file: string): Promise<NormalizedFinding[]> {
