@@ -1,3 +1,4 @@
+import type { EventEmitter } from 'node:events';
 import { DataSourceOptions } from 'typeorm';
 import { ApiKeyEntity } from '../auth/api-key.entity';
 import { ApplicationEntity } from '../applications/application.entity';
@@ -49,7 +50,16 @@ export function dataSourceOptions(url: string, poolSize = 20): DataSourceOptions
     synchronize: false,
     // `findOneBy({ id: undefined })` must fail, not return the first row.
     invalidWhereValuesBehavior: { null: 'throw', undefined: 'throw' },
-    extra: { max: poolSize, application_name: 'scanqueue' },
+    extra: {
+      max: poolSize,
+      application_name: 'scanqueue',
+      // pg-pool hands a new connection over through a promise, and TypeORM listens for its errors a
+      // microtask later: a backend terminated as it starts (failover, pg_terminate_backend) sends its
+      // error in the same read as ReadyForQuery, which would be emitted with no listener and end the
+      // process. This listener only keeps it alive: the connection is then "not queryable", the
+      // query on it fails (503) and the pool drops it.
+      onConnect: (client: EventEmitter) => client.on('error', () => undefined),
+    },
     logging: ['error', 'migration'],
   };
 }

@@ -2,7 +2,8 @@
  * The scan-agent protocol (ThreadFix's Tasks API) and the admin operations on tasks. One use case
  * = one method = one transaction; every status change goes through task-transitions.ts.
  */
-import { Injectable } from '@nestjs/common';
+import { Injectable, Logger } from '@nestjs/common';
+import { setTimeout } from 'node:timers/promises';
 import { Readable } from 'node:stream';
 import { finished, pipeline } from 'node:stream/promises';
 import { isURL } from 'class-validator';
@@ -16,6 +17,7 @@ import { AppConfig } from '../config/app-config';
 import { claimOutcome, MetricsService, stopwatch } from '../observability/metrics.service';
 import { MultipartLimits, readMultipartForm, readSmallFile } from '../rest/multipart-form';
 import { BadRestParameter, Forbidden, NotFound } from '../rest/rest-error';
+import { isDatabaseUnavailable } from '../rest/rest-exception.filter';
 import { HTTP_URL_RULES } from '../rest/param-rules';
 import { validateParams } from '../rest/rest-params';
 import { failWhenIdle } from '../rest/upload-watchdog';
@@ -73,6 +75,10 @@ import { TasksRepository } from './tasks.repository';
 
 export const STATUS_UPDATED = 'Successfully updated ScanQueueTask';
 
+/** How often, and how far apart, a failed completeTask asks whether its scan committed after all. */
+const OUTCOME_CHECK_ATTEMPTS = 4;
+const OUTCOME_CHECK_DELAY_MS = 100;
+
 /** Status texts keep ThreadFix's wording, with an ISO-8601 time instead of its broken pattern. */
 const at = () => new Date().toISOString();
 
@@ -93,6 +99,8 @@ function badScannerType(name: string, suffix = ''): BadRestParameter {
 
 @Injectable()
 export class TasksService {
+  private readonly logger = new Logger(TasksService.name);
+
   constructor(
     private readonly dataSource: DataSource,
     private readonly config: AppConfig,
@@ -310,6 +318,7 @@ export class TasksService {
     const uploadTime = stopwatch();
     let stored: StoredObject | undefined;
     let received: ReceivedScanFile | undefined;
+    let taskId = 0;
     try {
       const form = await readMultipartForm(
         request,
@@ -324,6 +333,7 @@ export class TasksService {
           })),
       );
       const params = await validateParams(CompleteTaskParams, { ...plain, ...form.fields });
+      taskId = params.scanQueueTaskId;
       if (!received) throw new BadRestParameter("Required parameter 'file' is missing.");
       const file = received;
       // The file is made durable (fsync and rename, or S3's completion) before the task's row is
@@ -377,11 +387,37 @@ export class TasksService {
       return answer;
     } catch (error) {
       // The transaction rolled back: the stored file must not outlive it.
-      if (stored) await this.storage.remove(stored.key).catch(() => undefined);
+      if (stored) await this.discardStoredFile(taskId, stored.key, error);
       throw error;
     } finally {
       if (!stored) await received?.upload?.abort();
     }
+  }
+
+  /**
+   * Removes the file of a completeTask that failed, unless its scan committed after all: when the
+   * connection broke during COMMIT, the outcome is unknown here, so the database is asked (on a
+   * new connection). When it cannot answer, the file stays rather than risk a committed scan
+   * without its file; the boot reconciliation removes it if no scan refers to it.
+   */
+  private async discardStoredFile(taskId: number, key: string, error: unknown): Promise<void> {
+    if (isDatabaseUnavailable(error)) {
+      for (let attempt = 1; ; attempt++) {
+        try {
+          if (await this.tasks.isScanRecorded(this.dataSource.manager, taskId, key)) return;
+          break;
+        } catch (checkError) {
+          if (attempt === OUTCOME_CHECK_ATTEMPTS) {
+            this.logger.warn(
+              `Kept scan file ${key}: could not tell whether its scan committed (${String(checkError)})`,
+            );
+            return;
+          }
+          await setTimeout(OUTCOME_CHECK_DELAY_MS * attempt);
+        }
+      }
+    }
+    await this.storage.remove(key).catch(() => undefined);
   }
 
   /**
