@@ -19,7 +19,7 @@ import { MultipartLimits, readMultipartForm, readSmallFile } from '../rest/multi
 import { BadRestParameter, Forbidden, NotFound } from '../rest/rest-error';
 import { isDatabaseUnavailable } from '../rest/rest-exception.filter';
 import { HTTP_URL_RULES } from '../rest/param-rules';
-import { validateParams } from '../rest/rest-params';
+import { mergeParams, validateParams } from '../rest/rest-params';
 import { failWhenIdle } from '../rest/upload-watchdog';
 import {
   ScanFileInspection,
@@ -185,12 +185,13 @@ export class TasksService {
       ['agentConfig', 'files', 'file'],
       async (part) => (await readSmallFile(part.stream)).toString('utf8'),
     );
+    // ThreadFix's Python client sends the agent's properties as a file part instead of a field.
+    const agentConfigFile = fields.agentConfig === undefined && file !== undefined;
     return this.requestTask(
-      await validateParams(RequestTaskParams, {
-        ...plain,
-        ...fields,
-        agentConfig: fields.agentConfig ?? file,
-      }),
+      await validateParams(
+        RequestTaskParams,
+        mergeParams(plain, fields, agentConfigFile ? { agentConfig: file } : {}),
+      ),
     );
   }
 
@@ -327,12 +328,13 @@ export class TasksService {
         // Kept as soon as it is received: a later part may still fail the form, and the upload
         // must then be aborted (finally below), not left in the temp folder.
         async (part, fieldsSoFar) =>
-          (received = await this.receiveScanFile(part.stream, part.filename, {
-            ...plain,
-            ...fieldsSoFar,
-          })),
+          (received = await this.receiveScanFile(
+            part.stream,
+            part.filename,
+            mergeParams(plain, fieldsSoFar),
+          )),
       );
-      const params = await validateParams(CompleteTaskParams, { ...plain, ...form.fields });
+      const params = await validateParams(CompleteTaskParams, mergeParams(plain, form.fields));
       taskId = params.scanQueueTaskId;
       if (!received) throw new BadRestParameter("Required parameter 'file' is missing.");
       const file = received;
@@ -484,7 +486,7 @@ export class TasksService {
       ['file'],
       async (part) => ({ content: await readSmallFile(part.stream), contentType: part.mimetype }),
     );
-    const params = await validateParams(SetTaskConfigParams, { ...plain, ...fields });
+    const params = await validateParams(SetTaskConfigParams, mergeParams(plain, fields));
     const scanner = resolveScanner(params.scannerType);
     if (!scanner) throw badScannerType(params.scannerType, ' Will not save scan config.');
     if (!file) throw new BadRestParameter("Required parameter 'file' is missing.");
