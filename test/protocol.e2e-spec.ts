@@ -1018,3 +1018,107 @@ describe('parameters given more than once', () => {
     expect(await readdir(path.join(t.dataDir, 'scans', '.incoming')).catch(() => [])).toEqual([]);
   });
 });
+
+describe('scan configs', () => {
+  /** setTaskConfig as ThreadFix's clients call it, with the response's headers. */
+  async function setTaskConfig(appId: number, scannerType: string, name: string, content: string) {
+    const data = new FormData();
+    data.append('appId', String(appId));
+    data.append('scannerType', scannerType);
+    data.append('file', new Blob([content], { type: 'application/octet-stream' }), name);
+    const response = await fetch(`${t.baseUrl}${TASKS}/setTaskConfig`, {
+      method: 'POST',
+      headers: { authorization: `APIKEY ${t.adminKey}` },
+      body: data,
+    });
+    return {
+      status: response.status,
+      body: (await response.json()) as unknown,
+      id: Number(response.headers.get('x-scan-config-id')),
+    };
+  }
+  const sha256 = (text: string) => createHash('sha256').update(text).digest('hex');
+  const listConfigs = (appId: number) =>
+    t.get<Record<string, unknown>[]>(
+      `/threadfix/rest/applications/${appId}/scan-configs`,
+      t.adminKey,
+    );
+
+  it("setTaskConfig answers ThreadFix's envelope and the config's id in a header; queueScan takes it", async () => {
+    const app = await givenApplication(t);
+    const saved = await setTaskConfig(app, 'zap', 'zap-policy.context', '<context/>');
+    expect(saved.status).toBe(200);
+    expect(saved.body).toEqual({
+      message: '',
+      success: true,
+      responseCode: -1,
+      object: `Scan configuration for scanner: zap saved for appId: ${app}`,
+    });
+    const [row] = await t.query<{ id: number }>(
+      "SELECT id FROM scan_configs WHERE application_id = $1 AND scanner_short_name = 'zap'",
+      [app],
+    );
+    expect(saved.id).toBe(row.id);
+    const task = await queueScan(t, app, 'zap', { scanConfigId: saved.id });
+    expect(task.scanConfig).toMatchObject({ id: saved.id, name: 'zap', type: 'scanagtcfg' });
+    // A new upload replaces the content in place: the id a queued task names stays valid.
+    expect((await setTaskConfig(app, 'OWASP Zed Attack Proxy', 'v2.context', '<v2/>')).id).toBe(
+      saved.id,
+    );
+    expect((await setTaskConfig(app, 'burp', 'burp.json', '{}')).id).toBeGreaterThan(saved.id);
+  });
+
+  it("the admin route lists an application's scan configs without their content", async () => {
+    const app = await givenApplication(t);
+    const first = await setTaskConfig(app, 'zap', 'first.context', 'secret-zap-config-1');
+    const burp = await setTaskConfig(app, 'burp', 'burp.json', '{"burp": true}');
+    const [before] = (await listConfigs(app)).body.object;
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    await setTaskConfig(app, 'zap', 'second.context', 'secret-zap-config-two');
+    const listed = await listConfigs(app);
+    expect(listed.status).toBe(200);
+    const [{ key_id: keyId }] = await t.query<{ key_id: number }>(
+      "SELECT id AS key_id FROM api_keys WHERE name = 'bootstrap'",
+    );
+    expect(listed.body.object).toEqual([
+      {
+        id: first.id,
+        applicationId: app,
+        scannerShortName: 'zap',
+        scanner: 'OWASP Zed Attack Proxy',
+        originalFilename: 'second.context',
+        contentType: 'application/octet-stream',
+        sizeBytes: 'secret-zap-config-two'.length,
+        sha256: sha256('secret-zap-config-two'),
+        createdTime: before.createdTime,
+        updatedTime: expect.any(Number),
+        uploadedByApiKeyId: keyId,
+      },
+      {
+        id: burp.id,
+        applicationId: app,
+        scannerShortName: 'burp',
+        scanner: 'Burp Suite Pro',
+        originalFilename: 'burp.json',
+        contentType: 'application/octet-stream',
+        sizeBytes: 14,
+        sha256: sha256('{"burp": true}'),
+        createdTime: expect.any(Number),
+        updatedTime: expect.any(Number),
+        uploadedByApiKeyId: keyId,
+      },
+    ]);
+    expect(listed.body.object[0].updatedTime).toBeGreaterThan(before.updatedTime as number);
+    expect(JSON.stringify(listed.body)).not.toContain('secret-zap-config');
+    expect((await listConfigs(await givenApplication(t))).body.object).toEqual([]);
+    expect(await listConfigs(99999999)).toEqual({
+      status: 404,
+      body: {
+        message: 'Application with id 99999999 was not found.',
+        success: false,
+        responseCode: -1,
+        object: null,
+      },
+    });
+  });
+});

@@ -72,6 +72,7 @@ import {
 } from './task-transitions';
 import { TaskStatus } from './task-status';
 import { TasksRepository } from './tasks.repository';
+import { ScanConfigDto, toScanConfigDto } from './scan-config.dto';
 
 export const STATUS_UPDATED = 'Successfully updated ScanQueueTask';
 
@@ -478,30 +479,54 @@ export class TasksService {
     }
   }
 
-  /** setTaskConfig: replaces the application's config for the scanner (newest wins, one row). */
-  async setTaskConfig(request: FastifyRequest, plain: Record<string, unknown>): Promise<string> {
+  /**
+   * setTaskConfig: replaces the application's config for the scanner (newest wins, one row, its id
+   * kept). Answers ThreadFix's message, and the config's id for the response header.
+   */
+  async setTaskConfig(
+    caller: AuthenticatedCaller,
+    request: FastifyRequest,
+    plain: Record<string, unknown>,
+  ): Promise<{ message: string; scanConfigId: number }> {
     const { fields, file } = await readMultipartForm(
       request,
       { ...this.uploadLimits, fileSize: this.config.MAX_CONFIG_BYTES },
       ['file'],
-      async (part) => ({ content: await readSmallFile(part.stream), contentType: part.mimetype }),
+      async (part) => ({
+        content: await readSmallFile(part.stream),
+        contentType: part.mimetype,
+        filename: part.filename,
+      }),
     );
     const params = await validateParams(SetTaskConfigParams, mergeParams(plain, fields));
     const scanner = resolveScanner(params.scannerType);
     if (!scanner) throw badScannerType(params.scannerType, ' Will not save scan config.');
     if (!file) throw new BadRestParameter("Required parameter 'file' is missing.");
     if (file.content.length === 0) throw new BadRestParameter('The uploaded config file is empty.');
-    await this.dataSource.transaction(async (tx) => {
+    const scanConfigId = await this.dataSource.transaction(async (tx) => {
       const app = await tx.findOneBy(ApplicationEntity, { id: params.appId });
       if (!app || !app.active) throw new ApplicationNotFound(params.appId);
-      await this.tasks.upsertScanConfig(tx, {
+      return this.tasks.upsertScanConfig(tx, {
         applicationId: app.id,
         scannerShortName: scanner.shortName,
         contentType: file.contentType || 'application/octet-stream',
         content: file.content,
+        originalFilename: file.filename || null,
+        uploadedByApiKeyId: caller.apiKeyId,
       });
     });
-    return `Scan configuration for scanner: ${params.scannerType} saved for appId: ${params.appId}`;
+    return {
+      message: `Scan configuration for scanner: ${params.scannerType} saved for appId: ${params.appId}`,
+      scanConfigId,
+    };
+  }
+
+  /** An application's scan configs (active or not), without their content. */
+  async listScanConfigs(applicationId: number): Promise<ScanConfigDto[]> {
+    const manager = this.dataSource.manager;
+    if (!(await manager.existsBy(ApplicationEntity, { id: applicationId })))
+      throw new ApplicationNotFound(applicationId);
+    return (await this.tasks.listScanConfigs(manager, applicationId)).map(toScanConfigDto);
   }
 
   async listTasks(
