@@ -159,7 +159,7 @@ describe('database connections dropped under load', () => {
 
     const terminate = async () => {
       while (!stop) {
-        await sleep(60 + Math.random() * 200);
+        await sleep(100 + Math.random() * 300);
         const rows = await killer.query(
           `SELECT pg_terminate_backend(pid) FROM pg_stat_activity
            WHERE datname = current_database() AND application_name = 'scanqueue' AND pid <> pg_backend_pid()`,
