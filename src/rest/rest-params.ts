@@ -43,8 +43,9 @@ export function mergeParams(...sources: unknown[]): Record<string, unknown> {
       continue;
     for (const [name, value] of Object.entries(source)) {
       if (name === '__proto__') continue; // never a parameter; assigning it would swap the prototype
-      merged[name] =
-        name in merged ? ([] as unknown[]).concat(merged[name], value as unknown) : value;
+      merged[name] = Object.hasOwn(merged, name)
+        ? ([] as unknown[]).concat(merged[name], value)
+        : value;
     }
   }
   return merged;
@@ -128,7 +129,7 @@ function singleValuedParams(type: object): Set<string> {
   return names;
 }
 
-export const givenMoreThanOnce = (name: string) => `Parameter '${name}' was given more than once.`;
+const givenMoreThanOnce = (name: string) => `Parameter '${name}' was given more than once.`;
 
 /**
  * A parameter given more than once (`?scanners=A&scanners=B`, repeated form or multipart fields,
