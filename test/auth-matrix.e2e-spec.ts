@@ -82,6 +82,7 @@ interface Call {
 
 interface Answer {
   status: number;
+  headers: Headers;
   contentType: string;
   raw: Buffer;
   /** The parsed envelope (undefined when the body is not JSON, e.g. a file download). */
@@ -114,7 +115,7 @@ async function send(call: Call, authorization: string | undefined): Promise<Answ
   const contentType = response.headers.get('content-type') ?? '';
   let json: Answer['json'];
   if (contentType.startsWith('application/json')) json = JSON.parse(raw.toString('utf8'));
-  return { status: response.status, contentType, raw, json };
+  return { status: response.status, headers: response.headers, contentType, raw, json };
 }
 
 const failure = (message: string) => ({ message, success: false, responseCode: -1, object: null });
@@ -456,11 +457,12 @@ const ROUTES: Route[] = [
           expect(text(answer)).toBe(
             `Scan configuration for scanner: zap saved for appId: ${applicationId}`,
           );
-          const rows = await t.query<{ content: Buffer }>(
-            'SELECT content FROM scan_configs WHERE application_id = $1',
+          const rows = await t.query<{ id: number; content: Buffer }>(
+            'SELECT id, content FROM scan_configs WHERE application_id = $1',
             [applicationId],
           );
           expect(rows.map((r) => r.content.toString())).toEqual([content.toString()]);
+          expect(answer.headers.get('x-scan-config-id')).toBe(String(rows[0].id));
         },
       };
     },
@@ -840,6 +842,52 @@ const ROUTES: Route[] = [
         ok: async (answer) => {
           expect(answer.contentType).toMatch(/^application\/xml/);
           expect(answer.raw.equals(zapResult())).toBe(true);
+        },
+      };
+    },
+  },
+  // ScanConfigsController
+  {
+    controller: 'scan-configs',
+    route: 'GET /rest/applications/{applicationId}/scan-configs',
+    anyOf: SCAN_READ,
+    restricted: false,
+    prepare: async () => {
+      const applicationId = await givenApplication(t);
+      const content = Buffer.from(uniqueName('config'));
+      const saved = await t.postMultipart(
+        `${TASKS}/setTaskConfig`,
+        t.adminKey,
+        { appId: applicationId, scannerType: 'burp' },
+        { name: 'burp.json', content },
+      );
+      if (saved.status !== 200) throw new Error(`setTaskConfig: ${saved.status}`);
+      const [row] = await t.query<{ id: number }>(
+        'SELECT id FROM scan_configs WHERE application_id = $1',
+        [applicationId],
+      );
+      return {
+        method: 'GET',
+        url: `${R}/applications/${applicationId}/scan-configs`,
+        body: { kind: 'none' },
+        ok: async (answer) => {
+          const [config, ...more] = array(answer);
+          expect(more).toEqual([]);
+          expect(config).toEqual({
+            id: row.id,
+            applicationId,
+            scannerShortName: 'burp',
+            scanner: 'Burp Suite Pro',
+            originalFilename: 'burp.json',
+            contentType: 'application/xml',
+            sizeBytes: content.length,
+            sha256: createHash('sha256').update(content).digest('hex'),
+            createdTime: expect.any(Number),
+            updatedTime: expect.any(Number),
+            uploadedByApiKeyId: expect.any(Number),
+          });
+          expect(answer.raw.toString()).not.toContain(content.toString('base64'));
+          expect(answer.raw.toString()).not.toContain(content.toString());
         },
       };
     },

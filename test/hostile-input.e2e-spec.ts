@@ -599,6 +599,14 @@ const ROUTES: Route[] = [
     rest: true,
   },
   {
+    name: 'scan-configs list',
+    method: 'GET',
+    path: idPath(realAppId, '/scan-configs'),
+    fields: [],
+    encoding: 'query',
+    rest: true,
+  },
+  {
     name: 'scan file',
     method: 'GET',
     path: fc.oneof(
@@ -1166,6 +1174,7 @@ function tailOf(route: Route, tail: string): string {
     'application patch': 'applications/',
     'application deactivate': 'applications/',
     'scans list': 'applications/',
+    'scan-configs list': 'applications/',
     'scan file': 'applications/',
     'scan-agent revoke': 'scan-agents/',
     'task get': 'tasks/',

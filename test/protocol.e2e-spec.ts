@@ -883,3 +883,242 @@ describe('interrupted uploads', () => {
     expect((await t.get(`${TASKS}/scanners`, t.adminKey)).status).toBe(200);
   });
 });
+
+describe('parameters given more than once', () => {
+  type Pairs = [string, string][];
+  const form = (pairs: Pairs) => new URLSearchParams(pairs);
+  const multipart = (pairs: Pairs) => {
+    const data = new FormData();
+    for (const [name, value] of pairs) data.append(name, value);
+    return data;
+  };
+  const post = <T>(url: string, body: URLSearchParams | FormData) =>
+    t.request<T>('POST', url, { key: t.adminKey, body });
+
+  /**
+   * An acunetix and a webinspect task of a fresh application; `claim` sends one requestTask with
+   * the agent's key and must claim both (older queued tasks of these scanners may come first).
+   */
+  async function expectBothScannersBound(
+    claim: (agentKey: string) => Promise<{ status: number; body: { message: string } }>,
+  ): Promise<void> {
+    const app = await givenApplication(t);
+    const ours = [
+      (await queueScan(t, app, 'acunetix')).id,
+      (await queueScan(t, app, 'webinspect')).id,
+    ];
+    const agentKey = await givenAgentKey(t);
+    const claimed: number[] = [];
+    for (let i = 0; i < 50 && !ours.every((id) => claimed.includes(id)); i++) {
+      const res = (await claim(agentKey)) as {
+        status: number;
+        body: { message: string; object: AgentTask };
+      };
+      expect([res.status, res.body.message]).toEqual([200, '']);
+      claimed.push(res.body.object.taskId);
+    }
+    expect(claimed).toEqual(expect.arrayContaining(ours));
+  }
+
+  it('requestTask takes scanners repeated (as the Python client sends a list), comma-separated or mixed, in every encoding', async () => {
+    const rest = (agentKey: string): Pairs => [
+      ['agentConfig', 'os.name=Linux'],
+      ['scanAgentSecureKey', agentKey],
+    ];
+    // Repeated in a urlencoded body: Denim Group's threadfix-python-api with scanners=[…].
+    await expectBothScannersBound((key) =>
+      post(
+        `${TASKS}/requestTask`,
+        form([['scanners', 'acunetix'], ['scanners', 'WebInspect'], ...rest(key)]),
+      ),
+    );
+    // Repeated in the query string.
+    await expectBothScannersBound((key) =>
+      post(`${TASKS}/requestTask?scanners=Acunetix%20WVS&scanners=webinspect`, form(rest(key))),
+    );
+    // Repeated multipart fields.
+    await expectBothScannersBound((key) =>
+      post(
+        `${TASKS}/requestTask`,
+        multipart([['scanners', 'acunetix'], ['scanners', 'webinspect'], ...rest(key)]),
+      ),
+    );
+    // Mixed: a comma-separated value and a repeated one, in the query string and the body.
+    await expectBothScannersBound((key) =>
+      post(
+        `${TASKS}/requestTask?scanners=zap,acunetix`,
+        form([['scanners', 'burp'], ['scanners', 'webinspect'], ...rest(key)]),
+      ),
+    );
+    // Still the comma-separated form.
+    await expectBothScannersBound((key) =>
+      post(`${TASKS}/requestTask`, form([['scanners', 'acunetix, webinspect'], ...rest(key)])),
+    );
+  });
+
+  it('API key permissions may be repeated, comma-separated or mixed in a form', async () => {
+    const res = await post<{ permissions: string[] }>(
+      '/threadfix/rest/api-keys',
+      form([
+        ['name', `repeated-${Date.now()}`],
+        ['permissions', 'READ_ACCESS,CAN_MANAGE_APPLICATIONS'],
+        ['permissions', 'CAN_MANAGE_SCAN_AGENTS'],
+      ]),
+    );
+    expect(res.status).toBe(200);
+    expect(res.body.object.permissions.sort()).toEqual([
+      'CAN_MANAGE_APPLICATIONS',
+      'CAN_MANAGE_SCAN_AGENTS',
+      'READ_ACCESS',
+    ]);
+  });
+
+  it('a single-valued parameter given more than once is a 400 that names it, in every encoding', async () => {
+    const task = await givenClaimedTask(t);
+    const keys: Pairs = Object.entries(keysOf(task)).map(([k, v]) => [k, String(v)]);
+    const twice = (name: string) => `Parameter '${name}' was given more than once.`;
+    const refusal = (res: { status: number; body: unknown }, name: string) =>
+      expect(res).toEqual({
+        status: 400,
+        body: { message: twice(name), success: false, responseCode: -1, object: null },
+      });
+    refusal(
+      await post(`${TASKS}/taskStatusUpdate`, form([...keys, ['message', 'a'], ['message', 'b']])),
+      'message',
+    );
+    refusal(
+      await post(
+        `${TASKS}/taskStatusUpdate?scanQueueTaskId=${task.taskId}`,
+        form([...keys, ['message', 'a']]),
+      ),
+      'scanQueueTaskId',
+    );
+    refusal(
+      await post(
+        `${TASKS}/queueScan?applicationId=${task.applicationId}`,
+        form([
+          ['applicationId', '1'],
+          ['scannerType', 'zap'],
+        ]),
+      ),
+      'applicationId',
+    );
+    refusal(await t.get(`/threadfix/rest/tasks?status=1&status=2`, t.adminKey), 'status');
+    // A multipart form with the key twice is refused before its file is read.
+    const data = multipart([...keys, ['secureTaskKey', task.secureTaskKey]]);
+    data.append('file', new Blob([fixture('zap/5_zap_sample_one.xml')]), 'zap.xml');
+    refusal(await post(`${TASKS}/completeTask`, data), 'secureTaskKey');
+    expect(await taskStatus(t, task.taskId)).toBe(2);
+    expect(
+      await t.query(
+        'SELECT count(*)::int AS n FROM scan_statuses WHERE task_id = $1 AND to_status IS NULL',
+        [task.taskId],
+      ),
+    ).toEqual([{ n: 0 }]);
+    expect(await readdir(path.join(t.dataDir, 'scans', '.incoming')).catch(() => [])).toEqual([]);
+  });
+});
+
+describe('scan configs', () => {
+  /** setTaskConfig as ThreadFix's clients call it, with the response's headers. */
+  async function setTaskConfig(appId: number, scannerType: string, name: string, content: string) {
+    const data = new FormData();
+    data.append('appId', String(appId));
+    data.append('scannerType', scannerType);
+    data.append('file', new Blob([content], { type: 'application/octet-stream' }), name);
+    const response = await fetch(`${t.baseUrl}${TASKS}/setTaskConfig`, {
+      method: 'POST',
+      headers: { authorization: `APIKEY ${t.adminKey}` },
+      body: data,
+    });
+    return {
+      status: response.status,
+      body: (await response.json()) as unknown,
+      id: Number(response.headers.get('x-scan-config-id')),
+    };
+  }
+  const sha256 = (text: string) => createHash('sha256').update(text).digest('hex');
+  const listConfigs = (appId: number) =>
+    t.get<Record<string, unknown>[]>(
+      `/threadfix/rest/applications/${appId}/scan-configs`,
+      t.adminKey,
+    );
+
+  it("setTaskConfig answers ThreadFix's envelope and the config's id in a header; queueScan takes it", async () => {
+    const app = await givenApplication(t);
+    const saved = await setTaskConfig(app, 'zap', 'zap-policy.context', '<context/>');
+    expect(saved.status).toBe(200);
+    expect(saved.body).toEqual({
+      message: '',
+      success: true,
+      responseCode: -1,
+      object: `Scan configuration for scanner: zap saved for appId: ${app}`,
+    });
+    const [row] = await t.query<{ id: number }>(
+      "SELECT id FROM scan_configs WHERE application_id = $1 AND scanner_short_name = 'zap'",
+      [app],
+    );
+    expect(saved.id).toBe(row.id);
+    const task = await queueScan(t, app, 'zap', { scanConfigId: saved.id });
+    expect(task.scanConfig).toMatchObject({ id: saved.id, name: 'zap', type: 'scanagtcfg' });
+    // A new upload replaces the content in place: the id a queued task names stays valid.
+    expect((await setTaskConfig(app, 'OWASP Zed Attack Proxy', 'v2.context', '<v2/>')).id).toBe(
+      saved.id,
+    );
+    expect((await setTaskConfig(app, 'burp', 'burp.json', '{}')).id).toBeGreaterThan(saved.id);
+  });
+
+  it("the admin route lists an application's scan configs without their content", async () => {
+    const app = await givenApplication(t);
+    const first = await setTaskConfig(app, 'zap', 'first.context', 'secret-zap-config-1');
+    const burp = await setTaskConfig(app, 'burp', 'burp.json', '{"burp": true}');
+    const [before] = (await listConfigs(app)).body.object;
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    await setTaskConfig(app, 'zap', 'second.context', 'secret-zap-config-two');
+    const listed = await listConfigs(app);
+    expect(listed.status).toBe(200);
+    const [{ key_id: keyId }] = await t.query<{ key_id: number }>(
+      "SELECT id AS key_id FROM api_keys WHERE name = 'bootstrap'",
+    );
+    expect(listed.body.object).toEqual([
+      {
+        id: first.id,
+        applicationId: app,
+        scannerShortName: 'zap',
+        scanner: 'OWASP Zed Attack Proxy',
+        originalFilename: 'second.context',
+        contentType: 'application/octet-stream',
+        sizeBytes: 'secret-zap-config-two'.length,
+        sha256: sha256('secret-zap-config-two'),
+        createdTime: before.createdTime,
+        updatedTime: expect.any(Number),
+        uploadedByApiKeyId: keyId,
+      },
+      {
+        id: burp.id,
+        applicationId: app,
+        scannerShortName: 'burp',
+        scanner: 'Burp Suite Pro',
+        originalFilename: 'burp.json',
+        contentType: 'application/octet-stream',
+        sizeBytes: 14,
+        sha256: sha256('{"burp": true}'),
+        createdTime: expect.any(Number),
+        updatedTime: expect.any(Number),
+        uploadedByApiKeyId: keyId,
+      },
+    ]);
+    expect(listed.body.object[0].updatedTime).toBeGreaterThan(before.updatedTime as number);
+    expect(JSON.stringify(listed.body)).not.toContain('secret-zap-config');
+    expect((await listConfigs(await givenApplication(t))).body.object).toEqual([]);
+    expect(await listConfigs(99999999)).toEqual({
+      status: 404,
+      body: {
+        message: 'Application with id 99999999 was not found.',
+        success: false,
+        responseCode: -1,
+        object: null,
+      },
+    });
+  });
+});

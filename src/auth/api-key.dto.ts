@@ -10,7 +10,7 @@ import {
   MaxLength,
   MinLength,
 } from 'class-validator';
-import { IsRequired, ToBoolean } from '../rest/param-rules';
+import { CommaSeparatedList, IsRequired, ToBoolean } from '../rest/param-rules';
 import { ApiKeyEntity } from './api-key.entity';
 import { Permission } from './permission';
 
@@ -23,7 +23,8 @@ export class CreateApiKeyDto {
   name!: string;
 
   @ApiProperty({ enum: Permission, isArray: true, example: [Permission.CAN_MANAGE_SCAN_AGENTS] })
-  // A form sends one value or a comma-separated list; JSON sends an array.
+  // A form sends one value, a comma-separated list or repeated values; JSON sends an array.
+  @CommaSeparatedList()
   @Transform(({ value }: { value: unknown }) =>
     typeof value === 'string' ? value.split(',').map((p) => p.trim()) : value,
   )

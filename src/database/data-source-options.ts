@@ -1,3 +1,4 @@
+import type { EventEmitter } from 'node:events';
 import { DataSourceOptions } from 'typeorm';
 import { ApiKeyEntity } from '../auth/api-key.entity';
 import { ApplicationEntity } from '../applications/application.entity';
@@ -15,6 +16,7 @@ import { InitialSchema1764388800000 } from './migrations/1764388800000-initial-s
 import { QueuedTasksIndex1764475200000 } from './migrations/1764475200000-queued-tasks-index';
 import { OutboxEvents1764800000000 } from './migrations/1764800000000-outbox-events';
 import { ScanImports1764900000000 } from './migrations/1764900000000-scan-imports';
+import { ScanConfigMetadata1765000000000 } from './migrations/1765000000000-scan-config-metadata';
 
 export const ENTITIES = [
   ApiKeyEntity,
@@ -36,6 +38,7 @@ export const MIGRATIONS = [
   QueuedTasksIndex1764475200000,
   OutboxEvents1764800000000,
   ScanImports1764900000000,
+  ScanConfigMetadata1765000000000,
 ];
 
 export function dataSourceOptions(url: string, poolSize = 20): DataSourceOptions {
@@ -49,7 +52,16 @@ export function dataSourceOptions(url: string, poolSize = 20): DataSourceOptions
     synchronize: false,
     // `findOneBy({ id: undefined })` must fail, not return the first row.
     invalidWhereValuesBehavior: { null: 'throw', undefined: 'throw' },
-    extra: { max: poolSize, application_name: 'scanqueue' },
+    extra: {
+      max: poolSize,
+      application_name: 'scanqueue',
+      // pg-pool hands a new connection over through a promise, and TypeORM listens for its errors a
+      // microtask later: a backend terminated as it starts (failover, pg_terminate_backend) sends its
+      // error in the same read as ReadyForQuery, which would be emitted with no listener and end the
+      // process. This listener only keeps it alive: the connection is then "not queryable", the
+      // query on it fails (503) and the pool drops it.
+      onConnect: (client: EventEmitter) => client.on('error', () => undefined),
+    },
     logging: ['error', 'migration'],
   };
 }

@@ -46,24 +46,28 @@ export class OutboxPrunerService implements OnApplicationBootstrap, OnApplicatio
   async prune(): Promise<number> {
     let total = 0;
     for (;;) {
-      const rows: unknown[] = await this.dataSource.query(
-        `DELETE FROM outbox_events WHERE id IN (
-           SELECT e.id FROM outbox_events e
-           WHERE e.created_at < now() - make_interval(hours => $1)
-             AND (e.published_at IS NOT NULL OR NOT $2)
-             AND (e.webhooks_queued_at IS NOT NULL OR NOT $3)
-             AND NOT EXISTS (SELECT 1 FROM webhook_deliveries d WHERE d.event_id = e.id
-                             AND d.delivered_at IS NULL AND d.dead_at IS NULL)
-           ORDER BY e.id LIMIT ${BATCH}
-         ) RETURNING id`,
+      // A CTE, so query() answers rows: a top-level DELETE … RETURNING comes back as [rows, count].
+      const [{ deleted }]: { deleted: number }[] = await this.dataSource.query(
+        `WITH gone AS (
+           DELETE FROM outbox_events WHERE id IN (
+             SELECT e.id FROM outbox_events e
+             WHERE e.created_at < now() - make_interval(hours => $1)
+               AND (e.published_at IS NOT NULL OR NOT $2)
+               AND (e.webhooks_queued_at IS NOT NULL OR NOT $3)
+               AND NOT EXISTS (SELECT 1 FROM webhook_deliveries d WHERE d.event_id = e.id
+                               AND d.delivered_at IS NULL AND d.dead_at IS NULL)
+             ORDER BY e.id LIMIT ${BATCH}
+           ) RETURNING id
+         )
+         SELECT count(*)::int AS deleted FROM gone`,
         [
           this.config.OUTBOX_RETENTION_HOURS,
           Boolean(this.config.NATS_URL),
           this.config.WEBHOOK_URLS.length > 0,
         ],
       );
-      total += rows.length;
-      if (rows.length < BATCH) return total;
+      total += deleted;
+      if (deleted < BATCH) return total;
     }
   }
 }

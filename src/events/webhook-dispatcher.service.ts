@@ -65,7 +65,8 @@ export class WebhookDispatcherService implements OnApplicationBootstrap, OnAppli
    * Served by outbox_events_webhooks_pending_idx (id) WHERE webhooks_queued_at IS NULL.
    */
   private async fanOut(): Promise<number> {
-    const rows: { id: string }[] = await this.dataSource.query(
+    // The UPDATE is a CTE, so query() answers rows (a top-level UPDATE comes back as [rows, count]).
+    const [{ queued }]: { queued: number }[] = await this.dataSource.query(
       `WITH pending AS (
          SELECT id FROM outbox_events
          WHERE webhooks_queued_at IS NULL
@@ -76,13 +77,15 @@ export class WebhookDispatcherService implements OnApplicationBootstrap, OnAppli
          INSERT INTO webhook_deliveries (event_id, endpoint)
          SELECT pending.id, endpoint FROM pending CROSS JOIN unnest($1::text[]) AS endpoint
          ON CONFLICT (event_id, endpoint) DO NOTHING
+       ), queued AS (
+         UPDATE outbox_events e SET webhooks_queued_at = now()
+         FROM pending WHERE e.id = pending.id
+         RETURNING e.id
        )
-       UPDATE outbox_events e SET webhooks_queued_at = now()
-       FROM pending WHERE e.id = pending.id
-       RETURNING e.id`,
+       SELECT count(*)::int AS queued FROM queued`,
       [this.config.WEBHOOK_URLS, FAN_OUT_BATCH],
     );
-    return rows.length;
+    return queued;
   }
 
   /**

@@ -29,7 +29,12 @@ const FAILURES: Record<number, string> = {
 
 export function ApiEnvelope(
   payload: Payload,
-  options: { isArray?: boolean; failures?: number[] } = {},
+  options: {
+    isArray?: boolean;
+    failures?: number[];
+    /** Response headers of a success, beside the envelope. */
+    headers?: Record<string, { description: string; schema: { type: string } }>;
+  } = {},
 ) {
   const objectSchema =
     typeof payload === 'string'
@@ -43,6 +48,7 @@ export function ApiEnvelope(
     ApiResponse({
       status: 200,
       description: 'ThreadFix envelope; `object` holds the result',
+      ...(options.headers ? { headers: options.headers } : {}),
       schema: {
         type: 'object',
         required: ['message', 'success', 'responseCode', 'object'],

@@ -21,12 +21,15 @@ export interface MultipartFilePart {
   stream: Readable;
 }
 
+/** Form fields by name; a field given more than once keeps all its values (rest-params.ts binds them). */
+export type FormFields = Record<string, string | string[]>;
+
 export async function readMultipartForm<T>(
   request: FastifyRequest,
   limits: MultipartLimits,
   fileFields: readonly string[],
-  onFile: (file: MultipartFilePart, fieldsSoFar: Readonly<Record<string, string>>) => Promise<T>,
-): Promise<{ fields: Record<string, string>; file?: T }> {
+  onFile: (file: MultipartFilePart, fieldsSoFar: Readonly<FormFields>) => Promise<T>,
+): Promise<{ fields: FormFields; file?: T }> {
   if (!request.isMultipart())
     throw new UnsupportedMediaType('This operation needs a multipart/form-data body.');
   try {
@@ -75,9 +78,9 @@ async function readParts<T>(
   request: FastifyRequest,
   limits: MultipartLimits,
   fileFields: readonly string[],
-  onFile: (file: MultipartFilePart, fieldsSoFar: Readonly<Record<string, string>>) => Promise<T>,
-): Promise<{ fields: Record<string, string>; file?: T }> {
-  const fields: Record<string, string> = Object.create(null) as Record<string, string>;
+  onFile: (file: MultipartFilePart, fieldsSoFar: Readonly<FormFields>) => Promise<T>,
+): Promise<{ fields: FormFields; file?: T }> {
+  const fields = Object.create(null) as FormFields;
   let file: T | undefined;
   let sawFile = false;
   for await (const part of request.parts({ limits: { ...limits, files: 1 } })) {
@@ -86,9 +89,9 @@ async function readParts<T>(
         throw new PayloadTooLarge(
           `Form field '${part.fieldname}' is larger than ${limits.fieldSize} bytes.`,
         );
-      if (part.fieldname in fields)
-        throw new BadRestParameter(`Parameter '${part.fieldname}' was given more than once.`);
-      fields[part.fieldname] = typeof part.value === 'string' ? part.value : String(part.value);
+      const value = typeof part.value === 'string' ? part.value : String(part.value);
+      const earlier = fields[part.fieldname];
+      fields[part.fieldname] = earlier === undefined ? value : [earlier, value].flat();
       continue;
     }
     if (!fileFields.includes(part.fieldname) || sawFile) {

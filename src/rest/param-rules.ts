@@ -36,3 +36,25 @@ export const HTTP_URL_RULES = {
   require_protocol: true,
   require_tld: false,
 };
+
+/** The DTO properties that are comma-separated lists, by the class that declares them. */
+const COMMA_SEPARATED = new WeakMap<object, Set<string>>();
+
+/**
+ * A parameter that is a comma-separated list (ThreadFix's `scanners`). Its value may also come
+ * repeated (`?scanners=A&scanners=B`, as Denim Group's Python client sends a list) or as a JSON
+ * array: the binding (rest-params.ts) joins the values with commas, as Spring did for a String.
+ */
+export const CommaSeparatedList = (): PropertyDecorator => (target, property) => {
+  const names = COMMA_SEPARATED.get(target.constructor) ?? new Set<string>();
+  names.add(String(property));
+  COMMA_SEPARATED.set(target.constructor, names);
+};
+
+/** Whether `name` is a comma-separated list parameter of `type` (or of a class it extends). */
+export function isCommaSeparatedList(type: object, name: string): boolean {
+  for (let t: object | null = type; t && t !== Function.prototype; t = Object.getPrototypeOf(t)) {
+    if (COMMA_SEPARATED.get(t)?.has(name)) return true;
+  }
+  return false;
+}

@@ -1,7 +1,8 @@
 /**
  * ThreadFix's parameters are Spring @RequestParams: they may come in the query string, a
- * urlencoded body or (for the admin's Swagger UI) a JSON body. `@RestParams()` merges them (body
- * wins) into one object that the global ValidationPipe checks against the DTO.
+ * urlencoded body, multipart fields or (for the admin's Swagger UI) a JSON body. `@RestParams()`
+ * merges them into one object that the global ValidationPipe checks against the DTO; that pipe is
+ * also where a parameter given more than once is bound, for every route and every encoding.
  */
 import {
   ArgumentMetadata,
@@ -11,8 +12,9 @@ import {
   ValidationPipe,
 } from '@nestjs/common';
 import { ApiBody } from '@nestjs/swagger';
-import { ValidationError } from 'class-validator';
+import { getMetadataStorage, ValidationError } from 'class-validator';
 import { FastifyRequest } from 'fastify';
+import { isCommaSeparatedList } from './param-rules';
 import { BadRestParameter, UnrecognizedPath } from './rest-error';
 
 /**
@@ -30,20 +32,29 @@ const documentDtoAsBody: ParameterDecorator = (target, key, index) => {
   ApiBody({ type: type as Type<unknown> })(target, key, descriptor);
 };
 
+/**
+ * One parameter map from several sources (query string, body, multipart fields), as the servlet
+ * container built Spring's: a name given in more than one place keeps all its values, in order.
+ */
+export function mergeParams(...sources: unknown[]): Record<string, unknown> {
+  const merged: Record<string, unknown> = {};
+  for (const source of sources) {
+    if (!source || typeof source !== 'object' || Buffer.isBuffer(source) || Array.isArray(source))
+      continue;
+    for (const [name, value] of Object.entries(source)) {
+      if (name === '__proto__') continue; // never a parameter; assigning it would swap the prototype
+      merged[name] = Object.hasOwn(merged, name)
+        ? ([] as unknown[]).concat(merged[name], value)
+        : value;
+    }
+  }
+  return merged;
+}
+
 export const RestParams = createParamDecorator(
   (_: unknown, ctx: ExecutionContext): Record<string, unknown> => {
     const request = ctx.switchToHttp().getRequest<FastifyRequest>();
-    const merged: Record<string, unknown> = {};
-    for (const source of [request.query, request.body]) {
-      if (
-        source &&
-        typeof source === 'object' &&
-        !Buffer.isBuffer(source) &&
-        !Array.isArray(source)
-      ) {
-        Object.assign(merged, source);
-      }
-    }
+    const merged = mergeParams(request.query, request.body);
     delete merged.apiKey; // authentication's, not the operation's
     return merged;
   },
@@ -97,10 +108,61 @@ function checkParamValues(value: unknown): void {
   }
 }
 
+/** The single-valued parameters a DTO declares (its properties with rules, arrays excepted). */
+const SINGLE_VALUED = new WeakMap<object, Set<string>>();
+
+function singleValuedParams(type: object): Set<string> {
+  let names = SINGLE_VALUED.get(type);
+  if (!names) {
+    const rules = getMetadataStorage().getTargetValidationMetadatas(
+      type as new () => unknown,
+      '',
+      true,
+      false,
+    );
+    const arrays = new Set(
+      rules.filter((r) => r.name === 'isArray' || r.each).map((r) => r.propertyName),
+    );
+    names = new Set(rules.map((r) => r.propertyName).filter((name) => !arrays.has(name)));
+    SINGLE_VALUED.set(type, names);
+  }
+  return names;
+}
+
+const givenMoreThanOnce = (name: string) => `Parameter '${name}' was given more than once.`;
+
+/**
+ * A parameter given more than once (`?scanners=A&scanners=B`, repeated form or multipart fields,
+ * a JSON array) arrives as an array. A comma-separated list joins its values with commas, as
+ * Spring joined a repeated String, so the repeated, comma-separated and mixed forms all mean the
+ * same. A single-valued parameter refuses it with 400: Spring would have joined a String and taken
+ * the first of a number, and silently keeping one of two task ids or keys is a guess. (Parameters
+ * the DTO does not declare are left for the whitelist to drop.)
+ */
+function bindRepeatedParams(value: unknown, type: object): unknown {
+  if (!value || typeof value !== 'object' || Array.isArray(value) || Buffer.isBuffer(value))
+    return value;
+  let bound: Record<string, unknown> | undefined;
+  for (const [name, given] of Object.entries(value)) {
+    if (!Array.isArray(given)) continue;
+    if (isCommaSeparatedList(type, name)) {
+      if (given.every((item) => typeof item === 'string'))
+        (bound ??= { ...value })[name] = given.join(',');
+    } else if (given.length > 1 && singleValuedParams(type).has(name)) {
+      throw new BadRestParameter(givenMoreThanOnce(name));
+    }
+  }
+  return bound ?? value;
+}
+
+const UNTYPED: unknown[] = [Object, String, Number, Boolean, Array];
+
 class RestValidationPipe extends ValidationPipe {
   override async transform(value: unknown, metadata: ArgumentMetadata): Promise<unknown> {
     checkParamValues(value);
-    return super.transform(value, metadata);
+    const type = metadata.metatype;
+    const bound = type && !UNTYPED.includes(type) ? bindRepeatedParams(value, type) : value;
+    return super.transform(bound, metadata);
   }
 }
 

@@ -1,4 +1,5 @@
 import { Column, Entity, JoinColumn, ManyToOne, PrimaryGeneratedColumn, Unique } from 'typeorm';
+import { ApiKeyEntity } from '../auth/api-key.entity';
 import { ApplicationEntity } from '../applications/application.entity';
 
 /**
@@ -32,4 +33,28 @@ export class ScanConfigEntity {
 
   @Column({ name: 'uploaded_at', type: 'timestamptz' })
   uploadedAt!: Date;
+
+  /** The uploaded file's name, as information (null for configs set before it was kept). */
+  @Column({ name: 'original_filename', type: 'varchar', length: 255, nullable: true })
+  originalFilename!: string | null;
+
+  @Column({ name: 'size_bytes', type: 'int' })
+  sizeBytes!: number;
+
+  @Column({ type: 'char', length: 64 })
+  sha256!: string;
+
+  /** When the application first had a config for the scanner; `uploadedAt` is the latest upload. */
+  @Column({ name: 'created_at', type: 'timestamptz', default: () => 'now()' })
+  createdAt!: Date;
+
+  @Column({ name: 'uploaded_by_api_key_id', type: 'int', nullable: true })
+  uploadedByApiKeyId!: number | null;
+
+  @ManyToOne(() => ApiKeyEntity)
+  @JoinColumn({
+    name: 'uploaded_by_api_key_id',
+    foreignKeyConstraintName: 'scan_configs_uploaded_by_api_key_id_fkey',
+  })
+  uploadedBy?: ApiKeyEntity | null;
 }

@@ -1,7 +1,13 @@
 /** The agent protocol's parameters, with ThreadFix's names (form fields, query string or JSON). */
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { IsInt, IsOptional, IsString, IsUrl, Max, MaxLength, Min } from 'class-validator';
-import { EmptyAsMissing, HTTP_URL_RULES, IsRequired, ToInt } from '../rest/param-rules';
+import {
+  CommaSeparatedList,
+  EmptyAsMissing,
+  HTTP_URL_RULES,
+  IsRequired,
+  ToInt,
+} from '../rest/param-rules';
 
 const MAX_TIMEOUT_SECONDS = 30 * 24 * 3600;
 /** Ids are PostgreSQL int4: a larger number would fail in the query (a 500), not as a bad parameter. */
@@ -103,8 +109,9 @@ export class CompleteTaskParams extends TaskKeyParams {}
 export class RequestTaskParams {
   @ApiProperty({
     example: 'OWASP Zed Attack Proxy,Burp Suite Pro',
-    description: 'comma-separated scanner names',
+    description: 'scanner names, comma-separated or repeated (`scanners=zap&scanners=burp`)',
   })
+  @CommaSeparatedList()
   @EmptyAsMissing()
   @IsRequired('scanners')
   @IsString()

@@ -2,9 +2,9 @@
  * ThreadFix's Scan Agent "Tasks" API (`/rest/{version}/tasks/…`): one line per route. Every agent
  * operation needs Manage Scan Agents and is refused to restricted keys, as in ThreadFix.
  */
-import { Controller, Get, Req } from '@nestjs/common';
+import { Controller, Get, Req, Res } from '@nestjs/common';
 import { ApiBody, ApiConsumes, ApiOperation, ApiTags } from '@nestjs/swagger';
-import { FastifyRequest } from 'fastify';
+import { FastifyReply, FastifyRequest } from 'fastify';
 import { AuthenticatedCaller, Caller } from '../auth/authenticated-caller';
 import { Permission } from '../auth/permission';
 import { RequirePermission } from '../auth/require-permission.decorator';
@@ -15,6 +15,12 @@ import { FailTaskParams, QueueScanParams, TaskStatusUpdateParams } from './task-
 import { AgentTaskJson, ThreadFixTaskJson } from './task-json.mapper';
 import { ScannerJson } from './scanner.dto';
 import { TasksService } from './tasks.service';
+
+/**
+ * setTaskConfig's answer keeps ThreadFix's envelope (clients read its `object` text); the id of the
+ * saved config, which queueScan's scanConfigId names, comes in this header.
+ */
+export const SCAN_CONFIG_ID_HEADER = 'X-Scan-Config-Id';
 
 const FORM = ['application/x-www-form-urlencoded', 'application/json'];
 const AGENT_OPERATION = () =>
@@ -106,12 +112,25 @@ export class TasksController {
   @ApiOperation({
     summary: "Replace an application's scan-agent config for a scanner (shipped base64 at claim)",
   })
-  @ApiEnvelope('string', { failures: [404, 413] })
-  setTaskConfig(
+  @ApiEnvelope('string', {
+    failures: [404, 413],
+    headers: {
+      [SCAN_CONFIG_ID_HEADER]: {
+        description:
+          "the config's id, the scanConfigId queueScan takes (the envelope stays ThreadFix's)",
+        schema: { type: 'integer' },
+      },
+    },
+  })
+  async setTaskConfig(
+    @Caller() caller: AuthenticatedCaller,
     @Req() request: FastifyRequest,
+    @Res({ passthrough: true }) reply: FastifyReply,
     @RestParams() plain: Record<string, unknown>,
   ): Promise<string> {
-    return this.tasks.setTaskConfig(request, plain);
+    const saved = await this.tasks.setTaskConfig(caller, request, plain);
+    void reply.header(SCAN_CONFIG_ID_HEADER, String(saved.scanConfigId));
+    return saved.message;
   }
 
   @RestPost('completeTask')

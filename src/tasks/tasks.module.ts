@@ -2,6 +2,7 @@
 import { Module } from '@nestjs/common';
 import { ScanAgentsModule } from '../scan-agents/scan-agents.module';
 import { ScansModule } from '../scans/scans.module';
+import { ScanConfigsController } from './scan-configs.controller';
 import { TaskReaperService } from './task-reaper.service';
 import { TasksAdminController } from './tasks-admin.controller';
 import { TasksController } from './tasks.controller';
@@ -11,7 +12,7 @@ import { TasksService } from './tasks.service';
 @Module({
   imports: [ScanAgentsModule, ScansModule],
   // The protocol's static paths (tasks/queueScan …) are registered before the admin's tasks/:id.
-  controllers: [TasksController, TasksAdminController],
+  controllers: [TasksController, TasksAdminController, ScanConfigsController],
   providers: [TasksService, TasksRepository, TaskReaperService],
   exports: [TasksService],
 })

@@ -1,6 +1,7 @@
 /** Reads of tasks and what their JSON needs. Writes of `status` live in task-transitions.ts only. */
 import { Injectable } from '@nestjs/common';
 import { EntityManager } from 'typeorm';
+import { ScanConfigListRow } from './scan-config.dto';
 import { ScanConfigRow, StatusRow, TaskView } from './task-json.mapper';
 import { TaskRow } from './task-transitions';
 import { TaskStatus } from './task-status';
@@ -90,6 +91,15 @@ export class TasksRepository {
     return rows[0]?.message;
   }
 
+  /** Whether the task's scan row refers to the stored file (served by scans_task_id_key). */
+  async isScanRecorded(tx: EntityManager, taskId: number, storageKey: string): Promise<boolean> {
+    const rows: unknown[] = await tx.query(
+      'SELECT 1 FROM scans WHERE task_id = $1 AND storage_key = $2',
+      [taskId, storageKey],
+    );
+    return rows.length > 0;
+  }
+
   async findScanConfig(
     tx: EntityManager,
     id: number,
@@ -98,6 +108,7 @@ export class TasksRepository {
     return rows[0];
   }
 
+  /** Replaces the application's config for the scanner in place: its id (a task's scanConfigId) stays. */
   async upsertScanConfig(
     tx: EntityManager,
     config: {
@@ -105,16 +116,41 @@ export class TasksRepository {
       scannerShortName: string;
       contentType: string;
       content: Buffer;
+      originalFilename: string | null;
+      uploadedByApiKeyId: number;
     },
   ): Promise<number> {
     const rows: { id: number }[] = await tx.query(
-      `INSERT INTO scan_configs (application_id, scanner_short_name, content_type, content, uploaded_at)
-       VALUES ($1, $2, $3, $4, now())
+      `INSERT INTO scan_configs (application_id, scanner_short_name, content_type, content, uploaded_at,
+                                 original_filename, size_bytes, sha256, uploaded_by_api_key_id)
+       VALUES ($1, $2, $3, $4::bytea, now(), $5, octet_length($4::bytea), encode(sha256($4::bytea), 'hex'), $6)
        ON CONFLICT (application_id, scanner_short_name)
-       DO UPDATE SET content_type = EXCLUDED.content_type, content = EXCLUDED.content, uploaded_at = now()
+       DO UPDATE SET content_type = EXCLUDED.content_type, content = EXCLUDED.content, uploaded_at = now(),
+                     original_filename = EXCLUDED.original_filename, size_bytes = EXCLUDED.size_bytes,
+                     sha256 = EXCLUDED.sha256, uploaded_by_api_key_id = EXCLUDED.uploaded_by_api_key_id
        RETURNING id`,
-      [config.applicationId, config.scannerShortName, config.contentType, config.content],
+      [
+        config.applicationId,
+        config.scannerShortName,
+        config.contentType,
+        config.content,
+        config.originalFilename,
+        config.uploadedByApiKeyId,
+      ],
     );
     return rows[0].id;
+  }
+
+  /**
+   * An application's configs without their content, by id. Served by
+   * scan_configs_application_id_scanner_key (application_id, scanner_short_name).
+   */
+  async listScanConfigs(tx: EntityManager, applicationId: number): Promise<ScanConfigListRow[]> {
+    return tx.query(
+      `SELECT id, application_id, scanner_short_name, original_filename, content_type, size_bytes,
+              sha256, created_at, uploaded_at, uploaded_by_api_key_id
+       FROM scan_configs WHERE application_id = $1 ORDER BY id`,
+      [applicationId],
+    );
   }
 }

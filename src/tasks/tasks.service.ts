@@ -2,7 +2,8 @@
  * The scan-agent protocol (ThreadFix's Tasks API) and the admin operations on tasks. One use case
  * = one method = one transaction; every status change goes through task-transitions.ts.
  */
-import { Injectable } from '@nestjs/common';
+import { Injectable, Logger } from '@nestjs/common';
+import { setTimeout } from 'node:timers/promises';
 import { Readable } from 'node:stream';
 import { finished, pipeline } from 'node:stream/promises';
 import { isURL } from 'class-validator';
@@ -16,8 +17,9 @@ import { AppConfig } from '../config/app-config';
 import { claimOutcome, MetricsService, stopwatch } from '../observability/metrics.service';
 import { MultipartLimits, readMultipartForm, readSmallFile } from '../rest/multipart-form';
 import { BadRestParameter, Forbidden, NotFound } from '../rest/rest-error';
+import { isDatabaseUnavailable } from '../rest/rest-exception.filter';
 import { HTTP_URL_RULES } from '../rest/param-rules';
-import { validateParams } from '../rest/rest-params';
+import { mergeParams, validateParams } from '../rest/rest-params';
 import { failWhenIdle } from '../rest/upload-watchdog';
 import {
   ScanFileInspection,
@@ -70,8 +72,13 @@ import {
 } from './task-transitions';
 import { TaskStatus } from './task-status';
 import { TasksRepository } from './tasks.repository';
+import { ScanConfigDto, toScanConfigDto } from './scan-config.dto';
 
 export const STATUS_UPDATED = 'Successfully updated ScanQueueTask';
+
+/** How often, and how far apart, a failed completeTask asks whether its scan committed after all. */
+const OUTCOME_CHECK_ATTEMPTS = 4;
+const OUTCOME_CHECK_DELAY_MS = 100;
 
 /** Status texts keep ThreadFix's wording, with an ISO-8601 time instead of its broken pattern. */
 const at = () => new Date().toISOString();
@@ -93,6 +100,8 @@ function badScannerType(name: string, suffix = ''): BadRestParameter {
 
 @Injectable()
 export class TasksService {
+  private readonly logger = new Logger(TasksService.name);
+
   constructor(
     private readonly dataSource: DataSource,
     private readonly config: AppConfig,
@@ -177,12 +186,13 @@ export class TasksService {
       ['agentConfig', 'files', 'file'],
       async (part) => (await readSmallFile(part.stream)).toString('utf8'),
     );
+    // ThreadFix's Python client sends the agent's properties as a file part instead of a field.
+    const agentConfigFile = fields.agentConfig === undefined && file !== undefined;
     return this.requestTask(
-      await validateParams(RequestTaskParams, {
-        ...plain,
-        ...fields,
-        agentConfig: fields.agentConfig ?? file,
-      }),
+      await validateParams(
+        RequestTaskParams,
+        mergeParams(plain, fields, agentConfigFile ? { agentConfig: file } : {}),
+      ),
     );
   }
 
@@ -310,6 +320,7 @@ export class TasksService {
     const uploadTime = stopwatch();
     let stored: StoredObject | undefined;
     let received: ReceivedScanFile | undefined;
+    let taskId = 0;
     try {
       const form = await readMultipartForm(
         request,
@@ -318,12 +329,14 @@ export class TasksService {
         // Kept as soon as it is received: a later part may still fail the form, and the upload
         // must then be aborted (finally below), not left in the temp folder.
         async (part, fieldsSoFar) =>
-          (received = await this.receiveScanFile(part.stream, part.filename, {
-            ...plain,
-            ...fieldsSoFar,
-          })),
+          (received = await this.receiveScanFile(
+            part.stream,
+            part.filename,
+            mergeParams(plain, fieldsSoFar),
+          )),
       );
-      const params = await validateParams(CompleteTaskParams, { ...plain, ...form.fields });
+      const params = await validateParams(CompleteTaskParams, mergeParams(plain, form.fields));
+      taskId = params.scanQueueTaskId;
       if (!received) throw new BadRestParameter("Required parameter 'file' is missing.");
       const file = received;
       // The file is made durable (fsync and rename, or S3's completion) before the task's row is
@@ -377,11 +390,37 @@ export class TasksService {
       return answer;
     } catch (error) {
       // The transaction rolled back: the stored file must not outlive it.
-      if (stored) await this.storage.remove(stored.key).catch(() => undefined);
+      if (stored) await this.discardStoredFile(taskId, stored.key, error);
       throw error;
     } finally {
       if (!stored) await received?.upload?.abort();
     }
+  }
+
+  /**
+   * Removes the file of a completeTask that failed, unless its scan committed after all: when the
+   * connection broke during COMMIT, the outcome is unknown here, so the database is asked (on a
+   * new connection). When it cannot answer, the file stays rather than risk a committed scan
+   * without its file; the boot reconciliation removes it if no scan refers to it.
+   */
+  private async discardStoredFile(taskId: number, key: string, error: unknown): Promise<void> {
+    if (isDatabaseUnavailable(error)) {
+      for (let attempt = 1; ; attempt++) {
+        try {
+          if (await this.tasks.isScanRecorded(this.dataSource.manager, taskId, key)) return;
+          break;
+        } catch (checkError) {
+          if (attempt === OUTCOME_CHECK_ATTEMPTS) {
+            this.logger.warn(
+              `Kept scan file ${key}: could not tell whether its scan committed (${String(checkError)})`,
+            );
+            return;
+          }
+          await setTimeout(OUTCOME_CHECK_DELAY_MS * attempt);
+        }
+      }
+    }
+    await this.storage.remove(key).catch(() => undefined);
   }
 
   /**
@@ -440,30 +479,54 @@ export class TasksService {
     }
   }
 
-  /** setTaskConfig: replaces the application's config for the scanner (newest wins, one row). */
-  async setTaskConfig(request: FastifyRequest, plain: Record<string, unknown>): Promise<string> {
+  /**
+   * setTaskConfig: replaces the application's config for the scanner (newest wins, one row, its id
+   * kept). Answers ThreadFix's message, and the config's id for the response header.
+   */
+  async setTaskConfig(
+    caller: AuthenticatedCaller,
+    request: FastifyRequest,
+    plain: Record<string, unknown>,
+  ): Promise<{ message: string; scanConfigId: number }> {
     const { fields, file } = await readMultipartForm(
       request,
       { ...this.uploadLimits, fileSize: this.config.MAX_CONFIG_BYTES },
       ['file'],
-      async (part) => ({ content: await readSmallFile(part.stream), contentType: part.mimetype }),
+      async (part) => ({
+        content: await readSmallFile(part.stream),
+        contentType: part.mimetype,
+        filename: part.filename,
+      }),
     );
-    const params = await validateParams(SetTaskConfigParams, { ...plain, ...fields });
+    const params = await validateParams(SetTaskConfigParams, mergeParams(plain, fields));
     const scanner = resolveScanner(params.scannerType);
     if (!scanner) throw badScannerType(params.scannerType, ' Will not save scan config.');
     if (!file) throw new BadRestParameter("Required parameter 'file' is missing.");
     if (file.content.length === 0) throw new BadRestParameter('The uploaded config file is empty.');
-    await this.dataSource.transaction(async (tx) => {
+    const scanConfigId = await this.dataSource.transaction(async (tx) => {
       const app = await tx.findOneBy(ApplicationEntity, { id: params.appId });
       if (!app || !app.active) throw new ApplicationNotFound(params.appId);
-      await this.tasks.upsertScanConfig(tx, {
+      return this.tasks.upsertScanConfig(tx, {
         applicationId: app.id,
         scannerShortName: scanner.shortName,
         contentType: file.contentType || 'application/octet-stream',
         content: file.content,
+        originalFilename: file.filename || null,
+        uploadedByApiKeyId: caller.apiKeyId,
       });
     });
-    return `Scan configuration for scanner: ${params.scannerType} saved for appId: ${params.appId}`;
+    return {
+      message: `Scan configuration for scanner: ${params.scannerType} saved for appId: ${params.appId}`,
+      scanConfigId,
+    };
+  }
+
+  /** An application's scan configs (active or not), without their content. */
+  async listScanConfigs(applicationId: number): Promise<ScanConfigDto[]> {
+    const manager = this.dataSource.manager;
+    if (!(await manager.existsBy(ApplicationEntity, { id: applicationId })))
+      throw new ApplicationNotFound(applicationId);
+    return (await this.tasks.listScanConfigs(manager, applicationId)).map(toScanConfigDto);
   }
 
   async listTasks(
