@@ -16,7 +16,7 @@ import { InitialSchema1764388800000 } from './migrations/1764388800000-initial-s
 import { QueuedTasksIndex1764475200000 } from './migrations/1764475200000-queued-tasks-index';
 import { OutboxEvents1764800000000 } from './migrations/1764800000000-outbox-events';
 import { ScanImports1764900000000 } from './migrations/1764900000000-scan-imports';
-import { ScanConfigMetadata1765000000000 } from './migrations/1765000000000-scan-config-metadata';
+import { ScanConfigMetadata1764950000000 } from './migrations/1764950000000-scan-config-metadata';
 
 export const ENTITIES = [
   ApiKeyEntity,
@@ -38,7 +38,7 @@ export const MIGRATIONS = [
   QueuedTasksIndex1764475200000,
   OutboxEvents1764800000000,
   ScanImports1764900000000,
-  ScanConfigMetadata1765000000000,
+  ScanConfigMetadata1764950000000,
 ];
 
 export function dataSourceOptions(url: string, poolSize = 20): DataSourceOptions {

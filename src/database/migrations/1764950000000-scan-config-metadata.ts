@@ -5,8 +5,8 @@ import { MigrationInterface, QueryRunner } from 'typeorm';
  * the uploaded file's name, size and SHA-256, when it was first set, and the API key that set it
  * last. Rows from before keep a null name and uploader; size and hash are computed from the content.
  */
-export class ScanConfigMetadata1765000000000 implements MigrationInterface {
-  name = 'ScanConfigMetadata1765000000000';
+export class ScanConfigMetadata1764950000000 implements MigrationInterface {
+  name = 'ScanConfigMetadata1764950000000';
 
   async up(q: QueryRunner): Promise<void> {
     await q.query(`
