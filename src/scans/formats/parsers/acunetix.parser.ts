@@ -1,5 +1,5 @@
 import { buildFinding, fieldLimits, MAX_EVIDENCE_CHARS, MAX_FIELD_CHARS } from './build-finding';
-import { hasScheme, joinUrl, urlPath } from './fingerprint';
+import { joinUrl, urlPath } from './fingerprint';
 import { mapSeverity, parseCwe } from './severity';
 import type { ReportParser } from './read-report';
 
@@ -12,9 +12,22 @@ const ITEM_FIELDS = fieldLimits({
 });
 
 /**
+ * The scan's start URL as an absolute URL: Acunetix writes `www.example.com` or
+ * `www.example.com:8080` without a scheme, and http is meant. (`host:port` must not be read as a
+ * URL whose scheme is the host.)
+ */
+function startUrlOf(text: string): string | null {
+  if (text === '') return null;
+  return /^[a-z][a-z0-9+.-]*:\/\//i.test(text) ? text : `http://${text}`;
+}
+
+/** Acunetix's placeholder for "no parameter". */
+const NO_PARAMETER = '<empty>';
+
+/**
  * Acunetix WVS's XML export (`<ScanGroup><Scan>`): one finding per `<ReportItem>` of a scan's
  * `<ReportItems>`, located at the scan's `<StartURL>` joined with the item's `<Affects>` path. A
- * StartURL without scheme (Acunetix writes `www.example.com`) is taken as http.
+ * StartURL without scheme (`www.example.com`, `www.example.com:8080`) is taken as http.
  */
 export const acunetixParser: ReportParser = (xml, emit) => {
   let startUrl: string | null = null;
@@ -37,7 +50,7 @@ export const acunetixParser: ReportParser = (xml, emit) => {
     },
     close(name, _path, text) {
       if (name === 'StartURL' && item === null && text !== null) {
-        startUrl = text && !hasScheme(text) ? `http://${text}` : text;
+        startUrl = startUrlOf(text);
       } else if (item === null) {
         return;
       } else if (name === 'ReportItem' && xml.parent() === 'ReportItems') {
@@ -52,7 +65,7 @@ export const acunetixParser: ReportParser = (xml, emit) => {
             cwe,
             url: joinUrl(startUrl, affects),
             path: urlPath(affects),
-            parameter: item.Parameter || null,
+            parameter: item.Parameter === NO_PARAMETER ? null : item.Parameter || null,
             evidence: item.Details || null,
           }),
         );

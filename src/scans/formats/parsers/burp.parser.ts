@@ -15,6 +15,13 @@ const ISSUE_FIELDS = fieldLimits({
 });
 
 /**
+ * Burp's issue type of every issue raised by an extension (0x08000000): only their names tell them
+ * apart, so their rule id is `134217728:<name>`. With the bare type, issues of different names at
+ * one path shared a fingerprint and the merge kept only the first.
+ */
+export const EXTENSION_ISSUE_TYPE = '134217728';
+
+/**
  * The parameter Burp names at the end of `<location>`: `/login.jsp [password parameter]`,
  * `/basket.jsp [b_id cookie]`, `/x [Referer HTTP header]`, `/x [name JSON parameter]`. Locations
  * such as `/x [URL path filename]` or `/x [name of an arbitrarily supplied URL parameter]` name no
@@ -47,7 +54,10 @@ export const burpParser: ReportParser = (xml, emit) => {
         const cweMatch = /CWE-(\d+)/i.exec(issue.vulnerabilityClassifications ?? '');
         emit(
           buildFinding('burp', {
-            ruleId: issue.type,
+            ruleId:
+              issue.type === EXTENSION_ISSUE_TYPE && issue.name
+                ? `${issue.type}:${issue.name}`
+                : issue.type,
             name: issue.name,
             severity: mapSeverity('burp', issue.severity ?? null),
             cwe: cweMatch === null ? null : parseCwe(cweMatch[1]),
