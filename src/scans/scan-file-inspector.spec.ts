@@ -273,7 +273,7 @@ describe('ScanFileInspector', () => {
     async (root, scanner, supported) => {
       await expect422(
         bytes(`<?xml version="1.0"?><${root}><Item/></${root}>`),
-        `The uploaded file is a ${scanner} report with the root element <${root}>, a format scanqueue cannot import; ${scanner} reports must have the root element ${supported}.`,
+        `The uploaded file is a report of ${scanner} with the root element <${root}>, a format scanqueue cannot import; ${scanner} reports must have the root element ${supported}.`,
       );
     },
   );

@@ -136,7 +136,7 @@ export function detectScanFormat(
 export function unsupportedFormatMessage(format: ScanFormat, root: string): string {
   const name = scannerOf(format).displayName;
   const supported = format.roots.map((r) => `<${r}>`).join(' or ');
-  return `The uploaded file is a ${name} report with the root element <${root}>, a format scanqueue cannot import; ${name} reports must have the root element ${supported}.`;
+  return `The uploaded file is a report of ${name} with the root element <${root}>, a format scanqueue cannot import; ${name} reports must have the root element ${supported}.`;
 }
 
 /**
