@@ -8,7 +8,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
-import { parseScanReport } from '../src/imports/parsers';
+import { parseScanReport } from '../src/scans/formats';
 
 const sizeMb = Number(process.argv[2] ?? 200);
 const FIXTURE = join(__dirname, '..', 'test', 'fixtures', 'scans', 'zap', 'dvwa_baseline_dojo.xml');

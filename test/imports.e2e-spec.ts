@@ -6,6 +6,7 @@
  * findings share a fingerprint, and the assertions are about the pipeline and the merge.
  */
 import { readFile, writeFile } from 'node:fs/promises';
+import { request as httpRequest } from 'node:http';
 import * as path from 'node:path';
 import {
   ClaimedTask,
@@ -14,11 +15,13 @@ import {
   givenAgentKey,
   givenApplication,
   queueScan,
+  keysOf,
   requestTask,
+  TASKS,
   ThreadFixTask,
 } from './support/agent-flow';
 import { startRawUpload, ZAP_HEAD, ZAP_TAIL } from './support/raw-upload';
-import { TestServer } from './support/test-server';
+import { Envelope, TestServer } from './support/test-server';
 
 const REST = '/threadfix/rest/latest';
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -40,6 +43,8 @@ interface ScanImport {
 interface Finding {
   id: number;
   ruleId: string;
+  name: string;
+  url: string | null;
   severity: string;
   fingerprint: string;
   cwe: number | null;
@@ -51,6 +56,7 @@ interface Vulnerability {
   fingerprint: string;
   status: 'open' | 'fixed';
   ruleId: string;
+  name: string;
   severity: string;
   cwe: number | null;
   firstSeenScanId: number;
@@ -112,6 +118,57 @@ const NEW_ITEM = `<alertitem>
 </alertitem>
 `;
 
+/**
+ * A completeTask upload written chunk by chunk that stops when the server answers: the server may
+ * refuse (and close the connection) while the client is still writing, so a write error after the
+ * answer is expected and the answer is kept.
+ */
+function uploadUntilAnswered(t: TestServer, task: ClaimedTask) {
+  const boundary = 'scanqueueBomb';
+  const req = httpRequest(`${t.baseUrl}${TASKS}/completeTask`, {
+    method: 'POST',
+    headers: {
+      authorization: `APIKEY ${t.adminKey}`,
+      'content-type': `multipart/form-data; boundary=${boundary}`,
+    },
+  });
+  let answered = false;
+  const response = new Promise<{ status: number; body: Envelope }>((resolve, reject) => {
+    req.on('response', (res) => {
+      answered = true;
+      let text = '';
+      res.on('data', (chunk: Buffer) => (text += chunk.toString()));
+      res.on('end', () =>
+        resolve({ status: res.statusCode ?? 0, body: JSON.parse(text) as Envelope }),
+      );
+    });
+    req.on('error', (error) => setTimeout(() => reject(error), 1000));
+  });
+  response.catch(() => undefined);
+  let head = '';
+  for (const [name, value] of Object.entries(keysOf(task)))
+    head += `--${boundary}\r\nContent-Disposition: form-data; name="${name}"\r\n\r\n${value}\r\n`;
+  req.write(
+    `${head}--${boundary}\r\nContent-Disposition: form-data; name="file"; filename="ZAPRESULTS.xml"\r\n\r\n`,
+  );
+  return {
+    answered: () => answered,
+    /** Waits up to `ms` for an answer. */
+    settle: (ms: number) =>
+      Promise.race([response, new Promise((resolve) => setTimeout(resolve, ms))]).catch(
+        () => undefined,
+      ),
+    /** Resolves when the chunk is written, or as soon as the server has answered. */
+    write: (chunk: string) =>
+      Promise.race([
+        new Promise<void>((resolve) => req.write(chunk, () => resolve())),
+        response.then(() => undefined),
+      ]).catch(() => undefined),
+    response,
+    destroy: () => req.destroy(),
+  };
+}
+
 describe('scan imports', () => {
   let t: TestServer;
   let agentKey: string;
@@ -127,11 +184,11 @@ describe('scan imports', () => {
   });
   afterAll(() => t.stop());
 
-  /** A ZAP task of the application, claimed by the suite's agent. */
-  async function claimTask(applicationId: number): Promise<ClaimedTask> {
-    const queued = await queueScan(t, applicationId, 'zap');
+  /** A task of the application (a ZAP task unless said), claimed by the suite's agent. */
+  async function claimTask(applicationId: number, scanner = 'zap'): Promise<ClaimedTask> {
+    const queued = await queueScan(t, applicationId, scanner);
     for (;;) {
-      const res = await requestTask(t, agentKey, 'zap');
+      const res = await requestTask(t, agentKey, scanner);
       if (res.status !== 200 || !res.body.success)
         throw new Error(`requestTask: ${res.status} ${res.body.message}`);
       if (res.body.object.taskId === queued.id)
@@ -175,13 +232,14 @@ describe('scan imports', () => {
     }
   }
 
-  /** completeTask with `report`; returns the stored scan's id and its finished import. */
+  /** completeTask with `report` (of ZAP unless said); the stored scan's id and its finished import. */
   async function importReport(
     applicationId: number,
-    report: string,
+    report: string | Buffer,
+    scanner = 'zap',
   ): Promise<{ task: ClaimedTask; scanId: number; run: ScanImport; response: ThreadFixTask }> {
-    const task = await claimTask(applicationId);
-    const res = await completeTask(t, task, { name: 'ZAPRESULTS.xml', content: report });
+    const task = await claimTask(applicationId, scanner);
+    const res = await completeTask(t, task, { name: 'RESULTS.xml', content: report });
     expect(res.status).toBe(200);
     const scanId = await scanOf(task.taskId);
     return {
@@ -588,6 +646,114 @@ describe('scan imports', () => {
     // The next import of the application is not held back by the failure.
     const next = await importReport(applicationId, DOJO);
     expect(next.run.phase).toBe('done');
+  });
+
+  describe("DefectDojo's sample reports and the one XML reader", () => {
+    it('Burp issues raised by extensions (all of type 134217728) stay apart: issue4399.xml gives 430 vulnerabilities, Content Sniffing not disabled with its 40 findings, the Vulners item medium', async () => {
+      const applicationId = await givenApplication(t);
+      const { scanId, run } = await importReport(
+        applicationId,
+        fixture('burp/issue4399.xml'),
+        'burp',
+      );
+      expect(run).toMatchObject({ phase: 'done', findings: 441, new: 430, error: null });
+      const page = await vulnerabilities(applicationId);
+      expect(page.total).toBe(430);
+      const sniffing = page.vulnerabilities.filter(
+        (v) => v.name === 'Content Sniffing not disabled',
+      );
+      expect(sniffing.length).toBeGreaterThan(0);
+      expect(sniffing.every((v) => v.ruleId === '134217728:Content Sniffing not disabled')).toBe(
+        true,
+      );
+      const findings = await findingsOf(applicationId, scanId);
+      const sniffingPrints = new Set(sniffing.map((v) => v.fingerprint));
+      expect(findings.filter((f) => sniffingPrints.has(f.fingerprint))).toHaveLength(40);
+      expect(
+        page.vulnerabilities.filter((v) => v.name === '[Vulners] Vulnerable Software detected'),
+      ).toEqual([expect.objectContaining({ severity: 'medium', scanner: 'burp' })]);
+      expect(page.vulnerabilities.filter((v) => v.name === '[Vulners] Software detected')).toEqual([
+        expect.objectContaining({ severity: 'info' }),
+      ]);
+    });
+
+    it.each([
+      ['acunetix/many_findings_with_port_number.xml', 'http://www.itsecgames.com:8080/'],
+      ['acunetix/XML_http_example_co_id_port_num.xml', 'http://example.co.id:9000/'],
+    ])(
+      'Acunetix %s (StartURL host:port): every finding has its URL, with the port',
+      async (file, start) => {
+        const applicationId = await givenApplication(t);
+        const { scanId, run } = await importReport(applicationId, fixture(file), 'acunetix');
+        expect(run.phase).toBe('done');
+        const findings = await findingsOf(applicationId, scanId);
+        expect(findings.length).toBeGreaterThan(0);
+        expect(findings.filter((f) => !f.url?.startsWith(start))).toEqual([]);
+      },
+    );
+
+    it('a ZAP report with a 2 MiB attribute is refused by completeTask (422), not stored and then failed at import', async () => {
+      const applicationId = await givenApplication(t);
+      const task = await claimTask(applicationId);
+      const report = DOJO.replace(
+        '<OWASPZAPReport ',
+        `<OWASPZAPReport padding="${'p'.repeat(2 * 1024 * 1024)}" `,
+      );
+      const res = await completeTask(t, task, { name: 'ZAPRESULTS.xml', content: report });
+      expect([res.status, res.body.message]).toEqual([
+        422,
+        'The XML contains an attribute value, start tag, processing instruction or DOCTYPE longer than 1048576 characters; refused.',
+      ]);
+      expect(await t.query('SELECT id FROM scans WHERE task_id = $1', [task.taskId])).toEqual([]);
+    });
+
+    it('the attribute bomb (5 million attributes on one element, ~58 MB) is refused by completeTask (422) after its first megabytes, in bounded time and server memory', async () => {
+      const applicationId = await givenApplication(t);
+      const task = await claimTask(applicationId);
+      const rss = async () =>
+        Number(/VmRSS:\s+(\d+)/.exec(await readFile(`/proc/${t.pid}/status`, 'utf8'))?.[1]) * 1024;
+      const rssBefore = await rss();
+      let rssPeak = rssBefore;
+      const sampler = setInterval(() => {
+        rss().then(
+          (value) => (rssPeak = Math.max(rssPeak, value)),
+          () => undefined,
+        );
+      }, 20);
+      const started = Date.now();
+      const upload = uploadUntilAnswered(t, task);
+      let bytesSent = 0;
+      try {
+        await upload.write('<?xml version="1.0"?><OWASPZAPReport version="2.16.1"><site');
+        // Distinct names (base 36), as in the report of the finding.
+        for (let b = 0; b < 100 && !upload.answered(); b++) {
+          const block = Array.from(
+            { length: 50_000 },
+            (_, i) => ` a${(b * 50_000 + i).toString(36)}="ok"`,
+          ).join('');
+          await upload.write(block);
+          bytesSent += block.length;
+          await upload.settle(200);
+        }
+        if (!upload.answered()) await upload.write('/></OWASPZAPReport>');
+        const res = await upload.response;
+        expect([res.status, res.body.message]).toEqual([
+          422,
+          'The XML contains an element with more than 256 attributes; refused.',
+        ]);
+        expect(Date.now() - started).toBeLessThan(5000);
+        expect(bytesSent).toBeLessThan(8 * 1024 * 1024); // measured: the first block, 0.5 MB
+      } finally {
+        clearInterval(sampler);
+        upload.destroy();
+      }
+      expect(rssPeak - rssBefore).toBeLessThan(64 * 1024 * 1024); // measured: under 1 MB
+      expect(await t.query('SELECT id FROM scans WHERE task_id = $1', [task.taskId])).toEqual([]);
+      // The agent can still finish the task with a proper report.
+      expect((await completeTask(t, task, { name: 'ZAPRESULTS.xml', content: DOJO })).status).toBe(
+        200,
+      );
+    });
   });
 
   describe('big reports', () => {

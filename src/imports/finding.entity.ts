@@ -8,7 +8,7 @@ import {
   PrimaryGeneratedColumn,
 } from 'typeorm';
 import { ScanEntity } from '../scans/scan.entity';
-import type { Severity } from './parsers/normalized-finding';
+import type { Severity } from '../scans/formats';
 
 /** One normalized finding of a scan's report, in report order. */
 @Entity({ name: 'findings' })

@@ -13,8 +13,7 @@ import { NotFound } from '../rest/rest-error';
 import { failWhenIdle } from '../rest/upload-watchdog';
 import { ScanStorage } from '../storage/scan-storage';
 import { appendCompletedTaskNote } from '../tasks/task-transitions';
-import { parseScanReport, ScanReportParseError } from './parsers';
-import type { NormalizedFinding } from './parsers/normalized-finding';
+import { parseScanReport, ScanReportParseError, type NormalizedFinding } from '../scans/formats';
 import {
   ClaimedImport,
   claimNextImport,

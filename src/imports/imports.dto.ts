@@ -2,7 +2,7 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { IsIn, IsInt, IsOptional, IsString, Max, MaxLength, Min } from 'class-validator';
 import { EmptyAsMissing, ToInt } from '../rest/param-rules';
-import { SEVERITIES, Severity } from './parsers/normalized-finding';
+import { SEVERITIES, Severity } from '../scans/formats';
 import { IMPORT_PHASES, ImportPhase } from './scan-import.entity';
 import { VULNERABILITY_STATUSES, VulnerabilityStatus } from './vulnerability.entity';
 import type {

@@ -8,7 +8,7 @@
 import { EntityManager } from 'typeorm';
 import { resolveScanner } from '../scans/scanner-types';
 import { ScanEntity } from '../scans/scan.entity';
-import type { NormalizedFinding } from './parsers/normalized-finding';
+import type { NormalizedFinding } from '../scans/formats';
 
 /** What a claimed run needs: its import row and its scan. */
 export interface ClaimedImport {

@@ -1,6 +1,6 @@
 /** The read side of imports: an application's vulnerabilities, a scan's findings and import run. */
 import { EntityManager } from 'typeorm';
-import { SEVERITIES, Severity } from './parsers/normalized-finding';
+import { SEVERITIES, Severity } from '../scans/formats';
 import type { VulnerabilityStatus } from './vulnerability.entity';
 import type { ImportPhase } from './scan-import.entity';
 

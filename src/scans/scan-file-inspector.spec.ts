@@ -264,6 +264,70 @@ describe('ScanFileInspector', () => {
     expect(Date.now() - started).toBeLessThan(1000);
   });
 
+  it.each([
+    ['XmlReport', 'IBM Security AppScan Standard', '<xml-report>'],
+    ['VULNS', 'AppSpider', '<VulnSummary>'],
+    ['WebAppScan', 'AppSpider', '<VulnSummary>'],
+  ])(
+    'refuses an AppScan/AppSpider report with the root <%s>, which no parser reads, naming the supported root',
+    async (root, scanner, supported) => {
+      await expect422(
+        bytes(`<?xml version="1.0"?><${root}><Item/></${root}>`),
+        `The uploaded file is a report of ${scanner} with the root element <${root}>, a format scanqueue cannot import; ${scanner} reports must have the root element ${supported}.`,
+      );
+    },
+  );
+
+  it('refuses the attribute bomb (5 million attributes on one element, ~59 MB) after reading its first chunks, in bounded memory and time', async () => {
+    const heapBefore = process.memoryUsage().heapUsed;
+    const started = Date.now();
+    let chunksRead = 0;
+    // Distinct names (base 36), as in the report of the finding: 5,000,000 attributes, ~59 MB.
+    const block = (b: number): Buffer =>
+      Buffer.from(
+        Array.from({ length: 50_000 }, (_, i) => ` a${(b * 50_000 + i).toString(36)}="ok"`).join(
+          '',
+        ),
+      );
+    let bytesMade = 0;
+    async function* bomb(): AsyncGenerator<Buffer> {
+      yield Buffer.from('<?xml version="1.0"?><OWASPZAPReport version="2.16.1"><site');
+      for (let b = 0; b < 100; b++) {
+        chunksRead++;
+        const chunk = block(b);
+        bytesMade += chunk.length;
+        yield chunk;
+      }
+      yield Buffer.from('/></OWASPZAPReport>');
+    }
+    await expect422(
+      Readable.from(bomb()),
+      'The XML contains an element with more than 256 attributes; refused.',
+      { expectedScanner: 'zap' },
+    );
+    expect(chunksRead).toBeLessThanOrEqual(3);
+    expect(bytesMade).toBeLessThan(2 * 1024 * 1024); // of ~58 MB
+    expect(Date.now() - started).toBeLessThan(2000);
+    expect(process.memoryUsage().heapUsed - heapBefore).toBeLessThan(32 * 1024 * 1024);
+  });
+
+  it('refuses a declared encoding other than UTF-8, XInclude and xml-stylesheet', async () => {
+    await expect422(
+      bytes('<?xml version="1.0" encoding="UTF-7"?><OWASPZAPReport/>'),
+      'The XML declares the encoding "UTF-7"; only UTF-8 is accepted.',
+    );
+    await expect422(
+      bytes(
+        '<OWASPZAPReport xmlns:xi="http://www.w3.org/2001/XInclude"><xi:include href="/etc/passwd"/></OWASPZAPReport>',
+      ),
+      /XInclude/,
+    );
+    await expect422(
+      bytes('<?xml-stylesheet href="http://x/s.xsl"?><OWASPZAPReport/>'),
+      /xml-stylesheet/,
+    );
+  });
+
   it('accepts a large generated ZAP report streamed in chunks', async () => {
     const head = Buffer.from(
       '<?xml version="1.0"?><OWASPZAPReport version="2.16.1"><site name="https://x.test"><alerts>',

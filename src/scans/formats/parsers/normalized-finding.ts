@@ -1,5 +1,3 @@
-import type { Readable } from 'node:stream';
-
 /** One severity scale for every scanner; each parser maps its scanner's own scale onto it. */
 export const SEVERITIES = ['critical', 'high', 'medium', 'low', 'info'] as const;
 export type Severity = (typeof SEVERITIES)[number];
@@ -34,6 +32,3 @@ export interface ParseSummary {
   findings: number;
   bytes: number;
 }
-
-/** A streaming parser for one scanner's report format. Memory must not grow with the report. */
-export type ScanReportParser = (input: Readable, onFinding: FindingSink) => Promise<ParseSummary>;
