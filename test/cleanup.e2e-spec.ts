@@ -61,7 +61,7 @@ it('a failing suite that cleans up nothing: jest exits by itself with a failure 
       [
         path.join(ROOT, 'node_modules/jest/bin/jest.js'),
         '--config',
-        path.join(ROOT, 'test/fixtures/failing-suite/jest.config.js'),
+        path.join(ROOT, 'test/fixtures/failing-suite/jest.config.mjs'),
       ],
       {
         cwd: ROOT,

@@ -17,32 +17,38 @@ export interface Resource {
 
 interface Entry extends Resource {
   what: string;
+  /** Whether releasing it had anything to do. */
+  held?: boolean;
 }
 
 const live = new Set<Entry>();
 
-export function track(what: string, release: () => Promise<void>): Resource {
+/**
+ * `release` frees the resource; it may answer false when there was nothing left to free (a
+ * server whose process a test already killed), which keeps it out of the leftovers reported.
+ */
+export function track(what: string, release: () => Promise<boolean | void>): Resource {
   let released: Promise<void> | undefined;
   const entry: Entry = {
     what,
     release: () =>
       (released ??= (async () => {
         live.delete(entry);
-        await release();
+        entry.held = (await release()) !== false;
       })()),
   };
   live.add(entry);
   return entry;
 }
 
-/** Releases what is still tracked, newest first; returns what that was. */
+/** Releases what is still tracked, newest first; returns what was still held. */
 export async function releaseAll(): Promise<string[]> {
   const left = [...live].reverse();
   const failures: string[] = [];
   for (const entry of left)
     await entry.release().catch((error: Error) => failures.push(`${entry.what}: ${error.message}`));
   if (failures.length > 0) throw new Error(`could not release ${failures.join('; ')}`);
-  return left.map((entry) => entry.what);
+  return left.filter((entry) => entry.held).map((entry) => entry.what);
 }
 // The test environment reads it from the file's global scope (it lives outside the module registry).
 (globalThis as { __scanqueueReleaseAll?: () => Promise<string[]> }).__scanqueueReleaseAll =

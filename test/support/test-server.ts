@@ -116,8 +116,11 @@ export class TestServer {
     // A dropped database (a test's end, or the sweep) ends idle connections; that is no error here.
     db.on('error', () => undefined);
     this.own = track(`scanqueue server ${baseUrl}`, async () => {
+      const running = this.child?.exitCode === null && this.child.signalCode === null;
       await this.kill('SIGTERM');
+      if (db.ended || db.ending) return running;
       await db.end();
+      return true;
     });
   }
 
