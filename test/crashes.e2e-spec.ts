@@ -3,10 +3,8 @@
  * PostgreSQL is stopped and started under a running server. Nothing half-stored becomes visible,
  * nothing is lost, and every interrupted task can still be completed.
  */
-import { ChildProcess, spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readdir, readFile, writeFile } from 'node:fs/promises';
 import * as path from 'node:path';
 import {
   AgentTask,
@@ -19,7 +17,8 @@ import {
   taskStatus,
 } from './support/agent-flow';
 import { startRawUpload, ZAP_HEAD, ZAP_ITEM, ZAP_TAIL } from './support/raw-upload';
-import { freePort, TestServer } from './support/test-server';
+import { RestartablePostgres } from './support/restartable-postgres';
+import { TestServer } from './support/test-server';
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
@@ -62,7 +61,7 @@ describe('the server killed mid-upload', () => {
   beforeAll(async () => {
     t = await TestServer.start();
   });
-  afterAll(() => t.stop());
+  afterAll(() => t?.stop());
 
   it('20+ uploads cut by SIGKILL at random points: no half-stored scan, no temp file, every task completes on retry', async () => {
     const crashes = 21;
@@ -125,43 +124,18 @@ describe('the server killed mid-upload', () => {
 });
 
 describe('PostgreSQL restarted under a running server', () => {
-  let pgDir: string;
-  let pgPort: number;
-  let pg: ChildProcess | undefined;
+  let pg: RestartablePostgres;
   let t: TestServer;
 
-  const startPostgres = async () => {
-    const child = spawn(
-      process.execPath,
-      [path.join(__dirname, 'support/embedded-pg.mjs'), pgDir, String(pgPort)],
-      { stdio: ['ignore', 'pipe', 'inherit'] },
-    );
-    pg = child;
-    await new Promise<void>((resolve, reject) => {
-      child.stdout?.on('data', (chunk: Buffer) => chunk.toString().includes('ready') && resolve());
-      child.once('exit', (code) => reject(new Error(`embedded PostgreSQL exited with ${code}`)));
-    });
-  };
-  const stopPostgres = async () => {
-    const child = pg;
-    if (!child || child.exitCode !== null) return;
-    const exited = new Promise((resolve) => child.once('exit', resolve));
-    child.kill('SIGTERM');
-    await exited;
-  };
-
   beforeAll(async () => {
-    pgDir = await mkdtemp(path.join(tmpdir(), 'scanqueue-test-pg-restart-'));
-    pgPort = await freePort();
-    await startPostgres();
-    t = await TestServer.start({
-      DATABASE_URL: `postgres://postgres:test@127.0.0.1:${pgPort}/postgres`,
-    });
+    pg = await RestartablePostgres.create();
+    await pg.start();
+    t = await TestServer.start({ DATABASE_URL: pg.url });
   }, 120_000);
   afterAll(async () => {
-    await t.stop();
-    await stopPostgres();
-    await rm(pgDir, { recursive: true, force: true });
+    // Each may be missing when beforeAll failed; the server goes before its database.
+    await t?.stop();
+    await pg?.remove();
   });
 
   it('reports not-ready while the database is down, recovers by itself, and loses nothing', async () => {
@@ -174,7 +148,7 @@ describe('PostgreSQL restarted under a running server', () => {
       ).toBe(200);
     }
 
-    await stopPostgres();
+    await pg.stop();
     const health = await fetch(`${t.baseUrl}/threadfix/health`);
     expect(health.status).toBe(503);
     expect(await health.json()).toEqual({ status: 'degraded', database: 'down' });
@@ -191,7 +165,7 @@ describe('PostgreSQL restarted under a running server', () => {
       },
     });
 
-    await startPostgres();
+    await pg.start();
     const deadline = Date.now() + 30_000;
     while ((await fetch(`${t.baseUrl}/threadfix/health`)).status !== 200 && Date.now() < deadline)
       await sleep(200);

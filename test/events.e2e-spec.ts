@@ -1,14 +1,12 @@
 /**
  * Events for other services (docs/events.md): the transactional outbox, its relay to NATS JetStream
- * (the machine's NATS on 127.0.0.1:4222, a stream and subject prefix of this run's own; a NATS of the
- * test's own where it must go down), the NATS request/reply patterns, and signed webhooks.
+ * (a nats-server of the suite's own on a free port, found by NATS_SERVER_BIN or on PATH; another
+ * one where NATS must go down), the NATS request/reply patterns, and signed webhooks. Without
+ * nats-server, the tests over NATS are skipped with one line saying so (a failure under
+ * SCANQUEUE_TEST_NO_SKIP=1).
  */
-import { ChildProcess, spawn } from 'node:child_process';
 import { createHash, createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
-import { mkdtemp, rm } from 'node:fs/promises';
 import { createServer, IncomingMessage, Server } from 'node:http';
-import { tmpdir } from 'node:os';
-import * as path from 'node:path';
 import { jetstreamManager, JetStreamManager } from '@nats-io/jetstream';
 import type { MsgHdrs } from '@nats-io/nats-core/lib/core';
 import * as natsTransport from '@nats-io/transport-node';
@@ -23,6 +21,7 @@ import {
   requestTask,
   TASKS,
 } from './support/agent-flow';
+import { NatsTestServer, requireNatsServer } from './support/nats-server';
 import { freePort, TestServer } from './support/test-server';
 
 const { connect } = natsTransport;
@@ -30,7 +29,18 @@ const { connect } = natsTransport;
 const natsHeaders = (natsTransport as unknown as { headers(): MsgHdrs }).headers;
 type NatsConnection = Awaited<ReturnType<typeof connect>>;
 
-const SHARED_NATS = 'nats://127.0.0.1:4222';
+const NATS_SERVER = requireNatsServer('the tests over NATS');
+const describeWithNats = NATS_SERVER ? describe : describe.skip;
+/** The NATS most tests share: the suite's own. */
+let suiteNats: NatsTestServer | undefined;
+beforeAll(async () => {
+  if (NATS_SERVER) suiteNats = await NatsTestServer.start(NATS_SERVER);
+});
+afterAll(() => suiteNats?.stop());
+const sharedNatsUrl = () => {
+  if (!suiteNats) throw new Error('the suite NATS is not running');
+  return suiteNats.url;
+};
 const run = randomBytes(4).toString('hex');
 const STREAM = `SQTEST_${run}`;
 const PREFIX = `sqtest${run}.`;
@@ -101,57 +111,6 @@ async function outboxCount(t: TestServer, taskId: number): Promise<number> {
   return row.count;
 }
 
-/** A nats-server of the test's own, which it may stop and start again on the same port and store. */
-class OwnNats {
-  private child?: ChildProcess;
-  private constructor(
-    readonly port: number,
-    private readonly storeDir: string,
-  ) {}
-
-  /** A port and a store folder; the server is not started yet. */
-  static async create(): Promise<OwnNats> {
-    return new OwnNats(
-      await freePort(),
-      await mkdtemp(path.join(tmpdir(), 'scanqueue-test-nats-')),
-    );
-  }
-
-  get url(): string {
-    return `nats://127.0.0.1:${this.port}`;
-  }
-
-  async up(): Promise<void> {
-    this.child = spawn(
-      'nats-server',
-      ['-a', '127.0.0.1', '-p', String(this.port), '-js', '-sd', this.storeDir],
-      { stdio: 'ignore' },
-    );
-    await eventually('the test NATS to listen', async () => {
-      try {
-        const nc = await connect({ servers: this.url, reconnect: false });
-        await nc.close();
-        return true;
-      } catch {
-        return false;
-      }
-    });
-  }
-
-  async down(): Promise<void> {
-    const child = this.child;
-    if (!child || child.exitCode !== null) return;
-    const exited = new Promise((resolve) => child.once('exit', resolve));
-    child.kill('SIGTERM');
-    await exited;
-  }
-
-  async stop(): Promise<void> {
-    await this.down();
-    await rm(this.storeDir, { recursive: true, force: true });
-  }
-}
-
 interface ReceivedHook {
   headers: IncomingMessage['headers'];
   body: string;
@@ -159,7 +118,7 @@ interface ReceivedHook {
   answered: number;
 }
 
-describe('events for other services', () => {
+describeWithNats('events for other services', () => {
   let t: TestServer;
   let nc: NatsConnection;
   let jsm: JetStreamManager;
@@ -197,7 +156,7 @@ describe('events for other services', () => {
     });
     await new Promise<void>((resolve) => receiver.listen(hookPort, '127.0.0.1', resolve));
     t = await TestServer.start({
-      NATS_URL: SHARED_NATS,
+      NATS_URL: sharedNatsUrl(),
       NATS_STREAM: STREAM,
       NATS_SUBJECT_PREFIX: PREFIX,
       OUTBOX_POLL_INTERVAL_MS: '50',
@@ -206,7 +165,7 @@ describe('events for other services', () => {
       WEBHOOK_SECRET,
       WEBHOOK_RETRY_BASE_MS: '100',
     });
-    nc = await connect({ servers: SHARED_NATS });
+    nc = await connect({ servers: sharedNatsUrl() });
     jsm = await jetstreamManager(nc);
     await eventually('the relay to create the stream', async () => {
       try {
@@ -627,9 +586,9 @@ describe('events for other services', () => {
   });
 });
 
-describe('events while NATS is down, and with two relaying instances', () => {
+describeWithNats('events while NATS is down, and with two relaying instances', () => {
   it('starts and serves while NATS is down, keeps the events, and publishes each once when NATS is back', async () => {
-    const nats = await OwnNats.create();
+    const nats = await NatsTestServer.create(NATS_SERVER as string);
     const stream = `SQDOWN_${run}`;
     // NATS unreachable at boot: scanqueue starts all the same.
     const t = await TestServer.start({
@@ -718,12 +677,12 @@ describe('events while NATS is down, and with two relaying instances', () => {
     const stream = `SQPAIR_${run}`;
     const prefix = `sqpair${run}.`;
     const [a, b] = await TestServer.startCluster(2, {
-      NATS_URL: SHARED_NATS,
+      NATS_URL: sharedNatsUrl(),
       NATS_STREAM: stream,
       NATS_SUBJECT_PREFIX: prefix,
       OUTBOX_POLL_INTERVAL_MS: '20',
     });
-    const nc = await connect({ servers: SHARED_NATS });
+    const nc = await connect({ servers: sharedNatsUrl() });
     const jsm = await jetstreamManager(nc);
     try {
       const apps = await Promise.all([givenApplication(a), givenApplication(b)]);
@@ -749,7 +708,7 @@ describe('events while NATS is down, and with two relaying instances', () => {
     } finally {
       await jsm.streams.delete(stream).catch(() => undefined);
       await nc.close();
-      await b.kill();
+      await b.stop();
       await a.stop();
     }
   });

@@ -26,7 +26,7 @@ beforeAll(async () => {
   });
 }, 60_000);
 afterAll(async () => {
-  for (const server of [...servers].reverse()) await server.stop();
+  for (const server of [...(servers ?? [])].reverse()) await server.stop();
 });
 
 async function call<T>(

@@ -1,7 +1,8 @@
 /**
- * Swagger UI in a real browser: Debian's Chromium driven by playwright-core (no browser download)
- * against the real server. An admin opens /threadfix/docs, authorizes with an API key, runs
- * queueScan from the page and reads the answer there; the task must then really be in the queue.
+ * Swagger UI in a real browser: the Chromium that the npm package @sparticuz/chromium ships (or
+ * CHROMIUM_PATH; test/support/chromium.ts), driven by playwright-core against the real server. An
+ * admin opens /threadfix/docs, authorizes with an API key, runs queueScan from the page and reads
+ * the answer there; the task must then really be in the queue.
  * Also: the committed docs/openapi.json is exactly the document the running server serves.
  * A failing browser test leaves a screenshot in test-results/.
  */
@@ -10,22 +11,13 @@ import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { promisify } from 'node:util';
-import { Browser, chromium, Page } from 'playwright-core';
+import { Browser, Page } from 'playwright-core';
 import { givenApplication, TASKS } from './support/agent-flow';
+import { launchChromium } from './support/chromium';
 import { TestServer } from './support/test-server';
 
 const ROOT = path.resolve(__dirname, '..');
 const RESULTS = path.join(ROOT, 'test-results');
-const CHROMIUM = '/usr/bin/chromium';
-const CHROMIUM_ARGS = [
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-quic',
-  '--no-first-run',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-];
 /** Swagger UI renders the spec after its scripts load; generous for a busy 2-core CI machine. */
 const UI_TIMEOUT = 20_000;
 
@@ -34,7 +26,7 @@ let t: TestServer;
 beforeAll(async () => {
   t = await TestServer.start();
 });
-afterAll(() => t.stop());
+afterAll(() => t?.stop());
 
 /** An admin's own key (not the bootstrap one), created the way an admin creates keys. */
 async function givenAdminKey(name: string): Promise<string> {
@@ -112,11 +104,7 @@ describe('Swagger UI in Chromium', () => {
   let browser: Browser;
 
   beforeAll(async () => {
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      headless: true,
-      args: CHROMIUM_ARGS,
-    });
+    browser = await launchChromium();
   });
   afterAll(() => browser?.close());
 

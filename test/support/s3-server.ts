@@ -6,11 +6,11 @@
  * upload folder, so the SDK's real requests and XML parsing run end to end. It can also flip a byte
  * of the next uploaded part, as a faulty network or disk would, to test integrity checks.
  */
-import { mkdtemp, readdir, readFile, rm, stat } from 'node:fs/promises';
+import { readdir, readFile, rm, stat } from 'node:fs/promises';
 import type { IncomingMessage } from 'node:http';
-import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { Transform, type Readable } from 'node:stream';
+import { tempDir, track } from './resources';
 import { freePort } from './test-server';
 
 /** The parts of s3rver (no type definitions ship with it) this helper uses. */
@@ -66,7 +66,8 @@ const xmlEscape = (s: string) =>
 export async function startS3TestServer(bucket = 'scans'): Promise<S3TestServer> {
   // eslint-disable-next-line @typescript-eslint/no-require-imports
   const S3rver = require('s3rver') as S3rverClass;
-  const directory = await mkdtemp(path.join(tmpdir(), 'scanqueue-s3rver-'));
+  const folder = await tempDir('scanqueue-s3rver');
+  const directory = folder.path;
   const port = await freePort();
   const server = new S3rver({
     address: '127.0.0.1',
@@ -169,7 +170,14 @@ export async function startS3TestServer(bucket = 'scans'): Promise<S3TestServer>
     return putObject(object);
   };
 
-  await server.run();
+  await server.run().catch(async (error: unknown) => {
+    await folder.release();
+    throw error;
+  });
+  const running = track(`s3rver on port ${port}`, async () => {
+    await server.close();
+    await folder.release();
+  });
   const endpoint = `http://127.0.0.1:${port}`;
 
   async function walk(dir: string, rel: string): Promise<string[]> {
@@ -210,9 +218,6 @@ export async function startS3TestServer(bucket = 'scans'): Promise<S3TestServer>
     corruptNext: (what) => {
       corrupting[what] = true;
     },
-    stop: async () => {
-      await server.close();
-      await rm(directory, { recursive: true, force: true });
-    },
+    stop: running.release,
   };
 }

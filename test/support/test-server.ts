@@ -6,11 +6,10 @@
  */
 import { ChildProcess, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdtemp, rm } from 'node:fs/promises';
 import { createServer } from 'node:net';
-import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { Client, Pool } from 'pg';
+import { exitOf, Resource, runEnvironment, tempDir, terminate, track } from './resources';
 
 export interface Envelope<T = unknown> {
   message: string;
@@ -68,15 +67,24 @@ export function freePort(): Promise<number> {
   });
 }
 
-export async function createTestDatabase(): Promise<{ url: string; drop(): Promise<void> }> {
-  const name = `scanqueue_test_${randomBytes(6).toString('hex')}`;
+/**
+ * A new database on the run's server, dropped on release. Its name carries the run's id, so the
+ * global teardown drops it too if the file could not.
+ */
+export async function createTestDatabase(): Promise<{
+  name: string;
+  url: string;
+  drop(): Promise<void>;
+}> {
+  const run = process.env.SCANQUEUE_TEST_RUN ?? 'norun';
+  const name = `scanqueue_test_${run}_${randomBytes(6).toString('hex')}`;
   await adminQuery(`CREATE DATABASE ${name}`);
   const url = new URL(adminUrl());
   url.pathname = `/${name}`;
-  return {
-    url: url.toString(),
-    drop: () => adminQuery(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`),
-  };
+  const resource = track(`database ${name}`, () =>
+    adminQuery(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`),
+  );
+  return { name, url: url.toString(), drop: resource.release };
 }
 
 export const apiKeyHeader = (key: string) => ({ authorization: `APIKEY ${key}` });
@@ -92,17 +100,29 @@ export class TestServer {
   /** Everything the server printed: read by tests that check what is (not) logged. */
   output = '';
 
+  private child: ChildProcess | undefined;
+  /** This instance: its process and its pool. */
+  private readonly own: Resource;
+
   private constructor(
     readonly baseUrl: string,
     readonly adminKey: string,
     readonly db: Pool,
     readonly dataDir: string,
     readonly env: Record<string, string>,
-    private readonly databaseUrl: string,
-    private readonly dropDatabase: () => Promise<void>,
-    private child: ChildProcess | undefined,
-    private readonly ownsDataDir = true,
-  ) {}
+    /** The cluster's database and storage folder: released by the first instance's stop. */
+    private readonly shared: Resource | undefined,
+  ) {
+    // A dropped database (a test's end, or the sweep) ends idle connections; that is no error here.
+    db.on('error', () => undefined);
+    this.own = track(`scanqueue server ${baseUrl}`, async () => {
+      const running = this.child?.exitCode === null && this.child.signalCode === null;
+      await this.kill('SIGTERM');
+      if (db.ended || db.ending) return running;
+      await db.end();
+      return true;
+    });
+  }
 
   static async start(env: Record<string, string> = {}): Promise<TestServer> {
     return (await TestServer.startCluster(1, env))[0];
@@ -117,15 +137,21 @@ export class TestServer {
     env: Record<string, string> = {},
   ): Promise<TestServer[]> {
     const database = await createTestDatabase();
-    const dataDir = await mkdtemp(path.join(tmpdir(), 'scanqueue-test-data-'));
+    const dataDir = await tempDir('scanqueue-test-data');
+    const shared: Resource = {
+      release: async () => {
+        await database.drop();
+        await dataDir.release();
+      },
+    };
     const adminKey = randomBytes(32).toString('base64url');
     const servers: TestServer[] = [];
     for (let i = 0; i < count; i++) {
       const port = await freePort();
       const fullEnv = {
         DATABASE_URL: database.url,
-        DATA_DIR: dataDir,
-        STORAGE_DIR: path.join(dataDir, 'scans'),
+        DATA_DIR: dataDir.path,
+        STORAGE_DIR: path.join(dataDir.path, 'scans'),
         BOOTSTRAP_API_KEY: adminKey,
         REAPER_INTERVAL_SECONDS: '0',
         // Background imports would append task history rows other suites count; imports' suite turns them on.
@@ -137,22 +163,25 @@ export class TestServer {
         PORT: String(port),
         ...env,
       };
-      const owner = i === 0;
       servers.push(
         new TestServer(
           `http://127.0.0.1:${port}`,
           adminKey,
           new Pool({ connectionString: fullEnv.DATABASE_URL, max: 4 }),
-          dataDir,
+          dataDir.path,
           fullEnv,
-          fullEnv.DATABASE_URL,
-          owner ? database.drop : async () => undefined,
-          undefined,
-          owner,
+          i === 0 ? shared : undefined,
         ),
       );
     }
-    await Promise.all(servers.map((server) => server.spawn()));
+    const started = await Promise.allSettled(servers.map((server) => server.spawn()));
+    const failed = started.find((result) => result.status === 'rejected');
+    if (failed) {
+      // Nobody gets these servers: stop the ones that did start.
+      for (const server of servers) await server.stop();
+      await shared.release();
+      throw failed.reason;
+    }
     return servers;
   }
 
@@ -161,7 +190,7 @@ export class TestServer {
     const { PATH, HOME, LANG } = process.env;
     const child = spawn(process.execPath, [path.join(ROOT, 'dist/src/main.js')], {
       cwd: ROOT,
-      env: { PATH, HOME, LANG, ...this.env, NO_COLOR: '1' },
+      env: { PATH, HOME, LANG, ...runEnvironment(), ...this.env, NO_COLOR: '1' },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     this.child = child;
@@ -189,30 +218,35 @@ export class TestServer {
   }
 
   /** Resolves when the current server process exits, with its exit code. */
-  exited(): Promise<number | null> {
+  async exited(): Promise<number | null> {
     const child = this.child;
-    if (!child || child.exitCode !== null || child.signalCode !== null)
-      return Promise.resolve(child?.exitCode ?? null);
-    return new Promise((resolve) => child.once('exit', (code) => resolve(code)));
+    if (child) await exitOf(child);
+    return child?.exitCode ?? null;
   }
 
-  /** Stops the process (SIGTERM, or SIGKILL to simulate a crash) and waits for it to exit. */
+  /**
+   * Stops the process and waits for it to exit: SIGKILL simulates a crash; SIGTERM is followed by
+   * SIGKILL if the server has not exited 30 s later.
+   */
   async kill(signal: NodeJS.Signals = 'SIGTERM'): Promise<number | null> {
     const child = this.child;
-    if (!child || child.exitCode !== null || child.signalCode !== null)
-      return child?.exitCode ?? null;
-    const exited = new Promise<number | null>((resolve) =>
-      child.once('exit', (code) => resolve(code)),
-    );
-    child.kill(signal);
-    return exited;
+    if (!child) return null;
+    if (signal === 'SIGTERM') await terminate(child, 30_000);
+    else {
+      const exited = exitOf(child);
+      child.kill(signal);
+      await exited;
+    }
+    return child.exitCode;
   }
 
+  /** Stops this instance; the first of a cluster also drops the database and removes the folder. */
   async stop(): Promise<void> {
-    await this.kill('SIGTERM');
-    await this.db.end();
-    await this.dropDatabase();
-    if (this.ownsDataDir) await rm(this.dataDir, { recursive: true, force: true });
+    try {
+      await this.own.release();
+    } finally {
+      await this.shared?.release();
+    }
   }
 
   async query<T = Record<string, unknown>>(sql: string, params: unknown[] = []): Promise<T[]> {
