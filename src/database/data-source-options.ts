@@ -9,16 +9,19 @@ import { ScanEntity } from '../scans/scan.entity';
 import { FindingEntity } from '../imports/finding.entity';
 import { ScanImportEntity } from '../imports/scan-import.entity';
 import { VulnerabilityEntity } from '../imports/vulnerability.entity';
+import { TeamEntity } from '../teams/team.entity';
 import { ScanQueueTaskEntity } from '../tasks/scan-queue-task.entity';
 import { ScanStatusEntity } from '../tasks/scan-status.entity';
 import { InitialSchema1764388800000 } from './migrations/1764388800000-initial-schema';
 import { QueuedTasksIndex1764475200000 } from './migrations/1764475200000-queued-tasks-index';
 import { OutboxEvents1764800000000 } from './migrations/1764800000000-outbox-events';
 import { ScanImports1764900000000 } from './migrations/1764900000000-scan-imports';
+import { TeamsAndRoles1765000000000 } from './migrations/1765000000000-teams-and-roles';
 
 export const ENTITIES = [
   ApiKeyEntity,
   ApplicationEntity,
+  TeamEntity,
   ScanAgentEntity,
   ScanConfigEntity,
   ScanEntity,
@@ -36,6 +39,7 @@ export const MIGRATIONS = [
   QueuedTasksIndex1764475200000,
   OutboxEvents1764800000000,
   ScanImports1764900000000,
+  TeamsAndRoles1765000000000,
 ];
 
 export function dataSourceOptions(url: string, poolSize = 20): DataSourceOptions {
