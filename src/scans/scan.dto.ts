@@ -1,3 +1,4 @@
+/** scanqueue's scan JSON, which also carries ThreadFix's ScanSummary fields (no name collides). */
 import { ApiProperty } from '@nestjs/swagger';
 import { resolveScanner } from './scanner-types';
 import { ScanEntity } from './scan.entity';
@@ -14,7 +15,7 @@ export class ScanDto {
   @ApiProperty({
     nullable: true,
     type: Number,
-    description: 'the direct upload (pending scan) that stored it; null for a task\'s scan',
+    description: "the direct upload (pending scan) that stored it; null for a task's scan",
   })
   uploadId!: number | null;
   @ApiProperty({ example: 'OWASP Zed Attack Proxy' }) scanner!: string;
@@ -23,6 +24,12 @@ export class ScanDto {
   @ApiProperty() sizeBytes!: number;
   @ApiProperty() sha256!: string;
   @ApiProperty({ description: 'epoch ms' }) storedTime!: number;
+  // ThreadFix's ScanSummary (list scans), so that its clients read this list too.
+  @ApiProperty({ description: 'ThreadFix: epoch ms (= storedTime)' }) importTime!: number;
+  @ApiProperty({ description: 'ThreadFix: the display name (= scanner)' }) scannerName!: string;
+  @ApiProperty({ description: 'ThreadFix Pro: epoch ms (= storedTime)' }) updatedDate!: number;
+  @ApiProperty({ nullable: true, type: String, description: 'ThreadFix Pro: always null' })
+  buildId!: null;
 }
 
 export function toScanDto(scan: ScanEntity): ScanDto {
@@ -37,5 +44,9 @@ export function toScanDto(scan: ScanEntity): ScanDto {
     sizeBytes: Number(scan.sizeBytes),
     sha256: scan.sha256,
     storedTime: scan.storedAt.getTime(),
+    importTime: scan.storedAt.getTime(),
+    scannerName: scan.scanner,
+    updatedDate: scan.storedAt.getTime(),
+    buildId: null,
   };
 }

@@ -32,9 +32,7 @@ export class ThreadFixAdmin1765100000000 implements MigrationInterface {
         CONSTRAINT scan_uploads_api_key_id_fkey FOREIGN KEY (api_key_id) REFERENCES api_keys (id)
       )`);
     // The pending-scan status: an upload of one application (its id and the application's).
-    await q.query(
-      `CREATE INDEX scan_uploads_application_id_idx ON scan_uploads (application_id)`,
-    );
+    await q.query(`CREATE INDEX scan_uploads_application_id_idx ON scan_uploads (application_id)`);
     await q.query(`
       CREATE TABLE scan_upload_history (
         id bigserial PRIMARY KEY,
