@@ -8,34 +8,22 @@
  * unauthenticated route that said whether a key is valid would be a free oracle.
  */
 import { Controller, Get, HttpStatus, Res } from '@nestjs/common';
-import { ApiExtraModels, ApiHeader, ApiOperation, ApiResponse, ApiTags } from '@nestjs/swagger';
+import { ApiExcludeController } from '@nestjs/swagger';
 import { FastifyReply } from 'fastify';
 import { Public } from '../auth/require-permission.decorator';
-import { RestFailureDto } from '../rest/api-envelope.decorator';
 import { RawResponse } from '../rest/envelope.interceptor';
 import { restFailure, RestResponse } from '../rest/rest-response';
 
 export const NETWORKS_NOT_SUPPORTED = 'Networks API is not supported.';
 export const HANDSHAKE_COOKIE = 'tfnetworks=unsupported; Path=/; Max-Age=0; HttpOnly';
 
-@ApiTags('ThreadFix client handshake')
+// Not part of the API document: a stub for one client, like the operators' /health/live.
+@ApiExcludeController()
 @Controller('auth')
 export class NetworksHandshakeController {
   @Get('apikey')
   @Public()
   @RawResponse()
-  @ApiOperation({
-    summary: 'The vendor Python client’s first call: 404 with an empty, expired Set-Cookie',
-    description:
-      'No key is checked here (`apikey` header ignored); every later call checks its own `Authorization: APIKEY`.',
-  })
-  @ApiHeader({ name: 'apikey', required: false, description: 'sent by the client; ignored' })
-  @ApiExtraModels(RestFailureDto)
-  @ApiResponse({
-    status: 404,
-    description: `${NETWORKS_NOT_SUPPORTED} (with Set-Cookie)`,
-    type: RestFailureDto,
-  })
   handshake(@Res({ passthrough: true }) reply: FastifyReply): RestResponse<never> {
     void reply.status(HttpStatus.NOT_FOUND).header('set-cookie', HANDSHAKE_COOKIE);
     return restFailure(NETWORKS_NOT_SUPPORTED);
