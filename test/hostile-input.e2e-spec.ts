@@ -442,6 +442,8 @@ const urlValue = good(
   fc.oneof(fc.constantFrom('http://target.example/', 'https://a.example:8443/x?y=1'), fc.webUrl()),
 );
 
+const LONE_SURROGATE = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/g;
+
 // Teams and their applications: names the world has (so lookups succeed), and ThreadFix's rules' edges.
 const teamNameValue = fc.oneof(
   fc.string({ minLength: 1, maxLength: 70 }),
@@ -867,7 +869,11 @@ const ROUTES: Route[] = [
           (w, task) =>
             `${encodeURIComponent(String(r(w, task)))}/lookup`,
       ),
-      nastyString.map((name) => (): string => `${encodeURIComponent(name)}/lookup`),
+      // A lone surrogate cannot be percent-encoded (encodeURIComponent throws): it becomes U+FFFD.
+      nastyString.map(
+        (name) => (): string =>
+          `${encodeURIComponent(name.replace(LONE_SURROGATE, '\ufffd'))}/lookup`,
+      ),
     ),
     fields: [
       ['name', realTeamAppName],
