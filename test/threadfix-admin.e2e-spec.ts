@@ -927,6 +927,12 @@ describe('applications: ThreadFix’s rules and messages', () => {
     const lookup = (query: string) =>
       call(admin(), 'GET', `/applications/${requote(team.name)}/lookup${query}`);
     refused(await lookup(''), 400, 'Application lookup failed. Check your ID.');
+    // PostgreSQL text holds no NUL: refused before any query, in the path as in the query.
+    expect((await call(admin(), 'GET', '/applications/a%00b/lookup?name=x')).status).toBe(400);
+    expect(
+      (await call(admin(), 'GET', `/applications/${requote(team.name)}/lookup?name=a%00`)).status,
+    ).toBe(400);
+    expect((await call(admin(), 'GET', '/teams/lookup?name=a%00b')).status).toBe(400);
     refused(await lookup('?name=Gamma'), 404, 'Application lookup failed. Check your ID.');
     refused(await lookup('?name=alpha'), 404, 'Application lookup failed. Check your ID.');
     refused(
@@ -1138,6 +1144,28 @@ describe('team scope: a key limited to some teams', () => {
     );
     expect(await t.query('SELECT * FROM teams ORDER BY id')).toEqual(before);
     expect(await t.query('SELECT * FROM applications ORDER BY id')).toEqual(appsBefore);
+  });
+});
+
+describe('null parameters (a JSON body): 400, never a 500', () => {
+  it.each([
+    ['POST', '/teams/new', { name: null }, 'name must be one string.'],
+    ['PUT', '/teams/1/update', { name: null }, 'name must be one string.'],
+    ['POST', '/teams/1/applications/new', { name: null }, 'name must be one string.'],
+    ['PUT', '/applications/1/update', { name: null }, 'name must be one string.'],
+    [
+      'PUT',
+      '/applications/1/update',
+      { repositoryPassword: null },
+      'repositoryPassword must be one string.',
+    ],
+  ])('%s %s %j', async (method, route, json, message) => {
+    // The regression: {"name": null} passed @IsOptional and reached the name rules (500).
+    const res = await t.postJson(`${V}${route}`, t.adminKey, json, method);
+    expect({ status: res.status, body: res.body }).toEqual({
+      status: 400,
+      body: { message, success: false, responseCode: -1, object: null },
+    });
   });
 });
 

@@ -4,7 +4,8 @@
  * of scanqueue's own ApplicationDto (GET /rest/applications/{id} serves both; no field collides).
  */
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
-import { IsOptional, IsString, MaxLength } from 'class-validator';
+import { IsString, MaxLength } from 'class-validator';
+import { OptionalNotNull } from '../teams/custom-names';
 import { CriticalityJson, VulnCountsJson } from '../teams/team.dto';
 import { ScanStatJson } from '../scans/threadfix-scan.dto';
 
@@ -14,19 +15,19 @@ const oneString = (name: string) => ({ message: `${name} must be one string.` })
 
 export class CreateTeamApplicationParams {
   @ApiPropertyOptional({ example: 'App 1', description: 'at most 60 characters, no HTML' })
-  @IsOptional()
+  @OptionalNotNull()
   @IsString(oneString('name'))
   @MaxLength(MAX_PARAM)
   name?: string;
 
   @ApiPropertyOptional({ example: 'http://app1.example/', maxLength: 255 })
-  @IsOptional()
+  @OptionalNotNull()
   @IsString(oneString('url'))
   @MaxLength(MAX_PARAM)
   url?: string;
 
   @ApiPropertyOptional({ maxLength: 10000 })
-  @IsOptional()
+  @OptionalNotNull()
   @IsString(oneString('description'))
   @MaxLength(10_000, { message: 'description must be at most 10000 characters.' })
   description?: string;
@@ -34,13 +35,13 @@ export class CreateTeamApplicationParams {
 
 export class ApplicationLookupParams {
   @ApiPropertyOptional({ description: 'the exact name (or uniqueId)' })
-  @IsOptional()
+  @OptionalNotNull()
   @IsString(oneString('name'))
   @MaxLength(MAX_PARAM)
   name?: string;
 
   @ApiPropertyOptional({ description: 'takes precedence over name, as in ThreadFix' })
-  @IsOptional()
+  @OptionalNotNull()
   @IsString(oneString('uniqueId'))
   @MaxLength(MAX_PARAM)
   uniqueId?: string;
@@ -55,77 +56,77 @@ export class ApplicationLookupParams {
  */
 export class UpdateThreadFixApplicationParams {
   @ApiPropertyOptional()
-  @IsOptional()
+  @OptionalNotNull()
   @IsString(oneString('name'))
   @MaxLength(MAX_PARAM)
   name?: string;
   @ApiPropertyOptional({ description: "'' clears it" })
-  @IsOptional()
+  @OptionalNotNull()
   @IsString(oneString('url'))
   @MaxLength(MAX_PARAM)
   url?: string;
   @ApiPropertyOptional({ description: "'' clears it" })
-  @IsOptional()
+  @OptionalNotNull()
   @IsString(oneString('uniqueId'))
   @MaxLength(MAX_PARAM)
   uniqueId?: string;
   @ApiPropertyOptional({ description: '1 Low, 2 Medium, 3 High, 4 Critical' })
-  @IsOptional()
+  @OptionalNotNull()
   @IsString(oneString('applicationCriticality'))
   @MaxLength(MAX_PARAM)
   applicationCriticality?: string;
   @ApiPropertyOptional({ description: 'a team id: moves the application there' })
-  @IsOptional()
+  @OptionalNotNull()
   @IsString(oneString('team'))
   @MaxLength(MAX_PARAM)
   team?: string;
   @ApiPropertyOptional({ description: "'' clears it" })
-  @IsOptional()
+  @OptionalNotNull()
   @IsString(oneString('description'))
   @MaxLength(MAX_PARAM)
   description?: string;
   @ApiPropertyOptional({ description: 'refused: scanqueue stores no repository credentials' })
-  @IsOptional()
+  @OptionalNotNull()
   @IsString(oneString('repositoryUserName'))
   @MaxLength(MAX_PARAM)
   repositoryUserName?: string;
   @ApiPropertyOptional({ description: 'refused: scanqueue stores no repository credentials' })
-  @IsOptional()
+  @OptionalNotNull()
   @IsString(oneString('repositoryPassword'))
   @MaxLength(MAX_PARAM)
   repositoryPassword?: string;
   @ApiPropertyOptional({ description: 'ignored' })
-  @IsOptional()
+  @OptionalNotNull()
   @IsString()
   @MaxLength(MAX_PARAM)
   frameworkType?: string;
   @ApiPropertyOptional({ description: 'ignored' })
-  @IsOptional()
+  @OptionalNotNull()
   @IsString()
   @MaxLength(MAX_PARAM)
   repositoryUrl?: string;
   @ApiPropertyOptional({ description: 'ignored' })
-  @IsOptional()
+  @OptionalNotNull()
   @IsString()
   @MaxLength(MAX_PARAM)
   repositoryType?: string;
   @ApiPropertyOptional({ description: 'ignored' })
-  @IsOptional()
+  @OptionalNotNull()
   @IsString()
   @MaxLength(MAX_PARAM)
   repositoryBranch?: string;
   @ApiPropertyOptional({ description: 'ignored' })
-  @IsOptional()
+  @OptionalNotNull()
   @IsString()
   @MaxLength(MAX_PARAM)
   repositoryFolder?: string;
   @ApiPropertyOptional({ description: 'ignored' })
-  @IsOptional()
+  @OptionalNotNull()
   @IsString()
   @MaxLength(MAX_PARAM)
   filterSet?: string;
   @ApiPropertyOptional({ description: 'ignored' })
-  @IsOptional()
+  @OptionalNotNull()
   @IsString()
   @MaxLength(MAX_PARAM)
   skipApplicationMerge?: string;

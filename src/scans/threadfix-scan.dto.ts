@@ -3,15 +3,16 @@
  * details with findings, the pending-scan status of a direct upload, and their parameters.
  */
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
-import { IsInt, IsOptional, IsString, Max, MaxLength, Min } from 'class-validator';
+import { IsInt, IsString, Max, MaxLength, Min } from 'class-validator';
 import { ToInt } from '../rest/param-rules';
+import { OptionalNotNull } from '../teams/custom-names';
 
 export const MAX_FINDINGS_PAGE_SIZE = 10_000;
 
 export class ScanDetailsParams {
   @ApiPropertyOptional({ default: 1, minimum: 1, description: 'page of the findings' })
   @ToInt()
-  @IsOptional()
+  @OptionalNotNull()
   @IsInt({ message: 'page must be an integer.' })
   @Min(1, { message: 'page must be at least 1.' })
   @Max(1_000_000, { message: 'page must be at most 1000000.' })
@@ -23,7 +24,7 @@ export class ScanDetailsParams {
     maximum: MAX_FINDINGS_PAGE_SIZE,
   })
   @ToInt()
-  @IsOptional()
+  @OptionalNotNull()
   @IsInt({ message: 'pageSize must be an integer.' })
   @Min(1, { message: 'pageSize must be at least 1.' })
   @Max(MAX_FINDINGS_PAGE_SIZE, {
@@ -37,7 +38,7 @@ export class DownloadScanParams {
     description: "the scan's original file name (exact); omitted = its one file",
     example: 'zap-report.xml',
   })
-  @IsOptional()
+  @OptionalNotNull()
   @IsString({ message: 'scanFileName must be one string.' })
   @MaxLength(10_000)
   scanFileName?: string;

@@ -2,6 +2,14 @@
  * ThreadFix's rules for names people choose (teams, applications) and for finding them again by
  * the name a client sent. Shared by the team and application calls.
  */
+import { ValidateIf } from 'class-validator';
+
+/**
+ * An optional parameter that, when present, must pass its rules: unlike @IsOptional, a JSON `null`
+ * is not let through (the ThreadFix calls read absent as "not sent"; null is a bad value, 400).
+ */
+export const OptionalNotNull = () =>
+  ValidateIf((_: unknown, value: unknown) => value !== undefined);
 
 export const HTML_IN_NAME = 'No HTML characters are allowed in custom names.';
 

@@ -4,15 +4,16 @@
  * the list, RestViewTeams2_1, without the per-application secrets that view leaked).
  */
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
-import { IsInt, IsOptional, IsString, Max, MaxLength, Min } from 'class-validator';
+import { IsInt, IsString, Max, MaxLength, Min } from 'class-validator';
 import { ToInt } from '../rest/param-rules';
+import { OptionalNotNull } from './custom-names';
 
 /** Longer than any name a rule below accepts: bounds what a refused call carries around. */
 const MAX_NAME_PARAM = 10_000;
 
 export class TeamNameParams {
   @ApiPropertyOptional({ example: 'Team A', description: 'at most 59 characters, no HTML' })
-  @IsOptional()
+  @OptionalNotNull()
   @IsString({ message: 'name must be one string.' })
   @MaxLength(MAX_NAME_PARAM)
   name?: string;
@@ -23,7 +24,7 @@ export const MAX_TEAMS_PAGE_SIZE = 10_000;
 export class ListTeamsParams {
   @ApiPropertyOptional({ default: 1, minimum: 1 })
   @ToInt()
-  @IsOptional()
+  @OptionalNotNull()
   @IsInt({ message: 'page must be an integer.' })
   @Min(1, { message: 'page must be at least 1.' })
   @Max(1_000_000, { message: 'page must be at most 1000000.' })
@@ -31,7 +32,7 @@ export class ListTeamsParams {
 
   @ApiPropertyOptional({ default: MAX_TEAMS_PAGE_SIZE, minimum: 1, maximum: MAX_TEAMS_PAGE_SIZE })
   @ToInt()
-  @IsOptional()
+  @OptionalNotNull()
   @IsInt({ message: 'pageSize must be an integer.' })
   @Min(1, { message: 'pageSize must be at least 1.' })
   @Max(MAX_TEAMS_PAGE_SIZE, { message: `pageSize must be at most ${MAX_TEAMS_PAGE_SIZE}.` })
