@@ -14,6 +14,8 @@ import { ScanAgentsModule } from './scan-agents/scan-agents.module';
 import { ScansModule } from './scans/scans.module';
 import { StorageModule } from './storage/storage.module';
 import { TasksModule } from './tasks/tasks.module';
+import { TeamsModule } from './teams/teams.module';
+import { ThreadFixAdminModule } from './threadfix-admin/threadfix-admin.module';
 import { EnvelopeInterceptor } from './rest/envelope.interceptor';
 import { RestExceptionFilter } from './rest/rest-exception.filter';
 import { restValidationPipe } from './rest/rest-params';
@@ -28,6 +30,7 @@ export class AppModule {
         DatabaseModule,
         StorageModule,
         AuthModule,
+        TeamsModule,
         ApplicationsModule,
         ScanAgentsModule,
         ScansModule,
@@ -37,6 +40,7 @@ export class AppModule {
         EventsModule,
         NatsServicesModule,
         ImportsModule,
+        ThreadFixAdminModule,
       ],
       providers: [
         { provide: APP_PIPE, useFactory: restValidationPipe },

@@ -30,18 +30,27 @@ afterAll(() => t.stop());
 // The contract, written out here (not imported from src) so that the server is checked against it.
 
 type Perm =
-  'CAN_MANAGE_SCAN_AGENTS' | 'CAN_MANAGE_APPLICATIONS' | 'CAN_MANAGE_API_KEYS' | 'READ_ACCESS';
+  | 'CAN_MANAGE_SCAN_AGENTS'
+  | 'CAN_MANAGE_APPLICATIONS'
+  | 'CAN_MANAGE_API_KEYS'
+  | 'READ_ACCESS'
+  | 'CAN_MANAGE_TEAMS'
+  | 'CAN_UPLOAD_SCANS';
 const ALL: Perm[] = [
   'CAN_MANAGE_SCAN_AGENTS',
   'CAN_MANAGE_APPLICATIONS',
   'CAN_MANAGE_API_KEYS',
   'READ_ACCESS',
+  'CAN_MANAGE_TEAMS',
+  'CAN_UPLOAD_SCANS',
 ];
 const LABEL: Record<Perm, string> = {
   CAN_MANAGE_SCAN_AGENTS: 'Manage Scan Agents',
   CAN_MANAGE_APPLICATIONS: 'Manage Applications',
   CAN_MANAGE_API_KEYS: 'Manage API Keys',
   READ_ACCESS: 'Read Access',
+  CAN_MANAGE_TEAMS: 'Manage Teams',
+  CAN_UPLOAD_SCANS: 'Upload Scans',
 };
 const MISSING_KEY = 'Authentication failed, check your API Key.';
 const UNKNOWN_KEY = 'API Key not found in database.';
@@ -75,7 +84,7 @@ type Body =
     };
 
 interface Call {
-  method: 'GET' | 'POST' | 'PATCH';
+  method: 'GET' | 'POST' | 'PATCH' | 'PUT' | 'DELETE';
   url: string;
   body: Body;
 }
@@ -133,6 +142,11 @@ const SNAPSHOT_QUERIES: Record<string, string> = {
   scan_queue_tasks: 'SELECT * FROM scan_queue_tasks ORDER BY id',
   scan_statuses: 'SELECT * FROM scan_statuses ORDER BY id',
   scans: 'SELECT * FROM scans ORDER BY id',
+  teams: 'SELECT * FROM teams ORDER BY id',
+  scan_uploads: 'SELECT * FROM scan_uploads ORDER BY id',
+  scan_upload_history: 'SELECT * FROM scan_upload_history ORDER BY id',
+  scan_imports: 'SELECT * FROM scan_imports ORDER BY id',
+  outbox_events: 'SELECT id, event_type, aggregate_id, payload FROM outbox_events ORDER BY id',
 };
 
 async function storageFiles(): Promise<string[]> {
@@ -164,6 +178,7 @@ async function snapshot(): Promise<Record<string, unknown>> {
 async function createKey(
   permissions: Perm[],
   restricted = false,
+  teamIds?: number[],
 ): Promise<{ id: number; key: string }> {
   const res = await t.postJson<{ id: number; apiKey: string }>(
     '/threadfix/rest/api-keys',
@@ -172,6 +187,7 @@ async function createKey(
       name: uniqueName(`key${restricted ? '-restricted' : ''}`),
       permissions,
       restricted,
+      ...(teamIds ? { teamIds } : {}),
     },
   );
   if (res.status !== 200) throw new Error(`createKey: ${res.status} ${res.body.message}`);
@@ -234,6 +250,55 @@ async function completedScan(): Promise<{ applicationId: number; scanId: number;
   return { applicationId: task.applicationId, scanId: row.id, taskId: task.taskId };
 }
 
+/** A team of its own (ThreadFix's POST /teams/new), so no other cell renames or deletes it. */
+async function givenTeam(): Promise<{ id: number; name: string }> {
+  const name = uniqueName('team');
+  const res = await t.postForm<{ id: number }>(`${R}/teams/new`, t.adminKey, { name });
+  if (res.status !== 200) throw new Error(`givenTeam: ${res.status} ${res.body.message}`);
+  return { id: res.body.object.id, name };
+}
+
+async function givenTeamApplication(): Promise<{
+  team: { id: number; name: string };
+  id: number;
+  name: string;
+}> {
+  const team = await givenTeam();
+  const name = uniqueName('app');
+  const res = await t.postForm<{ id: number }>(
+    `${R}/teams/${team.id}/applications/new`,
+    t.adminKey,
+    { name, url: 'http://app.example/' },
+  );
+  if (res.status !== 200)
+    throw new Error(`givenTeamApplication: ${res.status} ${res.body.message}`);
+  return { team, id: res.body.object.id, name };
+}
+
+/** A ZAP report uploaded directly (this suite runs no imports: its import stays queued). */
+async function uploadedScan(): Promise<{
+  applicationId: number;
+  uploadId: number;
+  scanId: number;
+}> {
+  const app = await givenTeamApplication();
+  const res = await t.postMultipart(
+    `${R}/applications/${app.id}/upload`,
+    t.adminKey,
+    {},
+    {
+      name: ZAP_FILE,
+      content: zapResult(),
+    },
+  );
+  if (res.status !== 200) throw new Error(`uploadedScan: ${res.status} ${res.body.message}`);
+  const [row] = await t.query<{ upload_id: number; id: number }>(
+    'SELECT s.upload_id, s.id FROM scans s JOIN scan_uploads u ON u.id = s.upload_id WHERE u.application_id = $1',
+    [app.id],
+  );
+  return { applicationId: app.id, uploadId: row.upload_id, scanId: row.id };
+}
+
 async function taskRow(id: number) {
   const [row] = await t.query<{ status: number; scan_agent_id: number | null }>(
     'SELECT status, scan_agent_id FROM scan_queue_tasks WHERE id = $1',
@@ -248,6 +313,10 @@ async function taskRow(id: number) {
 
 interface Prepared extends Call {
   ok(answer: Answer): Promise<void>;
+  /** The envelope's message on success, when not '' (ThreadFix's pending-scan status has one). */
+  successMessage?: string;
+  /** The answer to a key limited to another team (routes that check the caller's team scope). */
+  outOfScope?: { status: number; message: string };
 }
 
 interface Route {
@@ -264,6 +333,7 @@ const API_KEY_FIELDS = [
   'name',
   'permissions',
   'restricted',
+  'teamIds',
   'active',
   'createdTime',
   'lastUsedTime',
@@ -278,7 +348,43 @@ const AGENT_FIELDS = [
   'lastAgentConfig',
   'revokedTime',
 ];
-const APP_FIELDS = ['id', 'name', 'url', 'description', 'active', 'createdTime', 'modifiedTime'];
+const APP_FIELDS = [
+  'id',
+  'name',
+  'url',
+  'description',
+  'active',
+  'teamId',
+  'createdTime',
+  'modifiedTime',
+];
+/** GET /rest/applications/{id} and ThreadFix's application calls: scanqueue's fields, then ThreadFix's. */
+const THREADFIX_APP_FIELDS = [
+  ...APP_FIELDS,
+  'uniqueId',
+  'applicationCriticality',
+  'organization',
+  'waf',
+  'grcApplication',
+  'totalVulnCount',
+  'infoVulnCount',
+  'lowVulnCount',
+  'mediumVulnCount',
+  'highVulnCount',
+  'criticalVulnCount',
+  'scans',
+];
+const TEAM_FIELDS = [
+  'id',
+  'name',
+  'infoVulnCount',
+  'lowVulnCount',
+  'mediumVulnCount',
+  'highVulnCount',
+  'criticalVulnCount',
+  'totalVulnCount',
+  'applications',
+];
 
 function object(answer: Answer): Record<string, unknown> {
   expect(answer.json).toMatchObject({ success: true, message: '', responseCode: -1 });
@@ -301,6 +407,30 @@ function text(answer: Answer): string {
 }
 
 const AGENT: Perm[] = ['CAN_MANAGE_SCAN_AGENTS'];
+// ThreadFix's RestMethod table for its admin calls.
+const TEAM_WRITE: Perm[] = ['CAN_MANAGE_TEAMS'];
+const READ: Perm[] = ['READ_ACCESS'];
+const UPLOAD: Perm[] = ['CAN_UPLOAD_SCANS'];
+const PENDING_READ: Perm[] = ['CAN_UPLOAD_SCANS', 'READ_ACCESS'];
+const DOWNLOAD: Perm[] = ['READ_ACCESS', 'CAN_UPLOAD_SCANS'];
+const TEAM_SCOPE = 'team-scoped key (out of scope)';
+/** The routes that check the caller's team scope (the others get it with per-application access). */
+const TEAM_SCOPED_ROUTES = new Set([
+  'GET /rest/applications/{id}',
+  'GET /rest/applications/{applicationId}/scans',
+  'POST /rest/teams/new',
+  'GET /rest/teams/lookup',
+  'GET /rest/teams/{teamId}',
+  'PUT /rest/teams/{teamId}/update',
+  'DELETE /rest/teams/{teamId}/delete',
+  'POST /rest/teams/{teamId}/applications/new',
+  'GET /rest/applications/{teamName}/lookup',
+  'PUT /rest/applications/{applicationId}/update',
+  'POST /rest/applications/{applicationId}/upload',
+  'GET /rest/applications/{applicationId}/pendingScan/{pendingScanId}/status',
+  'GET /rest/scans/{scanId}',
+  'GET /rest/scans/{scanId}/download',
+]);
 const TASK_READ: Perm[] = ['CAN_MANAGE_SCAN_AGENTS', 'READ_ACCESS'];
 const APP_READ: Perm[] = ['READ_ACCESS', 'CAN_MANAGE_APPLICATIONS'];
 const APP_WRITE: Perm[] = ['CAN_MANAGE_APPLICATIONS'];
@@ -752,9 +882,10 @@ const ROUTES: Route[] = [
         body: { kind: 'none' },
         ok: async (answer) => {
           const app = object(answer);
-          expect(Object.keys(app)).toEqual(APP_FIELDS);
-          expect(app).toMatchObject({ id, active: true });
+          expect(Object.keys(app)).toEqual(THREADFIX_APP_FIELDS);
+          expect(app).toMatchObject({ id, active: true, scans: [] });
         },
+        outOfScope: { status: 404, message: `Application with id ${id} was not found.` },
       };
     },
   },
@@ -822,8 +953,14 @@ const ROUTES: Route[] = [
               applicationId: scan.applicationId,
               scannerShortName: 'zap',
               sha256: createHash('sha256').update(zapResult()).digest('hex'),
+              scannerName: 'OWASP Zed Attack Proxy',
+              buildId: null,
             }),
           ]);
+        },
+        outOfScope: {
+          status: 404,
+          message: `Application with id ${scan.applicationId} was not found.`,
         },
       };
     },
@@ -944,6 +1081,327 @@ const ROUTES: Route[] = [
       };
     },
   },
+  // TeamsController: ThreadFix's team calls
+  {
+    controller: 'teams',
+    route: 'POST /rest/teams/new',
+    anyOf: TEAM_WRITE,
+    restricted: true,
+    prepare: async () => {
+      const name = uniqueName('new team');
+      return {
+        method: 'POST',
+        url: `${R}/teams/new?name=${encodeURIComponent(name)}`,
+        body: { kind: 'none' },
+        ok: async (answer) => {
+          const team = object(answer);
+          expect(Object.keys(team)).toEqual(TEAM_FIELDS);
+          expect(team).toMatchObject({ name, applications: [] });
+          expect(await t.query('SELECT name FROM teams WHERE id = $1', [team.id])).toEqual([
+            { name },
+          ]);
+        },
+        outOfScope: {
+          status: 403,
+          message: 'Your API Key is limited to some teams and cannot create teams.',
+        },
+      };
+    },
+  },
+  {
+    controller: 'teams',
+    route: 'GET /rest/teams',
+    anyOf: READ,
+    restricted: false,
+    prepare: async () => {
+      const team = await givenTeam();
+      return {
+        method: 'GET',
+        url: `${R}/teams?page=1&pageSize=10000`,
+        body: { kind: 'none' },
+        ok: async (answer) => {
+          const teams = array(answer);
+          expect(teams.find((item) => item.id === team.id)).toMatchObject({
+            name: team.name,
+            active: true,
+          });
+        },
+      };
+    },
+  },
+  {
+    controller: 'teams',
+    route: 'GET /rest/teams/lookup',
+    anyOf: READ,
+    restricted: false,
+    prepare: async () => {
+      const team = await givenTeam();
+      return {
+        method: 'GET',
+        url: `${R}/teams/lookup?name=${encodeURIComponent(team.name)}`,
+        body: { kind: 'none' },
+        ok: async (answer) => {
+          const found = object(answer);
+          expect(Object.keys(found)).toEqual(TEAM_FIELDS);
+          expect(found).toMatchObject({ id: team.id, name: team.name });
+        },
+        outOfScope: { status: 404, message: `No team found with name '${team.name}'` },
+      };
+    },
+  },
+  {
+    controller: 'teams',
+    route: 'GET /rest/teams/{teamId}',
+    anyOf: READ,
+    restricted: false,
+    prepare: async () => {
+      const app = await givenTeamApplication();
+      return {
+        method: 'GET',
+        url: `${R}/teams/${app.team.id}`,
+        body: { kind: 'none' },
+        ok: async (answer) => {
+          expect(object(answer)).toMatchObject({
+            id: app.team.id,
+            applications: [expect.objectContaining({ id: app.id, name: app.name })],
+          });
+        },
+        outOfScope: { status: 404, message: 'Team Lookup failed.' },
+      };
+    },
+  },
+  {
+    controller: 'teams',
+    route: 'PUT /rest/teams/{teamId}/update',
+    anyOf: TEAM_WRITE,
+    restricted: true,
+    prepare: async () => {
+      const team = await givenTeam();
+      const name = uniqueName('renamed');
+      return {
+        method: 'PUT',
+        url: `${R}/teams/${team.id}/update?name=${encodeURIComponent(name)}`,
+        body: { kind: 'none' },
+        ok: async (answer) => {
+          expect(text(answer)).toBe('Fields updated successfully');
+          expect(await t.query('SELECT name FROM teams WHERE id = $1', [team.id])).toEqual([
+            { name },
+          ]);
+        },
+        outOfScope: { status: 404, message: 'Team Lookup failed.' },
+      };
+    },
+  },
+  {
+    controller: 'teams',
+    route: 'DELETE /rest/teams/{teamId}/delete',
+    anyOf: TEAM_WRITE,
+    restricted: true,
+    prepare: async () => {
+      const app = await givenTeamApplication();
+      return {
+        method: 'DELETE',
+        url: `${R}/teams/${app.team.id}/delete`,
+        body: { kind: 'none' },
+        ok: async (answer) => {
+          expect(text(answer)).toBe('Team deleted successfully.');
+          expect(
+            await t.query('SELECT name, active FROM teams WHERE id = $1', [app.team.id]),
+          ).toEqual([{ name: `deleted-${app.team.id}-${app.team.name}`, active: false }]);
+          expect(await t.query('SELECT active FROM applications WHERE id = $1', [app.id])).toEqual([
+            { active: false },
+          ]);
+        },
+        outOfScope: { status: 404, message: 'Team Lookup failed.' },
+      };
+    },
+  },
+  // ThreadFixApplicationsController
+  {
+    controller: 'threadfix-applications',
+    route: 'POST /rest/teams/{teamId}/applications/new',
+    anyOf: APP_WRITE,
+    restricted: true,
+    prepare: async () => {
+      const team = await givenTeam();
+      const name = uniqueName('created app');
+      return {
+        method: 'POST',
+        url: `${R}/teams/${team.id}/applications/new?name=${encodeURIComponent(name)}&url=${encodeURIComponent('http://created.example/')}`,
+        body: { kind: 'none' },
+        ok: async (answer) => {
+          const app = object(answer);
+          expect(Object.keys(app)).toEqual(THREADFIX_APP_FIELDS);
+          expect(app).toMatchObject({
+            name,
+            url: 'http://created.example/',
+            teamId: team.id,
+            organization: { id: team.id, name: team.name },
+            applicationCriticality: { id: 1, name: 'Low' },
+            scans: [],
+          });
+          expect(await t.query('SELECT team_id FROM applications WHERE id = $1', [app.id])).toEqual(
+            [{ team_id: team.id }],
+          );
+        },
+        outOfScope: { status: 404, message: 'Invalid Team ID.' },
+      };
+    },
+  },
+  {
+    controller: 'threadfix-applications',
+    route: 'GET /rest/applications/{teamName}/lookup',
+    anyOf: READ,
+    restricted: false,
+    prepare: async () => {
+      const app = await givenTeamApplication();
+      return {
+        method: 'GET',
+        url: `${R}/applications/${encodeURIComponent(app.team.name)}/lookup?name=${encodeURIComponent(app.name)}`,
+        body: { kind: 'none' },
+        ok: async (answer) => {
+          const found = object(answer);
+          expect(Object.keys(found)).toEqual(THREADFIX_APP_FIELDS);
+          expect(found).toMatchObject({ id: app.id, organization: { id: app.team.id } });
+        },
+        outOfScope: { status: 404, message: 'Application lookup failed. Check your ID.' },
+      };
+    },
+  },
+  {
+    controller: 'threadfix-applications',
+    route: 'PUT /rest/applications/{applicationId}/update',
+    anyOf: APP_WRITE,
+    restricted: true,
+    prepare: async () => {
+      const app = await givenTeamApplication();
+      return {
+        method: 'PUT',
+        url: `${R}/applications/${app.id}/update?uniqueId=u-${app.id}&applicationCriticality=4`,
+        body: { kind: 'none' },
+        ok: async (answer) => {
+          expect(text(answer)).toBe('Fields updated successfully.');
+          expect(
+            await t.query('SELECT unique_id, criticality FROM applications WHERE id = $1', [
+              app.id,
+            ]),
+          ).toEqual([{ unique_id: `u-${app.id}`, criticality: 4 }]);
+        },
+        outOfScope: { status: 404, message: `No application found for id: ${app.id}` },
+      };
+    },
+  },
+  // ThreadFixScansController
+  {
+    controller: 'threadfix-scans',
+    route: 'POST /rest/applications/{applicationId}/upload',
+    anyOf: UPLOAD,
+    restricted: false,
+    prepare: async () => {
+      const app = await givenTeamApplication();
+      return {
+        method: 'POST',
+        url: `${R}/applications/${app.id}/upload`,
+        body: { kind: 'multipart', fields: {}, file: { name: ZAP_FILE, content: zapResult() } },
+        ok: async (answer) => {
+          expect(answer.json).toEqual({
+            message: '',
+            success: true,
+            responseCode: -1,
+            object: 'Scan upload process started.',
+            links: [
+              {
+                method: 'GET',
+                rel: 'related',
+                href: expect.stringMatching(
+                  new RegExp(`/threadfix/rest/applications/${app.id}/pendingScan/\\d+/status$`),
+                ),
+              },
+            ],
+          });
+          expect(
+            await t.query(
+              `SELECT s.sha256, i.phase FROM scan_uploads u JOIN scans s ON s.upload_id = u.id
+               JOIN scan_imports i ON i.scan_id = s.id WHERE u.application_id = $1`,
+              [app.id],
+            ),
+          ).toEqual([
+            { sha256: createHash('sha256').update(zapResult()).digest('hex'), phase: 'queued' },
+          ]);
+        },
+        outOfScope: { status: 404, message: 'Invalid application ID.' },
+      };
+    },
+  },
+  {
+    controller: 'threadfix-scans',
+    route: 'GET /rest/applications/{applicationId}/pendingScan/{pendingScanId}/status',
+    anyOf: PENDING_READ,
+    restricted: false,
+    prepare: async () => {
+      const scan = await uploadedScan();
+      return {
+        method: 'GET',
+        url: `${R}/applications/${scan.applicationId}/pendingScan/${scan.uploadId}/status`,
+        body: { kind: 'none' },
+        successMessage: 'Queued',
+        ok: async (answer) => {
+          expect(answer.json).toMatchObject({ success: true, message: 'Queued' });
+          expect(answer.json?.object).toMatchObject({
+            id: scan.uploadId,
+            appId: scan.applicationId,
+            status: 'QUEUED',
+            error: false,
+          });
+        },
+        outOfScope: {
+          status: 404,
+          message: `No pending scan found with id ${scan.uploadId} for application ${scan.applicationId}`,
+        },
+      };
+    },
+  },
+  {
+    controller: 'threadfix-scans',
+    route: 'GET /rest/scans/{scanId}',
+    anyOf: READ,
+    restricted: false,
+    prepare: async () => {
+      const scan = await uploadedScan();
+      return {
+        method: 'GET',
+        url: `${R}/scans/${scan.scanId}?page=1&pageSize=10000`,
+        body: { kind: 'none' },
+        ok: async (answer) => {
+          expect(object(answer)).toMatchObject({
+            id: scan.scanId,
+            scannerName: 'OWASP Zed Attack Proxy',
+            findings: [],
+          });
+        },
+        outOfScope: { status: 404, message: 'No scan exists for requested id' },
+      };
+    },
+  },
+  {
+    controller: 'threadfix-scans',
+    route: 'GET /rest/scans/{scanId}/download',
+    anyOf: DOWNLOAD,
+    restricted: false,
+    prepare: async () => {
+      const scan = await uploadedScan();
+      return {
+        method: 'GET',
+        url: `${R}/scans/${scan.scanId}/download?scanFileName=${ZAP_FILE}`,
+        body: { kind: 'none' },
+        ok: async (answer) => {
+          expect(answer.contentType).toMatch(/^application\/xml/);
+          expect(answer.raw.equals(zapResult())).toBe(true);
+        },
+        outOfScope: { status: 404, message: 'There is no valid scan file.' },
+      };
+    },
+  },
 ];
 
 // ---------------------------------------------------------------------------------------------
@@ -956,6 +1414,7 @@ type CaseName =
   | 'revoked key'
   | 'key lacking the permission'
   | 'restricted key'
+  | typeof TEAM_SCOPE
   | `valid key (only ${Perm})`;
 
 interface Cell {
@@ -969,6 +1428,8 @@ interface Cell {
 const keys = {
   revoked: '',
   restricted: '',
+  /** Every permission, limited to a team no route's fixture belongs to. */
+  scoped: '',
   unknown: randomBytes(32).toString('base64url'),
   only: {} as Record<Perm, string>,
   without: new Map<string, string>(),
@@ -980,6 +1441,7 @@ beforeAll(async () => {
   expect(res.status).toBe(200);
   keys.revoked = revoked.key;
   keys.restricted = (await createKey(ALL, true)).key;
+  keys.scoped = (await createKey(ALL, false, [(await givenTeam()).id])).key;
   for (const p of ALL) keys.only[p] = (await createKey([p])).key;
   for (const route of ROUTES) {
     const others = ALL.filter((p) => !route.anyOf.includes(p));
@@ -1005,6 +1467,8 @@ function authorization(cell: Cell): string | undefined {
     }
     case 'restricted key':
       return `APIKEY ${keys.restricted}`;
+    case TEAM_SCOPE:
+      return `APIKEY ${keys.scoped}`;
     default: {
       const only = /^valid key \(only (\w+)\)$/.exec(cell.case)?.[1] as Perm;
       return `APIKEY ${keys.only[only]}`;
@@ -1029,6 +1493,15 @@ const MATRIX: Cell[] = ROUTES.flatMap((spec) => {
     spec.restricted ? cell('restricted key', 403, RESTRICTED) : cell('restricted key', 200, ''),
     // Any one of the route's permissions suffices: one cell per alternative.
     ...spec.anyOf.map((p) => cell(`valid key (only ${p})`, 200, '')),
+    // Routes that check the caller's team scope: a resource of another team is as missing (the
+    // status and message depend on the fixture: Prepared.outOfScope).
+    ...(TEAM_SCOPED_ROUTES.has(spec.route)
+      ? [
+          spec.route === 'POST /rest/teams/new'
+            ? cell(TEAM_SCOPE, 403, 'cannot create teams')
+            : cell(TEAM_SCOPE, 404, 'as if missing'),
+        ]
+      : []),
   ];
 });
 
@@ -1050,11 +1523,16 @@ describe('the route × caller matrix', () => {
     if (cell.status !== 200) {
       if (!sharedFixtures.has(cell.route)) sharedFixtures.set(cell.route, cell.spec.prepare());
       const call = await (sharedFixtures.get(cell.route) as Promise<Prepared>);
+      const expected =
+        cell.case === TEAM_SCOPE
+          ? (call.outOfScope as { status: number; message: string })
+          : { status: cell.status, message: cell.message };
+      expect(expected.status).toBe(cell.status);
       const before = await snapshot();
       const answer = await send(call, authorization(cell));
       expect({ status: answer.status, body: answer.json }).toEqual({
-        status: cell.status,
-        body: failure(cell.message),
+        status: expected.status,
+        body: failure(expected.message),
       });
       expect(await snapshot()).toEqual(before);
     } else {
@@ -1062,7 +1540,7 @@ describe('the route × caller matrix', () => {
       const answer = await send(call, authorization(cell));
       expect({ status: answer.status, message: answer.json?.message }).toEqual({
         status: 200,
-        message: answer.json === undefined ? undefined : '',
+        message: answer.json === undefined ? undefined : (call.successMessage ?? ''),
       });
       await call.ok(answer);
     }
@@ -1134,6 +1612,35 @@ const TASK_MATRIX = TASK_ROUTES.flatMap((spec) =>
     spec,
   })),
 );
+
+// Public and outside the API document (a stub for the vendor client's constructor).
+describe('GET /auth/apikey (the vendor client’s handshake; public)', () => {
+  const callers: [string, Record<string, string>][] = [
+    ['no key', {}],
+    ['an unknown key', { apikey: randomBytes(32).toString('base64url') }],
+    ['a revoked key', { apikey: 'revoked' }],
+    ['a valid key', { apikey: 'admin' }],
+    ['a valid key in Authorization', { authorization: 'admin' }],
+  ];
+  it.each(callers)(
+    '%s → 404 Networks API is not supported., an empty expired cookie, nothing changed',
+    async (_, given) => {
+      const headers: Record<string, string> = {};
+      const value = (v: string) =>
+        v === 'admin' ? t.adminKey : v === 'revoked' ? keys.revoked : v;
+      if (given.apikey) headers.apikey = value(given.apikey);
+      if (given.authorization) headers.authorization = `APIKEY ${value(given.authorization)}`;
+      const before = await snapshot();
+      const response = await fetch(`${t.baseUrl}/auth/apikey`, { headers });
+      expect(response.status).toBe(404);
+      expect(response.headers.get('set-cookie')).toBe(
+        'tfnetworks=unsupported; Path=/; Max-Age=0; HttpOnly',
+      );
+      expect(await response.json()).toEqual(failure('Networks API is not supported.'));
+      expect(await snapshot()).toEqual(before);
+    },
+  );
+});
 
 describe('task calls × the wrong agent or task key', () => {
   it.each(TASK_MATRIX)('$route × $case → $status $message', async (cell) => {

@@ -178,12 +178,21 @@ function responseProblem(req: RawRequest, res: RawResponse): string | undefined 
     return `status ${res.status}: ${res.text.slice(0, 200)}`;
   if (isRawRoute(req.method, req.path)) return undefined;
   // A scan file download is the file itself.
-  if (res.status === 200 && /\/scans\/\d+\/file(\?|$)/.test(req.path)) return undefined;
+  if (res.status === 200 && /\/scans\/\d+\/(file|download)(\?|$)/.test(req.path)) return undefined;
   const body = parseJson(res.text);
   if (!body || typeof body !== 'object' || Array.isArray(body))
     return `not a JSON object (${res.status}): ${res.text.slice(0, 200)}`;
   const envelope = body as Record<string, unknown>;
-  const keys = Object.keys(envelope).sort();
+  // ThreadFix's additions: an upload's `links` (success), updateApplication's `errorMap` (failure).
+  const extra =
+    res.status === 200 && /\/upload(\?|$)/.test(req.path)
+      ? 'links'
+      : res.status >= 400 && /\/update(\?|$)/.test(req.path)
+        ? 'errorMap'
+        : undefined;
+  const keys = Object.keys(envelope)
+    .filter((key) => key !== extra)
+    .sort();
   if (JSON.stringify(keys) !== JSON.stringify(ENVELOPE_KEYS))
     return `keys ${keys.join(',')} (${res.status}): ${res.text.slice(0, 200)}`;
   if (envelope.responseCode !== -1) return `responseCode ${String(envelope.responseCode)}`;
@@ -268,6 +277,14 @@ interface World {
   restrictedKey: string;
   revokedKey: string;
   scan: { applicationId: number; scanId: number };
+  /** Teams of the ThreadFix calls (updated, never deleted), their applications, and teams to delete. */
+  teamIds: number[];
+  teamNames: string[];
+  teamAppIds: number[];
+  teamAppNames: string[];
+  sacrificialTeamIds: number[];
+  /** A direct upload (ThreadFix's pending scan) and its scan. */
+  upload: { applicationId: number; uploadId: number; scanId: number };
 }
 
 let world: World;
@@ -423,6 +440,29 @@ const realAgentKey = fc.nat().map(
 );
 const urlValue = good(
   fc.oneof(fc.constantFrom('http://target.example/', 'https://a.example:8443/x?y=1'), fc.webUrl()),
+);
+
+const LONE_SURROGATE = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/g;
+
+// Teams and their applications: names the world has (so lookups succeed), and ThreadFix's rules' edges.
+const teamNameValue = fc.oneof(
+  fc.string({ minLength: 1, maxLength: 70 }),
+  fc.constantFrom('C+B', 'Équipe', '<b>x</b>', 'x'.repeat(59), 'x'.repeat(60), ' '),
+);
+const realTeamId = fc.nat().map(
+  (i): Resolver<Value> =>
+    (w) =>
+      pick(w.teamIds, i),
+);
+const realTeamName = fc.nat().map(
+  (i): Resolver<Value> =>
+    (w) =>
+      pick(w.teamNames, i),
+);
+const realTeamAppName = fc.nat().map(
+  (i): Resolver<Value> =>
+    (w) =>
+      pick(w.teamAppNames, i),
 );
 
 type Encoding = 'query' | 'form' | 'json' | 'multipart';
@@ -753,6 +793,175 @@ const ROUTES: Route[] = [
     file: 'file',
     rest: true,
   },
+  // ThreadFix's admin calls (issue 16): teams, applications in teams, direct upload, scans.
+  {
+    name: 'auth/apikey',
+    method: 'GET',
+    path: constPath('/auth/apikey'),
+    fields: [],
+    encoding: 'query',
+    rest: false,
+  },
+  {
+    name: 'team create',
+    method: 'POST',
+    path: constPath('/teams/new'),
+    fields: [['name', good(teamNameValue)]],
+    encoding: 'query',
+    rest: true,
+  },
+  {
+    name: 'teams list',
+    method: 'GET',
+    path: constPath('/teams'),
+    fields: [
+      ['page', good(fc.integer({ min: 1, max: 5 }))],
+      ['pageSize', good(fc.integer({ min: 1, max: 10_000 }))],
+    ],
+    encoding: 'query',
+    rest: true,
+  },
+  {
+    name: 'team lookup',
+    method: 'GET',
+    path: constPath('/teams/lookup'),
+    fields: [['name', realTeamName]],
+    encoding: 'query',
+    rest: true,
+  },
+  {
+    name: 'team get',
+    method: 'GET',
+    path: idPath(realTeamId),
+    fields: [],
+    encoding: 'query',
+    rest: true,
+  },
+  {
+    name: 'team update',
+    method: 'PUT',
+    path: idPath(realTeamId, '/update'),
+    fields: [['name', good(teamNameValue)]],
+    encoding: 'query',
+    rest: true,
+  },
+  {
+    name: 'team delete',
+    method: 'DELETE',
+    path: idPath(
+      fc.nat().map((i) => (w: World) => pick(w.sacrificialTeamIds, i)),
+      '/delete',
+    ),
+    fields: [],
+    encoding: 'query',
+    rest: true,
+  },
+  {
+    name: 'team application create',
+    method: 'POST',
+    path: idPath(realTeamId, '/applications/new'),
+    fields: [
+      ['name', good(fc.string({ minLength: 1, maxLength: 70 }))],
+      ['url', urlValue],
+      ['description', good(fc.string({ maxLength: 200 }))],
+    ],
+    encoding: 'query',
+    rest: true,
+  },
+  {
+    name: 'application lookup',
+    method: 'GET',
+    path: fc.oneof(
+      realTeamName.map(
+        (r): Resolver<string> =>
+          (w, task) =>
+            `${encodeURIComponent(String(r(w, task)))}/lookup`,
+      ),
+      // A lone surrogate cannot be percent-encoded (encodeURIComponent throws): it becomes U+FFFD.
+      nastyString.map(
+        (name) => (): string =>
+          `${encodeURIComponent(name.replace(LONE_SURROGATE, '\ufffd'))}/lookup`,
+      ),
+    ),
+    fields: [
+      ['name', realTeamAppName],
+      ['uniqueId', good(fc.constantFrom('u-1', 'u-2', ''))],
+    ],
+    encoding: 'query',
+    rest: true,
+  },
+  {
+    name: 'application update',
+    method: 'PUT',
+    path: idPath(
+      fc.nat().map((i) => (w: World) => pick(w.teamAppIds, i)),
+      '/update',
+    ),
+    fields: [
+      ['name', good(fc.string({ minLength: 1, maxLength: 70 }))],
+      ['url', urlValue],
+      ['uniqueId', good(fc.constantFrom('u-1', 'u-2', ''))],
+      ['applicationCriticality', good(fc.integer({ min: 0, max: 5 }))],
+      ['team', realTeamId],
+      ['repositoryPassword', good(fc.constantFrom('hunter2'))],
+      ['skipApplicationMerge', good(fc.constantFrom('True'))],
+      ['description', good(fc.string({ maxLength: 200 }))],
+    ],
+    encoding: 'query',
+    rest: true,
+  },
+  {
+    name: 'upload',
+    method: 'POST',
+    path: idPath(
+      fc.nat().map((i) => (w: World) => pick([...w.appIds, ...w.teamAppIds], i)),
+      '/upload',
+    ),
+    fields: [['channelId', good(fc.integer({ min: 1, max: 30 }))]],
+    encoding: 'multipart',
+    file: 'file',
+    rest: true,
+  },
+  {
+    name: 'pending scan status',
+    method: 'GET',
+    path: fc.oneof(
+      fc.constant(
+        (w: World) => `${w.upload.applicationId}/pendingScan/${w.upload.uploadId}/status`,
+      ),
+      fc.tuple(garbageId, garbageId).map(
+        ([a, u]) =>
+          (): string =>
+            `${a}/pendingScan/${u}/status`,
+      ),
+      garbageId.map((u) => (w: World) => `${w.upload.applicationId}/pendingScan/${u}/status`),
+    ),
+    fields: [],
+    encoding: 'query',
+    rest: true,
+  },
+  {
+    name: 'scan details',
+    method: 'GET',
+    path: idPath(fc.nat().map((i) => (w: World) => pick([w.scan.scanId, w.upload.scanId], i))),
+    fields: [
+      ['page', good(fc.integer({ min: 1, max: 3 }))],
+      ['pageSize', good(fc.integer({ min: 1, max: 10_001 }))],
+    ],
+    encoding: 'query',
+    rest: true,
+  },
+  {
+    name: 'scan download',
+    method: 'GET',
+    path: idPath(
+      fc.nat().map((i) => (w: World) => pick([w.scan.scanId, w.upload.scanId], i)),
+      '/download',
+    ),
+    fields: [['scanFileName', good(fc.constantFrom('z.xml', 'scan.xml', '../z.xml'))]],
+    encoding: 'query',
+    rest: true,
+  },
 ];
 
 // Task fields of one request should name the same task (else every call is a key mismatch):
@@ -938,6 +1147,7 @@ const ROUTE_WEIGHTS: Record<string, number> = {
   failTask: 2,
   setTaskConfig: 3,
   'task cancel': 1,
+  upload: 3,
 };
 
 const specArb = (route: Route): fc.Arbitrary<FuzzSpec> =>
@@ -1179,6 +1389,16 @@ function tailOf(route: Route, tail: string): string {
     'scan-agent revoke': 'scan-agents/',
     'task get': 'tasks/',
     'task cancel': 'tasks/',
+    'team get': 'teams/',
+    'team update': 'teams/',
+    'team delete': 'teams/',
+    'team application create': 'teams/',
+    'application lookup': 'applications/',
+    'application update': 'applications/',
+    upload: 'applications/',
+    'pending scan status': 'applications/',
+    'scan details': 'scans/',
+    'scan download': 'scans/',
   };
   return `${resource[route.name] ?? ''}${tail.replace(/^\//, '')}`;
 }
@@ -1905,6 +2125,40 @@ async function buildWorld(): Promise<World> {
     done.taskId,
   ]);
 
+  // ThreadFix's admin calls: two teams with an application each, two teams to delete, an upload.
+  const threadFixTeam = async (name: string) => {
+    const team = await t.postForm<{ id: number }>('/threadfix/rest/teams/new', t.adminKey, {
+      name,
+    });
+    if (team.status !== 200) throw new Error(`team: ${team.body.message}`);
+    const app = await t.postForm<{ id: number }>(
+      `/threadfix/rest/teams/${team.body.object.id}/applications/new`,
+      t.adminKey,
+      { name: `${name} app`, url: 'http://team-app.example/' },
+    );
+    if (app.status !== 200) throw new Error(`team application: ${app.body.message}`);
+    return { id: team.body.object.id, name, appId: app.body.object.id, appName: `${name} app` };
+  };
+  const teams = [
+    await threadFixTeam(`fuzz team ${Date.now()}`),
+    await threadFixTeam(`fuzz+team é ${Date.now()}`.replace('é', 'e')),
+  ];
+  const sacrificialTeams = [
+    await threadFixTeam(`fuzz doomed 1 ${Date.now()}`),
+    await threadFixTeam(`fuzz doomed 2 ${Date.now()}`),
+  ];
+  const uploaded = await t.postMultipart(
+    `/threadfix/rest/applications/${teams[0].appId}/upload`,
+    t.adminKey,
+    {},
+    { name: 'z.xml', content: ZAP() },
+  );
+  if (uploaded.status !== 200) throw new Error(`upload: ${uploaded.body.message}`);
+  const [upload] = await t.query<{ upload_id: number; id: number }>(
+    'SELECT upload_id, id FROM scans WHERE application_id = $1 AND upload_id IS NOT NULL',
+    [teams[0].appId],
+  );
+
   // Two agents only the fuzz's revoke calls use.
   await givenAgentKey(t);
   await givenAgentKey(t);
@@ -1923,6 +2177,12 @@ async function buildWorld(): Promise<World> {
     restrictedKey: restricted.apiKey,
     revokedKey: revoked.apiKey,
     scan: { applicationId: done.applicationId, scanId: scan.id },
+    teamIds: teams.map((team) => team.id),
+    teamNames: teams.map((team) => team.name),
+    teamAppIds: teams.map((team) => team.appId),
+    teamAppNames: teams.map((team) => team.appName),
+    sacrificialTeamIds: sacrificialTeams.map((team) => team.id),
+    upload: { applicationId: teams[0].appId, uploadId: upload.upload_id, scanId: upload.id },
   };
 }
 
@@ -2088,6 +2348,21 @@ describe('generated and mutated requests across every route', () => {
     expect(mismatched).toEqual([]);
     expect(
       (await t.query('SELECT id FROM scan_queue_tasks WHERE status = 3')).length,
+    ).toBeGreaterThan(1);
+
+    // Every direct upload has its one scan, its import and its 'queued' history row; every scan
+    // comes from a task or an upload (scans_source_check holds it; this reads it back).
+    expect(
+      await t.query(
+        `SELECT u.id FROM scan_uploads u
+         LEFT JOIN scans s ON s.upload_id = u.id
+         LEFT JOIN scan_imports i ON i.scan_id = s.id
+         WHERE s.id IS NULL OR i.id IS NULL
+            OR NOT EXISTS (SELECT 1 FROM scan_upload_history h WHERE h.upload_id = u.id AND h.phase = 'queued')`,
+      ),
+    ).toEqual([]);
+    expect(
+      (await t.query('SELECT id FROM scans WHERE upload_id IS NOT NULL')).length,
     ).toBeGreaterThan(1);
 
     // Every stored scan is its file, byte for byte.

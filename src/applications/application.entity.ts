@@ -1,20 +1,28 @@
 import {
+  Check,
   Column,
   CreateDateColumn,
   Entity,
   Index,
+  JoinColumn,
+  ManyToOne,
   PrimaryGeneratedColumn,
   UpdateDateColumn,
 } from 'typeorm';
+import { TeamEntity } from '../teams/team.entity';
 
-// Case-insensitive unique name: an expression index written in the migration, which TypeORM must not touch.
-@Index('applications_lower_name_key', { synchronize: false })
+// Case-insensitive unique name within a team: an expression index written in the migration, which
+// TypeORM must not touch.
+@Index('applications_team_lower_name_key', { synchronize: false })
+// ThreadFix's lookup by uniqueId within a team.
+@Index('applications_team_id_unique_id_idx', ['teamId', 'uniqueId'])
+@Check('applications_criticality_check', 'criticality BETWEEN 1 AND 4')
 @Entity({ name: 'applications' })
 export class ApplicationEntity {
   @PrimaryGeneratedColumn()
   id!: number;
 
-  /** Unique regardless of case (index on lower(name) in the migration). */
+  /** Unique in its team regardless of case (index on (team_id, lower(name)) in the migration). */
   @Column({ type: 'varchar', length: 255 })
   name!: string;
 
@@ -27,6 +35,21 @@ export class ApplicationEntity {
 
   @Column({ type: 'boolean', default: true })
   active!: boolean;
+
+  /** ThreadFix's uniqueId: the caller's own identifier (not unique: ThreadFix never enforced it). */
+  @Column({ name: 'unique_id', type: 'varchar', length: 255, nullable: true })
+  uniqueId!: string | null;
+
+  /** ThreadFix's ApplicationCriticality id (threadfix-application.mapper.ts names them). */
+  @Column({ type: 'smallint', default: 1 })
+  criticality!: number;
+
+  @Column({ name: 'team_id', type: 'int' })
+  teamId!: number;
+
+  @ManyToOne(() => TeamEntity)
+  @JoinColumn({ name: 'team_id', foreignKeyConstraintName: 'applications_team_id_fkey' })
+  team?: TeamEntity;
 
   @CreateDateColumn({ name: 'created_at', type: 'timestamptz' })
   createdAt!: Date;

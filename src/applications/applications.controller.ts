@@ -5,6 +5,7 @@ import { Permission } from '../auth/permission';
 import { RequirePermission } from '../auth/require-permission.decorator';
 import { ApiEnvelope } from '../rest/api-envelope.decorator';
 import { parseId } from '../rest/rest-params';
+import { AuthenticatedCaller, Caller } from '../auth/authenticated-caller';
 import {
   ApplicationDto,
   CreateApplicationDto,
@@ -13,13 +14,18 @@ import {
   UpdateApplicationDto,
 } from './application.dto';
 import { ApplicationsService } from './applications.service';
+import { ThreadFixApplicationJson } from './threadfix-application.dto';
+import { ThreadFixApplicationsService } from './threadfix-applications.service';
 
 const READ = [Permission.READ_ACCESS, Permission.CAN_MANAGE_APPLICATIONS];
 
 @ApiTags('applications')
 @Controller('rest/applications')
 export class ApplicationsController {
-  constructor(private readonly applications: ApplicationsService) {}
+  constructor(
+    private readonly applications: ApplicationsService,
+    private readonly threadFix: ThreadFixApplicationsService,
+  ) {}
 
   @RestPost()
   @ApiOperation({ summary: 'Create an application (a web app that agents scan)' })
@@ -37,12 +43,20 @@ export class ApplicationsController {
     return (await this.applications.list(query.includeInactive)).map(toApplicationDto);
   }
 
+  // Also ThreadFix's "application by id": one route, whose JSON is both shapes (no field collides).
   @Get(':id')
-  @ApiOperation({ summary: 'Get one application' })
+  @ApiOperation({
+    summary: 'Get one application (scanqueue’s fields and ThreadFix’s)',
+    description:
+      'Deactivated applications too (`active: false`); an application of a team the key does not reach is 404.',
+  })
   @RequirePermission(READ)
-  @ApiEnvelope(ApplicationDto, { failures: [404] })
-  async get(@Param('id') id: string): Promise<ApplicationDto> {
-    return toApplicationDto(await this.applications.get(parseId(id)));
+  @ApiEnvelope(ThreadFixApplicationJson, { failures: [404] })
+  get(
+    @Caller() caller: AuthenticatedCaller,
+    @Param('id') id: string,
+  ): Promise<ThreadFixApplicationJson> {
+    return this.threadFix.detail(caller, parseId(id));
   }
 
   @Patch(':id')

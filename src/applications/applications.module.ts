@@ -2,10 +2,12 @@
 import { Module } from '@nestjs/common';
 import { ApplicationsController } from './applications.controller';
 import { ApplicationsService } from './applications.service';
+import { ThreadFixApplicationsController } from './threadfix-applications.controller';
+import { ThreadFixApplicationsService } from './threadfix-applications.service';
 
 @Module({
-  controllers: [ApplicationsController],
-  providers: [ApplicationsService],
+  controllers: [ApplicationsController, ThreadFixApplicationsController],
+  providers: [ApplicationsService, ThreadFixApplicationsService],
   exports: [ApplicationsService],
 })
 export class ApplicationsModule {}

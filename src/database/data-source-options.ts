@@ -7,9 +7,11 @@ import { WebhookDeliveryEntity } from '../events/webhook-delivery.entity';
 import { ScanAgentEntity } from '../scan-agents/scan-agent.entity';
 import { ScanConfigEntity } from '../scans/scan-config.entity';
 import { ScanEntity } from '../scans/scan.entity';
+import { ScanUploadEntity, ScanUploadHistoryEntity } from '../scans/scan-upload.entity';
 import { FindingEntity } from '../imports/finding.entity';
 import { ScanImportEntity } from '../imports/scan-import.entity';
 import { VulnerabilityEntity } from '../imports/vulnerability.entity';
+import { TeamEntity } from '../teams/team.entity';
 import { ScanQueueTaskEntity } from '../tasks/scan-queue-task.entity';
 import { ScanStatusEntity } from '../tasks/scan-status.entity';
 import { InitialSchema1764388800000 } from './migrations/1764388800000-initial-schema';
@@ -17,13 +19,18 @@ import { QueuedTasksIndex1764475200000 } from './migrations/1764475200000-queued
 import { OutboxEvents1764800000000 } from './migrations/1764800000000-outbox-events';
 import { ScanImports1764900000000 } from './migrations/1764900000000-scan-imports';
 import { ScanConfigMetadata1764950000000 } from './migrations/1764950000000-scan-config-metadata';
+import { TeamsAndRoles1765000000000 } from './migrations/1765000000000-teams-and-roles';
+import { ThreadFixAdmin1765100000000 } from './migrations/1765100000000-threadfix-admin';
 
 export const ENTITIES = [
   ApiKeyEntity,
   ApplicationEntity,
+  TeamEntity,
   ScanAgentEntity,
   ScanConfigEntity,
   ScanEntity,
+  ScanUploadEntity,
+  ScanUploadHistoryEntity,
   ScanQueueTaskEntity,
   ScanStatusEntity,
   OutboxEventEntity,
@@ -39,6 +46,8 @@ export const MIGRATIONS = [
   OutboxEvents1764800000000,
   ScanImports1764900000000,
   ScanConfigMetadata1764950000000,
+  TeamsAndRoles1765000000000,
+  ThreadFixAdmin1765100000000,
 ];
 
 export function dataSourceOptions(url: string, poolSize = 20): DataSourceOptions {

@@ -16,9 +16,12 @@ export interface OutboxRow {
   payload: StoredEventData;
 }
 
-/** What task-transitions.ts outboxInsert() stores (timestamps as PostgreSQL's JSON renders them). */
+/**
+ * What task-transitions.ts outboxInsert() stores for a task event, or scan-upload-history.ts for an
+ * upload event (timestamps as PostgreSQL's JSON renders them).
+ */
 interface StoredEventData {
-  task: {
+  task?: {
     id: number;
     applicationId: number;
     scanner: string;
@@ -32,7 +35,22 @@ interface StoredEventData {
     timeoutTime: string | null;
   };
   message: string | null;
-  scan?: { id: number; sha256: string; sizeBytes: number } | null;
+  scan?: StoredScan | null;
+  upload?: {
+    id: number;
+    applicationId: number;
+    apiKeyId: number;
+    originalFilename: string;
+    createdAt: string;
+  };
+  phase?: string;
+}
+
+interface StoredScan {
+  id: number;
+  sha256: string;
+  sizeBytes: number;
+  scanner?: string;
 }
 
 export interface TaskEventMessage {
@@ -64,11 +82,41 @@ export interface TaskEventMessage {
   scan?: { id: number; sha256: string; sizeBytes: number };
 }
 
+/** A direct scan upload's event (scan.uploaded, scan.imported, scan.import_failed). */
+export interface UploadEventMessage {
+  specVersion: number;
+  id: string;
+  type: string;
+  occurredAt: string;
+  upload: {
+    /** ThreadFix's pending-scan id. */
+    id: number;
+    applicationId: number;
+    /** The API key that uploaded it. */
+    apiKeyId: number;
+    originalFilename: string;
+    createdAt: string;
+  };
+  scan: {
+    id: number;
+    scanner: string;
+    scannerShortName: string | null;
+    sha256: string;
+    sizeBytes: number;
+  };
+  /** The import phase the upload entered: queued, done or failed. */
+  phase: string;
+  /** The upload's history message (at most 4,000 characters). */
+  message: string | null;
+}
+
 const iso = (value: string | null): string | null =>
   value === null ? null : new Date(value).toISOString();
 
-export function toEventMessage(row: OutboxRow): TaskEventMessage {
-  const { task, message, scan } = row.payload;
+export function toEventMessage(row: OutboxRow): TaskEventMessage | UploadEventMessage {
+  const { task, message, scan, upload } = row.payload;
+  if (upload) return toUploadEventMessage(row, upload);
+  if (!task) throw new Error(`Outbox event ${row.id} has neither a task nor an upload`);
   return {
     specVersion: EVENT_SPEC_VERSION,
     id: String(row.id),
@@ -93,5 +141,35 @@ export function toEventMessage(row: OutboxRow): TaskEventMessage {
     ...(scan
       ? { scan: { id: scan.id, sha256: scan.sha256, sizeBytes: Number(scan.sizeBytes) } }
       : {}),
+  };
+}
+
+function toUploadEventMessage(
+  row: OutboxRow,
+  upload: NonNullable<StoredEventData['upload']>,
+): UploadEventMessage {
+  const { scan, phase, message } = row.payload;
+  if (!scan || !scan.scanner) throw new Error(`Upload event ${row.id} has no scan`);
+  return {
+    specVersion: EVENT_SPEC_VERSION,
+    id: String(row.id),
+    type: row.event_type,
+    occurredAt: row.created_at.toISOString(),
+    upload: {
+      id: upload.id,
+      applicationId: upload.applicationId,
+      apiKeyId: upload.apiKeyId,
+      originalFilename: upload.originalFilename,
+      createdAt: iso(upload.createdAt) as string,
+    },
+    scan: {
+      id: scan.id,
+      scanner: scan.scanner,
+      scannerShortName: resolveScanner(scan.scanner)?.shortName ?? null,
+      sha256: scan.sha256,
+      sizeBytes: Number(scan.sizeBytes),
+    },
+    phase: phase ?? '',
+    message,
   };
 }

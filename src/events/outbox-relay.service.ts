@@ -25,6 +25,7 @@ import type { NatsConnection } from '@nats-io/nats-core/lib/core';
 import { connect } from '@nats-io/transport-node';
 import { DataSource } from 'typeorm';
 import { AppConfig } from '../config/app-config';
+import { EVENT_SUBJECT_ROOTS } from './event-types';
 import { StoppableSleep } from './stoppable-sleep';
 import { redactUrls, retryDelayMs } from './delivery-policy';
 import { OutboxRow, toEventMessage } from './event.mapper';
@@ -90,15 +91,26 @@ export class OutboxRelayService implements OnApplicationBootstrap, OnApplication
     }
     const manager = await jetstreamManager(this.connection);
     const name = this.config.NATS_STREAM;
+    const prefix = this.config.NATS_SUBJECT_PREFIX;
+    const subjects = EVENT_SUBJECT_ROOTS.map((root) => `${prefix}${root}.>`);
     try {
-      await manager.streams.info(name);
+      const info = await manager.streams.info(name);
+      // A stream scanqueue created before upload events existed (exactly its old default subject)
+      // gains the new subjects; an operator's own configuration is left alone.
+      const current = info.config.subjects ?? [];
+      if (current.length === 1 && current[0] === `${prefix}task.>`) {
+        await manager.streams.update(name, { ...info.config, subjects });
+        this.logger.log(
+          `JetStream stream ${name} now also captures ${subjects.slice(1).join(', ')}`,
+        );
+      }
     } catch (error) {
       if (!(error instanceof JetStreamApiError && error.code === JetStreamApiCodes.StreamNotFound))
         throw error;
       // An existing stream is left as its operator configured it; a missing one gets the defaults.
       await manager.streams.add({
         name,
-        subjects: [`${this.config.NATS_SUBJECT_PREFIX}task.>`],
+        subjects,
         duplicate_window: DUPLICATE_WINDOW_MS * 1_000_000, // nanoseconds
       });
       this.logger.log(`Created JetStream stream ${name}`);

@@ -7,10 +7,11 @@
  */
 import { Injectable, Logger, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
 import { Readable } from 'node:stream';
-import { DataSource } from 'typeorm';
+import { DataSource, EntityManager } from 'typeorm';
 import { AppConfig } from '../config/app-config';
 import { NotFound } from '../rest/rest-error';
 import { failWhenIdle } from '../rest/upload-watchdog';
+import { recordUploadPhase } from '../scans/scan-upload-history';
 import { ScanStorage } from '../storage/scan-storage';
 import { appendCompletedTaskNote } from '../tasks/task-transitions';
 import { parseScanReport, ScanReportParseError, type NormalizedFinding } from '../scans/formats';
@@ -105,9 +106,22 @@ export class ImportRunnerService implements OnApplicationBootstrap, OnApplicatio
 
   /** Claims and runs one import; false when none was runnable. */
   async runNext(): Promise<boolean> {
-    const run = await this.dataSource.transaction((tx) =>
-      claimNextImport(tx, this.config.instanceId, this.config.IMPORT_LEASE_SECONDS),
-    );
+    const run = await this.dataSource.transaction(async (tx) => {
+      const claimed = await claimNextImport(
+        tx,
+        this.config.instanceId,
+        this.config.IMPORT_LEASE_SECONDS,
+      );
+      // A direct upload's history shows each phase of its import (a task's scan: no-op).
+      if (claimed)
+        await recordUploadPhase(
+          tx,
+          claimed.scanId,
+          'parsing',
+          `Import started (attempt ${claimed.attempt})`,
+        );
+      return claimed;
+    });
     if (!run) return false;
     if (run.attempt > MAX_ATTEMPTS) {
       await this.fail(run, `Gave up after ${MAX_ATTEMPTS} interrupted attempts.`);
@@ -157,8 +171,12 @@ export class ImportRunnerService implements OnApplicationBootstrap, OnApplicatio
         await insertFindings(tx, run.scanId, batch);
         batch = [];
         if (abortReason) throw abortReason;
-        if (!(await renewLease(this.dataSource.manager, run, 'merging')))
-          throw new RunAborted('lease lost');
+        const merging = await this.dataSource.transaction(async (phaseTx) => {
+          if (!(await renewLease(phaseTx, run, 'merging'))) return false;
+          await recordUploadPhase(phaseTx, run.scanId, 'merging', 'Merging findings');
+          return true;
+        });
+        if (!merging) throw new RunAborted('lease lost');
 
         await lockApplicationMerges(tx, run.applicationId);
         const duplicateOfScanId = await previousIdenticalScan(tx, run);
@@ -180,7 +198,7 @@ export class ImportRunnerService implements OnApplicationBootstrap, OnApplicatio
           (duplicateOfScanId === null
             ? ''
             : ` (identical to scan ${duplicateOfScanId}; vulnerabilities unchanged)`);
-        await appendCompletedTaskNote(tx, run.taskId, summary);
+        await this.noteOutcome(tx, run, 'done', summary);
         return summary;
       });
       this.logger.log(`Import ${run.id} of scan ${run.scanId}: ${summary}`);
@@ -210,12 +228,23 @@ export class ImportRunnerService implements OnApplicationBootstrap, OnApplicatio
     }
   }
 
-  /** Marks the run failed and tells the task's history, in one transaction. */
+  /** The end of a run in its scan's history: the task's (a note), or the direct upload's. */
+  private async noteOutcome(
+    tx: EntityManager,
+    run: ClaimedImport,
+    phase: 'done' | 'failed',
+    message: string,
+  ): Promise<void> {
+    if (run.taskId === null) await recordUploadPhase(tx, run.scanId, phase, message);
+    else await appendCompletedTaskNote(tx, run.taskId, message);
+  }
+
+  /** Marks the run failed and tells the scan's history, in one transaction. */
   private async fail(run: ClaimedImport, reason: string): Promise<void> {
     const error = reason.slice(0, MAX_ERROR_CHARS) || 'Unknown error';
     await this.dataSource.transaction(async (tx) => {
       if (await failImport(tx, run, error))
-        await appendCompletedTaskNote(tx, run.taskId, `Import failed: ${error}`);
+        await this.noteOutcome(tx, run, 'failed', `Import failed: ${error}`);
     });
     this.logger.warn(`Import ${run.id} of scan ${run.scanId} failed: ${error}`);
   }

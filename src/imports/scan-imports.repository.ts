@@ -18,7 +18,8 @@ export interface ClaimedImport {
   scanner: string;
   /** The fencing token of this run. */
   attempt: number;
-  taskId: number;
+  /** The task whose completeTask stored the scan; null for a direct upload. */
+  taskId: number | null;
   storageKey: string;
   sha256: string;
   /** The scan's time: first/last seen and fixed times are scan times, not import times. */
@@ -60,7 +61,7 @@ export async function claimNextImport(
     application_id: number;
     scanner: string;
     attempts: number;
-    task_id: number;
+    task_id: number | null;
     storage_key: string;
     sha256: string;
     stored_at: Date;

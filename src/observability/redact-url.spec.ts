@@ -17,6 +17,16 @@ describe('redactUrl', () => {
     );
   });
 
+  it("hides ThreadFix's repository credentials (updateApplication sends them in the query)", () => {
+    expect(
+      redactUrl(
+        '/rest/v2.8.3/applications/1/update?name=A&repositoryUserName=bob&repositoryPassword=pw',
+      ),
+    ).toBe(
+      '/rest/v2.8.3/applications/1/update?name=A&repositoryUserName=[REDACTED]&repositoryPassword=[REDACTED]',
+    );
+  });
+
   it('treats a name that does not decode as a secret', () => {
     expect(redactUrl('/x?%E0%A4%A=secret&id=1')).toBe('/x?%E0%A4%A=[REDACTED]&id=1');
   });

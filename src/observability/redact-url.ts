@@ -6,7 +6,8 @@
 export const REDACTED = '[REDACTED]';
 
 /** Names whose values are never logged (case-insensitive, anywhere in the name). */
-const SECRET_NAME = /key|secret|token|passw|signature|credential|auth/i;
+// `username`: ThreadFix's updateApplication sends repositoryUserName beside the password.
+const SECRET_NAME = /key|secret|token|passw|signature|credential|auth|username/i;
 /** A path can be as long as the header limit allows; a log line need not be. */
 const MAX_LOGGED_URL = 2048;
 

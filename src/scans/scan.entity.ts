@@ -1,4 +1,5 @@
 import {
+  Check,
   Column,
   CreateDateColumn,
   Entity,
@@ -10,11 +11,14 @@ import {
 } from 'typeorm';
 import { ApplicationEntity } from '../applications/application.entity';
 import { ScanQueueTaskEntity } from '../tasks/scan-queue-task.entity';
+import { ScanUploadEntity } from './scan-upload.entity';
 
-/** A scan result file stored for an application by a completed task. */
+/** A scan result file stored for an application by a completed task or a direct upload. */
 @Entity({ name: 'scans' })
 // One scan per task: a repeated completeTask never stores twice.
 @Unique('scans_task_id_key', ['taskId'])
+@Unique('scans_upload_id_key', ['uploadId'])
+@Check('scans_source_check', '(task_id IS NULL) <> (upload_id IS NULL)')
 export class ScanEntity {
   @PrimaryGeneratedColumn()
   id!: number;
@@ -27,12 +31,21 @@ export class ScanEntity {
   @JoinColumn({ name: 'application_id', foreignKeyConstraintName: 'scans_application_id_fkey' })
   application?: ApplicationEntity;
 
-  @Column({ name: 'task_id', type: 'int' })
-  taskId!: number;
+  /** The task whose completeTask stored it; null for a direct upload. */
+  @Column({ name: 'task_id', type: 'int', nullable: true })
+  taskId!: number | null;
 
   @ManyToOne(() => ScanQueueTaskEntity)
   @JoinColumn({ name: 'task_id', foreignKeyConstraintName: 'scans_task_id_fkey' })
   task?: ScanQueueTaskEntity;
+
+  /** The direct upload (ThreadFix's pending scan) that stored it; null for a task's scan. */
+  @Column({ name: 'upload_id', type: 'int', nullable: true })
+  uploadId!: number | null;
+
+  @ManyToOne(() => ScanUploadEntity)
+  @JoinColumn({ name: 'upload_id', foreignKeyConstraintName: 'scans_upload_id_fkey' })
+  upload?: ScanUploadEntity;
 
   @Column({ type: 'varchar', length: 100 })
   scanner!: string;

@@ -1,5 +1,6 @@
 import { Controller, Get, Param, StreamableFile } from '@nestjs/common';
 import { ApiOperation, ApiProduces, ApiSecurity, ApiTags } from '@nestjs/swagger';
+import { AuthenticatedCaller, Caller } from '../auth/authenticated-caller';
 import { Permission } from '../auth/permission';
 import { RequirePermission } from '../auth/require-permission.decorator';
 import { ApiEnvelope } from '../rest/api-envelope.decorator';
@@ -19,11 +20,19 @@ const READ = [
 export class ScansController {
   constructor(private readonly scans: ScansService) {}
 
+  // Also ThreadFix's "list scans": one route, whose items carry both shapes (no field collides).
   @Get()
-  @ApiOperation({ summary: "List an application's scans" })
-  @ApiEnvelope(ScanDto, { isArray: true })
-  async list(@Param('applicationId') applicationId: string): Promise<ScanDto[]> {
-    return (await this.scans.listForApplication(parseId(applicationId, 'applicationId'))).map(
+  @ApiOperation({
+    summary: "List an application's scans, oldest first (scanqueue's fields and ThreadFix's)",
+    description:
+      'ThreadFix’s `metadata` parameter is ignored (scanqueue has no scan metadata). No scans: `[]`.',
+  })
+  @ApiEnvelope(ScanDto, { isArray: true, failures: [404] })
+  async list(
+    @Caller() caller: AuthenticatedCaller,
+    @Param('applicationId') applicationId: string,
+  ): Promise<ScanDto[]> {
+    return (await this.scans.listReachable(caller, parseId(applicationId, 'applicationId'))).map(
       toScanDto,
     );
   }

@@ -1,12 +1,25 @@
-/** Scans: the result files completed tasks stored, listed and downloaded per application. */
+/**
+ * Scans: the result files completed tasks and direct uploads stored, listed and downloaded per
+ * application, and the one path a scan file takes into storage (scan-upload.ts).
+ */
 import { Module } from '@nestjs/common';
+import { DirectUploadsService } from './direct-uploads.service';
+import { ScanIntake } from './scan-upload';
 import { ScansController } from './scans.controller';
 import { ScanXmlCheckPool } from './scan-xml-check.pool';
 import { ScansService } from './scans.service';
+import { ThreadFixScansController } from './threadfix-scans.controller';
+import { ThreadFixScansService } from './threadfix-scans.service';
 
 @Module({
-  controllers: [ScansController],
-  providers: [ScansService, ScanXmlCheckPool],
-  exports: [ScansService, ScanXmlCheckPool],
+  controllers: [ScansController, ThreadFixScansController],
+  providers: [
+    ScansService,
+    ScanXmlCheckPool,
+    ScanIntake,
+    DirectUploadsService,
+    ThreadFixScansService,
+  ],
+  exports: [ScansService, ScanXmlCheckPool, ScanIntake],
 })
 export class ScansModule {}

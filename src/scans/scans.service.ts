@@ -2,6 +2,9 @@
 import { Injectable, Logger, OnApplicationBootstrap } from '@nestjs/common';
 import { Readable } from 'node:stream';
 import { DataSource, EntityManager } from 'typeorm';
+import { ApplicationNotFound } from '../applications/applications.service';
+import { AuthenticatedCaller } from '../auth/authenticated-caller';
+import { reachesTeam } from '../auth/team-scope';
 import { queueScanImport } from '../imports/scan-imports.repository';
 import { NotFound } from '../rest/rest-error';
 import { ScanStorage } from '../storage/scan-storage';
@@ -9,7 +12,9 @@ import { ScanEntity } from './scan.entity';
 
 export interface NewScan {
   applicationId: number;
-  taskId: number;
+  /** Exactly one of the two: the task whose completeTask stored it, or the direct upload. */
+  taskId: number | null;
+  uploadId: number | null;
   scanner: string;
   originalFilename: string;
   sizeBytes: number;
@@ -52,6 +57,15 @@ export class ScansService implements OnApplicationBootstrap {
    * Records the scan and queues its import in the caller's transaction: a committed scan always
    * has an import run, and a rolled-back completeTask leaves neither (src/imports runs it later).
    */
+  /** Whether a committed scan row refers to this stored file (asked on a connection of its own). */
+  async isStorageKeyRecorded(storageKey: string): Promise<boolean> {
+    const rows: unknown[] = await this.dataSource.query(
+      'SELECT 1 FROM scans WHERE storage_key = $1',
+      [storageKey],
+    );
+    return rows.length > 0;
+  }
+
   async record(tx: EntityManager, scan: NewScan): Promise<ScanEntity> {
     const saved = await tx.save(
       tx.create(ScanEntity, {
@@ -62,6 +76,21 @@ export class ScansService implements OnApplicationBootstrap {
     );
     await queueScanImport(tx, saved);
     return saved;
+  }
+
+  /**
+   * An application's scans, oldest first (scanqueue's order; ThreadFix listed newest first), when
+   * the caller reaches the application's team; a missing or out-of-scope application is 404. An
+   * application without scans is `[]` (ThreadFix answered a failure).
+   */
+  async listReachable(caller: AuthenticatedCaller, applicationId: number): Promise<ScanEntity[]> {
+    const rows: { team_id: number }[] = await this.dataSource.query(
+      'SELECT team_id FROM applications WHERE id = $1',
+      [applicationId],
+    );
+    if (rows.length === 0 || !reachesTeam(caller, rows[0].team_id))
+      throw new ApplicationNotFound(applicationId);
+    return this.listForApplication(applicationId);
   }
 
   listForApplication(applicationId: number): Promise<ScanEntity[]> {

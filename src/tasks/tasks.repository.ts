@@ -92,14 +92,6 @@ export class TasksRepository {
   }
 
   /** Whether the task's scan row refers to the stored file (served by scans_task_id_key). */
-  async isScanRecorded(tx: EntityManager, taskId: number, storageKey: string): Promise<boolean> {
-    const rows: unknown[] = await tx.query(
-      'SELECT 1 FROM scans WHERE task_id = $1 AND storage_key = $2',
-      [taskId, storageKey],
-    );
-    return rows.length > 0;
-  }
-
   async findScanConfig(
     tx: EntityManager,
     id: number,

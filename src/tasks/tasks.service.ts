@@ -3,9 +3,8 @@
  * = one method = one transaction; every status change goes through task-transitions.ts.
  */
 import { Injectable, Logger } from '@nestjs/common';
-import { setTimeout } from 'node:timers/promises';
 import { Readable } from 'node:stream';
-import { finished, pipeline } from 'node:stream/promises';
+import { finished } from 'node:stream/promises';
 import { isURL } from 'class-validator';
 import { FastifyRequest } from 'fastify';
 import { DataSource, EntityManager } from 'typeorm';
@@ -17,25 +16,17 @@ import { AppConfig } from '../config/app-config';
 import { claimOutcome, MetricsService, stopwatch } from '../observability/metrics.service';
 import { MultipartLimits, readMultipartForm, readSmallFile } from '../rest/multipart-form';
 import { BadRestParameter, Forbidden, NotFound } from '../rest/rest-error';
-import { isDatabaseUnavailable } from '../rest/rest-exception.filter';
 import { HTTP_URL_RULES } from '../rest/param-rules';
 import { mergeParams, validateParams } from '../rest/rest-params';
-import { failWhenIdle } from '../rest/upload-watchdog';
-import {
-  ScanFileInspection,
-  ScanFileInspector,
-  ScannerMismatch,
-} from '../scans/scan-file-inspector';
+import { ScanFileInspection, ScannerMismatch } from '../scans/scan-file-inspector';
 import { resolveScanner, SCAN_AGENT_SCANNERS, ScannerType } from '../scans/scanner-types';
-import { ScanXmlCheckPool } from '../scans/scan-xml-check.pool';
-import { ScansService } from '../scans/scans.service';
+import { ScanIntake, ScanIntakeSession } from '../scans/scan-upload';
 import { ScanAgentEntity } from '../scan-agents/scan-agent.entity';
 import {
   ScanAgentsService,
   UNKNOWN_AGENT_KEY,
   MISSING_AGENT_KEY,
 } from '../scan-agents/scan-agents.service';
-import { ScanStorage, ScanStorageUpload, StoredObject } from '../storage/scan-storage';
 import {
   CompleteTaskParams,
   FailTaskParams,
@@ -76,20 +67,8 @@ import { ScanConfigDto, toScanConfigDto } from './scan-config.dto';
 
 export const STATUS_UPDATED = 'Successfully updated ScanQueueTask';
 
-/** How often, and how far apart, a failed completeTask asks whether its scan committed after all. */
-const OUTCOME_CHECK_ATTEMPTS = 4;
-const OUTCOME_CHECK_DELAY_MS = 100;
-
 /** Status texts keep ThreadFix's wording, with an ISO-8601 time instead of its broken pattern. */
 const at = () => new Date().toISOString();
-
-interface ReceivedScanFile {
-  upload?: ScanStorageUpload;
-  inspection?: ScanFileInspection;
-  filename: string;
-  /** The task as checked before the file was read, when the keys came first. */
-  checkedTask?: TaskRow;
-}
 
 function badScannerType(name: string, suffix = ''): BadRestParameter {
   const known = SCAN_AGENT_SCANNERS.map((s) => `${s.shortName} (${s.displayName})`).join(', ');
@@ -106,10 +85,8 @@ export class TasksService {
     private readonly dataSource: DataSource,
     private readonly config: AppConfig,
     private readonly agents: ScanAgentsService,
-    private readonly scans: ScansService,
-    private readonly storage: ScanStorage,
+    private readonly intake: ScanIntake,
     private readonly tasks: TasksRepository,
-    private readonly xmlCheckPool: ScanXmlCheckPool,
     private readonly metrics: MetricsService,
   ) {}
 
@@ -310,42 +287,42 @@ export class TasksService {
 
   /**
    * completeTask: the file streams from the request through the inspector (SHA-256, size, scanner
-   * detection, XML validation) into a temporary file; the task turns COMPLETE_SUCCESSFUL only after
-   * that file is durable (fsynced and renamed); one transaction then records the scan and moves the task.
+   * detection, XML validation) into a temporary file (src/scans/scan-upload.ts, the path direct
+   * uploads take too); the task turns COMPLETE_SUCCESSFUL only after that file is durable (fsynced
+   * and renamed); one transaction then records the scan and moves the task.
    */
   async completeTask(
     request: FastifyRequest,
     plain: Record<string, unknown>,
   ): Promise<ThreadFixTaskJson> {
     const uploadTime = stopwatch();
-    let stored: StoredObject | undefined;
-    let received: ReceivedScanFile | undefined;
-    let taskId = 0;
-    try {
+    return this.intake.run(async (session) => {
+      let sawFile = false;
+      let checkedTask: TaskRow | undefined;
       const form = await readMultipartForm(
         request,
-        this.uploadLimits,
+        this.intake.limits,
         ['file'],
-        // Kept as soon as it is received: a later part may still fail the form, and the upload
-        // must then be aborted (finally below), not left in the temp folder.
-        async (part, fieldsSoFar) =>
-          (received = await this.receiveScanFile(
+        async (part, fieldsSoFar) => {
+          sawFile = true;
+          checkedTask = await this.receiveScanFile(
+            session,
             part.stream,
             part.filename,
             mergeParams(plain, fieldsSoFar),
-          )),
+          );
+        },
       );
       const params = await validateParams(CompleteTaskParams, mergeParams(plain, form.fields));
-      taskId = params.scanQueueTaskId;
-      if (!received) throw new BadRestParameter("Required parameter 'file' is missing.");
-      const file = received;
+      if (!sawFile) throw new BadRestParameter("Required parameter 'file' is missing.");
       // The file is made durable (fsync and rename, or S3's completion) before the task's row is
       // locked, so no lock or pooled connection waits on storage; the unlocked check of the keys
       // (done before the file when they came first) gates it. A file the locked check below then
-      // refuses, or finds already stored by a repeat, is removed again.
-      if (file.upload && file.inspection) {
+      // refuses, or finds already stored by a repeat, is removed again (ScanIntake.run).
+      const file = session.file;
+      if (file) {
         const task =
-          file.checkedTask ??
+          checkedTask ??
           (
             await this.dataSource.transaction((tx) =>
               this.verifyTaskAccess(tx, params, { lock: false }),
@@ -353,27 +330,17 @@ export class TasksService {
           ).task;
         if (task.status === TaskStatus.ASSIGNED) {
           this.checkScanner(file.inspection, task);
-          stored = await file.upload.commit();
+          await session.commit();
         }
       }
-      let recorded = false;
-      const answer = await this.dataSource.transaction(async (tx) => {
+      return this.dataSource.transaction(async (tx) => {
         const { task, agent, keys } = await this.verifyTaskAccess(tx, params, { lock: true });
         // A repeat from the same agent (its first response was lost): the task as it is, nothing imported again.
         if (task.status === TaskStatus.COMPLETE_SUCCESSFUL)
           return toThreadFixTask(await this.tasks.loadView(tx, task), keys);
         if (task.status !== TaskStatus.ASSIGNED) throw new TaskStateConflict(task);
-        if (!stored || !file.inspection)
-          throw new Error('completeTask: file received without an upload');
-        await this.scans.record(tx, {
-          applicationId: task.application_id,
-          taskId: task.id,
-          scanner: file.inspection.scanner.displayName,
-          originalFilename: file.filename || 'scan.xml',
-          sizeBytes: file.inspection.sizeBytes,
-          sha256: file.inspection.sha256,
-          storageKey: stored.key,
-        });
+        if (!file) throw new Error('completeTask: file received without an upload');
+        await session.record(tx, task.application_id, { taskId: task.id });
         const completed = await transitionTask(
           tx,
           task.id,
@@ -382,57 +349,24 @@ export class TasksService {
           this.agentActor(agent),
         );
         if (!completed) throw new TaskStateConflict(task);
-        recorded = true;
-        this.metrics.uploadObserved(stored.sizeBytes, uploadTime());
+        this.metrics.uploadObserved(file.inspection.sizeBytes, uploadTime());
         return toThreadFixTask(await this.tasks.loadView(tx, completed), keys);
       });
-      if (stored && !recorded) await this.storage.remove(stored.key).catch(() => undefined);
-      return answer;
-    } catch (error) {
-      // The transaction rolled back: the stored file must not outlive it.
-      if (stored) await this.discardStoredFile(taskId, stored.key, error);
-      throw error;
-    } finally {
-      if (!stored) await received?.upload?.abort();
-    }
+    });
   }
 
   /**
-   * Removes the file of a completeTask that failed, unless its scan committed after all: when the
-   * connection broke during COMMIT, the outcome is unknown here, so the database is asked (on a
-   * new connection). When it cannot answer, the file stays rather than risk a committed scan
-   * without its file; the boot reconciliation removes it if no scan refers to it.
-   */
-  private async discardStoredFile(taskId: number, key: string, error: unknown): Promise<void> {
-    if (isDatabaseUnavailable(error)) {
-      for (let attempt = 1; ; attempt++) {
-        try {
-          if (await this.tasks.isScanRecorded(this.dataSource.manager, taskId, key)) return;
-          break;
-        } catch (checkError) {
-          if (attempt === OUTCOME_CHECK_ATTEMPTS) {
-            this.logger.warn(
-              `Kept scan file ${key}: could not tell whether its scan committed (${String(checkError)})`,
-            );
-            return;
-          }
-          await setTimeout(OUTCOME_CHECK_DELAY_MS * attempt);
-        }
-      }
-    }
-    await this.storage.remove(key).catch(() => undefined);
-  }
-
-  /**
-   * Streams one uploaded file to a temporary upload. When the task's keys came before the file (as
-   * ThreadFix's agent and `curl -F` send them) they are checked first, so a refused call does not
-   * cost a full upload and a repeat is not stored again.
+   * Streams one uploaded file into the session's temporary upload. When the task's keys came
+   * before the file (as ThreadFix's agent and `curl -F` send them) they are checked first, so a
+   * refused call does not cost a full upload and a repeat is not stored again. Returns the task as
+   * checked then, if it was.
    */
   private async receiveScanFile(
+    session: ScanIntakeSession,
     stream: Readable,
     filename: string,
     fields: Record<string, unknown>,
-  ): Promise<ReceivedScanFile> {
+  ): Promise<TaskRow | undefined> {
     let expected: ScannerType | undefined;
     let checkedTask: TaskRow | undefined;
     if (fields.scanQueueTaskId !== undefined && fields.secureTaskKey && fields.scanAgentSecureKey) {
@@ -444,28 +378,14 @@ export class TasksService {
         // Read and dropped; finished() also settles when the body breaks off (an 'end' never comes).
         stream.resume();
         await finished(stream);
-        return { filename };
+        return task;
       }
       if (task.status !== TaskStatus.ASSIGNED) throw new TaskStateConflict(task);
       expected = resolveScanner(task.scanner);
       checkedTask = task;
     }
-    const upload = await this.storage.beginUpload(filename || 'scan.xml');
-    const expectedScanner = this.config.REQUIRE_MATCHING_SCANNER ? expected?.shortName : undefined;
-    const inspector = new ScanFileInspector({
-      expectedScanner,
-      check: this.xmlCheckPool.open({ expectedScanner }),
-    });
-    const disarm = failWhenIdle(stream, this.config.UPLOAD_IDLE_TIMEOUT_SECONDS * 1000);
-    try {
-      await pipeline(stream, inspector, upload.stream);
-      return { upload, inspection: inspector.result, filename, checkedTask };
-    } catch (error) {
-      await upload.abort();
-      throw error;
-    } finally {
-      disarm();
-    }
+    await session.receive(stream, filename, expected);
+    return checkedTask;
   }
 
   private checkScanner(inspection: ScanFileInspection, task: TaskRow): void {

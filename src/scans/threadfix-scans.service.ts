@@ -1,0 +1,129 @@
+/**
+ * ThreadFix's scan details (statistics and a page of findings) and scan file download. A scan of an
+ * application in a team the key does not reach answers as a missing one.
+ */
+import { Injectable } from '@nestjs/common';
+import { Readable } from 'node:stream';
+import { DataSource } from 'typeorm';
+import { AuthenticatedCaller } from '../auth/authenticated-caller';
+import { reachesTeam } from '../auth/team-scope';
+import { NotFound } from '../rest/rest-error';
+import { ScanStorage } from '../storage/scan-storage';
+import { scanStats, toScanStat } from './scan-stats';
+import {
+  MAX_FINDINGS_PAGE_SIZE,
+  ScanDetailsJson,
+  ThreadFixFindingJson,
+} from './threadfix-scan.dto';
+
+// ThreadFix's messages (ScansRestController, ScanServiceImpl.downloadScan).
+export const NO_SCAN = 'No scan exists for requested id';
+export const NO_VALID_SCAN_FILE = 'There is no valid scan file.';
+export const noFileNamed = (name: string) => `Unable to find file with name ${name}`;
+
+interface ScanRow {
+  id: number;
+  team_id: number;
+  original_filename: string;
+  size_bytes: string;
+  storage_key: string;
+}
+
+interface FindingRow {
+  id: string;
+  rule_id: string;
+  name: string;
+  severity: string;
+  cwe: number | null;
+  url: string | null;
+  path: string | null;
+  parameter: string | null;
+  evidence: string | null;
+  fingerprint: string;
+}
+
+const capitalized = (severity: string) => severity.charAt(0).toUpperCase() + severity.slice(1);
+
+function toThreadFixFinding(row: FindingRow): ThreadFixFindingJson {
+  const id = Number(row.id);
+  return {
+    id,
+    nativeId: row.fingerprint,
+    displayId: row.rule_id,
+    vulnerabilityType: row.name,
+    severity: capitalized(row.severity),
+    longDescription: null,
+    attackString: row.evidence,
+    attackRequest: null,
+    attackResponse: null,
+    calculatedUrlPath: row.path,
+    calculatedFilePath: null,
+    sourceFileLocation: null,
+    surfaceLocation: { id, parameter: row.parameter, path: row.path },
+    dataFlowElements: [],
+    dependency: null,
+    cwe: row.cwe,
+    url: row.url,
+  };
+}
+
+@Injectable()
+export class ThreadFixScansService {
+  constructor(
+    private readonly dataSource: DataSource,
+    private readonly storage: ScanStorage,
+  ) {}
+
+  /** The scan's statistics and one page of its findings (report order). */
+  async details(
+    caller: AuthenticatedCaller,
+    scanId: number,
+    page = 1,
+    pageSize = MAX_FINDINGS_PAGE_SIZE,
+  ): Promise<ScanDetailsJson> {
+    const scan = await this.reachableScan(caller, scanId);
+    if (!scan) throw new NotFound(NO_SCAN);
+    const [stats] = await scanStats(this.dataSource.manager, { scanIds: [scan.id] });
+    // Raw SQL on findings (src/imports' table); served by findings_scan_id_id_idx.
+    const findings: FindingRow[] = await this.dataSource.query(
+      `SELECT id, rule_id, name, severity, cwe, url, path, parameter, evidence, fingerprint
+       FROM findings WHERE scan_id = $1 ORDER BY id LIMIT $2 OFFSET $3`,
+      [scan.id, pageSize, (page - 1) * pageSize],
+    );
+    return { ...toScanStat(stats), findings: findings.map(toThreadFixFinding) };
+  }
+
+  /**
+   * The scan's file as uploaded. `scanFileName`, when given, must be its original name exactly
+   * (ThreadFix matched any stored path ending with it).
+   */
+  async openFile(
+    caller: AuthenticatedCaller,
+    scanId: number,
+    scanFileName: string | undefined,
+  ): Promise<{ filename: string; sizeBytes: number; stream: Readable }> {
+    const scan = await this.reachableScan(caller, scanId);
+    if (!scan) throw new NotFound(NO_VALID_SCAN_FILE);
+    if (scanFileName !== undefined && scanFileName !== scan.original_filename)
+      throw new NotFound(noFileNamed(scanFileName));
+    return {
+      filename: scan.original_filename,
+      sizeBytes: Number(scan.size_bytes),
+      stream: await this.storage.openRead(scan.storage_key),
+    };
+  }
+
+  private async reachableScan(
+    caller: AuthenticatedCaller,
+    scanId: number,
+  ): Promise<ScanRow | undefined> {
+    const rows: ScanRow[] = await this.dataSource.query(
+      `SELECT s.id, a.team_id, s.original_filename, s.size_bytes, s.storage_key
+       FROM scans s JOIN applications a ON a.id = s.application_id
+       WHERE s.id = $1`,
+      [scanId],
+    );
+    const [scan] = rows;
+    return scan && reachesTeam(caller, scan.team_id) ? scan : undefined;
+  }
+}

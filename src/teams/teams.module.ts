@@ -1,0 +1,11 @@
+/** Teams (ThreadFix's organizations): every application belongs to one; API keys can be limited to some. */
+import { Module } from '@nestjs/common';
+import { TeamsController } from './teams.controller';
+import { TeamsService } from './teams.service';
+
+@Module({
+  controllers: [TeamsController],
+  providers: [TeamsService],
+  exports: [TeamsService],
+})
+export class TeamsModule {}

@@ -1,0 +1,140 @@
+/**
+ * The SQL of the team calls: finding, listing, renaming and soft-deleting teams, and the read model
+ * ThreadFix's Team JSON shows (each team's active applications with their open vulnerabilities by
+ * severity). Raw SQL on applications and vulnerabilities: the team JSON reads those tables, not
+ * their modules (teams sits below imports in the module graph).
+ */
+import { EntityManager, QueryFailedError } from 'typeorm';
+
+export interface TeamRow {
+  id: number;
+  name: string;
+  active: boolean;
+  is_default: boolean;
+}
+
+export interface SeverityCountsRow {
+  critical: number;
+  high: number;
+  medium: number;
+  low: number;
+  info: number;
+}
+
+/** An active application of a team, with its open vulnerabilities by severity. */
+export interface TeamApplicationRow extends SeverityCountsRow {
+  id: number;
+  team_id: number;
+  name: string;
+  url: string | null;
+  unique_id: string | null;
+  criticality: number;
+  active: boolean;
+}
+
+const TEAM_COLUMNS = 'id, name, active, is_default';
+
+export function isUniqueViolation(error: unknown, constraint?: string): boolean {
+  if (!(error instanceof QueryFailedError)) return false;
+  const driver = error.driverError as { code?: string; constraint?: string };
+  return driver.code === '23505' && (constraint === undefined || driver.constraint === constraint);
+}
+
+export async function insertTeam(tx: EntityManager, name: string): Promise<TeamRow> {
+  const rows: TeamRow[] = await tx.query(
+    `INSERT INTO teams (name) VALUES ($1) RETURNING ${TEAM_COLUMNS}`,
+    [name],
+  );
+  return rows[0];
+}
+
+export async function findTeam(
+  m: EntityManager,
+  id: number,
+  options: { lock?: boolean } = {},
+): Promise<TeamRow | undefined> {
+  const rows: TeamRow[] = await m.query(
+    `SELECT ${TEAM_COLUMNS} FROM teams WHERE id = $1${options.lock ? ' FOR UPDATE' : ''}`,
+    [id],
+  );
+  return rows[0];
+}
+
+/** The active team named exactly (case-sensitive) by the first of `names` that names one. */
+export async function findActiveTeamByName(
+  m: EntityManager,
+  names: readonly string[],
+): Promise<TeamRow | undefined> {
+  // Served by teams_name_key.
+  const rows: TeamRow[] = await m.query(
+    `SELECT ${TEAM_COLUMNS} FROM teams WHERE name = ANY($1::text[]) AND active`,
+    [names],
+  );
+  for (const name of names) {
+    const found = rows.find((row) => row.name === name);
+    if (found) return found;
+  }
+  return undefined;
+}
+
+/** One page of the active teams the scope reaches, by name (then id). */
+export async function listActiveTeams(
+  m: EntityManager,
+  scope: number[] | null,
+  limit: number,
+  offset: number,
+): Promise<TeamRow[]> {
+  return m.query(
+    `SELECT ${TEAM_COLUMNS} FROM teams
+     WHERE active AND ($1::int[] IS NULL OR id = ANY($1::int[]))
+     ORDER BY name, id
+     LIMIT $2 OFFSET $3`,
+    [scope, limit, offset],
+  );
+}
+
+export async function renameTeam(tx: EntityManager, id: number, name: string): Promise<void> {
+  await tx.query(`UPDATE teams SET name = $2, updated_at = now() WHERE id = $1`, [id, name]);
+}
+
+/**
+ * ThreadFix's soft delete: the team is renamed (so its name is free again) and made inactive, and
+ * its active applications are deactivated as scanqueue's own deactivate does (tasks and scans kept).
+ */
+export async function softDeleteTeam(
+  tx: EntityManager,
+  id: number,
+  deletedName: string,
+): Promise<void> {
+  await tx.query(`UPDATE teams SET name = $2, active = false, updated_at = now() WHERE id = $1`, [
+    id,
+    deletedName,
+  ]);
+  await tx.query(
+    `UPDATE applications SET active = false, updated_at = now() WHERE team_id = $1 AND active`,
+    [id],
+  );
+}
+
+/** The active applications of these teams, by name, with their open vulnerabilities by severity. */
+export async function teamApplications(
+  m: EntityManager,
+  teamIds: readonly number[],
+): Promise<TeamApplicationRow[]> {
+  if (teamIds.length === 0) return [];
+  // Counts served by vulnerabilities_application_id_status_severity_idx.
+  return m.query(
+    `SELECT a.id, a.team_id, a.name, a.url, a.unique_id, a.criticality, a.active,
+            count(v.id) FILTER (WHERE v.severity = 'critical')::int AS critical,
+            count(v.id) FILTER (WHERE v.severity = 'high')::int AS high,
+            count(v.id) FILTER (WHERE v.severity = 'medium')::int AS medium,
+            count(v.id) FILTER (WHERE v.severity = 'low')::int AS low,
+            count(v.id) FILTER (WHERE v.severity = 'info')::int AS info
+     FROM applications a
+     LEFT JOIN vulnerabilities v ON v.application_id = a.id AND v.status = 'open'
+     WHERE a.team_id = ANY($1::int[]) AND a.active
+     GROUP BY a.id
+     ORDER BY a.name, a.id`,
+    [teamIds],
+  );
+}
