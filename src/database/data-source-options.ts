@@ -11,12 +11,14 @@ import { FindingEntity } from '../imports/finding.entity';
 import { ScanImportEntity } from '../imports/scan-import.entity';
 import { VulnerabilityEntity } from '../imports/vulnerability.entity';
 import { ScanQueueTaskEntity } from '../tasks/scan-queue-task.entity';
+import { QueryLogger } from './query-logger';
 import { ScanStatusEntity } from '../tasks/scan-status.entity';
 import { InitialSchema1764388800000 } from './migrations/1764388800000-initial-schema';
 import { QueuedTasksIndex1764475200000 } from './migrations/1764475200000-queued-tasks-index';
 import { OutboxEvents1764800000000 } from './migrations/1764800000000-outbox-events';
 import { ScanImports1764900000000 } from './migrations/1764900000000-scan-imports';
 import { ScanConfigMetadata1764950000000 } from './migrations/1764950000000-scan-config-metadata';
+import { RateLimitCounters1765100000000 } from './migrations/1765100000000-rate-limit-counters';
 
 export const ENTITIES = [
   ApiKeyEntity,
@@ -39,6 +41,7 @@ export const MIGRATIONS = [
   OutboxEvents1764800000000,
   ScanImports1764900000000,
   ScanConfigMetadata1764950000000,
+  RateLimitCounters1765100000000,
 ];
 
 export function dataSourceOptions(url: string, poolSize = 20): DataSourceOptions {
@@ -63,5 +66,7 @@ export function dataSourceOptions(url: string, poolSize = 20): DataSourceOptions
       onConnect: (client: EventEmitter) => client.on('error', () => undefined),
     },
     logging: ['error', 'migration'],
+    // Failed queries with their SQL and error, never their parameters (query-logger.ts).
+    logger: new QueryLogger(),
   };
 }
