@@ -419,7 +419,9 @@ export class AppConfig {
   /** Where instances share their rate-limit counts; unset: in PostgreSQL. */
   @Transform(emptyToUndefined)
   @IsOptional()
-  @Matches(/^rediss?:\/\/\S+$/, { message: 'REDIS_URL must be redis://[user:password@]host:port[/db] (or rediss://)' })
+  @Matches(/^rediss?:\/\/\S+$/, {
+    message: 'REDIS_URL must be redis://[user:password@]host:port[/db] (or rediss://)',
+  })
   REDIS_URL?: string;
 
   /**

@@ -23,9 +23,7 @@ export class PostgresCounterStore implements CounterStore {
     // flushing overlapping batches wait for each other instead of deadlocking.
     const sorted = increments
       .map((increment, index) => ({ ...increment, index }))
-      .sort((a, b) =>
-        a.bucket < b.bucket ? -1 : a.bucket > b.bucket ? 1 : a.window - b.window,
-      );
+      .sort((a, b) => (a.bucket < b.bucket ? -1 : a.bucket > b.bucket ? 1 : a.window - b.window));
     const rows: TotalsRow[] = await this.dataSource.query(
       `WITH batch AS (
          SELECT * FROM unnest($1::text[], $2::bigint[], $3::bigint[]) WITH ORDINALITY

@@ -41,7 +41,10 @@ export class RedisCounterStore implements CounterStore {
     const pipeline = this.redis.pipeline();
     for (const { bucket, window, hits } of increments) {
       const key = keyOf(bucket, window);
-      pipeline.incrby(key, hits).pexpire(key, KEY_TTL_MS).get(keyOf(bucket, window - 1));
+      pipeline
+        .incrby(key, hits)
+        .pexpire(key, KEY_TTL_MS)
+        .get(keyOf(bucket, window - 1));
     }
     const results = (await pipeline.exec()) ?? [];
     const failed = results.find(([error]) => error);

@@ -109,7 +109,8 @@ export function setupSwaggerUi(
 ): void {
   const fastify = (app as NestFastifyApplication).getHttpAdapter().getInstance();
   fastify.addHook('onRequest', (request, reply, done) => {
-    if (request.routeOptions.url?.startsWith(`/${DOCS_PATH}`)) void reply.headers(DOCS_SECURITY_HEADERS);
+    if (request.routeOptions.url?.startsWith(`/${DOCS_PATH}`))
+      void reply.headers(DOCS_SECURITY_HEADERS);
     done();
   });
   SwaggerModule.setup(DOCS_PATH, app, document, {
