@@ -6,7 +6,9 @@
  */
 import { Logger as NestLogger } from '@nestjs/common';
 import type { Logger as TypeOrmLogger } from 'typeorm';
-import { REDACTED } from '../observability/redact-url';
+
+/** As the log redaction writes it (src/observability/redact-url.ts). */
+const REDACTED = '[REDACTED]';
 
 /** Shorter strings (ids, flags, scanner names) are no secrets, and hiding them would garble messages. */
 const MIN_HIDDEN_LENGTH = 4;
@@ -45,10 +47,14 @@ export function loggedQueryError(error: unknown, parameters: unknown): Record<st
 }
 
 export class QueryLogger implements TypeOrmLogger {
+  /** Statements this process has sent to PostgreSQL (the metric scanqueue_database_queries_total). */
+  static sent = 0;
+
   private readonly logger = new NestLogger('TypeORM');
 
   logQuery(): void {
-    // Not enabled (`logging` has no 'query'); a query log would be a parameter log.
+    // Counted, never logged: a query log would be a parameter log.
+    QueryLogger.sent++;
   }
 
   logQueryError(error: string | Error, query: string, parameters?: unknown[]): void {

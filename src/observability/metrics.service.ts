@@ -7,6 +7,7 @@
 import { Injectable, Logger } from '@nestjs/common';
 import type { FastifyInstance } from 'fastify';
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
+import { QueryLogger } from '../database/query-logger';
 import { SCAN_AGENT_SCANNERS } from '../scans/scanner-types';
 import { statusString, TaskStatus, TERMINAL_STATUSES } from '../tasks/task-status';
 import { MetricsRepository } from './metrics.repository';
@@ -109,6 +110,16 @@ export class MetricsService {
     name: 'scanqueue_rate_limit_syncs_total',
     help: 'Round trips this instance made to the shared rate-limit store (PostgreSQL or Redis).',
     registers: [this.registry],
+  });
+  private queriesCounted = 0;
+  private readonly databaseQueries: Counter = new Counter({
+    name: 'scanqueue_database_queries_total',
+    help: 'SQL statements this instance sent to PostgreSQL (every query of every use case, health check and rate-limit sync).',
+    registers: [this.registry],
+    collect: () => {
+      this.databaseQueries.inc(QueryLogger.sent - this.queriesCounted);
+      this.queriesCounted = QueryLogger.sent;
+    },
   });
   private countRateLimitBuckets: () => number = () => 0;
   private readonly rateLimitBuckets: Gauge = new Gauge({
