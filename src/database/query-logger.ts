@@ -27,6 +27,11 @@ function hiddenValues(parameters: unknown): string[] {
     .sort((a, b) => b.length - a.length);
 }
 
+/** `text` (an error's message or stack) with every value of `parameters` it echoes hidden. */
+export function hideParameters(text: string, parameters: unknown): string {
+  return hide(text, hiddenValues(parameters));
+}
+
 function hide(text: string, values: readonly string[]): string {
   let hidden = text;
   for (const value of values) hidden = hidden.split(value).join(REDACTED);
