@@ -455,6 +455,27 @@ export class AppConfig {
     );
   }
 
+  /**
+   * NATS_URL's servers, and the user and password its URLs carry (`nats://user:password@host:4222`,
+   * percent-encoded): the NATS client takes credentials as options, not from the URL.
+   */
+  get natsConnection(): { servers: string[]; user?: string; pass?: string } {
+    const urls = (this.NATS_URL ?? '').split(',').filter((url) => url !== '');
+    let user: string | undefined;
+    let pass: string | undefined;
+    const servers = urls.map((raw) => {
+      const url = new URL(raw);
+      if (url.username) user = decodeURIComponent(url.username);
+      if (url.password) pass = decodeURIComponent(url.password);
+      return `${url.protocol}//${url.host}`;
+    });
+    return {
+      servers,
+      ...(user !== undefined ? { user } : {}),
+      ...(pass !== undefined ? { pass } : {}),
+    };
+  }
+
   get storageDir(): string {
     return path.resolve(this.STORAGE_DIR ?? path.join(this.DATA_DIR, 'scans'));
   }
