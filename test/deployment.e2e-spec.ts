@@ -233,10 +233,16 @@ describeWithNats('docker/nats.conf in a real nats-server', () => {
     try {
       const requests: string[] = [];
       const events: string[] = [];
-      scanqueue.subscribe('scanqueue.tasks.>', { callback: (_e, m) => requests.push(m.string()) });
-      scanqueue.subscribe('scanqueue.task.>', { callback: (_e, m) => events.push(m.string()) });
+      scanqueue.subscribe('scanqueue.tasks.>', {
+        callback: (_e: unknown, m: { string(): string }) => requests.push(m.string()),
+      });
+      scanqueue.subscribe('scanqueue.task.>', {
+        callback: (_e: unknown, m: { string(): string }) => events.push(m.string()),
+      });
       const overheard: string[] = [];
-      service.subscribe('scanqueue.tasks.>', { callback: (_e, m) => overheard.push(m.string()) });
+      service.subscribe('scanqueue.tasks.>', {
+        callback: (_e: unknown, m: { string(): string }) => overheard.push(m.string()),
+      });
       await scanqueue.flush();
       await sleep(200);
       service.publish('scanqueue.tasks.queue', '{"apiKey":"from-the-service"}');

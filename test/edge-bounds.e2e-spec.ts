@@ -131,7 +131,6 @@ function slowConnection(
   const socket: Socket = connect(Number(port), '127.0.0.1');
   const started = Date.now();
   let answer = '';
-  let timer: NodeJS.Timeout | undefined;
   const closed = new Promise<void>((resolve) => {
     socket.on('data', (chunk: Buffer) => (answer += chunk.toString('latin1')));
     socket.on('error', () => undefined);
@@ -143,7 +142,7 @@ function slowConnection(
     });
   });
   socket.write(heads[kind]);
-  timer = setInterval(() => {
+  const timer = setInterval(() => {
     if (Date.now() - started > maxMs) socket.destroy();
     else socket.write(kind === 'slow-headers' ? 'X' : '1');
   }, 500);

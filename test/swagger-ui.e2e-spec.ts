@@ -160,13 +160,11 @@ describe('Swagger UI in Chromium', () => {
       if (/Content Security Policy/i.test(message.text())) violations.push(message.text());
     });
     await page.exposeFunction('reportCspViolation', (text: string) => violations.push(text));
-    await page.addInitScript(() =>
-      document.addEventListener('securitypolicyviolation', (event) =>
-        (window as unknown as { reportCspViolation(text: string): void }).reportCspViolation(
-          `${event.violatedDirective} ${event.blockedURI}`,
-        ),
-      ),
-    );
+    // Runs in the page (this file is not compiled with the DOM's types: the script is text).
+    await page.addInitScript({
+      content: `document.addEventListener('securitypolicyviolation', (event) =>
+        window.reportCspViolation(event.violatedDirective + ' ' + event.blockedURI));`,
+    });
     try {
       await body(page);
       expect(violations).toEqual([]);
@@ -298,7 +296,7 @@ describe('Swagger UI in Chromium', () => {
     await withPage('no-persisted-key', async (page) => {
       await openDocs(page);
       await authorize(page, adminKey);
-      const stored = await page.evaluate(() => JSON.stringify({ ...localStorage }));
+      const stored = await page.evaluate<string>('JSON.stringify({ ...localStorage })');
       expect(stored).not.toContain(adminKey);
       await page.reload();
       await page.locator('.swagger-ui .info .title').getByText('scanqueue').waitFor();
@@ -306,7 +304,7 @@ describe('Swagger UI in Chromium', () => {
       await expect(
         page.locator('.scheme-container button.authorize.unlocked').count(),
       ).resolves.toBe(1);
-      expect(await page.evaluate(() => JSON.stringify({ ...localStorage }))).not.toContain(
+      expect(await page.evaluate<string>('JSON.stringify({ ...localStorage })')).not.toContain(
         adminKey,
       );
     });
