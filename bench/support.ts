@@ -279,8 +279,9 @@ export async function startScanqueue(
       // The rows time the protocol; a background import of the uploaded reports would only add noise.
       IMPORT_POLL_INTERVAL_SECONDS: '0',
       DATABASE_URL: databaseUrl,
-      // A per-key request limit would measure the limiter, not the service.
+      // A request limit would measure the limiter, not the service (all from 127.0.0.1 besides).
       RATE_LIMIT_PER_MINUTE: '0',
+      RATE_LIMIT_PER_ADDRESS_PER_MINUTE: '0',
       ...extraEnv,
     },
     stdio: ['ignore', 'inherit', 'inherit'],

@@ -5,6 +5,7 @@ import { AuthModule } from './auth/auth.module';
 import { AppConfig } from './config/app-config';
 import { ConfigModule } from './config/config.module';
 import { DatabaseModule } from './database/database.module';
+import { EdgeModule } from './edge/edge.module';
 import { HealthModule } from './health/health.module';
 import { ObservabilityModule } from './observability/observability.module';
 import { EventsModule } from './events/events.module';
@@ -41,6 +42,7 @@ export class AppModule {
         NatsServicesModule,
         ImportsModule,
         ThreadFixAdminModule,
+        EdgeModule,
       ],
       providers: [
         { provide: APP_PIPE, useFactory: restValidationPipe },

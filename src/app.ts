@@ -1,11 +1,11 @@
 /**
  * Builds the scanqueue HTTP application (used by main.ts, the tests and the benchmarks): Fastify
  * with ThreadFix's URL space, multipart limits and Swagger UI, JSON logs with a request id on every
- * line and HTTP metrics. (Errors Fastify raises itself, such as body-parser limits, reach the same
+ * line and HTTP metrics, and the edge bounds every request meets before its route (src/edge: rate
+ * limits, authentication before the body, the body deadline). (Errors Fastify raises itself, such as body-parser limits, reach the same
  * exception filter through Nest's error handler.)
  */
 import fastifyMultipart from '@fastify/multipart';
-import fastifyRateLimit from '@fastify/rate-limit';
 import { STATUS_CODES } from 'node:http';
 import type { LogLevel } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
@@ -14,9 +14,8 @@ import { AppModule } from './app.module';
 import { AppConfig } from './config/app-config';
 import { createOpenApiDocument, setupSwaggerUi } from './openapi/openapi-document';
 import { rewriteRestUrl } from './rest/rest-url';
-import { presentedApiKey } from './auth/api-key.guard';
-import { hashSecretKey } from './auth/secret-keys';
-import { ServiceUnavailable, TooManyRequests } from './rest/rest-error';
+import { RequestEdge } from './edge/request-edge';
+import { ServiceUnavailable } from './rest/rest-error';
 import { restFailure } from './rest/rest-response';
 import { createRootLogger, NestPinoLogger, RootLogger } from './observability/logger';
 import { MetricsService } from './observability/metrics.service';
@@ -32,9 +31,6 @@ declare module 'fastify' {
     draining: boolean;
   }
 }
-
-/** Probes come every few seconds from one address: not what the rate limit is for. */
-const UNLIMITED_ROUTES = new Set(['/health', '/health/live', '/health/ready']);
 
 export interface CreateAppOptions {
   logger?: false | RootLogger;
@@ -65,7 +61,15 @@ export async function createApp(
       rewriteRestUrl(request.url ?? '/', config.CONTEXT_PATH),
     // Agents poll; keep their connections.
     keepAliveTimeout: 65_000,
+    // The whole of an upload; every other body has BODY_TIMEOUT_SECONDS (src/rest/body-deadline.ts).
     requestTimeout: config.REQUEST_TIMEOUT_SECONDS * 1000,
+    http: {
+      // Headers must arrive within the short deadline too (slowloris), checked every second.
+      headersTimeout: config.BODY_TIMEOUT_SECONDS * 1000,
+      connectionsCheckingInterval: 1000,
+    },
+    // The client address of the rate limit and the logs (TRUST_PROXY).
+    trustProxy: config.trustProxy,
     // Shutdown: refuse new requests in the envelope (hook below), let in-flight ones finish.
     return503OnClosing: false,
     forceCloseConnections: 'idle',
@@ -105,6 +109,11 @@ export async function createApp(
   const fastify = app.getHttpAdapter().getInstance();
   // First: every later hook, refusal included, runs with the request id set.
   installRequestContext(fastify);
+  // No response is to be sniffed into another type (an error envelope into HTML, say).
+  fastify.addHook('onRequest', (_request, reply, done) => {
+    void reply.header('x-content-type-options', 'nosniff');
+    done();
+  });
   // Preview mode instantiates no provider (there are no requests to measure either).
   if (!options.preview) app.get(MetricsService).observeHttp(fastify);
   fastify.decorate('draining', false);
@@ -113,24 +122,13 @@ export async function createApp(
     void reply.header('connection', 'close');
     throw new ServiceUnavailable('scanqueue is shutting down; retry shortly.');
   });
-  if (config.RATE_LIMIT_PER_MINUTE > 0) {
-    await app.register(fastifyRateLimit, {
-      max: config.RATE_LIMIT_PER_MINUTE,
-      timeWindow: 60_000,
-      // Per API key (hashed: the limiter's memory holds no keys); per address without one.
-      keyGenerator: (request) => {
-        const key = presentedApiKey(request);
-        return key ? `key:${hashSecretKey(key)}` : `ip:${request.ip}`;
-      },
-      allowList: (request) => UNLIMITED_ROUTES.has(request.routeOptions.url ?? ''),
-      errorResponseBuilder: (_request, context) =>
-        new TooManyRequests(
-          `Rate limit exceeded: ${context.max} requests per minute for this API key; retry in ${context.after}.`,
-        ),
-    });
-  }
+  // The address's rate limit, authentication before the body, the key's rate limit, the body
+  // deadline: after the shutdown refusal, before the body is read.
+  if (!options.preview) app.get(RequestEdge).install(fastify);
 
-  setupSwaggerUi(app, createOpenApiDocument(app, config.CONTEXT_PATH));
+  setupSwaggerUi(app, createOpenApiDocument(app, config.CONTEXT_PATH), {
+    persistAuthorization: config.SWAGGER_PERSIST_AUTHORIZATION,
+  });
   await app.init();
   return app;
 }

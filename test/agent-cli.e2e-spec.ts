@@ -5,6 +5,8 @@
 import { ChildProcess, spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
@@ -314,6 +316,56 @@ describe('scanqueue-agent', () => {
     expect(agent.child.exitCode).toBeNull();
     expect(await agent.stop()).toBe(0);
     expectNoSecrets(agent);
+  });
+
+  it('warns once at start when serverUrl is plain http:// to a host that is not loopback', async () => {
+    // 0.0.0.0 reaches this machine on Linux, but it is no loopback name: the agent cannot tell.
+    const agent = await startAgent({
+      serverUrl: `http://0.0.0.0:${await freePort()}/threadfix`,
+      scanners: { zap: { command: ['true'] } },
+    });
+    await agent.waitFor(/requestScanAgentKey failed .*backoff 2,/);
+    expect(await agent.stop()).toBe(0);
+    const warnings = agent.output.match(
+      /warn +serverUrl http:\/\/0\.0\.0\.0:\d+\/threadfix is plain http:\/\//g,
+    );
+    expect(warnings).toHaveLength(1);
+    // The agents of the other tests talk to http://127.0.0.1: no warning there.
+    const local = await startAgent({ scanners: { zap: { command: ['true'] } } });
+    await local.waitFor(/agent test-agent ready/);
+    expect(await local.stop()).toBe(0);
+    expect(local.output).not.toContain('plain http://');
+  });
+
+  it('refuses a redirect to another origin: nothing reaches it, not the key nor the form', async () => {
+    // A server that answers every call with 307 to another origin (another port), and that origin.
+    const reached: string[] = [];
+    const elsewhere = createServer((request, response) => {
+      reached.push(`${request.method} ${request.url} ${request.headers.authorization ?? ''}`);
+      response.end();
+    });
+    const redirector = createServer((request, response) => {
+      const { port } = elsewhere.address() as AddressInfo;
+      response.writeHead(307, { location: `http://127.0.0.1:${port}${request.url}` }).end();
+    });
+    await new Promise<void>((resolve) => elsewhere.listen(0, '127.0.0.1', resolve));
+    await new Promise<void>((resolve) => redirector.listen(0, '127.0.0.1', resolve));
+    try {
+      const { port } = redirector.address() as AddressInfo;
+      const agent = await startAgent({
+        serverUrl: `http://127.0.0.1:${port}/threadfix`,
+        scanners: { zap: { command: ['true'] } },
+      });
+      expect(await agent.exit).toBe(3);
+      expect(agent.output).toMatch(
+        /requestScanAgentKey refused by the server: HTTP 307: redirect to another origin \(http:\/\/127\.0\.0\.1:\d+\) not followed/,
+      );
+      expect(reached).toEqual([]);
+      expectNoSecrets(agent);
+    } finally {
+      redirector.close();
+      elsewhere.close();
+    }
   });
 
   it('fails the task with the tail of stderr when the command exits non-zero', async () => {

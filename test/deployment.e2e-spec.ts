@@ -6,16 +6,28 @@
  * skipped with one line when there is none (a failure under SCANQUEUE_TEST_NO_SKIP=1). No Docker
  * engine runs here, so nothing is started in containers.
  */
-import { execFileSync, spawnSync } from 'node:child_process';
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import * as path from 'node:path';
+import { connect } from '@nats-io/transport-node';
 import { parse } from 'yaml';
+import { givenApplication, queueScan } from './support/agent-flow';
+import { requireNatsServer } from './support/nats-server';
 import { findProgram, requireOrSkip } from './support/requirements';
-import { TestServer } from './support/test-server';
+import { tempDir, trackProcess } from './support/resources';
+import { freePort, TestServer } from './support/test-server';
 
 const ROOT = path.resolve(__dirname, '..');
 const COMPOSE_FILE = path.join(ROOT, 'docker-compose.yml');
 const KEY = 'k'.repeat(40);
+const NATS_CONF = path.join(ROOT, 'docker/nats.conf');
+/** The variables compose needs from the environment, with values a test sets. */
+const SECRETS = {
+  BOOTSTRAP_API_KEY: KEY,
+  POSTGRES_PASSWORD: 'pg-password-from-env',
+  NATS_SCANQUEUE_PASSWORD: 'nats-scanqueue-from-env',
+  NATS_SERVICE_PASSWORD: 'nats-service-from-env',
+};
 
 interface ComposeService {
   image?: string;
@@ -49,7 +61,9 @@ describe('docker-compose.yml', () => {
     expect(Object.keys(written).sort()).toEqual(['nats', 'postgres', 'scanqueue']);
     for (const name of Object.keys(written)) expect(written[name].healthcheck?.test).toBeTruthy();
     expect(written.nats.image).toMatch(/^nats:/);
-    expect(written.nats.command).toContain('-js');
+    // JetStream and users come from docker/nats.conf (tested below with a real nats-server).
+    expect(written.nats.command).toEqual(['-c', '/etc/nats/nats.conf', '-sd', '/data']);
+    expect(readFileSync(NATS_CONF, 'utf8')).toMatch(/^jetstream: enabled$/m);
     expect(written.postgres.image).toMatch(/^postgres:/);
   });
 
@@ -61,7 +75,7 @@ describe('docker-compose.yml', () => {
       nats: { condition: 'service_healthy' },
     });
     expect(app.environment?.DATABASE_URL).toMatch(/^postgres:\/\/[^@]+@postgres:5432\//);
-    expect(app.environment?.NATS_URL).toBe('nats://nats:4222');
+    expect(app.environment?.NATS_URL).toMatch(/^nats:\/\/scanqueue:[^@]+@nats:4222$/);
   });
 
   it('requires BOOTSTRAP_API_KEY from the environment, with a message naming it', () => {
@@ -69,6 +83,26 @@ describe('docker-compose.yml', () => {
     expect(written.scanqueue.environment?.BOOTSTRAP_API_KEY).toMatch(
       /^\$\{BOOTSTRAP_API_KEY:\?[^}]*BOOTSTRAP_API_KEY[^}]*\}$/,
     );
+  });
+
+  it('holds no fixed password: every one is required from the environment, by name', () => {
+    const required = (name: string) => new RegExp(`\\$\\{${name}:\\?[^}]*${name}[^}]*\\}`);
+    expect(written.postgres.environment?.POSTGRES_PASSWORD).toMatch(
+      new RegExp(`^${required('POSTGRES_PASSWORD').source}$`),
+    );
+    // The password inside each URL is the variable, nothing else.
+    expect(written.scanqueue.environment?.DATABASE_URL).toMatch(
+      new RegExp(`^postgres://scanqueue:${required('POSTGRES_PASSWORD').source}@`),
+    );
+    expect(written.scanqueue.environment?.NATS_URL).toMatch(
+      new RegExp(`^nats://scanqueue:${required('NATS_SCANQUEUE_PASSWORD').source}@`),
+    );
+    for (const name of ['NATS_SCANQUEUE_PASSWORD', 'NATS_SERVICE_PASSWORD'])
+      expect(written.nats.environment?.[name]).toMatch(new RegExp(`^${required(name).source}$`));
+    // And the NATS configuration takes them from there.
+    const conf = readFileSync(NATS_CONF, 'utf8');
+    expect(conf).toMatch(/user: scanqueue, password: \$NATS_SCANQUEUE_PASSWORD \}/);
+    expect(conf).toMatch(/password: \$NATS_SERVICE_PASSWORD$/m);
   });
 
   it("scanqueue's health check asks a route the server answers 200 on when ready", async () => {
@@ -98,7 +132,7 @@ describeWithCompose('docker compose config', () => {
   }
 
   it('accepts the file and renders the same services, with the key from the environment', () => {
-    const result = compose(['config'], { ...process.env, BOOTSTRAP_API_KEY: KEY });
+    const result = compose(['config'], { ...process.env, ...SECRETS });
     expect(result.stderr).not.toMatch(/error/i);
     expect(result.status).toBe(0);
     const rendered = (parse(result.stdout) as { services: Services }).services;
@@ -107,18 +141,147 @@ describeWithCompose('docker compose config', () => {
       expect(rendered[name].healthcheck?.test).toEqual(written[name].healthcheck?.test);
     expect(rendered.scanqueue.depends_on).toEqual(written.scanqueue.depends_on);
     expect(rendered.scanqueue.environment).toMatchObject({
-      DATABASE_URL: written.scanqueue.environment?.DATABASE_URL,
-      NATS_URL: 'nats://nats:4222',
+      DATABASE_URL: `postgres://scanqueue:${SECRETS.POSTGRES_PASSWORD}@postgres:5432/scanqueue`,
+      NATS_URL: `nats://scanqueue:${SECRETS.NATS_SCANQUEUE_PASSWORD}@nats:4222`,
       BOOTSTRAP_API_KEY: KEY,
+    });
+    expect(rendered.postgres.environment).toMatchObject({
+      POSTGRES_PASSWORD: SECRETS.POSTGRES_PASSWORD,
     });
   });
 
-  it('refuses to render without BOOTSTRAP_API_KEY, naming it', () => {
-    const env = { ...process.env };
-    delete env.BOOTSTRAP_API_KEY;
+  it.each(Object.keys(SECRETS))('refuses to render without %s, naming it', (name) => {
+    const env: NodeJS.ProcessEnv = { ...process.env, ...SECRETS };
+    delete env[name];
     const result = compose(['config'], env);
     expect(result.status).not.toBe(0);
-    expect(result.stderr).toContain('BOOTSTRAP_API_KEY');
+    expect(result.stderr).toContain(name);
+  });
+});
+
+const NATS_SERVER = requireNatsServer('the docker/nats.conf checks');
+const describeWithNats = NATS_SERVER ? describe : describe.skip;
+
+describeWithNats('docker/nats.conf in a real nats-server', () => {
+  let port: number;
+  beforeAll(async () => {
+    port = await freePort();
+    const store = await tempDir('scanqueue-test-nats-conf');
+    // The compose file's configuration; only the ports and the store move for the test.
+    const child = spawn(
+      NATS_SERVER as string,
+      [
+        '-c',
+        NATS_CONF,
+        '-a',
+        '127.0.0.1',
+        '-p',
+        String(port),
+        '-m',
+        String(await freePort()),
+        '-sd',
+        store.path,
+      ],
+      {
+        env: {
+          ...process.env,
+          NATS_SCANQUEUE_PASSWORD: SECRETS.NATS_SCANQUEUE_PASSWORD,
+          NATS_SERVICE_PASSWORD: SECRETS.NATS_SERVICE_PASSWORD,
+        },
+        stdio: 'ignore',
+      },
+    );
+    trackProcess('nats-server with docker/nats.conf', child);
+    for (const deadline = Date.now() + 20_000; ;) {
+      try {
+        const nc = await connect({
+          servers: `127.0.0.1:${port}`,
+          user: 'scanqueue',
+          pass: SECRETS.NATS_SCANQUEUE_PASSWORD,
+          reconnect: false,
+        });
+        await nc.close();
+        return;
+      } catch (error) {
+        if (Date.now() > deadline) throw error;
+        await new Promise((resolve) => setTimeout(resolve, 100));
+      }
+    }
+  });
+
+  const as = (user?: 'scanqueue' | 'service') =>
+    connect({
+      servers: `127.0.0.1:${port}`,
+      reconnect: false,
+      ...(user === 'scanqueue' ? { user, pass: SECRETS.NATS_SCANQUEUE_PASSWORD } : {}),
+      ...(user === 'service' ? { user, pass: SECRETS.NATS_SERVICE_PASSWORD } : {}),
+    });
+
+  it('refuses anonymous clients and wrong passwords', async () => {
+    await expect(as()).rejects.toThrow(/Authorization Violation/);
+    await expect(
+      connect({ servers: `127.0.0.1:${port}`, reconnect: false, user: 'service', pass: 'guess' }),
+    ).rejects.toThrow(/Authorization Violation/);
+  });
+
+  it('lets a service call scanqueue, but not read the requests (API keys) nor publish events', async () => {
+    const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+    const scanqueue = await as('scanqueue');
+    const service = await as('service');
+    // A permission violation is reported to the client asynchronously; it keeps its connection.
+    service.closed().catch(() => undefined);
+    try {
+      const requests: string[] = [];
+      const events: string[] = [];
+      scanqueue.subscribe('scanqueue.tasks.>', {
+        callback: (_e: unknown, m: { string(): string }) => requests.push(m.string()),
+      });
+      scanqueue.subscribe('scanqueue.task.>', {
+        callback: (_e: unknown, m: { string(): string }) => events.push(m.string()),
+      });
+      const overheard: string[] = [];
+      service.subscribe('scanqueue.tasks.>', {
+        callback: (_e: unknown, m: { string(): string }) => overheard.push(m.string()),
+      });
+      await scanqueue.flush();
+      await sleep(200);
+      service.publish('scanqueue.tasks.queue', '{"apiKey":"from-the-service"}');
+      service.publish('scanqueue.task.completed', '{"forged":true}');
+      scanqueue.publish('scanqueue.tasks.get', '{"apiKey":"another-caller"}');
+      await scanqueue.flush();
+      await sleep(300);
+      expect(requests.sort()).toEqual([
+        '{"apiKey":"another-caller"}',
+        '{"apiKey":"from-the-service"}',
+      ]);
+      expect(events).toEqual([]); // the forged event never arrived
+      expect(overheard).toEqual([]); // nor did the service hear another caller's key
+    } finally {
+      await Promise.race([service.close().catch(() => undefined), sleep(1000)]);
+      await scanqueue.close();
+    }
+  });
+
+  it('scanqueue connects with the credentials in NATS_URL and publishes its events', async () => {
+    const server = await TestServer.start({
+      NATS_URL: `nats://scanqueue:${SECRETS.NATS_SCANQUEUE_PASSWORD}@127.0.0.1:${port}`,
+    });
+    try {
+      await queueScan(server, await givenApplication(server), 'zap');
+      let unpublished = -1;
+      for (const deadline = Date.now() + 15_000; Date.now() < deadline;) {
+        const [row] = await server.query<{ n: string }>(
+          'SELECT count(*) AS n FROM outbox_events WHERE published_at IS NULL',
+        );
+        unpublished = Number(row.n);
+        if (unpublished === 0) break;
+        await new Promise((resolve) => setTimeout(resolve, 200));
+      }
+      expect(unpublished).toBe(0);
+      expect(server.output).not.toContain(SECRETS.NATS_SCANQUEUE_PASSWORD);
+    } finally {
+      await server.stop();
+    }
   });
 });
 

@@ -366,6 +366,8 @@ describe('health', () => {
     // A file where the folder was: refused to root too (chmod would not be).
     await rm(storageDir, { recursive: true, force: true });
     await writeFile(storageDir, 'not a folder');
+    // A check's result serves the probes of the next second (health.service.ts): let it expire.
+    await new Promise((resolve) => setTimeout(resolve, 1100));
     try {
       const reqId = `obs-ready-${Date.now()}`;
       const ready = await fetch(`${t.baseUrl}/threadfix/health/ready`, {
@@ -390,6 +392,7 @@ describe('health', () => {
       await rm(storageDir, { force: true });
       await mkdir(storageDir);
     }
+    await new Promise((resolve) => setTimeout(resolve, 1100));
     const again = await fetch(`${t.baseUrl}/threadfix/health/ready`);
     expect(again.status).toBe(200);
   });

@@ -356,3 +356,45 @@ describe('secrets', () => {
     expect(files).toBe(1);
   });
 });
+
+describe('a failed query', () => {
+  let s: TestServer;
+  beforeAll(async () => {
+    s = await TestServer.start({ LOG_LEVEL: 'log' });
+  });
+  afterAll(() => s?.stop());
+
+  it('is logged with its SQL and error, never with its parameters (a target URL with a password)', async () => {
+    const password = `pw-${randomBytes(9).toString('hex')}`;
+    const targetUrl = `http://scanner:${password}@target.example/app`;
+    // The database refuses the task's INSERT, echoing the URL in its message as a driver may.
+    await s.query(`
+      CREATE FUNCTION refuse_task() RETURNS trigger LANGUAGE plpgsql AS $$
+      BEGIN RAISE EXCEPTION 'refused target %', NEW.target_url; END $$`);
+    await s.query(
+      'CREATE TRIGGER refuse_task BEFORE INSERT ON scan_queue_tasks FOR EACH ROW EXECUTE FUNCTION refuse_task()',
+    );
+    const app = await s.postJson<{ id: number }>(`${R}/applications`, s.adminKey, {
+      name: 'failing-query-app',
+    });
+    const res = await s.postForm(`${TASKS}/queueScan`, s.adminKey, {
+      applicationId: app.body.object.id,
+      scannerType: 'zap',
+      targetUrl,
+    });
+    expect(res.status).toBe(500);
+    await new Promise((resolve) => setTimeout(resolve, 200)); // the log line's way to stdout
+    const failed = s.output
+      .split('\n')
+      .filter((line) => line.includes('Query failed'))
+      .map((line) => JSON.parse(line) as { sql: string; error: { message: string; code: string } });
+    expect(failed.length).toBeGreaterThan(0);
+    expect(failed[0].sql).toMatch(/INSERT INTO scan_queue_tasks/);
+    expect(failed[0].error).toMatchObject({
+      message: 'refused target [REDACTED]',
+      code: 'P0001',
+    });
+    expect(s.output).not.toContain(password);
+    expect(s.output).not.toContain('PARAMETERS');
+  });
+});

@@ -51,6 +51,45 @@ describe('the OpenAPI document', () => {
   });
 });
 
+describe('security headers', () => {
+  it('Swagger UI and its files are served with a CSP, no framing, no referrer and nosniff', async () => {
+    for (const route of [
+      '/threadfix/docs',
+      '/threadfix/docs/swagger-ui-init.js',
+      '/threadfix/docs-json',
+    ]) {
+      const response = await fetch(`${t.baseUrl}${route}`);
+      await response.arrayBuffer();
+      expect({ route, status: response.status }).toEqual({ route, status: 200 });
+      expect(response.headers.get('content-security-policy')).toContain("frame-ancestors 'none'");
+      expect(response.headers.get('content-security-policy')).toContain("script-src 'self'");
+      expect(response.headers.get('x-frame-options')).toBe('DENY');
+      expect(response.headers.get('referrer-policy')).toBe('no-referrer');
+      expect(response.headers.get('x-content-type-options')).toBe('nosniff');
+    }
+  });
+
+  it('every other response is nosniff too (API answers, refusals, 404s, health)', async () => {
+    for (const [route, status] of [
+      [`${TASKS}/scanners`, 401],
+      ['/threadfix/rest/nowhere', 404],
+      ['/threadfix/health', 200],
+    ] as const) {
+      const response = await fetch(`${t.baseUrl}${route}`);
+      await response.arrayBuffer();
+      expect({
+        route,
+        status: response.status,
+        nosniff: response.headers.get('x-content-type-options'),
+      }).toEqual({
+        route,
+        status,
+        nosniff: 'nosniff',
+      });
+    }
+  });
+});
+
 describe('npm run openapi', () => {
   let dir: string;
   beforeAll(async () => {
@@ -108,13 +147,27 @@ describe('Swagger UI in Chromium', () => {
   });
   afterAll(() => browser?.close());
 
-  /** A fresh browser profile per test (no authorization persisted from another); screenshot on failure. */
+  /**
+   * A fresh browser profile per test (no authorization persisted from another); screenshot on
+   * failure. The page must run under the docs' Content-Security-Policy without a violation.
+   */
   async function withPage(name: string, body: (page: Page) => Promise<void>): Promise<void> {
     const context = await browser.newContext();
     const page = await context.newPage();
     page.setDefaultTimeout(UI_TIMEOUT);
+    const violations: string[] = [];
+    page.on('console', (message) => {
+      if (/Content Security Policy/i.test(message.text())) violations.push(message.text());
+    });
+    await page.exposeFunction('reportCspViolation', (text: string) => violations.push(text));
+    // Runs in the page (this file is not compiled with the DOM's types: the script is text).
+    await page.addInitScript({
+      content: `document.addEventListener('securitypolicyviolation', (event) =>
+        window.reportCspViolation(event.violatedDirective + ' ' + event.blockedURI));`,
+    });
     try {
       await body(page);
+      expect(violations).toEqual([]);
     } catch (error) {
       await mkdir(RESULTS, { recursive: true });
       const file = path.join(RESULTS, `swagger-ui-${name}.png`);
@@ -235,6 +288,25 @@ describe('Swagger UI in Chromium', () => {
         success: true,
         object: { scanner: 'Burp Suite Pro' },
       });
+    });
+  });
+
+  it('forgets the key on reload by default (no key kept in localStorage)', async () => {
+    const adminKey = await givenAdminKey('swagger-admin-reload');
+    await withPage('no-persisted-key', async (page) => {
+      await openDocs(page);
+      await authorize(page, adminKey);
+      const stored = await page.evaluate<string>('JSON.stringify({ ...localStorage })');
+      expect(stored).not.toContain(adminKey);
+      await page.reload();
+      await page.locator('.swagger-ui .info .title').getByText('scanqueue').waitFor();
+      // Not authorized any more: the button offers to authorize, and nothing holds the key.
+      await expect(
+        page.locator('.scheme-container button.authorize.unlocked').count(),
+      ).resolves.toBe(1);
+      expect(await page.evaluate<string>('JSON.stringify({ ...localStorage })')).not.toContain(
+        adminKey,
+      );
     });
   });
 

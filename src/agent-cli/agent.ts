@@ -16,6 +16,7 @@ import { fillPlaceholders, RunResult, ScannerRun } from './scanner-run';
 import {
   AgentTask,
   describe,
+  isCleartextRemote,
   RefusedError,
   TaskKeys,
   ThreadFixClient,
@@ -78,6 +79,10 @@ export class Agent {
   }
 
   async run(): Promise<number> {
+    if (isCleartextRemote(this.config.serverUrl))
+      this.log.warn(
+        `serverUrl ${this.config.serverUrl} is plain http:// to another machine: the API key, agent and task keys and the reports cross the network unencrypted; use https://`,
+      );
     try {
       const agentKey = await this.untilAnswered('requestScanAgentKey', () =>
         this.client.requestScanAgentKey(),

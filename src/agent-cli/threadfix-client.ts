@@ -63,8 +63,59 @@ export class RefusedError extends Error {
   }
 }
 
+/** The server answered with a redirect the agent will not follow (another origin, or a POST turned GET). */
+export class RedirectRefused extends RefusedError {
+  constructor(status: number, reason: string) {
+    super(status, reason);
+  }
+}
+
 const NO_TASK = 'No task found.';
 const REQUEST_TIMEOUT_MS = 60_000;
+/** Same-origin redirects followed per call (a proxy adding a slash, say); more is a loop. */
+const MAX_REDIRECTS = 5;
+const REDIRECT_STATUSES = new Set([301, 302, 303, 307, 308]);
+
+/**
+ * Where a redirect may be followed: only to the server's own origin (scheme, host and port), so
+ * the API key and the form (agent and task keys) never go anywhere else; and only when the request
+ * can go as it was (307/308, or any redirect of a GET), since a POST turned GET would lose its form.
+ */
+export function redirectTarget(
+  from: URL,
+  status: number,
+  location: string | null,
+  method: string,
+): URL {
+  if (!location) throw new RedirectRefused(status, 'redirect without a Location');
+  let to: URL;
+  try {
+    to = new URL(location, from);
+  } catch {
+    throw new RedirectRefused(status, 'redirect to an invalid Location');
+  }
+  if (to.origin !== from.origin)
+    throw new RedirectRefused(
+      status,
+      `redirect to another origin (${to.origin}) not followed: the API key and the keys in the form would go with it; if the server moved, set serverUrl to its new address`,
+    );
+  if (method !== 'GET' && status !== 307 && status !== 308)
+    throw new RedirectRefused(status, `redirect (${status}) of a ${method} not followed`);
+  return to;
+}
+
+/** A plain http:// server that is not this machine: keys cross the network unencrypted. */
+export function isCleartextRemote(serverUrl: string): boolean {
+  const url = new URL(serverUrl);
+  if (url.protocol !== 'http:') return false;
+  const host = url.hostname.replace(/^\[|\]$/g, '').toLowerCase();
+  return !(
+    host === 'localhost' ||
+    host.endsWith('.localhost') ||
+    /^127\.\d+\.\d+\.\d+$/.test(host) ||
+    host === '::1'
+  );
+}
 
 function retryAfter(value: string | null | undefined): number | undefined {
   const seconds = value ? Number(value) : NaN;
@@ -105,20 +156,31 @@ export class ThreadFixClient {
   }
 
   private async call(operation: string, form?: Record<string, string | number>): Promise<Envelope> {
+    const method = form ? 'POST' : 'GET';
+    let url = new URL(this.base + operation);
     let response: Response;
-    try {
-      response = await fetch(this.base + operation, {
-        method: form ? 'POST' : 'GET',
-        headers: this.headers(),
-        body: form
-          ? new URLSearchParams(
-              Object.entries(form).map(([k, v]): [string, string] => [k, String(v)]),
-            )
-          : undefined,
-        signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS),
-      });
-    } catch (error) {
-      throw new TransientError(`cannot reach the server: ${describe(error)}`);
+    for (let redirects = 0; ; redirects++) {
+      try {
+        // Redirects are the agent's to judge (redirectTarget), not fetch's to follow.
+        response = await fetch(url, {
+          method,
+          redirect: 'manual',
+          headers: this.headers(),
+          body: form
+            ? new URLSearchParams(
+                Object.entries(form).map(([k, v]): [string, string] => [k, String(v)]),
+              )
+            : undefined,
+          signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS),
+        });
+      } catch (error) {
+        throw new TransientError(`cannot reach the server: ${describe(error)}`);
+      }
+      if (!REDIRECT_STATUSES.has(response.status)) break;
+      await response.body?.cancel();
+      if (redirects === MAX_REDIRECTS)
+        throw new RedirectRefused(response.status, `more than ${MAX_REDIRECTS} redirects`);
+      url = redirectTarget(url, response.status, response.headers.get('location'), method);
     }
     let text: string;
     try {
@@ -234,6 +296,9 @@ export class ThreadFixClient {
     }
     // An early refusal leaves the rest of the file unsent: stop sending it.
     if (!request.writableFinished) request.destroy();
+    // node:http follows no redirect; say why the upload went nowhere (the stream cannot be replayed).
+    if (REDIRECT_STATUSES.has(result.status))
+      throw new RedirectRefused(result.status, 'redirect of the upload not followed');
     settle(result.status, result.text, result.retryAfter);
   }
 }

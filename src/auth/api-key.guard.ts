@@ -1,7 +1,7 @@
 /**
- * Authenticates every request and checks the route's declared permission. Deny by default: a
- * route that declares nothing is refused. Runs before any multipart body is read, so an
- * unauthenticated client cannot make the server swallow an upload.
+ * Checks the route's declared permission for the caller the edge authenticated before reading the
+ * body (src/edge/request-edge.ts), or authenticates here where the edge did not. Deny by default: a
+ * route that declares nothing is refused.
  */
 import { CanActivate, ExecutionContext, Injectable } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
@@ -61,7 +61,8 @@ export class ApiKeyGuard implements CanActivate {
     ]);
     if (access?.kind === 'public') return true;
     const request = context.switchToHttp().getRequest<FastifyRequest>();
-    const caller = await this.apiKeys.authenticate(presentedApiKey(request));
+    // Authenticated at the edge, before the body was read (src/edge/request-edge.ts).
+    const caller = request.caller ?? (await this.apiKeys.authenticate(presentedApiKey(request)));
     assertRouteAccess(access, caller);
     request.caller = caller;
     return true;

@@ -3,6 +3,7 @@
  * value stops the start with a message that names the variable. Nothing else reads process.env.
  */
 import 'reflect-metadata';
+import { isIP } from 'node:net';
 import { availableParallelism, hostname } from 'node:os';
 import * as path from 'node:path';
 import { plainToInstance, Transform } from 'class-transformer';
@@ -20,6 +21,7 @@ import {
   Min,
   MinLength,
   IsUrl,
+  ValidateBy,
   ValidateIf,
   validateSync,
 } from 'class-validator';
@@ -31,6 +33,33 @@ const toBool = ({ value }: { value: unknown }) =>
   value === 'true' || value === '1' ? true : value === 'false' || value === '0' ? false : value;
 const emptyToUndefined = ({ value }: { value: unknown }) =>
   typeof value === 'string' && value.trim() === '' ? undefined : value;
+
+/** proxy-addr's names for ranges, accepted in TRUST_PROXY's list. */
+const PROXY_RANGE_NAMES = new Set(['loopback', 'linklocal', 'uniquelocal']);
+
+function isTrustProxy(value: unknown): boolean {
+  if (typeof value !== 'string') return false;
+  const trimmed = value.trim();
+  if (trimmed === 'true' || trimmed === 'false') return true;
+  if (/^\d+$/.test(trimmed)) return Number(trimmed) >= 1 && Number(trimmed) <= 20;
+  return trimmed.split(',').every((entry) => {
+    const [address, bits, ...rest] = entry.trim().split('/');
+    if (PROXY_RANGE_NAMES.has(address) && bits === undefined) return true;
+    const family = isIP(address);
+    if (family === 0 || rest.length > 0) return false;
+    return bits === undefined || (/^\d+$/.test(bits) && Number(bits) <= (family === 4 ? 32 : 128));
+  });
+}
+
+const IsTrustProxy = () =>
+  ValidateBy({
+    name: 'isTrustProxy',
+    validator: {
+      validate: isTrustProxy,
+      defaultMessage: () =>
+        'TRUST_PROXY must be true, false, a hop count (1-20) or comma-separated proxy addresses/CIDRs',
+    },
+  });
 
 /** Environment variable names, as the README's configuration table lists them. */
 export class AppConfig {
@@ -126,12 +155,6 @@ export class AppConfig {
   @Transform(toBool)
   @IsBoolean()
   REQUIRE_MATCHING_SCANNER = true;
-
-  /** Requests per minute per API key (per client address without one), per instance; 0 = off. */
-  @Transform(toInt)
-  @IsInt()
-  @Min(0)
-  RATE_LIMIT_PER_MINUTE = 6000;
 
   /**
    * Worker threads that check uploaded XML beside the event loop (0: on the event loop). The
@@ -358,6 +381,71 @@ export class AppConfig {
   @Max(3600)
   IMPORT_LEASE_SECONDS = 60;
 
+  // --- The HTTP edge: body timeout, rate limits, proxies, Swagger UI (docs/security.md, "Edge bounds") ---
+
+  /**
+   * Longest time to receive a request's headers and, on every route but the uploads (UPLOAD_ROUTES
+   * in src/edge/upload-routes.ts), its body. Uploads are read only after authentication, under
+   * UPLOAD_IDLE_TIMEOUT_SECONDS and REQUEST_TIMEOUT_SECONDS.
+   */
+  @Transform(toInt)
+  @IsInt()
+  @Min(1)
+  @Max(600)
+  BODY_TIMEOUT_SECONDS = 10;
+
+  /** Requests per minute per API key (by key id), shared by all instances; 0 = off. */
+  @Transform(toInt)
+  @IsInt()
+  @Min(0)
+  RATE_LIMIT_PER_MINUTE = 6000;
+
+  /**
+   * Requests per minute per client address (an IPv6 address by its /64), counted before the key is
+   * looked up and shared by all instances; 0 = off.
+   */
+  @Transform(toInt)
+  @IsInt()
+  @Min(0)
+  RATE_LIMIT_PER_ADDRESS_PER_MINUTE = 6000;
+
+  /** Addresses and keys whose counts an instance keeps in memory; the shared store keeps the rest. */
+  @Transform(toInt)
+  @IsInt()
+  @Min(100)
+  @Max(10_000_000)
+  RATE_LIMIT_MAX_BUCKETS = 100_000;
+
+  /** Where instances share their rate-limit counts; unset: in PostgreSQL. */
+  @Transform(emptyToUndefined)
+  @IsOptional()
+  @Matches(/^rediss?:\/\/\S+$/, {
+    message: 'REDIS_URL must be redis://[user:password@]host:port[/db] (or rediss://)',
+  })
+  REDIS_URL?: string;
+
+  /**
+   * Which X-Forwarded-For hops to believe for the client address: false (default: the TCP peer),
+   * true (every hop: only when the proxy overwrites the header), a hop count, or the proxies'
+   * addresses/CIDRs (comma-separated; also loopback, linklocal, uniquelocal).
+   */
+  @IsTrustProxy()
+  TRUST_PROXY = 'false';
+
+  /** Swagger UI keeps an authorized key in the browser's localStorage across reloads. */
+  @Transform(toBool)
+  @IsBoolean()
+  SWAGGER_PERSIST_AUTHORIZATION = false;
+
+  /** Fastify's trustProxy from TRUST_PROXY: a hop count believes that many hops from the server. */
+  get trustProxy(): boolean | string | ((address: string, hop: number) => boolean) {
+    const value = this.TRUST_PROXY.trim();
+    if (value === 'true' || value === 'false') return value === 'true';
+    if (/^\d+$/.test(value)) return (_address, hop) => hop < Number(value);
+    return value;
+  }
+  // --- end of the HTTP edge ---
+
   get instanceId(): string {
     return (
       this.INSTANCE_ID ??
@@ -365,6 +453,27 @@ export class AppConfig {
         .replace(/[^A-Za-z0-9_-]/g, '_')
         .slice(0, 48)}-${this.PORT}`
     );
+  }
+
+  /**
+   * NATS_URL's servers, and the user and password its URLs carry (`nats://user:password@host:4222`,
+   * percent-encoded): the NATS client takes credentials as options, not from the URL.
+   */
+  get natsConnection(): { servers: string[]; user?: string; pass?: string } {
+    const urls = (this.NATS_URL ?? '').split(',').filter((url) => url !== '');
+    let user: string | undefined;
+    let pass: string | undefined;
+    const servers = urls.map((raw) => {
+      const url = new URL(raw);
+      if (url.username) user = decodeURIComponent(url.username);
+      if (url.password) pass = decodeURIComponent(url.password);
+      return `${url.protocol}//${url.host}`;
+    });
+    return {
+      servers,
+      ...(user !== undefined ? { user } : {}),
+      ...(pass !== undefined ? { pass } : {}),
+    };
   }
 
   get storageDir(): string {
@@ -389,6 +498,7 @@ export function loadAppConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
     'INSTANCE_ID',
     'NATS_URL',
     'WEBHOOK_SECRET',
+    'REDIS_URL',
   ]) {
     if (env[name] !== undefined) raw[name] = env[name];
   }

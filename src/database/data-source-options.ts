@@ -13,6 +13,7 @@ import { ScanImportEntity } from '../imports/scan-import.entity';
 import { VulnerabilityEntity } from '../imports/vulnerability.entity';
 import { TeamEntity } from '../teams/team.entity';
 import { ScanQueueTaskEntity } from '../tasks/scan-queue-task.entity';
+import { QueryLogger } from './query-logger';
 import { ScanStatusEntity } from '../tasks/scan-status.entity';
 import { InitialSchema1764388800000 } from './migrations/1764388800000-initial-schema';
 import { QueuedTasksIndex1764475200000 } from './migrations/1764475200000-queued-tasks-index';
@@ -21,6 +22,7 @@ import { ScanImports1764900000000 } from './migrations/1764900000000-scan-import
 import { ScanConfigMetadata1764950000000 } from './migrations/1764950000000-scan-config-metadata';
 import { TeamsAndRoles1765000000000 } from './migrations/1765000000000-teams-and-roles';
 import { ThreadFixAdmin1765100000000 } from './migrations/1765100000000-threadfix-admin';
+import { RateLimitCounters1765200000000 } from './migrations/1765200000000-rate-limit-counters';
 
 export const ENTITIES = [
   ApiKeyEntity,
@@ -48,6 +50,7 @@ export const MIGRATIONS = [
   ScanConfigMetadata1764950000000,
   TeamsAndRoles1765000000000,
   ThreadFixAdmin1765100000000,
+  RateLimitCounters1765200000000,
 ];
 
 export function dataSourceOptions(url: string, poolSize = 20): DataSourceOptions {
@@ -72,5 +75,7 @@ export function dataSourceOptions(url: string, poolSize = 20): DataSourceOptions
       onConnect: (client: EventEmitter) => client.on('error', () => undefined),
     },
     logging: ['error', 'migration'],
+    // Failed queries with their SQL and error, never their parameters (query-logger.ts).
+    logger: new QueryLogger(),
   };
 }

@@ -83,7 +83,7 @@ export class OutboxRelayService implements OnApplicationBootstrap, OnApplication
   private async connect(): Promise<JetStreamClient> {
     if (!this.connection || this.connection.isClosed()) {
       this.connection = await connect({
-        servers: (this.config.NATS_URL as string).split(','),
+        ...this.config.natsConnection,
         name: `scanqueue-outbox-relay-${this.config.instanceId}`,
         maxReconnectAttempts: -1,
         reconnectTimeWait: 1_000,

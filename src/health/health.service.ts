@@ -1,7 +1,9 @@
 /**
  * Readiness: can this instance serve the protocol now? The database answers and scan storage
  * takes a file. Each check is bounded in time; a check that changes state is logged once (with
- * the reason when it goes down), not on every probe.
+ * the reason when it goes down), not on every probe. The routes need no key, so a result serves
+ * every caller for a second: a flood of probes costs at most one query (and one storage write) a
+ * second, whatever its rate.
  */
 import { Injectable, Logger } from '@nestjs/common';
 import { DataSource } from 'typeorm';
@@ -16,6 +18,8 @@ export interface Readiness {
 
 /** Load balancers probe every few seconds; a check slower than this is as good as down. */
 const CHECK_TIMEOUT_MS = 5000;
+/** How long a check's result answers the probes that follow it. */
+export const CHECK_CACHE_MS = 1000;
 
 function withTimeout(work: Promise<unknown>, what: string): Promise<void> {
   let timer: NodeJS.Timeout | undefined;
@@ -32,7 +36,8 @@ function withTimeout(work: Promise<unknown>, what: string): Promise<void> {
 export class HealthService {
   private readonly logger = new Logger(HealthService.name);
   private readonly lastState = new Map<string, CheckState>();
-  private running?: Promise<Readiness>;
+  /** Each check's latest run (in progress or done) and when it ended. */
+  private readonly recent = new Map<string, { endedAt?: number; result: Promise<unknown> }>();
 
   constructor(
     private readonly dataSource: DataSource,
@@ -40,13 +45,24 @@ export class HealthService {
   ) {}
 
   database(): Promise<CheckState> {
-    return this.check('database', () => this.dataSource.query('SELECT 1'));
+    return this.recently('database', () =>
+      this.check('database', () => this.dataSource.query('SELECT 1')),
+    );
   }
 
-  /** Concurrent callers share one run: the route is open, and a flood must not multiply probes. */
   readiness(): Promise<Readiness> {
-    this.running ??= this.checkAll().finally(() => (this.running = undefined));
-    return this.running;
+    return this.recently('readiness', () => this.checkAll());
+  }
+
+  /** The run of `name` in progress or ended in the last CHECK_CACHE_MS, else a new one. */
+  private recently<T>(name: string, run: () => Promise<T>): Promise<T> {
+    const last = this.recent.get(name);
+    if (last && (last.endedAt === undefined || Date.now() - last.endedAt < CHECK_CACHE_MS))
+      return last.result as Promise<T>;
+    const entry: { endedAt?: number; result: Promise<T> } = { result: run() };
+    void entry.result.finally(() => (entry.endedAt = Date.now())).catch(() => undefined);
+    this.recent.set(name, entry);
+    return entry.result;
   }
 
   private async checkAll(): Promise<Readiness> {

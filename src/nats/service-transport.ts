@@ -89,7 +89,7 @@ class PrefixedServerNats extends ServerNats {
 export function connectServiceMessages(app: INestApplication, config: AppConfig): void {
   const strategy: CustomStrategy = {
     strategy: new PrefixedServerNats(config.NATS_SUBJECT_PREFIX, {
-      servers: (config.NATS_URL as string).split(','),
+      ...config.natsConnection,
       name: `scanqueue-${config.instanceId}`,
       // Every instance subscribes; the queue group hands each request to one of them.
       queue: 'scanqueue',

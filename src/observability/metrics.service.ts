@@ -7,6 +7,7 @@
 import { Injectable, Logger } from '@nestjs/common';
 import type { FastifyInstance } from 'fastify';
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
+import { QueryLogger } from '../database/query-logger';
 import { SCAN_AGENT_SCANNERS } from '../scans/scanner-types';
 import { statusString, TaskStatus, TERMINAL_STATUSES } from '../tasks/task-status';
 import { MetricsRepository } from './metrics.repository';
@@ -99,6 +100,35 @@ export class MetricsService {
     registers: [this.registry],
   });
 
+  private readonly rateLimitedRequests = new Counter({
+    name: 'scanqueue_rate_limited_requests_total',
+    help: 'Requests this instance refused with 429, by budget (address: before the key is looked up; key: per API key).',
+    labelNames: ['budget'] as const,
+    registers: [this.registry],
+  });
+  private readonly rateLimitSyncs = new Counter({
+    name: 'scanqueue_rate_limit_syncs_total',
+    help: 'Round trips this instance made to the shared rate-limit store (PostgreSQL or Redis).',
+    registers: [this.registry],
+  });
+  private queriesCounted = 0;
+  private readonly databaseQueries: Counter = new Counter({
+    name: 'scanqueue_database_queries_total',
+    help: 'SQL statements this instance sent to PostgreSQL (every query of every use case, health check and rate-limit sync).',
+    registers: [this.registry],
+    collect: () => {
+      this.databaseQueries.inc(QueryLogger.sent - this.queriesCounted);
+      this.queriesCounted = QueryLogger.sent;
+    },
+  });
+  private countRateLimitBuckets: () => number = () => 0;
+  private readonly rateLimitBuckets: Gauge = new Gauge({
+    name: 'scanqueue_rate_limit_buckets',
+    help: 'Client addresses and API keys whose rate-limit counts this instance holds in memory (bounded by RATE_LIMIT_MAX_BUCKETS).',
+    registers: [this.registry],
+    collect: () => this.rateLimitBuckets.set(this.countRateLimitBuckets()),
+  });
+
   constructor(private readonly repository: MetricsRepository) {
     collectDefaultMetrics({ register: this.registry });
     // Series that exist from the start, so rate() and alerts see a 0 rather than nothing.
@@ -107,6 +137,20 @@ export class MetricsService {
     for (const outcome of ['claimed', 'empty', 'refused'] as const)
       this.claimDuration.zero({ outcome });
     this.uploadBytes.inc(0);
+    for (const budget of ['address', 'key'] as const) this.rateLimitedRequests.inc({ budget }, 0);
+  }
+
+  rateLimited(budget: 'address' | 'key'): void {
+    this.rateLimitedRequests.inc({ budget });
+  }
+
+  rateLimitSynced(): void {
+    this.rateLimitSyncs.inc();
+  }
+
+  /** The buckets gauge is read from the limiter at scrape time. */
+  watchRateLimitBuckets(count: () => number): void {
+    this.countRateLimitBuckets = count;
   }
 
   claimObserved(seconds: number, outcome: ClaimOutcome): void {

@@ -4,6 +4,7 @@
  * exports it to the committed docs/openapi.json; CI fails when the two drift apart.
  */
 import { INestApplication } from '@nestjs/common';
+import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { DocumentBuilder, OpenAPIObject, SwaggerModule } from '@nestjs/swagger';
 
 export const DOCS_PATH = 'docs';
@@ -74,16 +75,51 @@ export function addApiKeyPrefix<T extends { headers: Record<string, string> }>(r
   return request;
 }
 
-/** Serves Swagger UI at `/docs` and the document at `/docs-json` (both under the context path). */
-export function setupSwaggerUi(app: INestApplication, document: OpenAPIObject): void {
+/**
+ * Swagger UI's pages run with the key an admin pastes: they load nothing but their own files (its
+ * styles set inline style attributes; its icons are data: URLs), talk only to this server, and
+ * are never framed (clickjacking) nor give the page's URL to another site.
+ */
+export const DOCS_SECURITY_HEADERS: Readonly<Record<string, string>> = {
+  'content-security-policy': [
+    "default-src 'none'",
+    "script-src 'self'",
+    "style-src 'self' 'unsafe-inline'",
+    "img-src 'self' data:",
+    "font-src 'self' data:",
+    "connect-src 'self'",
+    "base-uri 'none'",
+    "form-action 'none'",
+    "frame-ancestors 'none'",
+  ].join('; '),
+  'x-frame-options': 'DENY',
+  'referrer-policy': 'no-referrer',
+};
+
+/**
+ * Serves Swagger UI at `/docs` and the document at `/docs-json` (both under the context path),
+ * with DOCS_SECURITY_HEADERS. `persistAuthorization` (SWAGGER_PERSIST_AUTHORIZATION) keeps an
+ * authorized key in the browser's localStorage across reloads; off by default, so a key pasted
+ * into a shared browser is gone with the tab.
+ */
+export function setupSwaggerUi(
+  app: INestApplication,
+  document: OpenAPIObject,
+  options: { persistAuthorization: boolean },
+): void {
+  const fastify = (app as NestFastifyApplication).getHttpAdapter().getInstance();
+  fastify.addHook('onRequest', (request, reply, done) => {
+    if (request.routeOptions.url?.startsWith(`/${DOCS_PATH}`))
+      void reply.headers(DOCS_SECURITY_HEADERS);
+    done();
+  });
   SwaggerModule.setup(DOCS_PATH, app, document, {
     jsonDocumentUrl: DOCS_JSON_PATH,
     // No YAML twin: one served form of the document, the one that is exported and checked.
     raw: ['json'],
     customSiteTitle: 'scanqueue API',
     swaggerOptions: {
-      // The key stays in this browser's local storage until "Logout" in the Authorize dialog.
-      persistAuthorization: true,
+      persistAuthorization: options.persistAuthorization,
       requestInterceptor: addApiKeyPrefix,
     },
   });

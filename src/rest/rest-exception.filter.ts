@@ -7,9 +7,11 @@ import { ArgumentsHost, Catch, ExceptionFilter, HttpException, Logger } from '@n
 import { FastifyReply, FastifyRequest } from 'fastify';
 import {
   CannotExecuteNotConnectedError,
+  QueryFailedError,
   QueryRunnerAlreadyReleasedError,
   QueryRunnerProviderAlreadyReleasedError,
 } from 'typeorm';
+import { hideParameters } from '../database/query-logger';
 import { settleUnreadBody } from './unread-body';
 import { RestError, UnrecognizedPath } from './rest-error';
 import { restFailure, RestResponse } from './rest-response';
@@ -136,7 +138,9 @@ export function toRestFailure(error: unknown): { status: number; body: RestRespo
   if (typeof statusCode === 'number' && statusCode >= 400 && statusCode < 500) {
     return { status: statusCode, body: restFailure((error as Error).message || 'Bad request.') };
   }
-  logger.error(error instanceof Error ? (error.stack ?? error.message) : String(error));
+  const text = error instanceof Error ? (error.stack ?? error.message) : String(error);
+  // The database may echo a parameter (a URL with a password) in its message.
+  logger.error(error instanceof QueryFailedError ? hideParameters(text, error.parameters) : text);
   return { status: 500, body: restFailure(UNEXPECTED) };
 }
 

@@ -1,4 +1,5 @@
 import { FastifyReply, FastifyRequest } from 'fastify';
+import { bodyTimedOut } from './body-deadline';
 
 /** A refused body up to this size is read and dropped; a larger one is cut off. */
 export const DRAIN_LIMIT = 8 * 1024 * 1024;
@@ -8,7 +9,8 @@ export const DRAIN_LIMIT = 8 * 1024 * 1024;
  * multipart read stops at a bad key, file or limit. Nothing then reads the rest, and the next request
  * on that keep-alive connection would wait behind it (or a client still writing gets EPIPE when the
  * connection is cut). So the rest of a small body is read and dropped and the connection stays
- * healthy; a large or unknown-size one is cut off with `connection: close`.
+ * healthy; a large or unknown-size one is cut off with `connection: close`. Draining is bounded in
+ * time by the body deadline (body-deadline.ts), which cuts a body that trickles in.
  */
 export function settleUnreadBody(request: FastifyRequest, reply: FastifyReply): void {
   const raw = request.raw;
@@ -16,7 +18,8 @@ export function settleUnreadBody(request: FastifyRequest, reply: FastifyReply): 
     request.headers['content-length'] !== undefined ||
     request.headers['transfer-encoding'] !== undefined;
   if (!hasBody || raw.readableEnded || raw.destroyed) return;
-  if (Number(request.headers['content-length']) <= DRAIN_LIMIT) {
+  // A body that missed its deadline (body-deadline.ts) would not arrive in time to be drained either.
+  if (!bodyTimedOut(request) && Number(request.headers['content-length']) <= DRAIN_LIMIT) {
     reply.removeHeader('connection');
     raw.unpipe(); // from a multipart parser that gave up
     raw.resume();

@@ -1,0 +1,98 @@
+/**
+ * What every request goes through before its route runs, in this order:
+ * 1. the body deadline starts (BODY_TIMEOUT_SECONDS; src/rest/body-deadline.ts);
+ * 2. the client address's rate limit, before any key is looked up, so random keys cost nothing
+ *    once an address is limited;
+ * 3. on the API (`/rest/…`), the API key from the `Authorization: APIKEY` header or the `apiKey`
+ *    query parameter is authenticated before the body is read: a caller without a valid key never
+ *    gets a body read, an upload least of all;
+ * 4. the key's rate limit (by key id, so one key has one budget however it is presented);
+ * 5. an authenticated upload is released from the body deadline (its own timeouts apply).
+ *
+ * The one exception is ThreadFix's legacy `apiKey` form field: a urlencoded request without a key
+ * in its header or query string has its body read (under the body deadline and MAX_FIELD_BYTES)
+ * and is authenticated just after, before validation. The guard (src/auth/api-key.guard.ts) then
+ * reuses the caller found here and checks the route's permission.
+ */
+import { Injectable } from '@nestjs/common';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { presentedApiKey } from '../auth/api-key.guard';
+import { ApiKeysService } from '../auth/api-keys.service';
+import { AuthenticatedCaller } from '../auth/authenticated-caller';
+import { AppConfig } from '../config/app-config';
+import { MetricsService } from '../observability/metrics.service';
+import { armBodyDeadline, releaseBodyDeadline } from '../rest/body-deadline';
+import { TooManyRequests } from '../rest/rest-error';
+import { addressBucket } from './client-address';
+import { RateLimiter } from './rate-limiter';
+import { isUploadRoute } from './upload-routes';
+
+const isApiRoute = (request: FastifyRequest) =>
+  request.routeOptions.url?.startsWith('/rest/') === true;
+
+const isUrlencoded = (request: FastifyRequest) =>
+  /^application\/x-www-form-urlencoded\s*(;|$)/i.test(request.headers['content-type'] ?? '');
+
+const seconds = (n: number) => `${n} second${n === 1 ? '' : 's'}`;
+
+@Injectable()
+export class RequestEdge {
+  constructor(
+    private readonly config: AppConfig,
+    private readonly apiKeys: ApiKeysService,
+    private readonly limiter: RateLimiter,
+    private readonly metrics: MetricsService,
+  ) {}
+
+  /** Adds the hooks; after the request context and the shutdown refusal (app.ts). */
+  install(fastify: FastifyInstance): void {
+    fastify.addHook('onRequest', (request, reply) => this.beforeBody(request, reply));
+    fastify.addHook('preValidation', (request, reply) => this.afterFormBody(request, reply));
+  }
+
+  private async beforeBody(request: FastifyRequest, reply: FastifyReply): Promise<void> {
+    armBodyDeadline(request, reply, this.config.BODY_TIMEOUT_SECONDS * 1000);
+    await this.enforce(reply, `a:${addressBucket(request.ip)}`, 'address');
+    // Health, metrics and the docs need no key; an unknown path gets its 404 either way.
+    if (!isApiRoute(request)) return;
+    const presented = presentedApiKey(request); // header or query: the body is not read yet
+    if (presented === undefined && isUrlencoded(request)) return; // afterFormBody
+    await this.admit(request, reply, await this.apiKeys.authenticate(presented));
+    if (isUploadRoute(request.routeOptions.url)) releaseBodyDeadline(request);
+  }
+
+  /** The legacy `apiKey` form field, read with the small body under the body deadline. */
+  private async afterFormBody(request: FastifyRequest, reply: FastifyReply): Promise<void> {
+    if (request.caller !== undefined || !isApiRoute(request)) return;
+    await this.admit(request, reply, await this.apiKeys.authenticate(presentedApiKey(request)));
+  }
+
+  private async admit(
+    request: FastifyRequest,
+    reply: FastifyReply,
+    caller: AuthenticatedCaller,
+  ): Promise<void> {
+    await this.enforce(reply, `k:${caller.apiKeyId}`, 'key');
+    request.caller = caller;
+  }
+
+  private async enforce(
+    reply: FastifyReply,
+    bucket: string,
+    budget: 'address' | 'key',
+  ): Promise<void> {
+    const limit =
+      budget === 'key'
+        ? this.config.RATE_LIMIT_PER_MINUTE
+        : this.config.RATE_LIMIT_PER_ADDRESS_PER_MINUTE;
+    if (limit === 0) return;
+    const verdict = await this.limiter.take(bucket, limit);
+    if (verdict.allowed) return;
+    this.metrics.rateLimited(budget);
+    void reply.header('retry-after', String(verdict.retryAfterSeconds));
+    const who = budget === 'key' ? 'for this API key' : 'from this address';
+    throw new TooManyRequests(
+      `Rate limit exceeded: ${limit} requests per minute ${who}; retry in ${seconds(verdict.retryAfterSeconds)}.`,
+    );
+  }
+}
