@@ -1,14 +1,16 @@
 import { ApiProperty, ApiPropertyOptional, OmitType, PartialType } from '@nestjs/swagger';
 import {
   IsBoolean,
+  IsInt,
   IsOptional,
   IsString,
   IsUrl,
   MaxLength,
+  Min,
   MinLength,
   ValidateIf,
 } from 'class-validator';
-import { EmptyAsMissing, HTTP_URL_RULES, IsRequired, ToBoolean } from '../rest/param-rules';
+import { EmptyAsMissing, HTTP_URL_RULES, IsRequired, ToBoolean, ToInt } from '../rest/param-rules';
 import { ApplicationEntity } from './application.entity';
 
 export class CreateApplicationDto {
@@ -32,6 +34,13 @@ export class CreateApplicationDto {
   @IsString()
   @MaxLength(10000)
   description?: string;
+
+  @ApiPropertyOptional({ description: 'The team it belongs to; omitted = the default team' })
+  @ToInt()
+  @IsOptional()
+  @IsInt({ message: 'teamId must be a team id (an integer).' })
+  @Min(1, { message: 'teamId must be a team id (an integer).' })
+  teamId?: number;
 }
 
 /**
@@ -39,7 +48,7 @@ export class CreateApplicationDto {
  * NOT NULL: PartialType's @IsOptional would let a null through to the database as a 500).
  */
 export class UpdateApplicationDto extends PartialType(
-  OmitType(CreateApplicationDto, ['name'] as const),
+  OmitType(CreateApplicationDto, ['name', 'teamId'] as const),
 ) {
   @ApiPropertyOptional({ example: 'Bodgeit store', maxLength: 255 })
   @ValidateIf((_: unknown, value: unknown) => value !== undefined)
@@ -63,6 +72,7 @@ export class ApplicationDto {
   @ApiProperty({ nullable: true, type: String }) url!: string | null;
   @ApiProperty({ nullable: true, type: String }) description!: string | null;
   @ApiProperty() active!: boolean;
+  @ApiProperty() teamId!: number;
   @ApiProperty({ description: 'epoch ms' }) createdTime!: number;
   @ApiProperty({ description: 'epoch ms' }) modifiedTime!: number;
 }
@@ -74,6 +84,7 @@ export function toApplicationDto(app: ApplicationEntity): ApplicationDto {
     url: app.url,
     description: app.description,
     active: app.active,
+    teamId: app.teamId,
     createdTime: app.createdAt.getTime(),
     modifiedTime: app.updatedAt.getTime(),
   };

@@ -3,18 +3,22 @@ import {
   CreateDateColumn,
   Entity,
   Index,
+  JoinColumn,
+  ManyToOne,
   PrimaryGeneratedColumn,
   UpdateDateColumn,
 } from 'typeorm';
+import { TeamEntity } from '../teams/team.entity';
 
-// Case-insensitive unique name: an expression index written in the migration, which TypeORM must not touch.
-@Index('applications_lower_name_key', { synchronize: false })
+// Case-insensitive unique name within a team: an expression index written in the migration, which
+// TypeORM must not touch.
+@Index('applications_team_lower_name_key', { synchronize: false })
 @Entity({ name: 'applications' })
 export class ApplicationEntity {
   @PrimaryGeneratedColumn()
   id!: number;
 
-  /** Unique regardless of case (index on lower(name) in the migration). */
+  /** Unique in its team regardless of case (index on (team_id, lower(name)) in the migration). */
   @Column({ type: 'varchar', length: 255 })
   name!: string;
 
@@ -27,6 +31,13 @@ export class ApplicationEntity {
 
   @Column({ type: 'boolean', default: true })
   active!: boolean;
+
+  @Column({ name: 'team_id', type: 'int' })
+  teamId!: number;
+
+  @ManyToOne(() => TeamEntity)
+  @JoinColumn({ name: 'team_id', foreignKeyConstraintName: 'applications_team_id_fkey' })
+  team?: TeamEntity;
 
   @CreateDateColumn({ name: 'created_at', type: 'timestamptz' })
   createdAt!: Date;

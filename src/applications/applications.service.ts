@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { DataSource, QueryFailedError } from 'typeorm';
-import { NotFound, StateConflict } from '../rest/rest-error';
+import { BadRestParameter, NotFound, StateConflict } from '../rest/rest-error';
+import { TeamEntity } from '../teams/team.entity';
 import { ApplicationEntity } from './application.entity';
 import { CreateApplicationDto, UpdateApplicationDto } from './application.dto';
 
@@ -24,10 +25,26 @@ export class ApplicationsService {
     return this.dataSource.getRepository(ApplicationEntity);
   }
 
+  /** The named active team, or the default team when none is named. */
+  private async teamFor(teamId: number | undefined): Promise<TeamEntity> {
+    const team = await this.dataSource
+      .getRepository(TeamEntity)
+      .findOneBy(
+        teamId === undefined ? { isDefault: true, active: true } : { id: teamId, active: true },
+      );
+    if (!team)
+      throw teamId === undefined
+        ? new BadRestParameter('teamId is required: there is no default team.')
+        : new NotFound(`Team with id ${teamId} was not found.`);
+    return team;
+  }
+
   async create(input: CreateApplicationDto): Promise<ApplicationEntity> {
+    const team = await this.teamFor(input.teamId);
     try {
       return await this.applications.save(
         this.applications.create({
+          teamId: team.id,
           name: input.name.trim(),
           url: input.url ?? null,
           description: input.description ?? null,
@@ -35,7 +52,9 @@ export class ApplicationsService {
       );
     } catch (error) {
       if (isUniqueViolation(error))
-        throw new StateConflict(`An application named '${input.name}' already exists.`);
+        throw new StateConflict(
+          `An application named '${input.name}' already exists in this team.`,
+        );
       throw error;
     }
   }

@@ -1,13 +1,16 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { Transform } from 'class-transformer';
 import {
+  ArrayMaxSize,
   ArrayMinSize,
   IsArray,
+  IsInt,
   IsBoolean,
   IsEnum,
   IsOptional,
   IsString,
   MaxLength,
+  Min,
   MinLength,
 } from 'class-validator';
 import { CommaSeparatedList, IsRequired, ToBoolean } from '../rest/param-rules';
@@ -45,6 +48,25 @@ export class CreateApiKeyDto {
   @IsOptional()
   @IsBoolean()
   restricted?: boolean;
+
+  @ApiPropertyOptional({
+    type: Number,
+    isArray: true,
+    description:
+      "Limits the key to these teams' applications (and their tasks, scans and findings); omitted = every team",
+  })
+  // A form sends one value or a comma-separated list; JSON sends an array.
+  @Transform(({ value }: { value: unknown }) =>
+    typeof value === 'string'
+      ? value.split(',').map((id) => (/^\s*\d{1,9}\s*$/.test(id) ? Number(id) : id))
+      : value,
+  )
+  @IsOptional()
+  @IsArray()
+  @ArrayMaxSize(1000)
+  @IsInt({ each: true, message: 'teamIds must be team ids (integers).' })
+  @Min(1, { each: true, message: 'teamIds must be team ids (integers).' })
+  teamIds?: number[];
 }
 
 export class ApiKeyDto {
@@ -52,6 +74,13 @@ export class ApiKeyDto {
   @ApiProperty() name!: string;
   @ApiProperty({ enum: Permission, isArray: true }) permissions!: Permission[];
   @ApiProperty() restricted!: boolean;
+  @ApiProperty({
+    type: Number,
+    isArray: true,
+    nullable: true,
+    description: 'The teams the key is limited to; null = every team',
+  })
+  teamIds!: number[] | null;
   @ApiProperty() active!: boolean;
   @ApiProperty({ description: 'epoch ms' }) createdTime!: number;
   @ApiProperty({ nullable: true, type: Number, description: 'epoch ms' }) lastUsedTime!:
@@ -71,6 +100,7 @@ export function toApiKeyDto(key: ApiKeyEntity): ApiKeyDto {
     name: key.name,
     permissions: key.permissions,
     restricted: key.restricted,
+    teamIds: key.teamIds,
     active: key.revokedAt === null,
     createdTime: key.createdAt.getTime(),
     lastUsedTime: key.lastUsedAt?.getTime() ?? null,

@@ -21,6 +21,13 @@ export class ApiKeyEntity {
   @Column({ type: 'boolean', default: false })
   restricted!: boolean;
 
+  /**
+   * The teams whose applications this key reaches; null = every team. Ids only (no foreign key):
+   * auth sits below teams in the module graph, and a deleted team's id is never reused.
+   */
+  @Column({ name: 'team_ids', type: 'int', array: true, nullable: true })
+  teamIds!: number[] | null;
+
   @CreateDateColumn({ name: 'created_at', type: 'timestamptz' })
   createdAt!: Date;
 

@@ -2,10 +2,11 @@
 import { Injectable, Logger, OnApplicationBootstrap } from '@nestjs/common';
 import { DataSource, IsNull } from 'typeorm';
 import { AppConfig } from '../config/app-config';
-import { AuthenticationFailed, Forbidden, NotFound } from '../rest/rest-error';
+import { AuthenticationFailed, BadRestParameter, Forbidden, NotFound } from '../rest/rest-error';
 import { ApiKeyEntity } from './api-key.entity';
 import { AuthenticatedCaller } from './authenticated-caller';
 import { ALL_PERMISSIONS, Permission } from './permission';
+import { scopeWithin } from './team-scope';
 import { generateSecretKey, hashSecretKey, secretKeyMatches } from './secret-keys';
 import { TtlCache, UsageThrottle } from './usage-throttle';
 
@@ -15,6 +16,7 @@ interface ActiveKeyRow {
   key_hash: string;
   permissions: Permission[];
   restricted: boolean;
+  team_ids: number[] | null;
 }
 
 export const MISSING_API_KEY = 'Authentication failed, check your API Key.';
@@ -24,6 +26,8 @@ export interface NewApiKey {
   name: string;
   permissions: Permission[];
   restricted: boolean;
+  /** Limits the key to these teams' applications; undefined or null = every team. */
+  teamIds?: number[] | null;
 }
 
 @Injectable()
@@ -75,6 +79,20 @@ export class ApiKeysService implements OnApplicationBootstrap {
         `Your API Key cannot grant permissions it does not have: ${beyond.join(', ')}.`,
       );
     }
+    const teamIds = input.teamIds ? [...new Set(input.teamIds)].sort((a, b) => a - b) : null;
+    if (grantor && !scopeWithin(teamIds, grantor.teamIds)) {
+      throw new Forbidden('Your API Key cannot grant access to teams it does not reach itself.');
+    }
+    if (teamIds) {
+      // Raw SQL: auth sits below teams in the module graph and knows the table, not the module.
+      const found: { id: number }[] = await this.dataSource.query(
+        `SELECT id FROM teams WHERE id = ANY($1::int[]) AND active`,
+        [teamIds],
+      );
+      const missing = teamIds.filter((id) => !found.some((team) => team.id === id));
+      if (missing.length > 0)
+        throw new BadRestParameter(`No active team with id(s) ${missing.join(', ')}.`);
+    }
     const plaintext = generateSecretKey();
     const key = await this.keys.save(
       this.keys.create({
@@ -82,6 +100,7 @@ export class ApiKeysService implements OnApplicationBootstrap {
         keyHash: hashSecretKey(plaintext),
         permissions: [...new Set(input.permissions)],
         restricted: input.restricted,
+        teamIds,
       }),
     );
     return { key, plaintext };
@@ -124,7 +143,7 @@ export class ApiKeysService implements OnApplicationBootstrap {
     if (caller === undefined) {
       // Plain SQL: this runs on every request, and TypeORM's query building showed in profiles.
       const rows: ActiveKeyRow[] = await this.dataSource.query(
-        `SELECT id, name, key_hash, permissions, restricted FROM api_keys
+        `SELECT id, name, key_hash, permissions, restricted, team_ids FROM api_keys
          WHERE key_hash = $1 AND revoked_at IS NULL`,
         [keyHash],
       );
@@ -137,6 +156,7 @@ export class ApiKeysService implements OnApplicationBootstrap {
         name: key.name,
         permissions: Object.freeze(key.permissions) as Permission[],
         restricted: key.restricted,
+        teamIds: key.team_ids === null ? null : Object.freeze(key.team_ids),
       });
       if (!this.recentlyRevoked.get(keyHash)) this.recentlyAuthenticated.set(keyHash, caller);
     }

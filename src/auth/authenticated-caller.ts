@@ -8,6 +8,8 @@ export interface AuthenticatedCaller {
   name: string;
   permissions: readonly Permission[];
   restricted: boolean;
+  /** The teams whose applications the key reaches; null = every team (see team-scope.ts). */
+  teamIds: readonly number[] | null;
 }
 
 declare module 'fastify' {

@@ -15,7 +15,7 @@ import { ConfigModule } from '../config/config.module';
 import { DatabaseModule } from '../database/database.module';
 
 const USAGE = `Usage:
-  npm run cli -- api-key create --name NAME --permission PERMISSION [--permission …] [--restricted]
+  npm run cli -- api-key create --name NAME --permission PERMISSION [--permission …] [--restricted] [--team TEAM_ID …]
   npm run cli -- api-key list
   npm run cli -- api-key revoke --id ID
   npm run cli -- migration run
@@ -31,6 +31,7 @@ async function run(argv: string[]): Promise<void> {
       name: { type: 'string' },
       permission: { type: 'string', multiple: true },
       restricted: { type: 'boolean', default: false },
+      team: { type: 'string', multiple: true },
       id: { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
@@ -63,10 +64,13 @@ async function run(argv: string[]): Promise<void> {
           `${unknown.length ? `Unknown permission(s): ${unknown.join(', ')}\n` : ''}${USAGE}`,
         );
       }
+      const teams = (values.team ?? []).flatMap((t) => t.split(',')).map((t) => t.trim());
+      if (teams.some((t) => !/^\d{1,9}$/.test(t))) throw new UsageError(USAGE);
       const { key, plaintext } = await apiKeys.create({
         name: values.name,
         permissions: permissions as Permission[],
         restricted: values.restricted ?? false,
+        teamIds: teams.length > 0 ? teams.map(Number) : null,
       });
       console.error(
         `Created API key ${key.id} (${key.name}): ${key.permissions.join(', ')}. It is shown only now:`,

@@ -10,6 +10,7 @@ import { ScanEntity } from '../scans/scan.entity';
 import { FindingEntity } from '../imports/finding.entity';
 import { ScanImportEntity } from '../imports/scan-import.entity';
 import { VulnerabilityEntity } from '../imports/vulnerability.entity';
+import { TeamEntity } from '../teams/team.entity';
 import { ScanQueueTaskEntity } from '../tasks/scan-queue-task.entity';
 import { ScanStatusEntity } from '../tasks/scan-status.entity';
 import { InitialSchema1764388800000 } from './migrations/1764388800000-initial-schema';
@@ -17,10 +18,12 @@ import { QueuedTasksIndex1764475200000 } from './migrations/1764475200000-queued
 import { OutboxEvents1764800000000 } from './migrations/1764800000000-outbox-events';
 import { ScanImports1764900000000 } from './migrations/1764900000000-scan-imports';
 import { ScanConfigMetadata1764950000000 } from './migrations/1764950000000-scan-config-metadata';
+import { TeamsAndRoles1765000000000 } from './migrations/1765000000000-teams-and-roles';
 
 export const ENTITIES = [
   ApiKeyEntity,
   ApplicationEntity,
+  TeamEntity,
   ScanAgentEntity,
   ScanConfigEntity,
   ScanEntity,
@@ -39,6 +42,7 @@ export const MIGRATIONS = [
   OutboxEvents1764800000000,
   ScanImports1764900000000,
   ScanConfigMetadata1764950000000,
+  TeamsAndRoles1765000000000,
 ];
 
 export function dataSourceOptions(url: string, poolSize = 20): DataSourceOptions {
