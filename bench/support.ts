@@ -281,6 +281,8 @@ export async function startScanqueue(
       DATABASE_URL: databaseUrl,
       // A per-key request limit would measure the limiter, not the service.
       RATE_LIMIT_PER_MINUTE: '0',
+      // The status row posts to each task for seconds on end: time appends, not the per-task cap.
+      STATUS_MESSAGES_PER_TASK: '1000000',
       ...extraEnv,
     },
     stdio: ['ignore', 'inherit', 'inherit'],

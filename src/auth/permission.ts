@@ -33,3 +33,55 @@ export const PERMISSION_LABELS: Record<Permission, string> = {
   [Permission.CAN_MANAGE_API_KEYS]: 'Manage API Keys',
   [Permission.READ_ACCESS]: 'Read Access',
 };
+
+/** Who may call an operation: any one of `anyOf`; `restricted`: refused to restricted keys. */
+export interface AccessRule {
+  readonly anyOf: readonly Permission[];
+  readonly restricted: boolean;
+}
+
+const {
+  CAN_RUN_SCAN_AGENT,
+  CAN_MANAGE_SCAN_AGENTS,
+  CAN_MANAGE_SCAN_QUEUE,
+  CAN_MANAGE_APPLICATIONS,
+  CAN_MANAGE_API_KEYS,
+  READ_ACCESS,
+} = Permission;
+
+/**
+ * The roles table (docs/security.md): every REST route and NATS pattern declares one of these, so
+ * the two transports cannot drift apart. Read views stay open to every permission that could read
+ * them before the roles were split (the migration gave CAN_MANAGE_SCAN_AGENTS holders
+ * CAN_MANAGE_SCAN_QUEUE and READ_ACCESS); every operation that changes something is refused to
+ * restricted keys.
+ */
+export const ACCESS = {
+  /** requestScanAgentKey, requestTask, taskStatusUpdate, completeTask, failTask. */
+  agentProtocol: { anyOf: [CAN_RUN_SCAN_AGENT, CAN_MANAGE_SCAN_AGENTS], restricted: true },
+  /** GET tasks/scanners: read-only. */
+  scanners: {
+    anyOf: [CAN_RUN_SCAN_AGENT, CAN_MANAGE_SCAN_AGENTS, READ_ACCESS],
+    restricted: false,
+  },
+  /** queueScan and setTaskConfig: ThreadFix's meaning of Manage Scan Agents; never an agent's key. */
+  queueing: { anyOf: [CAN_MANAGE_SCAN_AGENTS], restricted: true },
+  /** Task and agent lists and details, a task's status history. */
+  queueRead: { anyOf: [CAN_MANAGE_SCAN_QUEUE, READ_ACCESS], restricted: false },
+  /** Cancel a task, revoke an agent (and pause/resume when they come). */
+  queueAdmin: { anyOf: [CAN_MANAGE_SCAN_QUEUE], restricted: true },
+  applicationRead: { anyOf: [READ_ACCESS, CAN_MANAGE_APPLICATIONS], restricted: false },
+  applicationWrite: { anyOf: [CAN_MANAGE_APPLICATIONS], restricted: true },
+  /**
+   * Scans, scan files, findings, vulnerabilities, imports. Application managers keep reading them
+   * (they could before, and the migration gave them no READ_ACCESS: that would have opened the
+   * task and agent views to them too).
+   */
+  scanRead: { anyOf: [READ_ACCESS, CAN_MANAGE_APPLICATIONS], restricted: false },
+  /** An application's scan configs (metadata only): also who uploads them, to learn their ids. */
+  scanConfigRead: {
+    anyOf: [READ_ACCESS, CAN_MANAGE_SCAN_AGENTS, CAN_MANAGE_APPLICATIONS],
+    restricted: false,
+  },
+  apiKeys: { anyOf: [CAN_MANAGE_API_KEYS], restricted: true },
+} as const satisfies Record<string, AccessRule>;

@@ -19,6 +19,7 @@ import { OutboxEvents1764800000000 } from './migrations/1764800000000-outbox-eve
 import { ScanImports1764900000000 } from './migrations/1764900000000-scan-imports';
 import { ScanConfigMetadata1764950000000 } from './migrations/1764950000000-scan-config-metadata';
 import { TeamsAndRoles1765000000000 } from './migrations/1765000000000-teams-and-roles';
+import { AgentBounds1765100000000 } from './migrations/1765100000000-agent-bounds';
 
 export const ENTITIES = [
   ApiKeyEntity,
@@ -43,6 +44,7 @@ export const MIGRATIONS = [
   ScanImports1764900000000,
   ScanConfigMetadata1764950000000,
   TeamsAndRoles1765000000000,
+  AgentBounds1765100000000,
 ];
 
 export function dataSourceOptions(url: string, poolSize = 20): DataSourceOptions {

@@ -1,7 +1,8 @@
 /** Scans: result files stored for an application by completed tasks. */
 import { Injectable, Logger, OnApplicationBootstrap } from '@nestjs/common';
 import { Readable } from 'node:stream';
-import { DataSource, EntityManager } from 'typeorm';
+import { DataSource, EntityManager, FindOptionsWhere, In } from 'typeorm';
+import { TeamScope } from '../auth/team-scope';
 import { queueScanImport } from '../imports/scan-imports.repository';
 import { NotFound } from '../rest/rest-error';
 import { ScanStorage } from '../storage/scan-storage';
@@ -64,16 +65,23 @@ export class ScansService implements OnApplicationBootstrap {
     return saved;
   }
 
-  listForApplication(applicationId: number): Promise<ScanEntity[]> {
-    return this.dataSource
-      .getRepository(ScanEntity)
-      .find({ where: { applicationId }, order: { id: 'ASC' } });
+  /** A scan's filter for a scope: its application in one of the scope's teams, or none. */
+  private inScope(scope: TeamScope): FindOptionsWhere<ScanEntity> {
+    return scope.teamIds === null ? {} : { application: { teamId: In([...scope.teamIds]) } };
   }
 
-  async get(applicationId: number, scanId: number): Promise<ScanEntity> {
+  /** An application's scans; none for an application outside the scope (as for a missing one). */
+  listForApplication(applicationId: number, scope: TeamScope): Promise<ScanEntity[]> {
+    return this.dataSource
+      .getRepository(ScanEntity)
+      .find({ where: { applicationId, ...this.inScope(scope) }, order: { id: 'ASC' } });
+  }
+
+  /** One scan of an application; outside the scope it is missing (the same 404 and message). */
+  async get(applicationId: number, scanId: number, scope: TeamScope): Promise<ScanEntity> {
     const scan = await this.dataSource
       .getRepository(ScanEntity)
-      .findOneBy({ id: scanId, applicationId });
+      .findOneBy({ id: scanId, applicationId, ...this.inScope(scope) });
     if (!scan) throw new NotFound(`No scan ${scanId} found for application ${applicationId}.`);
     return scan;
   }
@@ -81,8 +89,9 @@ export class ScansService implements OnApplicationBootstrap {
   async openFile(
     applicationId: number,
     scanId: number,
+    scope: TeamScope,
   ): Promise<{ scan: ScanEntity; stream: Readable }> {
-    const scan = await this.get(applicationId, scanId);
+    const scan = await this.get(applicationId, scanId, scope);
     return { scan, stream: await this.storage.openRead(scan.storageKey) };
   }
 }

@@ -3,17 +3,19 @@ import { Module } from '@nestjs/common';
 import { ScanAgentsModule } from '../scan-agents/scan-agents.module';
 import { ScansModule } from '../scans/scans.module';
 import { ScanConfigsController } from './scan-configs.controller';
+import { TargetUrlPolicy } from './target-url-policy';
 import { TaskReaperService } from './task-reaper.service';
 import { TasksAdminController } from './tasks-admin.controller';
 import { TasksController } from './tasks.controller';
 import { TasksRepository } from './tasks.repository';
 import { TasksService } from './tasks.service';
+import { UploadSlots } from './upload-slots';
 
 @Module({
   imports: [ScanAgentsModule, ScansModule],
   // The protocol's static paths (tasks/queueScan …) are registered before the admin's tasks/:id.
   controllers: [TasksController, TasksAdminController, ScanConfigsController],
-  providers: [TasksService, TasksRepository, TaskReaperService],
-  exports: [TasksService],
+  providers: [TasksService, TasksRepository, TaskReaperService, TargetUrlPolicy, UploadSlots],
+  exports: [TasksService, TargetUrlPolicy],
 })
 export class TasksModule {}
