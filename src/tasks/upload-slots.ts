@@ -51,7 +51,7 @@ export class UploadSlots {
     const release = this.perApiKey.tryAcquire(apiKeyId);
     if (!release)
       throw new TooManyRequests(
-        `This API key has ${this.config.MAX_CONCURRENT_UPLOADS_PER_API_KEY} uploads in progress, the most allowed at once; retry when one has finished.`,
+        `This API key already has the most uploads in progress at once (${this.config.MAX_CONCURRENT_UPLOADS_PER_API_KEY}); retry when one has finished.`,
       );
     return release;
   }
@@ -61,7 +61,7 @@ export class UploadSlots {
     const release = this.perAgent.tryAcquire(agentKeyHash);
     if (!release)
       throw new TooManyRequests(
-        `This scan agent has ${this.config.MAX_CONCURRENT_UPLOADS_PER_AGENT} uploads in progress, the most allowed at once; retry when one has finished.`,
+        `This scan agent already has the most uploads in progress at once (${this.config.MAX_CONCURRENT_UPLOADS_PER_AGENT}); retry when one has finished.`,
       );
     return release;
   }
