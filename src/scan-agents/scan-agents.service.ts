@@ -112,10 +112,14 @@ export class ScanAgentsService {
 
   /** Revokes an agent the scope may see; one it may not answers as a missing one. */
   async revoke(id: number, scope: TeamScope): Promise<ScanAgentEntity> {
+    // Under a SELECT: TypeORM answers a top-level UPDATE with [rows, count], not the rows.
     const rows: { id: number }[] = await this.dataSource.query(
-      `UPDATE scan_agents a SET revoked_at = coalesce(a.revoked_at, now())
-       WHERE a.id = $2 AND (${AGENTS_IN_SCOPE})
-       RETURNING a.id`,
+      `WITH revoked AS (
+         UPDATE scan_agents a SET revoked_at = coalesce(a.revoked_at, now())
+         WHERE a.id = $2 AND (${AGENTS_IN_SCOPE})
+         RETURNING a.id
+       )
+       SELECT id FROM revoked`,
       [teamScopeParam(scope), id],
     );
     if (rows.length === 0) throw new NotFound(`No scan agent found with id ${id}.`);
