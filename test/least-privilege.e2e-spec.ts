@@ -6,7 +6,7 @@
  * 10 (restricted keys on admin operations), 11 (concurrent uploads per key) and 15 (404 vs 403;
  * READ_ACCESS reading every application).
  */
-import { readdir } from 'node:fs/promises';
+import { readdir, stat } from 'node:fs/promises';
 import * as path from 'node:path';
 import {
   agentIdOf,
@@ -55,8 +55,20 @@ async function snapshot(): Promise<unknown> {
     tasks: await t.query('SELECT * FROM scan_queue_tasks ORDER BY id'),
     statuses: await t.query('SELECT count(*)::int AS n, max(id) AS last FROM scan_statuses'),
     scans: await t.query('SELECT * FROM scans ORDER BY id'),
-    files: await readdir(path.join(t.dataDir, 'scans'), { recursive: true }).catch(() => []),
+    files: await storedFiles(),
   };
+}
+
+/** The files (not folders) in scan storage, temporary ones included, with their sizes. */
+async function storedFiles(): Promise<string[]> {
+  const root = path.join(t.dataDir, 'scans');
+  const entries = await readdir(root, { recursive: true }).catch(() => [] as string[]);
+  const files: string[] = [];
+  for (const entry of entries.sort()) {
+    const info = await stat(path.join(root, entry)).catch(() => undefined);
+    if (info?.isFile()) files.push(`${entry} ${info.size}`);
+  }
+  return files;
 }
 
 async function inParallel(count: number, width: number, job: (i: number) => Promise<void>) {
