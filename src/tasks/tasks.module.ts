@@ -16,6 +16,7 @@ import { UploadSlots } from './upload-slots';
   // The protocol's static paths (tasks/queueScan …) are registered before the admin's tasks/:id.
   controllers: [TasksController, TasksAdminController, ScanConfigsController],
   providers: [TasksService, TasksRepository, TaskReaperService, TargetUrlPolicy, UploadSlots],
-  exports: [TasksService, TargetUrlPolicy],
+  // The target URL policy and the upload caps serve the other ways in (schedules, direct uploads).
+  exports: [TasksService, TargetUrlPolicy, UploadSlots],
 })
 export class TasksModule {}
