@@ -30,8 +30,9 @@ export function teamInScopeSql(param: string, teamColumn: string): string {
 }
 
 /**
- * The application `applicationIdColumn` belongs to a team of the scope parameter `param`. A primary
- * key lookup per row, and none at all for an unscoped key (the planner folds `NULL IS NULL`).
+ * The application `applicationIdColumn` belongs to a team of the scope parameter `param`: a probe
+ * of the teams' applications per row (PostgreSQL hashes them once), and nothing at all for an
+ * unscoped key (the planner folds `NULL IS NULL`).
  */
 export function applicationInScopeSql(param: string, applicationIdColumn: string): string {
   return `(${param}::int[] IS NULL OR EXISTS (

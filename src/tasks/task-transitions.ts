@@ -179,8 +179,8 @@ export async function claimNextTask(tx: EntityManager, claim: Claim): Promise<Cl
     `WITH agent AS (
          SELECT a.id FROM scan_agents a WHERE a.key_hash = $1 AND ${agentUsableSql('$7')}
        ), next AS (
-         -- The team predicate is a primary-key probe per candidate row, after the index's order:
-         -- the scan stays the index's (EXPLAIN in docs/security.md).
+         -- The team predicate filters candidates in the index's order (the planner hashes the
+         -- teams' applications): the index still serves the claim (EXPLAIN in docs/security.md).
          SELECT id FROM scan_queue_tasks
          WHERE status = ${QUEUED} AND active AND scanner = ANY($2::text[]) AND EXISTS (SELECT 1 FROM agent)
            AND ${applicationInScopeSql('$8', 'scan_queue_tasks.application_id')}
