@@ -9,6 +9,7 @@ import { Client, Pool } from 'pg';
 import PgBoss from 'pg-boss';
 import { EntityManager } from 'typeorm';
 import { generateSecretKey, hashSecretKey } from '../src/auth/secret-keys';
+import { EVERY_TEAM } from '../src/auth/team-scope';
 import { claimNextTask } from '../src/tasks/task-transitions';
 import { percentile, postForm, uploadZapReport, ZAP } from './support';
 
@@ -33,6 +34,8 @@ export type Job =
   | {
       kind: 'claim-pg';
       databaseUrl: string;
+      /** The API key that issued the agent keys (an agent key works only with it). */
+      apiKeyId: number;
       agentKeyHashes: string[];
       claims: number;
       seconds: number;
@@ -142,6 +145,8 @@ async function claimPg(job: Extract<Job, { kind: 'claim-pg' }>): Promise<ClaimRe
       } as unknown as EntityManager;
       const secureTaskKey = generateSecretKey();
       const claim = await claimNextTask(tx, {
+        apiKeyId: job.apiKeyId,
+        scope: EVERY_TEAM,
         scanners: [{ displayName: ZAP, shortName: 'zap' }],
         agentKeyHash: job.agentKeyHashes[worker],
         secureKeyHash: hashSecretKey(secureTaskKey),

@@ -144,12 +144,24 @@ async function measured<T>(serverPid: number | null, work: () => Promise<T>): Pr
   };
 }
 
-function startYardstick(databaseUrl: string, port: number, uploadDir: string): ChildProcess {
+function startYardstick(
+  databaseUrl: string,
+  port: number,
+  uploadDir: string,
+  apiKeyId: number,
+): ChildProcess {
   return spawn(
     process.execPath,
     ['-r', 'ts-node/register/transpile-only', path.join(__dirname, 'yardstick-server.ts')],
     {
-      env: { ...process.env, PORT: String(port), DATABASE_URL: databaseUrl, UPLOAD_DIR: uploadDir },
+      env: {
+        ...process.env,
+        PORT: String(port),
+        DATABASE_URL: databaseUrl,
+        UPLOAD_DIR: uploadDir,
+        // The bootstrap key issued the bench's agent keys; the status statement checks that.
+        BENCH_API_KEY_ID: String(apiKeyId),
+      },
       stdio: ['ignore', 'inherit', 'inherit'],
     },
   );
@@ -272,6 +284,7 @@ async function claimRows(f: Fixture, bossUrl: string) {
       const job: Job = {
         kind: 'claim-pg',
         databaseUrl: f.databaseUrl,
+        apiKeyId: f.apiKeyId,
         agentKeyHashes: f.agentKeys.map(hashSecretKey),
         claims: P.claims,
         seconds: P.claimSeconds,
@@ -704,7 +717,7 @@ async function main(): Promise<void> {
     const uploadDir = await mkdtemp(path.join(tmpdir(), 'scanqueue-bench-upload-'));
     cleanups.unshift(() => rm(uploadDir, { recursive: true, force: true }));
     const yPort = await freePort();
-    yardstick = startYardstick(mainUrl, yPort, uploadDir);
+    yardstick = startYardstick(mainUrl, yPort, uploadDir, f.apiKeyId);
     cleanups.unshift(() => stopChild(yardstick));
     const yardstickBase = `http://127.0.0.1:${yPort}`;
     await waitForHttp(`${yardstickBase}/health`, yardstick);

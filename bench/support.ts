@@ -282,6 +282,8 @@ export async function startScanqueue(
       // A request limit would measure the limiter, not the service (all from 127.0.0.1 besides).
       RATE_LIMIT_PER_MINUTE: '0',
       RATE_LIMIT_PER_ADDRESS_PER_MINUTE: '0',
+      // The status row posts to each task for seconds on end: time appends, not the per-task cap.
+      STATUS_MESSAGES_PER_TASK: '1000000',
       ...extraEnv,
     },
     stdio: ['ignore', 'inherit', 'inherit'],

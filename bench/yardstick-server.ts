@@ -14,6 +14,7 @@ import { pipeline } from 'node:stream/promises';
 import { Pool } from 'pg';
 import { EntityManager } from 'typeorm';
 import { hashSecretKey } from '../src/auth/secret-keys';
+import { EVERY_TEAM } from '../src/auth/team-scope';
 import { appendAgentStatusMessage } from '../src/tasks/task-transitions';
 
 async function main(): Promise<void> {
@@ -40,6 +41,9 @@ async function main(): Promise<void> {
       message: form.message,
       agentKeyHash: hashSecretKey(form.scanAgentSecureKey),
       taskKeyHash: hashSecretKey(form.secureTaskKey),
+      apiKeyId: Number(process.env.BENCH_API_KEY_ID),
+      scope: EVERY_TEAM,
+      maxMessages: 2147483647,
     });
     return reply.code(added ? 200 : 409).send({ success: added });
   });

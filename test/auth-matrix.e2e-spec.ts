@@ -1,22 +1,18 @@
 /**
- * Authentication and authorisation, route by route: every route the controllers declare × every
- * kind of caller (no key, malformed header, unknown key, revoked key, key lacking the permission,
- * restricted key, valid key). Refused calls get the exact status and envelope and change nothing
- * in the database (nor in scan storage); accepted calls answer 200 with the right shape. Then every
- * call on a claimed task × {another agent's key, another task's key, a revoked agent}.
+ * Authentication, roles and team scope, route by route: every route the controllers declare
+ * (scanqueue's own and ThreadFix's admin calls) × every kind of caller (no key, malformed header,
+ * unknown key, revoked key, a key holding every permission but the route's, each single
+ * permission, a restricted key, a key limited to the fixture's team, and one limited to another
+ * team). Refused calls get the exact status and envelope and change nothing in the database (nor
+ * in scan storage); out of scope, a call answers exactly as the same call on a missing resource
+ * does; accepted calls answer 200 with the right shape. Then the public `/auth/apikey` handshake,
+ * and every call on a claimed task × {another agent's key, another task's key, a revoked agent,
+ * another API key's agent, a missing task}.
  */
 import { createHash, randomBytes } from 'node:crypto';
 import { readdir, stat } from 'node:fs/promises';
 import * as path from 'node:path';
-import {
-  fixture,
-  givenAgentKey,
-  givenApplication,
-  keysOf,
-  queueScan,
-  TASKS,
-  ThreadFixTask,
-} from './support/agent-flow';
+import { fixture, givenApplication, queueScan, TASKS } from './support/agent-flow';
 import { TestServer } from './support/test-server';
 
 let t: TestServer;
@@ -30,28 +26,25 @@ afterAll(() => t.stop());
 // The contract, written out here (not imported from src) so that the server is checked against it.
 
 type Perm =
+  | 'CAN_RUN_SCAN_AGENT'
   | 'CAN_MANAGE_SCAN_AGENTS'
+  | 'CAN_MANAGE_SCAN_QUEUE'
   | 'CAN_MANAGE_APPLICATIONS'
-  | 'CAN_MANAGE_API_KEYS'
-  | 'READ_ACCESS'
   | 'CAN_MANAGE_TEAMS'
-  | 'CAN_UPLOAD_SCANS';
-const ALL: Perm[] = [
-  'CAN_MANAGE_SCAN_AGENTS',
-  'CAN_MANAGE_APPLICATIONS',
-  'CAN_MANAGE_API_KEYS',
-  'READ_ACCESS',
-  'CAN_MANAGE_TEAMS',
-  'CAN_UPLOAD_SCANS',
-];
+  | 'CAN_UPLOAD_SCANS'
+  | 'CAN_MANAGE_API_KEYS'
+  | 'READ_ACCESS';
 const LABEL: Record<Perm, string> = {
+  CAN_RUN_SCAN_AGENT: 'Run Scan Agent',
   CAN_MANAGE_SCAN_AGENTS: 'Manage Scan Agents',
+  CAN_MANAGE_SCAN_QUEUE: 'Manage Scan Queue',
   CAN_MANAGE_APPLICATIONS: 'Manage Applications',
-  CAN_MANAGE_API_KEYS: 'Manage API Keys',
-  READ_ACCESS: 'Read Access',
   CAN_MANAGE_TEAMS: 'Manage Teams',
   CAN_UPLOAD_SCANS: 'Upload Scans',
+  CAN_MANAGE_API_KEYS: 'Manage API Keys',
+  READ_ACCESS: 'Read Access',
 };
+const ALL = Object.keys(LABEL) as Perm[];
 const MISSING_KEY = 'Authentication failed, check your API Key.';
 const UNKNOWN_KEY = 'API Key not found in database.';
 const RESTRICTED = 'The requested URL is restricted for your API Key.';
@@ -59,7 +52,10 @@ const lacking = (anyOf: Perm[]) =>
   `Your API Key lacks the permission this operation needs: ${anyOf.map((p) => LABEL[p]).join(' or ')}.`;
 const BAD_AGENT_KEY = 'Secure scan agent key was not recognized.';
 const BAD_TASK_KEY = 'Secure task key was not recognized.';
+const NO_TASK = (id: number) => `No ScanQueueTask found with id ${id}.`;
 
+/** An id no resource has. */
+const NONE = 2147483000;
 const KEY_SHAPE = /^[A-Za-z0-9_-]{43}$/;
 const sha256 = (text: string) => createHash('sha256').update(text, 'utf8').digest('hex');
 const ZAP_FILE = '5_zap_sample_one.xml';
@@ -75,7 +71,7 @@ type Body =
   | { kind: 'none' }
   | { kind: 'form'; fields: Fields }
   | { kind: 'json'; json: Record<string, unknown> }
-  /** As curl -F sends it: fields in order, the file where `fileAt` says (default: last). */
+  /** As curl -F sends it: fields in order, the file last (or first). */
   | {
       kind: 'multipart';
       fields: Fields;
@@ -128,21 +124,28 @@ async function send(call: Call, authorization: string | undefined): Promise<Answ
 }
 
 const failure = (message: string) => ({ message, success: false, responseCode: -1, object: null });
+/** An answer with the ids in its message blanked: "the same message" for another id. */
+const shape = (answer: Answer) => ({
+  status: answer.status,
+  body: answer.json && { ...answer.json, message: answer.json.message.replace(/\d+/g, '#') },
+});
 
 // ---------------------------------------------------------------------------------------------
-// What must not change on a refused call: every table (api_keys without last_used_at, which any
-// authenticated call may touch once a minute) and the files in scan storage.
+// What must not change on a refused call: every table (api_keys without last_used_at and
+// scan_agents without last-seen details, which any authenticated call or poll may touch) and the
+// files in scan storage.
 
 const SNAPSHOT_QUERIES: Record<string, string> = {
   api_keys:
-    'SELECT id, name, key_hash, permissions, restricted, created_at, revoked_at FROM api_keys ORDER BY id',
+    'SELECT id, name, key_hash, permissions, restricted, team_ids, created_at, revoked_at FROM api_keys ORDER BY id',
+  teams: 'SELECT * FROM teams ORDER BY id',
   applications: 'SELECT * FROM applications ORDER BY id',
-  scan_agents: 'SELECT * FROM scan_agents ORDER BY id',
+  scan_agents:
+    'SELECT id, key_hash, api_key_id, created_at, revoked_at FROM scan_agents ORDER BY id',
   scan_configs: 'SELECT * FROM scan_configs ORDER BY id',
   scan_queue_tasks: 'SELECT * FROM scan_queue_tasks ORDER BY id',
   scan_statuses: 'SELECT * FROM scan_statuses ORDER BY id',
   scans: 'SELECT * FROM scans ORDER BY id',
-  teams: 'SELECT * FROM teams ORDER BY id',
   scan_uploads: 'SELECT * FROM scan_uploads ORDER BY id',
   scan_upload_history: 'SELECT * FROM scan_upload_history ORDER BY id',
   scan_imports: 'SELECT * FROM scan_imports ORDER BY id',
@@ -173,25 +176,33 @@ async function snapshot(): Promise<Record<string, unknown>> {
 }
 
 // ---------------------------------------------------------------------------------------------
-// Fixtures, made with the bootstrap (admin) key.
+// Keys and teams. Every fixture lives in the default team ("ours"), but for the team calls that
+// change or look up a team of their own; "theirs" is another team.
+
+const teams = { ours: 0, oursName: '', theirs: 0 };
 
 async function createKey(
   permissions: Perm[],
-  restricted = false,
-  teamIds?: number[],
+  options: { restricted?: boolean; teamIds?: number[] } = {},
 ): Promise<{ id: number; key: string }> {
   const res = await t.postJson<{ id: number; apiKey: string }>(
     '/threadfix/rest/api-keys',
     t.adminKey,
     {
-      name: uniqueName(`key${restricted ? '-restricted' : ''}`),
+      name: uniqueName(`key${options.restricted ? '-restricted' : ''}`),
       permissions,
-      restricted,
-      ...(teamIds ? { teamIds } : {}),
+      restricted: options.restricted ?? false,
+      ...(options.teamIds ? { teamIds: options.teamIds } : {}),
     },
   );
   if (res.status !== 200) throw new Error(`createKey: ${res.status} ${res.body.message}`);
   return { id: res.body.object.id, key: res.body.object.apiKey };
+}
+
+async function agentKeyOf(apiKey: string): Promise<string> {
+  const res = await t.get<string>(`${TASKS}/requestScanAgentKey`, apiKey);
+  if (res.status !== 200) throw new Error(`agentKeyOf: ${res.status} ${res.body.message}`);
+  return res.body.object;
 }
 
 async function agentId(agentKey: string): Promise<number> {
@@ -208,14 +219,23 @@ interface Claim {
   secureTaskKey: string;
 }
 
-/** A task queued on a fresh application and claimed by `agentKey` (older queued tasks of the scanner are claimed on the way). */
-async function claimWith(agentKey: string, scanner = 'zap'): Promise<Claim> {
+const keysOf = (claim: Claim) => ({
+  scanQueueTaskId: claim.taskId,
+  secureTaskKey: claim.secureTaskKey,
+  scanAgentSecureKey: claim.agentKey,
+});
+
+/**
+ * A task queued on a fresh application and claimed by `agentKey` with `apiKey` (the key that
+ * issued it); older queued tasks of the scanner are claimed on the way.
+ */
+async function claimWith(apiKey: string, agentKey: string, scanner = 'zap'): Promise<Claim> {
   const applicationId = await givenApplication(t);
   const queued = await queueScan(t, applicationId, scanner);
   for (;;) {
     const res = await t.postForm<{ taskId: number; secureTaskKey: string }>(
       `${TASKS}/requestTask`,
-      t.adminKey,
+      apiKey,
       { scanners: scanner, agentConfig: 'os.name=Linux', scanAgentSecureKey: agentKey },
     );
     if (res.status !== 200 || !res.body.success)
@@ -230,19 +250,15 @@ async function claimWith(agentKey: string, scanner = 'zap'): Promise<Claim> {
   }
 }
 
-const claimed = async (scanner = 'zap') => claimWith(await givenAgentKey(t), scanner);
+const claimedBy = async (apiKey: string, scanner = 'zap') =>
+  claimWith(apiKey, await agentKeyOf(apiKey), scanner);
 
 async function completedScan(): Promise<{ applicationId: number; scanId: number; taskId: number }> {
-  const task = await claimed('zap');
-  const res = await t.postMultipart<ThreadFixTask>(
-    `${TASKS}/completeTask`,
-    t.adminKey,
-    keysOf(task),
-    {
-      name: ZAP_FILE,
-      content: zapResult(),
-    },
-  );
+  const task = await claimedBy(t.adminKey, 'zap');
+  const res = await t.postMultipart(`${TASKS}/completeTask`, t.adminKey, keysOf(task), {
+    name: ZAP_FILE,
+    content: zapResult(),
+  });
   if (res.status !== 200) throw new Error(`completedScan: ${res.status} ${res.body.message}`);
   const [row] = await t.query<{ id: number }>('SELECT id FROM scans WHERE task_id = $1', [
     task.taskId,
@@ -258,12 +274,21 @@ async function givenTeam(): Promise<{ id: number; name: string }> {
   return { id: res.body.object.id, name };
 }
 
-async function givenTeamApplication(): Promise<{
-  team: { id: number; name: string };
-  id: number;
-  name: string;
-}> {
+/**
+ * A team of its own for a team call and, for the cell of a key limited to the fixture's team, a key
+ * with every permission limited to it (Prepared.scopedKey).
+ */
+async function teamFixture(
+  ctx: Ctx,
+): Promise<{ team: { id: number; name: string }; key?: string }> {
   const team = await givenTeam();
+  return { team, key: ctx.scoped ? (await createKey(ALL, { teamIds: [team.id] })).key : undefined };
+}
+
+/** An application made by ThreadFix's POST /teams/{teamId}/applications/new (default: ours). */
+async function givenTeamApplication(
+  team = { id: teams.ours, name: teams.oursName },
+): Promise<{ team: { id: number; name: string }; id: number; name: string }> {
   const name = uniqueName('app');
   const res = await t.postForm<{ id: number }>(
     `${R}/teams/${team.id}/applications/new`,
@@ -275,7 +300,7 @@ async function givenTeamApplication(): Promise<{
   return { team, id: res.body.object.id, name };
 }
 
-/** A ZAP report uploaded directly (this suite runs no imports: its import stays queued). */
+/** A ZAP report uploaded directly to an application of ours (its import stays queued here). */
 async function uploadedScan(): Promise<{
   applicationId: number;
   uploadId: number;
@@ -286,10 +311,7 @@ async function uploadedScan(): Promise<{
     `${R}/applications/${app.id}/upload`,
     t.adminKey,
     {},
-    {
-      name: ZAP_FILE,
-      content: zapResult(),
-    },
+    { name: ZAP_FILE, content: zapResult() },
   );
   if (res.status !== 200) throw new Error(`uploadedScan: ${res.status} ${res.body.message}`);
   const [row] = await t.query<{ upload_id: number; id: number }>(
@@ -311,13 +333,34 @@ async function taskRow(id: number) {
 // The routes, as the controllers declare them. `prepare` makes what a realistic call needs and
 // returns the call plus the check of its successful answer.
 
+/** Who the fixture is made for: the calling key (agents and claims are its own) and its scope. */
+interface Ctx {
+  caller: string;
+  scoped: boolean;
+}
+
 interface Prepared extends Call {
   ok(answer: Answer): Promise<void>;
   /** The envelope's message on success, when not '' (ThreadFix's pending-scan status has one). */
   successMessage?: string;
-  /** The answer to a key limited to another team (routes that check the caller's team scope). */
-  outOfScope?: { status: number; message: string };
+  /** For a fixture in a team of its own: a key limited to that team, asking in the in-scope cell. */
+  scopedKey?: string;
+  /** The same call on a resource that does not exist ('resource' routes). */
+  missing?: Call;
+  /** The same call presenting another agent key (agent routes), on a missing task if asked. */
+  withAgent?(agentKey: string, missing?: boolean): Call;
 }
+
+/** What a key limited to another team gets. */
+type OutOfScope =
+  /** The route touches no application: the same answer as for any key. */
+  | { kind: 'none' }
+  /** A list: 200, filtered to that team (checked by `check`). */
+  | { kind: 'list'; check(answer: Answer): Promise<void> }
+  /** Exactly the answer of the same call on a missing resource (`missing`), and no change. */
+  | { kind: 'as missing' }
+  /** A documented refusal, and no change. */
+  | { kind: 'refused'; status: number; message: string };
 
 interface Route {
   controller: string;
@@ -325,7 +368,12 @@ interface Route {
   route: string;
   anyOf: Perm[];
   restricted: boolean;
-  prepare(): Promise<Prepared>;
+  /** Changes nothing on success either: every cell may share one fixture. */
+  readOnly?: boolean;
+  /** A documented refusal of a key limited to the fixture's team (by default it succeeds). */
+  inScope?: { status: number; message: string };
+  outOfScope: OutOfScope;
+  prepare(ctx: Ctx): Promise<Prepared>;
 }
 
 const API_KEY_FIELDS = [
@@ -358,6 +406,7 @@ const APP_FIELDS = [
   'createdTime',
   'modifiedTime',
 ];
+
 /** GET /rest/applications/{id} and ThreadFix's application calls: scanqueue's fields, then ThreadFix's. */
 const THREADFIX_APP_FIELDS = [
   ...APP_FIELDS,
@@ -406,37 +455,44 @@ function text(answer: Answer): string {
   return answer.json?.object as string;
 }
 
-const AGENT: Perm[] = ['CAN_MANAGE_SCAN_AGENTS'];
-// ThreadFix's RestMethod table for its admin calls.
-const TEAM_WRITE: Perm[] = ['CAN_MANAGE_TEAMS'];
-const READ: Perm[] = ['READ_ACCESS'];
-const UPLOAD: Perm[] = ['CAN_UPLOAD_SCANS'];
-const PENDING_READ: Perm[] = ['CAN_UPLOAD_SCANS', 'READ_ACCESS'];
-const DOWNLOAD: Perm[] = ['READ_ACCESS', 'CAN_UPLOAD_SCANS'];
-const TEAM_SCOPE = 'team-scoped key (out of scope)';
-/** The routes that check the caller's team scope (the others get it with per-application access). */
-const TEAM_SCOPED_ROUTES = new Set([
-  'GET /rest/applications/{id}',
-  'GET /rest/applications/{applicationId}/scans',
-  'POST /rest/teams/new',
-  'GET /rest/teams/lookup',
-  'GET /rest/teams/{teamId}',
-  'PUT /rest/teams/{teamId}/update',
-  'DELETE /rest/teams/{teamId}/delete',
-  'POST /rest/teams/{teamId}/applications/new',
-  'GET /rest/applications/{teamName}/lookup',
-  'PUT /rest/applications/{applicationId}/update',
-  'POST /rest/applications/{applicationId}/upload',
-  'GET /rest/applications/{applicationId}/pendingScan/{pendingScanId}/status',
-  'GET /rest/scans/{scanId}',
-  'GET /rest/scans/{scanId}/download',
-]);
-const TASK_READ: Perm[] = ['CAN_MANAGE_SCAN_AGENTS', 'READ_ACCESS'];
+const AGENT: Perm[] = ['CAN_RUN_SCAN_AGENT', 'CAN_MANAGE_SCAN_AGENTS'];
+const SCANNERS: Perm[] = ['CAN_RUN_SCAN_AGENT', 'CAN_MANAGE_SCAN_AGENTS', 'READ_ACCESS'];
+const QUEUEING: Perm[] = ['CAN_MANAGE_SCAN_AGENTS'];
+const QUEUE_READ: Perm[] = ['CAN_MANAGE_SCAN_QUEUE', 'READ_ACCESS'];
+const QUEUE_ADMIN: Perm[] = ['CAN_MANAGE_SCAN_QUEUE'];
 const APP_READ: Perm[] = ['READ_ACCESS', 'CAN_MANAGE_APPLICATIONS'];
 const APP_WRITE: Perm[] = ['CAN_MANAGE_APPLICATIONS'];
-const SCAN_READ: Perm[] = ['READ_ACCESS', 'CAN_MANAGE_APPLICATIONS', 'CAN_MANAGE_SCAN_AGENTS'];
+const SCAN_READ: Perm[] = ['READ_ACCESS', 'CAN_MANAGE_APPLICATIONS'];
+const CONFIG_READ: Perm[] = ['READ_ACCESS', 'CAN_MANAGE_SCAN_AGENTS', 'CAN_MANAGE_APPLICATIONS'];
 const KEYS: Perm[] = ['CAN_MANAGE_API_KEYS'];
+// ThreadFix's admin calls, after its RestMethod table (docs/threadfix-compatibility.md).
+const TEAM_READ: Perm[] = ['READ_ACCESS'];
+const TEAM_WRITE: Perm[] = ['CAN_MANAGE_TEAMS'];
+const UPLOAD: Perm[] = ['CAN_UPLOAD_SCANS'];
+const PENDING_READ: Perm[] = ['CAN_UPLOAD_SCANS', 'READ_ACCESS'];
+const DOWNLOAD: Perm[] = ['READ_ACCESS', 'CAN_MANAGE_APPLICATIONS', 'CAN_UPLOAD_SCANS'];
+const SCOPED_KEY_CANNOT_CREATE_TEAMS =
+  'Your API Key is limited to some teams and cannot create teams.';
 const R = '/threadfix/rest';
+const AS_MISSING: OutOfScope = { kind: 'as missing' };
+const SAME_FOR_ALL: OutOfScope = { kind: 'none' };
+
+/** The agent routes' calls: keys in a form (or multipart fields), the agent key swappable. */
+function agentCall(
+  claim: Claim,
+  build: (keys: ReturnType<typeof keysOf>) => Call,
+): Pick<Prepared, 'method' | 'url' | 'body' | 'missing' | 'withAgent'> {
+  return {
+    ...build(keysOf(claim)),
+    missing: build({ ...keysOf(claim), scanQueueTaskId: NONE }),
+    withAgent: (agentKey, missing = false) =>
+      build({
+        ...keysOf(claim),
+        scanAgentSecureKey: agentKey,
+        ...(missing ? { scanQueueTaskId: NONE } : {}),
+      }),
+  };
+}
 
 const ROUTES: Route[] = [
   // TasksController: ThreadFix's scan-agent protocol
@@ -445,6 +501,7 @@ const ROUTES: Route[] = [
     route: 'GET /rest/tasks/requestScanAgentKey',
     anyOf: AGENT,
     restricted: true,
+    outOfScope: SAME_FOR_ALL,
     prepare: async () => ({
       method: 'GET',
       url: `${TASKS}/requestScanAgentKey`,
@@ -461,8 +518,10 @@ const ROUTES: Route[] = [
   {
     controller: 'tasks',
     route: 'GET /rest/tasks/scanners',
-    anyOf: TASK_READ,
+    anyOf: SCANNERS,
     restricted: false,
+    readOnly: true,
+    outOfScope: SAME_FOR_ALL,
     prepare: async () => ({
       method: 'GET',
       url: `${TASKS}/scanners`,
@@ -484,14 +543,19 @@ const ROUTES: Route[] = [
   {
     controller: 'tasks',
     route: 'POST /rest/tasks/queueScan',
-    anyOf: AGENT,
+    anyOf: QUEUEING,
     restricted: true,
+    outOfScope: AS_MISSING,
     prepare: async () => {
       const applicationId = await givenApplication(t);
-      return {
+      const form = (id: number): Call => ({
         method: 'POST',
         url: `${TASKS}/queueScan`,
-        body: { kind: 'form', fields: { applicationId, scannerType: 'appscan' } },
+        body: { kind: 'form', fields: { applicationId: id, scannerType: 'appscan' } },
+      });
+      return {
+        ...form(applicationId),
+        missing: form(NONE),
         ok: async (answer) => {
           const task = object(answer);
           expect(task).toMatchObject({
@@ -512,20 +576,22 @@ const ROUTES: Route[] = [
     route: 'POST /rest/tasks/requestTask',
     anyOf: AGENT,
     restricted: true,
-    prepare: async () => {
+    // Another team's task is not handed out: the poll finds nothing, as with an empty queue.
+    outOfScope: { kind: 'refused', status: 200, message: 'No task found.' },
+    prepare: async (ctx) => {
       await queueScan(t, await givenApplication(t), 'webinspect');
-      const agentKey = await givenAgentKey(t);
-      return {
+      const agentKey = await agentKeyOf(ctx.caller);
+      const form = (key: string): Call => ({
         method: 'POST',
         url: `${TASKS}/requestTask`,
         body: {
           kind: 'form',
-          fields: {
-            scanners: 'webinspect',
-            agentConfig: 'os.name=Linux',
-            scanAgentSecureKey: agentKey,
-          },
+          fields: { scanners: 'webinspect', agentConfig: 'os.name=Linux', scanAgentSecureKey: key },
         },
+      });
+      return {
+        ...form(agentKey),
+        withAgent: form,
         ok: async (answer) => {
           const task = object(answer);
           expect(task).toEqual({
@@ -548,21 +614,22 @@ const ROUTES: Route[] = [
     route: 'POST /rest/tasks/taskStatusUpdate',
     anyOf: AGENT,
     restricted: true,
-    prepare: async () => {
-      const task = await claimed();
-      const message = uniqueName('progress');
+    outOfScope: AS_MISSING,
+    prepare: async (ctx) => {
+      const task = await claimedBy(ctx.caller);
       return {
-        method: 'POST',
-        url: `${TASKS}/taskStatusUpdate`,
-        body: { kind: 'form', fields: { ...keysOf(task), message } },
+        ...agentCall(task, (k) => ({
+          method: 'POST',
+          url: `${TASKS}/taskStatusUpdate`,
+          body: { kind: 'form', fields: { ...k, message: 'Spidering' } },
+        })),
         ok: async (answer) => {
           expect(text(answer)).toBe('Successfully updated ScanQueueTask');
-          expect(
-            await t.query('SELECT id FROM scan_statuses WHERE task_id = $1 AND message = $2', [
-              task.taskId,
-              message,
-            ]),
-          ).toHaveLength(1);
+          const rows = await t.query<{ message: string }>(
+            'SELECT message FROM scan_statuses WHERE task_id = $1 ORDER BY id',
+            [task.taskId],
+          );
+          expect(rows.at(-1)?.message).toBe('Spidering');
         },
       };
     },
@@ -570,19 +637,24 @@ const ROUTES: Route[] = [
   {
     controller: 'tasks',
     route: 'POST /rest/tasks/setTaskConfig',
-    anyOf: AGENT,
+    anyOf: QUEUEING,
     restricted: true,
+    outOfScope: AS_MISSING,
     prepare: async () => {
       const applicationId = await givenApplication(t);
       const content = Buffer.from(uniqueName('config'));
-      return {
+      const form = (appId: number): Call => ({
         method: 'POST',
         url: `${TASKS}/setTaskConfig`,
         body: {
           kind: 'multipart',
-          fields: { appId: applicationId, scannerType: 'zap' },
+          fields: { appId, scannerType: 'zap' },
           file: { name: 'zap.cfg', content },
         },
+      });
+      return {
+        ...form(applicationId),
+        missing: form(NONE),
         ok: async (answer) => {
           expect(text(answer)).toBe(
             `Scan configuration for scanner: zap saved for appId: ${applicationId}`,
@@ -602,16 +674,15 @@ const ROUTES: Route[] = [
     route: 'POST /rest/tasks/completeTask',
     anyOf: AGENT,
     restricted: true,
-    prepare: async () => {
-      const task = await claimed();
+    outOfScope: AS_MISSING,
+    prepare: async (ctx) => {
+      const task = await claimedBy(ctx.caller);
       return {
-        method: 'POST',
-        url: `${TASKS}/completeTask`,
-        body: {
-          kind: 'multipart',
-          fields: keysOf(task),
-          file: { name: ZAP_FILE, content: zapResult() },
-        },
+        ...agentCall(task, (k) => ({
+          method: 'POST',
+          url: `${TASKS}/completeTask`,
+          body: { kind: 'multipart', fields: k, file: { name: ZAP_FILE, content: zapResult() } },
+        })),
         ok: async (answer) => {
           expect(object(answer)).toMatchObject({
             id: task.taskId,
@@ -633,12 +704,15 @@ const ROUTES: Route[] = [
     route: 'POST /rest/tasks/failTask',
     anyOf: AGENT,
     restricted: true,
-    prepare: async () => {
-      const task = await claimed();
+    outOfScope: AS_MISSING,
+    prepare: async (ctx) => {
+      const task = await claimedBy(ctx.caller);
       return {
-        method: 'POST',
-        url: `${TASKS}/failTask`,
-        body: { kind: 'form', fields: { ...keysOf(task), message: 'ZAP crashed' } },
+        ...agentCall(task, (k) => ({
+          method: 'POST',
+          url: `${TASKS}/failTask`,
+          body: { kind: 'form', fields: { ...k, message: 'ZAP crashed' } },
+        })),
         ok: async (answer) => {
           expect(text(answer)).toBe(
             `ScanAgent reported that the scan task: ${task.taskId} had failed client-side for the following reason: ZAP crashed`,
@@ -652,40 +726,56 @@ const ROUTES: Route[] = [
   {
     controller: 'tasks-admin',
     route: 'GET /rest/tasks',
-    anyOf: TASK_READ,
+    anyOf: QUEUE_READ,
     restricted: false,
-    prepare: async () => ({
-      method: 'GET',
-      url: `${R}/tasks?pageSize=5`,
-      body: { kind: 'none' },
-      ok: async (answer) => {
-        const page = object(answer);
-        expect(page).toEqual({
-          total: expect.any(Number),
-          page: 1,
-          pageSize: 5,
-          tasks: expect.any(Array),
-        });
-        for (const task of page.tasks as Record<string, unknown>[])
-          expect(task).toMatchObject({ secureKey: null, scanAgentInstanceSecureKey: null });
-      },
-    }),
+    readOnly: true,
+    outOfScope: {
+      kind: 'list',
+      // No application of their team has a task.
+      check: async (answer) => expect(object(answer)).toMatchObject({ total: 0, tasks: [] }),
+    },
+    prepare: async () => {
+      await queueScan(t, await givenApplication(t), 'acunetix');
+      return {
+        method: 'GET',
+        url: `${R}/tasks?pageSize=5`,
+        body: { kind: 'none' },
+        ok: async (answer) => {
+          const page = object(answer);
+          expect(page).toEqual({
+            total: expect.any(Number),
+            page: 1,
+            pageSize: 5,
+            tasks: expect.any(Array),
+          });
+          expect(page.total).toBeGreaterThan(0);
+          for (const task of page.tasks as Record<string, unknown>[]) {
+            expect(task).toMatchObject({ secureKey: null, scanAgentInstanceSecureKey: null });
+            expect(task.scanStatuses).toHaveLength(1);
+          }
+        },
+      };
+    },
   },
   {
     controller: 'tasks-admin',
     route: 'GET /rest/tasks/{id}',
-    anyOf: TASK_READ,
+    anyOf: QUEUE_READ,
     restricted: false,
+    readOnly: true,
+    outOfScope: AS_MISSING,
     prepare: async () => {
       const task = await queueScan(t, await givenApplication(t), 'acunetix');
       return {
         method: 'GET',
         url: `${R}/tasks/${task.id}`,
         body: { kind: 'none' },
+        missing: { method: 'GET', url: `${R}/tasks/${NONE}`, body: { kind: 'none' } },
         ok: async (answer) => {
           expect(object(answer)).toMatchObject({
             id: task.id,
             statusString: 'QUEUED',
+            statusCount: 1,
             statusHistory: [expect.objectContaining({ toStatus: 1, actorType: 'api_key' })],
           });
         },
@@ -694,15 +784,42 @@ const ROUTES: Route[] = [
   },
   {
     controller: 'tasks-admin',
-    route: 'POST /rest/tasks/{id}/cancel',
-    anyOf: AGENT,
+    route: 'GET /rest/tasks/{id}/statuses',
+    anyOf: QUEUE_READ,
     restricted: false,
+    readOnly: true,
+    outOfScope: AS_MISSING,
+    prepare: async () => {
+      const task = await queueScan(t, await givenApplication(t), 'acunetix');
+      return {
+        method: 'GET',
+        url: `${R}/tasks/${task.id}/statuses`,
+        body: { kind: 'none' },
+        missing: { method: 'GET', url: `${R}/tasks/${NONE}/statuses`, body: { kind: 'none' } },
+        ok: async (answer) => {
+          expect(object(answer)).toEqual({
+            total: 1,
+            page: 1,
+            pageSize: 100,
+            statuses: [expect.objectContaining({ toStatus: 1, actorType: 'api_key' })],
+          });
+        },
+      };
+    },
+  },
+  {
+    controller: 'tasks-admin',
+    route: 'POST /rest/tasks/{id}/cancel',
+    anyOf: QUEUE_ADMIN,
+    restricted: true,
+    outOfScope: AS_MISSING,
     prepare: async () => {
       const task = await queueScan(t, await givenApplication(t), 'acunetix');
       return {
         method: 'POST',
         url: `${R}/tasks/${task.id}/cancel`,
         body: { kind: 'none' },
+        missing: { method: 'POST', url: `${R}/tasks/${NONE}/cancel`, body: { kind: 'none' } },
         ok: async (answer) => {
           expect(object(answer)).toMatchObject({
             id: task.id,
@@ -718,8 +835,18 @@ const ROUTES: Route[] = [
   {
     controller: 'scan-agents',
     route: 'GET /rest/scan-agents',
-    anyOf: TASK_READ,
+    anyOf: QUEUE_READ,
     restricted: false,
+    readOnly: true,
+    outOfScope: {
+      kind: 'list',
+      // The agents of keys within their team only: here, the one their own key issued.
+      check: async (answer) => {
+        const agents = array(answer);
+        expect(agents.length).toBeGreaterThan(0);
+        for (const agent of agents) expect(agent.apiKeyId).toBe(keys.theirs.id);
+      },
+    },
     prepare: async () => ({
       method: 'GET',
       url: `${R}/scan-agents`,
@@ -734,14 +861,17 @@ const ROUTES: Route[] = [
   {
     controller: 'scan-agents',
     route: 'POST /rest/scan-agents/{id}/revoke',
-    anyOf: AGENT,
-    restricted: false,
-    prepare: async () => {
-      const id = await agentId(await givenAgentKey(t));
+    anyOf: QUEUE_ADMIN,
+    restricted: true,
+    outOfScope: AS_MISSING,
+    prepare: async (ctx) => {
+      // An agent the caller may see: for a key limited to teams, one of a key within them.
+      const id = await agentId(await agentKeyOf(ctx.scoped ? ctx.caller : t.adminKey));
       return {
         method: 'POST',
         url: `${R}/scan-agents/${id}/revoke`,
         body: { kind: 'none' },
+        missing: { method: 'POST', url: `${R}/scan-agents/${NONE}/revoke`, body: { kind: 'none' } },
         ok: async (answer) => {
           const agent = object(answer);
           expect(Object.keys(agent)).toEqual(AGENT_FIELDS);
@@ -761,13 +891,21 @@ const ROUTES: Route[] = [
     route: 'POST /rest/api-keys',
     anyOf: KEYS,
     restricted: true,
+    outOfScope: {
+      kind: 'refused',
+      status: 403,
+      message: 'Your API Key cannot grant access to teams it does not reach itself.',
+    },
     prepare: async () => {
       const name = uniqueName('created');
       return {
         method: 'POST',
         url: `${R}/api-keys`,
-        // A permission every key that may call this holds: no key can grant more than it has.
-        body: { kind: 'json', json: { name, permissions: ['CAN_MANAGE_API_KEYS'] } },
+        // What every key that may call this holds, in the fixture's team.
+        body: {
+          kind: 'json',
+          json: { name, permissions: ['CAN_MANAGE_API_KEYS'], teamIds: [teams.ours] },
+        },
         ok: async (answer) => {
           const key = object(answer);
           expect(Object.keys(key)).toEqual([...API_KEY_FIELDS, 'apiKey']);
@@ -775,6 +913,7 @@ const ROUTES: Route[] = [
             name,
             permissions: ['CAN_MANAGE_API_KEYS'],
             restricted: false,
+            teamIds: [teams.ours],
             active: true,
             apiKey: expect.stringMatching(KEY_SHAPE),
           });
@@ -792,14 +931,20 @@ const ROUTES: Route[] = [
     route: 'GET /rest/api-keys',
     anyOf: KEYS,
     restricted: true,
+    readOnly: true,
+    outOfScope: {
+      kind: 'list',
+      // Keys within their team only: their own.
+      check: async (answer) => expect(array(answer).map((key) => key.id)).toEqual([keys.theirs.id]),
+    },
     prepare: async () => ({
       method: 'GET',
       url: `${R}/api-keys`,
       body: { kind: 'none' },
       ok: async (answer) => {
-        const keys = array(answer);
-        expect(keys.length).toBeGreaterThan(1);
-        for (const key of keys) expect(Object.keys(key)).toEqual(API_KEY_FIELDS);
+        const listed = array(answer);
+        expect(listed.length).toBeGreaterThan(0);
+        for (const key of listed) expect(Object.keys(key)).toEqual(API_KEY_FIELDS);
       },
     }),
   },
@@ -808,12 +953,15 @@ const ROUTES: Route[] = [
     route: 'POST /rest/api-keys/{id}/revoke',
     anyOf: KEYS,
     restricted: true,
+    outOfScope: AS_MISSING,
     prepare: async () => {
-      const { id, key } = await createKey(['READ_ACCESS']);
+      // A key any caller of this route may revoke: its permissions, in the fixture's team.
+      const { id, key } = await createKey(['CAN_MANAGE_API_KEYS'], { teamIds: [teams.ours] });
       return {
         method: 'POST',
         url: `${R}/api-keys/${id}/revoke`,
         body: { kind: 'none' },
+        missing: { method: 'POST', url: `${R}/api-keys/${NONE}/revoke`, body: { kind: 'none' } },
         ok: async (answer) => {
           const revoked = object(answer);
           expect(Object.keys(revoked)).toEqual(API_KEY_FIELDS);
@@ -821,7 +969,7 @@ const ROUTES: Route[] = [
           expect(
             (
               await send(
-                { method: 'GET', url: `${R}/applications`, body: { kind: 'none' } },
+                { method: 'GET', url: `${R}/api-keys`, body: { kind: 'none' } },
                 `APIKEY ${key}`,
               )
             ).status,
@@ -835,17 +983,27 @@ const ROUTES: Route[] = [
     controller: 'applications',
     route: 'POST /rest/applications',
     anyOf: APP_WRITE,
-    restricted: false,
+    restricted: true,
+    outOfScope: AS_MISSING,
     prepare: async () => {
       const name = uniqueName('app');
-      return {
+      const create = (teamId: number): Call => ({
         method: 'POST',
         url: `${R}/applications`,
-        body: { kind: 'json', json: { name, url: 'http://created.example/' } },
+        body: { kind: 'json', json: { name, url: 'http://created.example/', teamId } },
+      });
+      return {
+        ...create(teams.ours),
+        missing: create(NONE),
         ok: async (answer) => {
           const app = object(answer);
           expect(Object.keys(app)).toEqual(APP_FIELDS);
-          expect(app).toMatchObject({ name, url: 'http://created.example/', active: true });
+          expect(app).toMatchObject({
+            name,
+            url: 'http://created.example/',
+            active: true,
+            teamId: teams.ours,
+          });
           expect(await t.query('SELECT id FROM applications WHERE id = $1', [app.id])).toHaveLength(
             1,
           );
@@ -858,6 +1016,11 @@ const ROUTES: Route[] = [
     route: 'GET /rest/applications',
     anyOf: APP_READ,
     restricted: false,
+    readOnly: true,
+    outOfScope: {
+      kind: 'list',
+      check: async (answer) => expect(array(answer)).toEqual([]),
+    },
     prepare: async () => ({
       method: 'GET',
       url: `${R}/applications`,
@@ -874,18 +1037,27 @@ const ROUTES: Route[] = [
     route: 'GET /rest/applications/{id}',
     anyOf: APP_READ,
     restricted: false,
+    readOnly: true,
+    outOfScope: AS_MISSING,
     prepare: async () => {
       const id = await givenApplication(t);
       return {
         method: 'GET',
         url: `${R}/applications/${id}`,
         body: { kind: 'none' },
+        missing: { method: 'GET', url: `${R}/applications/${NONE}`, body: { kind: 'none' } },
         ok: async (answer) => {
           const app = object(answer);
+          // Both shapes: scanqueue's fields and ThreadFix's.
           expect(Object.keys(app)).toEqual(THREADFIX_APP_FIELDS);
-          expect(app).toMatchObject({ id, active: true, scans: [] });
+          expect(app).toMatchObject({
+            id,
+            active: true,
+            teamId: teams.ours,
+            organization: { id: teams.ours, name: teams.oursName },
+            scans: [],
+          });
         },
-        outOfScope: { status: 404, message: `Application with id ${id} was not found.` },
       };
     },
   },
@@ -893,13 +1065,18 @@ const ROUTES: Route[] = [
     controller: 'applications',
     route: 'PATCH /rest/applications/{id}',
     anyOf: APP_WRITE,
-    restricted: false,
+    restricted: true,
+    outOfScope: AS_MISSING,
     prepare: async () => {
       const id = await givenApplication(t);
-      return {
+      const patch = (appId: number): Call => ({
         method: 'PATCH',
-        url: `${R}/applications/${id}`,
+        url: `${R}/applications/${appId}`,
         body: { kind: 'json', json: { description: 'patched' } },
+      });
+      return {
+        ...patch(id),
+        missing: patch(NONE),
         ok: async (answer) => {
           expect(object(answer)).toMatchObject({ id, description: 'patched' });
           const [row] = await t.query<{ description: string }>(
@@ -915,13 +1092,19 @@ const ROUTES: Route[] = [
     controller: 'applications',
     route: 'POST /rest/applications/{id}/deactivate',
     anyOf: APP_WRITE,
-    restricted: false,
+    restricted: true,
+    outOfScope: AS_MISSING,
     prepare: async () => {
       const id = await givenApplication(t);
       return {
         method: 'POST',
         url: `${R}/applications/${id}/deactivate`,
         body: { kind: 'none' },
+        missing: {
+          method: 'POST',
+          url: `${R}/applications/${NONE}/deactivate`,
+          body: { kind: 'none' },
+        },
         ok: async (answer) => {
           expect(object(answer)).toMatchObject({ id, active: false });
           const [row] = await t.query<{ active: boolean }>(
@@ -939,12 +1122,15 @@ const ROUTES: Route[] = [
     route: 'GET /rest/applications/{applicationId}/scans',
     anyOf: SCAN_READ,
     restricted: false,
+    readOnly: true,
+    outOfScope: AS_MISSING,
     prepare: async () => {
       const scan = await completedScan();
       return {
         method: 'GET',
         url: `${R}/applications/${scan.applicationId}/scans`,
         body: { kind: 'none' },
+        missing: { method: 'GET', url: `${R}/applications/${NONE}/scans`, body: { kind: 'none' } },
         ok: async (answer) => {
           expect(array(answer)).toEqual([
             expect.objectContaining({
@@ -958,10 +1144,6 @@ const ROUTES: Route[] = [
             }),
           ]);
         },
-        outOfScope: {
-          status: 404,
-          message: `Application with id ${scan.applicationId} was not found.`,
-        },
       };
     },
   },
@@ -970,12 +1152,19 @@ const ROUTES: Route[] = [
     route: 'GET /rest/applications/{applicationId}/scans/{scanId}/file',
     anyOf: SCAN_READ,
     restricted: false,
+    readOnly: true,
+    outOfScope: AS_MISSING,
     prepare: async () => {
       const scan = await completedScan();
       return {
         method: 'GET',
         url: `${R}/applications/${scan.applicationId}/scans/${scan.scanId}/file`,
         body: { kind: 'none' },
+        missing: {
+          method: 'GET',
+          url: `${R}/applications/${NONE}/scans/${scan.scanId}/file`,
+          body: { kind: 'none' },
+        },
         ok: async (answer) => {
           expect(answer.contentType).toMatch(/^application\/xml/);
           expect(answer.raw.equals(zapResult())).toBe(true);
@@ -987,8 +1176,10 @@ const ROUTES: Route[] = [
   {
     controller: 'scan-configs',
     route: 'GET /rest/applications/{applicationId}/scan-configs',
-    anyOf: SCAN_READ,
+    anyOf: CONFIG_READ,
     restricted: false,
+    readOnly: true,
+    outOfScope: AS_MISSING,
     prepare: async () => {
       const applicationId = await givenApplication(t);
       const content = Buffer.from(uniqueName('config'));
@@ -1007,6 +1198,11 @@ const ROUTES: Route[] = [
         method: 'GET',
         url: `${R}/applications/${applicationId}/scan-configs`,
         body: { kind: 'none' },
+        missing: {
+          method: 'GET',
+          url: `${R}/applications/${NONE}/scan-configs`,
+          body: { kind: 'none' },
+        },
         ok: async (answer) => {
           const [config, ...more] = array(answer);
           expect(more).toEqual([]);
@@ -1035,12 +1231,19 @@ const ROUTES: Route[] = [
     route: 'GET /rest/applications/{applicationId}/vulnerabilities',
     anyOf: SCAN_READ,
     restricted: false,
+    readOnly: true,
+    outOfScope: AS_MISSING,
     prepare: async () => {
       const scan = await completedScan();
       return {
         method: 'GET',
         url: `${R}/applications/${scan.applicationId}/vulnerabilities`,
         body: { kind: 'none' },
+        missing: {
+          method: 'GET',
+          url: `${R}/applications/${NONE}/vulnerabilities`,
+          body: { kind: 'none' },
+        },
         ok: async (answer) => {
           expect(object(answer)).toMatchObject({ total: 0, vulnerabilities: [] });
         },
@@ -1052,12 +1255,19 @@ const ROUTES: Route[] = [
     route: 'GET /rest/applications/{applicationId}/scans/{scanId}/findings',
     anyOf: SCAN_READ,
     restricted: false,
+    readOnly: true,
+    outOfScope: AS_MISSING,
     prepare: async () => {
       const scan = await completedScan();
       return {
         method: 'GET',
         url: `${R}/applications/${scan.applicationId}/scans/${scan.scanId}/findings`,
         body: { kind: 'none' },
+        missing: {
+          method: 'GET',
+          url: `${R}/applications/${NONE}/scans/${scan.scanId}/findings`,
+          body: { kind: 'none' },
+        },
         ok: async (answer) => {
           expect(object(answer)).toMatchObject({ total: 0, findings: [] });
         },
@@ -1069,12 +1279,19 @@ const ROUTES: Route[] = [
     route: 'GET /rest/applications/{applicationId}/scans/{scanId}/import',
     anyOf: SCAN_READ,
     restricted: false,
+    readOnly: true,
+    outOfScope: AS_MISSING,
     prepare: async () => {
       const scan = await completedScan();
       return {
         method: 'GET',
         url: `${R}/applications/${scan.applicationId}/scans/${scan.scanId}/import`,
         body: { kind: 'none' },
+        missing: {
+          method: 'GET',
+          url: `${R}/applications/${NONE}/scans/${scan.scanId}/import`,
+          body: { kind: 'none' },
+        },
         ok: async (answer) => {
           expect(object(answer)).toMatchObject({ scanId: scan.scanId, phase: 'queued' });
         },
@@ -1087,6 +1304,9 @@ const ROUTES: Route[] = [
     route: 'POST /rest/teams/new',
     anyOf: TEAM_WRITE,
     restricted: true,
+    // A key limited to teams cannot create one, in its own team or any other.
+    inScope: { status: 403, message: SCOPED_KEY_CANNOT_CREATE_TEAMS },
+    outOfScope: { kind: 'refused', status: 403, message: SCOPED_KEY_CANNOT_CREATE_TEAMS },
     prepare: async () => {
       const name = uniqueName('new team');
       return {
@@ -1101,72 +1321,78 @@ const ROUTES: Route[] = [
             { name },
           ]);
         },
-        outOfScope: {
-          status: 403,
-          message: 'Your API Key is limited to some teams and cannot create teams.',
-        },
       };
     },
   },
   {
     controller: 'teams',
     route: 'GET /rest/teams',
-    anyOf: READ,
+    anyOf: TEAM_READ,
     restricted: false,
-    prepare: async () => {
-      const team = await givenTeam();
-      return {
-        method: 'GET',
-        url: `${R}/teams?page=1&pageSize=10000`,
-        body: { kind: 'none' },
-        ok: async (answer) => {
-          const teams = array(answer);
-          expect(teams.find((item) => item.id === team.id)).toMatchObject({
-            name: team.name,
-            active: true,
-          });
-        },
-      };
+    readOnly: true,
+    outOfScope: {
+      kind: 'list',
+      check: async (answer) => expect(array(answer).map((team) => team.id)).toEqual([teams.theirs]),
     },
+    prepare: async () => ({
+      method: 'GET',
+      url: `${R}/teams?page=1&pageSize=10000`,
+      body: { kind: 'none' },
+      ok: async (answer) => {
+        expect(array(answer).find((team) => team.id === teams.ours)).toMatchObject({
+          name: teams.oursName,
+          active: true,
+        });
+      },
+    }),
   },
   {
     controller: 'teams',
     route: 'GET /rest/teams/lookup',
-    anyOf: READ,
+    anyOf: TEAM_READ,
     restricted: false,
-    prepare: async () => {
-      const team = await givenTeam();
-      return {
+    outOfScope: AS_MISSING,
+    prepare: async (ctx) => {
+      const { team, key } = await teamFixture(ctx);
+      const lookup = (name: string): Call => ({
         method: 'GET',
-        url: `${R}/teams/lookup?name=${encodeURIComponent(team.name)}`,
+        url: `${R}/teams/lookup?name=${encodeURIComponent(name)}`,
         body: { kind: 'none' },
+      });
+      return {
+        ...lookup(team.name),
+        // A name of the same shape (its numbers blanked) that no team has.
+        missing: lookup(team.name.replace(/\d+/g, '0')),
+        scopedKey: key,
         ok: async (answer) => {
           const found = object(answer);
           expect(Object.keys(found)).toEqual(TEAM_FIELDS);
           expect(found).toMatchObject({ id: team.id, name: team.name });
         },
-        outOfScope: { status: 404, message: `No team found with name '${team.name}'` },
       };
     },
   },
   {
     controller: 'teams',
     route: 'GET /rest/teams/{teamId}',
-    anyOf: READ,
+    anyOf: TEAM_READ,
     restricted: false,
-    prepare: async () => {
-      const app = await givenTeamApplication();
+    outOfScope: AS_MISSING,
+    prepare: async (ctx) => {
+      const { team, key } = await teamFixture(ctx);
+      const app = await givenTeamApplication(team);
       return {
         method: 'GET',
-        url: `${R}/teams/${app.team.id}`,
+        url: `${R}/teams/${team.id}`,
         body: { kind: 'none' },
+        missing: { method: 'GET', url: `${R}/teams/${NONE}`, body: { kind: 'none' } },
+        scopedKey: key,
         ok: async (answer) => {
           expect(object(answer)).toMatchObject({
-            id: app.team.id,
+            id: team.id,
             applications: [expect.objectContaining({ id: app.id, name: app.name })],
           });
         },
-        outOfScope: { status: 404, message: 'Team Lookup failed.' },
       };
     },
   },
@@ -1175,20 +1401,25 @@ const ROUTES: Route[] = [
     route: 'PUT /rest/teams/{teamId}/update',
     anyOf: TEAM_WRITE,
     restricted: true,
-    prepare: async () => {
-      const team = await givenTeam();
+    outOfScope: AS_MISSING,
+    prepare: async (ctx) => {
+      const { team, key } = await teamFixture(ctx);
       const name = uniqueName('renamed');
-      return {
+      const update = (id: number): Call => ({
         method: 'PUT',
-        url: `${R}/teams/${team.id}/update?name=${encodeURIComponent(name)}`,
+        url: `${R}/teams/${id}/update?name=${encodeURIComponent(name)}`,
         body: { kind: 'none' },
+      });
+      return {
+        ...update(team.id),
+        missing: update(NONE),
+        scopedKey: key,
         ok: async (answer) => {
           expect(text(answer)).toBe('Fields updated successfully');
           expect(await t.query('SELECT name FROM teams WHERE id = $1', [team.id])).toEqual([
             { name },
           ]);
         },
-        outOfScope: { status: 404, message: 'Team Lookup failed.' },
       };
     },
   },
@@ -1197,22 +1428,25 @@ const ROUTES: Route[] = [
     route: 'DELETE /rest/teams/{teamId}/delete',
     anyOf: TEAM_WRITE,
     restricted: true,
-    prepare: async () => {
-      const app = await givenTeamApplication();
+    outOfScope: AS_MISSING,
+    prepare: async (ctx) => {
+      const { team, key } = await teamFixture(ctx);
+      const app = await givenTeamApplication(team);
       return {
         method: 'DELETE',
-        url: `${R}/teams/${app.team.id}/delete`,
+        url: `${R}/teams/${team.id}/delete`,
         body: { kind: 'none' },
+        missing: { method: 'DELETE', url: `${R}/teams/${NONE}/delete`, body: { kind: 'none' } },
+        scopedKey: key,
         ok: async (answer) => {
           expect(text(answer)).toBe('Team deleted successfully.');
-          expect(
-            await t.query('SELECT name, active FROM teams WHERE id = $1', [app.team.id]),
-          ).toEqual([{ name: `deleted-${app.team.id}-${app.team.name}`, active: false }]);
+          expect(await t.query('SELECT name, active FROM teams WHERE id = $1', [team.id])).toEqual([
+            { name: `deleted-${team.id}-${team.name}`, active: false },
+          ]);
           expect(await t.query('SELECT active FROM applications WHERE id = $1', [app.id])).toEqual([
             { active: false },
           ]);
         },
-        outOfScope: { status: 404, message: 'Team Lookup failed.' },
       };
     },
   },
@@ -1222,49 +1456,57 @@ const ROUTES: Route[] = [
     route: 'POST /rest/teams/{teamId}/applications/new',
     anyOf: APP_WRITE,
     restricted: true,
+    outOfScope: AS_MISSING,
     prepare: async () => {
-      const team = await givenTeam();
       const name = uniqueName('created app');
-      return {
+      const create = (teamId: number): Call => ({
         method: 'POST',
-        url: `${R}/teams/${team.id}/applications/new?name=${encodeURIComponent(name)}&url=${encodeURIComponent('http://created.example/')}`,
+        url: `${R}/teams/${teamId}/applications/new?name=${encodeURIComponent(name)}&url=${encodeURIComponent('http://created.example/')}`,
         body: { kind: 'none' },
+      });
+      return {
+        ...create(teams.ours),
+        missing: create(NONE),
         ok: async (answer) => {
           const app = object(answer);
           expect(Object.keys(app)).toEqual(THREADFIX_APP_FIELDS);
           expect(app).toMatchObject({
             name,
             url: 'http://created.example/',
-            teamId: team.id,
-            organization: { id: team.id, name: team.name },
+            teamId: teams.ours,
+            organization: { id: teams.ours, name: teams.oursName },
             applicationCriticality: { id: 1, name: 'Low' },
             scans: [],
           });
           expect(await t.query('SELECT team_id FROM applications WHERE id = $1', [app.id])).toEqual(
-            [{ team_id: team.id }],
+            [{ team_id: teams.ours }],
           );
         },
-        outOfScope: { status: 404, message: 'Invalid Team ID.' },
       };
     },
   },
   {
     controller: 'threadfix-applications',
     route: 'GET /rest/applications/{teamName}/lookup',
-    anyOf: READ,
+    anyOf: APP_READ,
     restricted: false,
+    readOnly: true,
+    outOfScope: AS_MISSING,
     prepare: async () => {
       const app = await givenTeamApplication();
-      return {
+      const lookup = (name: string): Call => ({
         method: 'GET',
-        url: `${R}/applications/${encodeURIComponent(app.team.name)}/lookup?name=${encodeURIComponent(app.name)}`,
+        url: `${R}/applications/${encodeURIComponent(app.team.name)}/lookup?name=${encodeURIComponent(name)}`,
         body: { kind: 'none' },
+      });
+      return {
+        ...lookup(app.name),
+        missing: lookup(uniqueName('no such app')),
         ok: async (answer) => {
           const found = object(answer);
           expect(Object.keys(found)).toEqual(THREADFIX_APP_FIELDS);
-          expect(found).toMatchObject({ id: app.id, organization: { id: app.team.id } });
+          expect(found).toMatchObject({ id: app.id, organization: { id: teams.ours } });
         },
-        outOfScope: { status: 404, message: 'Application lookup failed. Check your ID.' },
       };
     },
   },
@@ -1273,12 +1515,17 @@ const ROUTES: Route[] = [
     route: 'PUT /rest/applications/{applicationId}/update',
     anyOf: APP_WRITE,
     restricted: true,
+    outOfScope: AS_MISSING,
     prepare: async () => {
       const app = await givenTeamApplication();
-      return {
+      const update = (id: number): Call => ({
         method: 'PUT',
-        url: `${R}/applications/${app.id}/update?uniqueId=u-${app.id}&applicationCriticality=4`,
+        url: `${R}/applications/${id}/update?uniqueId=u-${app.id}&applicationCriticality=4`,
         body: { kind: 'none' },
+      });
+      return {
+        ...update(app.id),
+        missing: update(NONE),
         ok: async (answer) => {
           expect(text(answer)).toBe('Fields updated successfully.');
           expect(
@@ -1287,7 +1534,6 @@ const ROUTES: Route[] = [
             ]),
           ).toEqual([{ unique_id: `u-${app.id}`, criticality: 4 }]);
         },
-        outOfScope: { status: 404, message: `No application found for id: ${app.id}` },
       };
     },
   },
@@ -1296,13 +1542,18 @@ const ROUTES: Route[] = [
     controller: 'threadfix-scans',
     route: 'POST /rest/applications/{applicationId}/upload',
     anyOf: UPLOAD,
-    restricted: false,
+    restricted: true,
+    outOfScope: AS_MISSING,
     prepare: async () => {
       const app = await givenTeamApplication();
-      return {
+      const upload = (id: number): Call => ({
         method: 'POST',
-        url: `${R}/applications/${app.id}/upload`,
+        url: `${R}/applications/${id}/upload`,
         body: { kind: 'multipart', fields: {}, file: { name: ZAP_FILE, content: zapResult() } },
+      });
+      return {
+        ...upload(app.id),
+        missing: upload(NONE),
         ok: async (answer) => {
           expect(answer.json).toEqual({
             message: '',
@@ -1329,7 +1580,6 @@ const ROUTES: Route[] = [
             { sha256: createHash('sha256').update(zapResult()).digest('hex'), phase: 'queued' },
           ]);
         },
-        outOfScope: { status: 404, message: 'Invalid application ID.' },
       };
     },
   },
@@ -1338,12 +1588,18 @@ const ROUTES: Route[] = [
     route: 'GET /rest/applications/{applicationId}/pendingScan/{pendingScanId}/status',
     anyOf: PENDING_READ,
     restricted: false,
+    readOnly: true,
+    outOfScope: AS_MISSING,
     prepare: async () => {
       const scan = await uploadedScan();
-      return {
+      const status = (uploadId: number): Call => ({
         method: 'GET',
-        url: `${R}/applications/${scan.applicationId}/pendingScan/${scan.uploadId}/status`,
+        url: `${R}/applications/${scan.applicationId}/pendingScan/${uploadId}/status`,
         body: { kind: 'none' },
+      });
+      return {
+        ...status(scan.uploadId),
+        missing: status(NONE),
         successMessage: 'Queued',
         ok: async (answer) => {
           expect(answer.json).toMatchObject({ success: true, message: 'Queued' });
@@ -1354,24 +1610,26 @@ const ROUTES: Route[] = [
             error: false,
           });
         },
-        outOfScope: {
-          status: 404,
-          message: `No pending scan found with id ${scan.uploadId} for application ${scan.applicationId}`,
-        },
       };
     },
   },
   {
     controller: 'threadfix-scans',
     route: 'GET /rest/scans/{scanId}',
-    anyOf: READ,
+    anyOf: SCAN_READ,
     restricted: false,
+    readOnly: true,
+    outOfScope: AS_MISSING,
     prepare: async () => {
       const scan = await uploadedScan();
-      return {
+      const details = (scanId: number): Call => ({
         method: 'GET',
-        url: `${R}/scans/${scan.scanId}?page=1&pageSize=10000`,
+        url: `${R}/scans/${scanId}?page=1&pageSize=10000`,
         body: { kind: 'none' },
+      });
+      return {
+        ...details(scan.scanId),
+        missing: details(NONE),
         ok: async (answer) => {
           expect(object(answer)).toMatchObject({
             id: scan.scanId,
@@ -1379,7 +1637,6 @@ const ROUTES: Route[] = [
             findings: [],
           });
         },
-        outOfScope: { status: 404, message: 'No scan exists for requested id' },
       };
     },
   },
@@ -1388,17 +1645,22 @@ const ROUTES: Route[] = [
     route: 'GET /rest/scans/{scanId}/download',
     anyOf: DOWNLOAD,
     restricted: false,
+    readOnly: true,
+    outOfScope: AS_MISSING,
     prepare: async () => {
       const scan = await uploadedScan();
-      return {
+      const download = (scanId: number): Call => ({
         method: 'GET',
-        url: `${R}/scans/${scan.scanId}/download?scanFileName=${ZAP_FILE}`,
+        url: `${R}/scans/${scanId}/download?scanFileName=${ZAP_FILE}`,
         body: { kind: 'none' },
+      });
+      return {
+        ...download(scan.scanId),
+        missing: download(NONE),
         ok: async (answer) => {
           expect(answer.contentType).toMatch(/^application\/xml/);
           expect(answer.raw.equals(zapResult())).toBe(true);
         },
-        outOfScope: { status: 404, message: 'There is no valid scan file.' },
       };
     },
   },
@@ -1412,14 +1674,16 @@ type CaseName =
   | 'malformed header'
   | 'unknown key'
   | 'revoked key'
-  | 'key lacking the permission'
+  | 'key with every other permission'
   | 'restricted key'
-  | typeof TEAM_SCOPE
-  | `valid key (only ${Perm})`;
+  | `only ${Perm}`
+  | 'limited to its team (in scope)'
+  | 'limited to another team (out of scope)';
 
 interface Cell {
   route: string;
   case: CaseName;
+  /** Expected status and message (out of scope, a description: the route's outOfScope judges). */
   status: number;
   message: string;
   spec: Route;
@@ -1428,53 +1692,70 @@ interface Cell {
 const keys = {
   revoked: '',
   restricted: '',
-  /** Every permission, limited to a team no route's fixture belongs to. */
-  scoped: '',
   unknown: randomBytes(32).toString('base64url'),
   only: {} as Record<Perm, string>,
   without: new Map<string, string>(),
+  /** Every permission, limited to the fixtures' team. */
+  ours: { id: 0, key: '' },
+  /** Every permission, limited to another team; and an agent key it issued. */
+  theirs: { id: 0, key: '' },
+  theirAgent: '',
 };
 
 beforeAll(async () => {
+  [{ id: teams.ours, name: teams.oursName }] = await t.query<{ id: number; name: string }>(
+    'SELECT id, name FROM teams WHERE is_default',
+  );
+  [{ id: teams.theirs }] = await t.query<{ id: number }>(
+    `INSERT INTO teams (name) VALUES ('theirs') RETURNING id`,
+  );
   const revoked = await createKey(ALL);
   const res = await t.postForm(`${R}/api-keys/${revoked.id}/revoke`, t.adminKey);
   expect(res.status).toBe(200);
   keys.revoked = revoked.key;
-  keys.restricted = (await createKey(ALL, true)).key;
-  keys.scoped = (await createKey(ALL, false, [(await givenTeam()).id])).key;
+  keys.restricted = (await createKey(ALL, { restricted: true })).key;
   for (const p of ALL) keys.only[p] = (await createKey([p])).key;
   for (const route of ROUTES) {
     const others = ALL.filter((p) => !route.anyOf.includes(p));
     const id = others.join('+');
     if (!keys.without.has(id)) keys.without.set(id, (await createKey(others)).key);
   }
+  keys.ours = await createKey(ALL, { teamIds: [teams.ours] });
+  keys.theirs = await createKey(ALL, { teamIds: [teams.theirs] });
+  keys.theirAgent = await agentKeyOf(keys.theirs.key);
 });
 
-function authorization(cell: Cell): string | undefined {
+function apiKeyOf(cell: Cell): string | undefined {
   switch (cell.case) {
     case 'no key':
       return undefined;
     case 'malformed header':
-      // A valid key, but not in the `APIKEY <key>` form.
-      return `Bearer ${t.adminKey}`;
     case 'unknown key':
-      return `APIKEY ${keys.unknown}`;
+      return keys.unknown;
     case 'revoked key':
-      return `APIKEY ${keys.revoked}`;
-    case 'key lacking the permission': {
-      const others = ALL.filter((p) => !cell.spec.anyOf.includes(p));
-      return `APIKEY ${keys.without.get(others.join('+'))}`;
-    }
+      return keys.revoked;
+    case 'key with every other permission':
+      return keys.without.get(ALL.filter((p) => !cell.spec.anyOf.includes(p)).join('+'));
     case 'restricted key':
-      return `APIKEY ${keys.restricted}`;
-    case TEAM_SCOPE:
-      return `APIKEY ${keys.scoped}`;
-    default: {
-      const only = /^valid key \(only (\w+)\)$/.exec(cell.case)?.[1] as Perm;
-      return `APIKEY ${keys.only[only]}`;
-    }
+      return keys.restricted;
+    case 'limited to its team (in scope)':
+      return keys.ours.key;
+    case 'limited to another team (out of scope)':
+      return keys.theirs.key;
+    default:
+      return keys.only[cell.case.slice('only '.length) as Perm];
   }
 }
+
+function authorization(cell: Cell): string | undefined {
+  // A valid key, but not in the `APIKEY <key>` form.
+  if (cell.case === 'malformed header') return `Bearer ${t.adminKey}`;
+  const key = apiKeyOf(cell);
+  return key === undefined ? undefined : `APIKEY ${key}`;
+}
+
+const IN_SCOPE = 'limited to its team (in scope)';
+const OUT_OF_SCOPE = 'limited to another team (out of scope)';
 
 const MATRIX: Cell[] = ROUTES.flatMap((spec) => {
   const cell = (name: CaseName, status: number, message: string): Cell => ({
@@ -1489,24 +1770,32 @@ const MATRIX: Cell[] = ROUTES.flatMap((spec) => {
     cell('malformed header', 401, MISSING_KEY),
     cell('unknown key', 401, UNKNOWN_KEY),
     cell('revoked key', 401, UNKNOWN_KEY),
-    cell('key lacking the permission', 403, lacking(spec.anyOf)),
+    cell('key with every other permission', 403, lacking(spec.anyOf)),
+    // Each permission on its own: any one of the route's suffices, no other does.
+    ...ALL.map((p) =>
+      spec.anyOf.includes(p)
+        ? cell(`only ${p}`, 200, '')
+        : cell(`only ${p}`, 403, lacking(spec.anyOf)),
+    ),
     spec.restricted ? cell('restricted key', 403, RESTRICTED) : cell('restricted key', 200, ''),
-    // Any one of the route's permissions suffices: one cell per alternative.
-    ...spec.anyOf.map((p) => cell(`valid key (only ${p})`, 200, '')),
-    // Routes that check the caller's team scope: a resource of another team is as missing (the
-    // status and message depend on the fixture: Prepared.outOfScope).
-    ...(TEAM_SCOPED_ROUTES.has(spec.route)
-      ? [
-          spec.route === 'POST /rest/teams/new'
-            ? cell(TEAM_SCOPE, 403, 'cannot create teams')
-            : cell(TEAM_SCOPE, 404, 'as if missing'),
-        ]
-      : []),
+    spec.inScope
+      ? cell(IN_SCOPE, spec.inScope.status, spec.inScope.message)
+      : cell(IN_SCOPE, 200, ''),
+    spec.outOfScope.kind === 'refused'
+      ? cell(OUT_OF_SCOPE, spec.outOfScope.status, spec.outOfScope.message)
+      : spec.outOfScope.kind === 'as missing'
+        ? cell(OUT_OF_SCOPE, 404, 'as for a missing resource')
+        : cell(OUT_OF_SCOPE, 200, spec.outOfScope.kind === 'list' ? 'filtered to its team' : ''),
   ];
 });
 
-/** Refused calls share one fixture per route (they change nothing); accepted calls get a fresh one. */
+/** Refused and read-only calls share one fixture per route (they change nothing); others get a fresh one. */
 const sharedFixtures = new Map<string, Promise<Prepared>>();
+const shared = (spec: Route): Promise<Prepared> => {
+  if (!sharedFixtures.has(spec.route))
+    sharedFixtures.set(spec.route, spec.prepare({ caller: t.adminKey, scoped: false }));
+  return sharedFixtures.get(spec.route) as Promise<Prepared>;
+};
 
 describe('the route × caller matrix', () => {
   it('covers exactly the routes the server exposes (OpenAPI document)', async () => {
@@ -1520,24 +1809,47 @@ describe('the route × caller matrix', () => {
   });
 
   it.each(MATRIX)('$route × $case → $status $message', async (cell) => {
-    if (cell.status !== 200) {
-      if (!sharedFixtures.has(cell.route)) sharedFixtures.set(cell.route, cell.spec.prepare());
-      const call = await (sharedFixtures.get(cell.route) as Promise<Prepared>);
-      const expected =
-        cell.case === TEAM_SCOPE
-          ? (call.outOfScope as { status: number; message: string })
-          : { status: cell.status, message: cell.message };
-      expect(expected.status).toBe(cell.status);
+    const { spec } = cell;
+    if (cell.case === OUT_OF_SCOPE && spec.outOfScope.kind !== 'none') {
+      // The fixture is in our team; their key (and, on agent routes, their own agent) asks.
+      const fixture = await shared(spec);
+      const asThem = (call: Prepared, missing = false): Call =>
+        call.withAgent?.(keys.theirAgent, missing) ?? (missing ? (call.missing as Call) : call);
+      const before = await snapshot();
+      const answer = await send(asThem(fixture), authorization(cell));
+      if (spec.outOfScope.kind === 'list') {
+        expect(answer.status).toBe(200);
+        await spec.outOfScope.check(answer);
+      } else if (spec.outOfScope.kind === 'refused') {
+        expect({ status: answer.status, body: answer.json }).toEqual({
+          status: cell.status,
+          body: failure(cell.message),
+        });
+      } else {
+        expect(fixture.missing).toBeDefined();
+        const whenMissing = await send(asThem(fixture, true), authorization(cell));
+        expect(shape(answer)).toEqual(shape(whenMissing));
+        expect(answer.status).toBe(404);
+      }
+      expect(await snapshot()).toEqual(before);
+    } else if (cell.status !== 200) {
+      const call = await shared(spec);
       const before = await snapshot();
       const answer = await send(call, authorization(cell));
       expect({ status: answer.status, body: answer.json }).toEqual({
-        status: expected.status,
-        body: failure(expected.message),
+        status: cell.status,
+        body: failure(cell.message),
       });
       expect(await snapshot()).toEqual(before);
     } else {
-      const call = await cell.spec.prepare();
-      const answer = await send(call, authorization(cell));
+      const caller = apiKeyOf(cell) as string;
+      const call = spec.readOnly
+        ? await shared(spec)
+        : await spec.prepare({ caller, scoped: cell.case === IN_SCOPE });
+      const answer = await send(
+        call,
+        cell.case === IN_SCOPE && call.scopedKey ? `APIKEY ${call.scopedKey}` : authorization(cell),
+      );
       expect({ status: answer.status, message: answer.json?.message }).toEqual({
         status: 200,
         message: answer.json === undefined ? undefined : (call.successMessage ?? ''),
@@ -1548,9 +1860,45 @@ describe('the route × caller matrix', () => {
 });
 
 // ---------------------------------------------------------------------------------------------
+// Public and outside the API document (a stub for the vendor client's constructor).
+
+describe('GET /auth/apikey (the vendor client’s handshake; public)', () => {
+  const callers: [string, Record<string, string>][] = [
+    ['no key', {}],
+    ['an unknown key', { apikey: randomBytes(32).toString('base64url') }],
+    ['a revoked key', { apikey: 'revoked' }],
+    ['a valid key', { apikey: 'admin' }],
+    ['a valid key in Authorization', { authorization: 'admin' }],
+  ];
+  it.each(callers)(
+    '%s → 404 Networks API is not supported., an empty expired cookie, nothing changed',
+    async (_, given) => {
+      const headers: Record<string, string> = {};
+      const value = (v: string) =>
+        v === 'admin' ? t.adminKey : v === 'revoked' ? keys.revoked : v;
+      if (given.apikey) headers.apikey = value(given.apikey);
+      if (given.authorization) headers.authorization = `APIKEY ${value(given.authorization)}`;
+      const before = await snapshot();
+      const response = await fetch(`${t.baseUrl}/auth/apikey`, { headers });
+      expect(response.status).toBe(404);
+      expect(response.headers.get('set-cookie')).toBe(
+        'tfnetworks=unsupported; Path=/; Max-Age=0; HttpOnly',
+      );
+      expect(await response.json()).toEqual(failure('Networks API is not supported.'));
+      expect(await snapshot()).toEqual(before);
+    },
+  );
+});
+
+// ---------------------------------------------------------------------------------------------
 // Calls on a claimed task with a valid API key but the wrong agent or task key.
 
-type TaskCase = "another agent's key" | "another task's key" | 'a revoked agent';
+type TaskCase =
+  | "another agent's key"
+  | "another task's key"
+  | 'a revoked agent'
+  | "another API key's agent"
+  | 'a missing task';
 
 interface TaskRoute {
   route: string;
@@ -1597,63 +1945,43 @@ const TASK_ROUTES: TaskRoute[] = [
   },
 ];
 
-const TASK_CASES: [TaskCase, string][] = [
-  ["another agent's key", BAD_AGENT_KEY],
-  ["another task's key", BAD_TASK_KEY],
-  ['a revoked agent', BAD_AGENT_KEY],
+/**
+ * Another agent's task answers exactly as a missing one (404), so an agent cannot probe which task
+ * ids exist; a key that is not this agent's (revoked, issued by another API key) is a 403.
+ */
+const TASK_CASES: [TaskCase, number, (taskId: number) => string][] = [
+  ["another agent's key", 404, NO_TASK],
+  ['a missing task', 404, () => NO_TASK(NONE)],
+  ["another task's key", 403, () => BAD_TASK_KEY],
+  ['a revoked agent', 403, () => BAD_AGENT_KEY],
+  ["another API key's agent", 403, () => BAD_AGENT_KEY],
 ];
 
 const TASK_MATRIX = TASK_ROUTES.flatMap((spec) =>
-  TASK_CASES.map(([name, message]) => ({
+  TASK_CASES.map(([name, status, message]) => ({
     route: spec.route,
     case: name,
-    status: 403,
+    status,
     message,
     spec,
   })),
 );
 
-// Public and outside the API document (a stub for the vendor client's constructor).
-describe('GET /auth/apikey (the vendor client’s handshake; public)', () => {
-  const callers: [string, Record<string, string>][] = [
-    ['no key', {}],
-    ['an unknown key', { apikey: randomBytes(32).toString('base64url') }],
-    ['a revoked key', { apikey: 'revoked' }],
-    ['a valid key', { apikey: 'admin' }],
-    ['a valid key in Authorization', { authorization: 'admin' }],
-  ];
-  it.each(callers)(
-    '%s → 404 Networks API is not supported., an empty expired cookie, nothing changed',
-    async (_, given) => {
-      const headers: Record<string, string> = {};
-      const value = (v: string) =>
-        v === 'admin' ? t.adminKey : v === 'revoked' ? keys.revoked : v;
-      if (given.apikey) headers.apikey = value(given.apikey);
-      if (given.authorization) headers.authorization = `APIKEY ${value(given.authorization)}`;
-      const before = await snapshot();
-      const response = await fetch(`${t.baseUrl}/auth/apikey`, { headers });
-      expect(response.status).toBe(404);
-      expect(response.headers.get('set-cookie')).toBe(
-        'tfnetworks=unsupported; Path=/; Max-Age=0; HttpOnly',
-      );
-      expect(await response.json()).toEqual(failure('Networks API is not supported.'));
-      expect(await snapshot()).toEqual(before);
-    },
-  );
-});
-
 describe('task calls × the wrong agent or task key', () => {
-  it.each(TASK_MATRIX)('$route × $case → $status $message', async (cell) => {
-    // Agent A claimed tasks A and B; agent B claimed a task of its own.
-    const agentA = await givenAgentKey(t);
-    const taskA = await claimWith(agentA);
-    const taskB = await claimWith(agentA);
-    const agentB = (await claimed()).agentKey;
+  it.each(TASK_MATRIX)('$route × $case → $status', async (cell) => {
+    // Agent A claimed tasks A and B; agent B (same API key) claimed a task of its own.
+    const agentA = await agentKeyOf(t.adminKey);
+    const taskA = await claimWith(t.adminKey, agentA);
+    const taskB = await claimWith(t.adminKey, agentA);
+    const agentB = (await claimedBy(t.adminKey)).agentKey;
     const own = keysOf(taskA);
     let presented = own;
     if (cell.case === "another agent's key") presented = { ...own, scanAgentSecureKey: agentB };
+    if (cell.case === 'a missing task') presented = { ...own, scanQueueTaskId: NONE };
     if (cell.case === "another task's key")
       presented = { ...own, secureTaskKey: taskB.secureTaskKey };
+    if (cell.case === "another API key's agent")
+      presented = { ...own, scanAgentSecureKey: await agentKeyOf(keys.only.CAN_RUN_SCAN_AGENT) };
     if (cell.case === 'a revoked agent') {
       const revoked = await t.postForm(
         `${R}/scan-agents/${await agentId(agentA)}/revoke`,
@@ -1665,7 +1993,7 @@ describe('task calls × the wrong agent or task key', () => {
     const answer = await send(cell.spec.call(presented), `APIKEY ${t.adminKey}`);
     expect({ status: answer.status, body: answer.json }).toEqual({
       status: cell.status,
-      body: failure(cell.message),
+      body: failure(cell.message(taskA.taskId)),
     });
     expect(await snapshot()).toEqual(before);
     expect(await taskRow(taskA.taskId)).toEqual({

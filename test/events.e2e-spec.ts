@@ -499,6 +499,75 @@ describeWithNats('events for other services', () => {
       ).toHaveLength(0);
     });
 
+    it('applies the roles and team scope of the REST routes: out of scope answers as missing and changes nothing', async () => {
+      const newKey = async (permissions: string[], extra: Record<string, unknown> = {}) => {
+        const res = await t.postJson<{ apiKey: string }>('/threadfix/rest/api-keys', t.adminKey, {
+          name: `nats-${permissions.length}-${Math.random()}`,
+          permissions,
+          ...extra,
+        });
+        expect(res.status).toBe(200);
+        return res.body.object.apiKey;
+      };
+      const [{ id: team }] = await t.query<{ id: number }>(
+        `INSERT INTO teams (name) VALUES ('nats-elsewhere') RETURNING id`,
+      );
+      const everything = [
+        'CAN_MANAGE_SCAN_AGENTS',
+        'CAN_MANAGE_SCAN_QUEUE',
+        'CAN_MANAGE_APPLICATIONS',
+        'READ_ACCESS',
+      ];
+      const elsewhere = await newKey(everything, { teamIds: [team] });
+      const agentOnly = await newKey(['CAN_RUN_SCAN_AGENT']);
+      const queueAdmin = await newKey(['CAN_MANAGE_SCAN_QUEUE'], { restricted: true });
+      const app = await givenApplication(t);
+      const queued = await queueScan(t, app, 'zap');
+      const before = await t.query('SELECT * FROM scan_queue_tasks WHERE application_id = $1', [
+        app,
+      ]);
+      const missingId = 2147483000;
+      for (const [pattern, payload, missingPayload] of [
+        ['tasks.get', { id: queued.id }, { id: missingId }],
+        ['tasks.cancel', { id: queued.id }, { id: missingId }],
+        [
+          'tasks.queue',
+          { applicationId: app, scannerType: 'zap' },
+          { applicationId: missingId, scannerType: 'zap' },
+        ],
+        // As its REST route: 404 for a missing application, and so out of scope.
+        ['applications.scans', { applicationId: app }, { applicationId: missingId }],
+      ] as [string, Record<string, unknown>, Record<string, unknown>][]) {
+        const outOfScope = await ask(pattern, { ...payload, apiKey: elsewhere });
+        const missing = await ask(pattern, { ...missingPayload, apiKey: elsewhere });
+        expect(outOfScope).toMatchObject({ success: false, responseCode: 404, object: null });
+        expect(outOfScope.message.replace(/\d+/g, '#')).toBe(missing.message.replace(/\d+/g, '#'));
+      }
+      // An agent's key administers nothing; a restricted queue admin cannot cancel.
+      for (const pattern of ['tasks.get', 'tasks.cancel', 'tasks.queue', 'applications.scans']) {
+        const refused = await ask(pattern, {
+          apiKey: agentOnly,
+          id: queued.id,
+          applicationId: app,
+          scannerType: 'zap',
+        });
+        expect([pattern, refused.responseCode]).toEqual([pattern, 403]);
+      }
+      const cancel = await ask('tasks.cancel', { apiKey: queueAdmin, id: queued.id });
+      expect(cancel).toMatchObject({
+        responseCode: 403,
+        message: 'The requested URL is restricted for your API Key.',
+      });
+      expect(
+        await t.query('SELECT * FROM scan_queue_tasks WHERE application_id = $1', [app]),
+      ).toEqual(before);
+      // The restricted queue admin still reads.
+      expect(await ask('tasks.get', { apiKey: queueAdmin, id: queued.id })).toMatchObject({
+        success: true,
+        object: { id: queued.id, statusCount: 1 },
+      });
+    });
+
     it('answers a bad payload with a 400 envelope', async () => {
       const app = await givenApplication(t);
       const badId = await ask('tasks.get', { apiKey: t.adminKey, id: 'seven' });

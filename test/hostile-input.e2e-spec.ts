@@ -704,6 +704,17 @@ const ROUTES: Route[] = [
     rest: true,
   },
   {
+    name: 'task statuses',
+    method: 'GET',
+    path: idPath(goodTaskField('taskId'), '/statuses'),
+    fields: [
+      ['page', good(fc.integer({ min: 1, max: 5 }))],
+      ['pageSize', good(fc.integer({ min: 1, max: 500 }))],
+    ],
+    encoding: 'query',
+    rest: true,
+  },
+  {
     name: 'task cancel',
     method: 'POST',
     path: idPath(goodTaskField('taskId'), '/cancel'),
@@ -1388,6 +1399,7 @@ function tailOf(route: Route, tail: string): string {
     'scan file': 'applications/',
     'scan-agent revoke': 'scan-agents/',
     'task get': 'tasks/',
+    'task statuses': 'tasks/',
     'task cancel': 'tasks/',
     'team get': 'teams/',
     'team update': 'teams/',

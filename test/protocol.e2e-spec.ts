@@ -315,7 +315,7 @@ describe('refusals, each with its status and message', () => {
   };
   const zapFile = () => ({ name: 'ZAPRESULTS.xml', content: fixture('zap/5_zap_sample_one.xml') });
 
-  it('missing or wrong task key; missing, foreign or revoked agent key', async () => {
+  it("missing or wrong task key; missing or revoked agent key; another agent's task is missing to it", async () => {
     const task = await givenClaimedTask(t);
     refused(
       await completeTask(t, task, zapFile(), { ...keysOf(task), secureTaskKey: '' }),
@@ -332,11 +332,12 @@ describe('refusals, each with its status and message', () => {
       400,
       'No secure scan agent key found error.',
     );
+    // Another agent of the same API key: the task is not its own, and answers as a missing one.
     const otherAgent = await givenAgentKey(t);
     refused(
       await completeTask(t, task, zapFile(), { ...keysOf(task), scanAgentSecureKey: otherAgent }),
-      403,
-      'Secure scan agent key was not recognized.',
+      404,
+      `No ScanQueueTask found with id ${task.taskId}.`,
     );
     const other = await givenClaimedTask(t);
     refused(
@@ -353,8 +354,8 @@ describe('refusals, each with its status and message', () => {
         scanAgentSecureKey: otherAgent,
         message: 'hi',
       }),
-      403,
-      'Secure scan agent key was not recognized.',
+      404,
+      `No ScanQueueTask found with id ${task.taskId}.`,
     );
     refused(
       await t.postForm(`${TASKS}/failTask`, t.adminKey, {
@@ -394,7 +395,7 @@ describe('refusals, each with its status and message', () => {
     expect(history).toHaveLength(2); // queued, assigned: no refused call wrote anything
   });
 
-  it('unknown task and completing a QUEUED task', async () => {
+  it('unknown task, and a QUEUED task (no agent holds it: missing to every agent)', async () => {
     const task = await givenClaimedTask(t);
     refused(
       await completeTask(t, task, zapFile(), { ...keysOf(task), scanQueueTaskId: 99999999 }),
@@ -413,8 +414,8 @@ describe('refusals, each with its status and message', () => {
     const queued = await queueScan(t, task.applicationId, 'appscan');
     refused(
       await completeTask(t, task, zapFile(), { ...keysOf(task), scanQueueTaskId: queued.id }),
-      409,
-      `ScanQueueTask ${queued.id} has not been assigned to an agent.`,
+      404,
+      `No ScanQueueTask found with id ${queued.id}.`,
     );
     expect(await taskStatus(t, queued.id)).toBe(1);
     await t.postForm(`${TASKS}/${queued.id}/cancel`, t.adminKey);
@@ -762,7 +763,7 @@ describe('timeouts and cancels', () => {
 });
 
 describe('the admin view', () => {
-  it('lists and shows tasks with their history, never their keys', async () => {
+  it('lists tasks with their latest status, shows one with its history, never their keys', async () => {
     const task = await givenClaimedTask(t, 'burp');
     await t.postForm(`${TASKS}/taskStatusUpdate`, t.adminKey, {
       ...keysOf(task),
@@ -777,8 +778,10 @@ describe('the admin view', () => {
       }[];
       applicationId: number;
       secureKey: null;
+      statusCount: number;
     }>(`${TASKS}/${task.taskId}`, t.adminKey);
     expect(detail.body.object.applicationId).toBe(task.applicationId);
+    expect(detail.body.object.statusCount).toBe(3);
     expect(detail.body.object.statusHistory).toEqual([
       expect.objectContaining({ fromStatus: null, toStatus: 1, actorType: 'api_key' }),
       expect.objectContaining({ fromStatus: 1, toStatus: 2, actorType: 'agent' }),
@@ -789,12 +792,23 @@ describe('the admin view', () => {
         message: 'halfway',
       }),
     ]);
-    const list = await t.get<{ total: number; tasks: { id: number }[] }>(
-      `${TASKS}?applicationId=${task.applicationId}&status=2&scanner=burp`,
-      t.adminKey,
-    );
+    const list = await t.get<{
+      total: number;
+      tasks: { id: number; scanStatuses: { message: string }[]; statusHistory: unknown[] }[];
+    }>(`${TASKS}?applicationId=${task.applicationId}&status=2&scanner=burp`, t.adminKey);
     expect(list.body.object.total).toBe(1);
     expect(list.body.object.tasks.map((x) => x.id)).toEqual([task.taskId]);
+    // A list carries each task's latest status only.
+    expect(list.body.object.tasks[0].scanStatuses.map((s) => s.message)).toEqual(['halfway']);
+    expect(list.body.object.tasks[0].statusHistory).toEqual([]);
+    const history = await t.get<{ total: number; statuses: { message: string }[] }>(
+      `${TASKS}/${task.taskId}/statuses?pageSize=2&page=2`,
+      t.adminKey,
+    );
+    expect(history.body.object).toMatchObject({ total: 3, page: 2, pageSize: 2 });
+    expect(history.body.object.statuses.map((s) => s.message)).toEqual([
+      expect.stringMatching(/^Scan queued at: /),
+    ]);
     const everything = JSON.stringify([
       detail.body,
       (await t.get(`${TASKS}?pageSize=500`, t.adminKey)).body,

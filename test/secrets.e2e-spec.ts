@@ -153,8 +153,8 @@ beforeAll(async () => {
       scanAgentSecureKey: otherAgentKey,
       message: 'x',
     }),
-    403,
-    'Secure scan agent key was not recognized.',
+    404,
+    `No ScanQueueTask found with id ${task2}.`,
   );
   const unknownApiKey = randomBytes(32).toString('base64url');
   await expectStatus(

@@ -158,7 +158,7 @@ export class Agent {
 
   private refused(operation: string, error: RefusedError): AgentRefused {
     const hint = error.isAuth
-      ? ' — check apiKey: it must be active, unrestricted and hold CAN_MANAGE_SCAN_AGENTS (or the agent key was revoked)'
+      ? ' — check apiKey: it must be active, unrestricted and hold CAN_RUN_SCAN_AGENT (or the agent key was revoked, or issued to another API key)'
       : '';
     return new AgentRefused(`${operation} refused by the server: ${error.message}${hint}`);
   }

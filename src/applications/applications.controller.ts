@@ -1,11 +1,11 @@
 import { Body, Controller, Get, Param, Patch, Query } from '@nestjs/common';
 import { RestPost } from '../rest/rest-post.decorator';
 import { ApiOperation, ApiTags } from '@nestjs/swagger';
-import { Permission } from '../auth/permission';
-import { RequirePermission } from '../auth/require-permission.decorator';
+import { AuthenticatedCaller, Caller } from '../auth/authenticated-caller';
+import { ACCESS } from '../auth/permission';
+import { RequireAccess } from '../auth/require-permission.decorator';
 import { ApiEnvelope } from '../rest/api-envelope.decorator';
 import { parseId } from '../rest/rest-params';
-import { AuthenticatedCaller, Caller } from '../auth/authenticated-caller';
 import {
   ApplicationDto,
   CreateApplicationDto,
@@ -17,8 +17,6 @@ import { ApplicationsService } from './applications.service';
 import { ThreadFixApplicationJson } from './threadfix-application.dto';
 import { ThreadFixApplicationsService } from './threadfix-applications.service';
 
-const READ = [Permission.READ_ACCESS, Permission.CAN_MANAGE_APPLICATIONS];
-
 @ApiTags('applications')
 @Controller('rest/applications')
 export class ApplicationsController {
@@ -29,18 +27,24 @@ export class ApplicationsController {
 
   @RestPost()
   @ApiOperation({ summary: 'Create an application (a web app that agents scan)' })
-  @RequirePermission(Permission.CAN_MANAGE_APPLICATIONS)
+  @RequireAccess(ACCESS.applicationWrite)
   @ApiEnvelope(ApplicationDto, { failures: [409] })
-  async create(@Body() input: CreateApplicationDto): Promise<ApplicationDto> {
-    return toApplicationDto(await this.applications.create(input));
+  async create(
+    @Caller() caller: AuthenticatedCaller,
+    @Body() input: CreateApplicationDto,
+  ): Promise<ApplicationDto> {
+    return toApplicationDto(await this.applications.create(input, caller));
   }
 
   @Get()
   @ApiOperation({ summary: 'List applications' })
-  @RequirePermission(READ)
+  @RequireAccess(ACCESS.applicationRead)
   @ApiEnvelope(ApplicationDto, { isArray: true })
-  async list(@Query() query: ListApplicationsDto): Promise<ApplicationDto[]> {
-    return (await this.applications.list(query.includeInactive)).map(toApplicationDto);
+  async list(
+    @Caller() caller: AuthenticatedCaller,
+    @Query() query: ListApplicationsDto,
+  ): Promise<ApplicationDto[]> {
+    return (await this.applications.list(query.includeInactive, caller)).map(toApplicationDto);
   }
 
   // Also ThreadFix's "application by id": one route, whose JSON is both shapes (no field collides).
@@ -50,7 +54,7 @@ export class ApplicationsController {
     description:
       'Deactivated applications too (`active: false`); an application of a team the key does not reach is 404.',
   })
-  @RequirePermission(READ)
+  @RequireAccess(ACCESS.applicationRead)
   @ApiEnvelope(ThreadFixApplicationJson, { failures: [404] })
   get(
     @Caller() caller: AuthenticatedCaller,
@@ -61,22 +65,26 @@ export class ApplicationsController {
 
   @Patch(':id')
   @ApiOperation({ summary: 'Update name, url or description' })
-  @RequirePermission(Permission.CAN_MANAGE_APPLICATIONS)
+  @RequireAccess(ACCESS.applicationWrite)
   @ApiEnvelope(ApplicationDto, { failures: [404, 409] })
   async update(
+    @Caller() caller: AuthenticatedCaller,
     @Param('id') id: string,
     @Body() input: UpdateApplicationDto,
   ): Promise<ApplicationDto> {
-    return toApplicationDto(await this.applications.update(parseId(id), input));
+    return toApplicationDto(await this.applications.update(parseId(id), input, caller));
   }
 
   @RestPost(':id/deactivate')
   @ApiOperation({
     summary: 'Deactivate (soft-delete) an application; its tasks and scans are kept',
   })
-  @RequirePermission(Permission.CAN_MANAGE_APPLICATIONS)
+  @RequireAccess(ACCESS.applicationWrite)
   @ApiEnvelope(ApplicationDto, { failures: [404] })
-  async deactivate(@Param('id') id: string): Promise<ApplicationDto> {
-    return toApplicationDto(await this.applications.deactivate(parseId(id)));
+  async deactivate(
+    @Caller() caller: AuthenticatedCaller,
+    @Param('id') id: string,
+  ): Promise<ApplicationDto> {
+    return toApplicationDto(await this.applications.deactivate(parseId(id), caller));
   }
 }

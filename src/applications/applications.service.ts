@@ -1,5 +1,6 @@
 import { Injectable } from '@nestjs/common';
-import { DataSource, QueryFailedError } from 'typeorm';
+import { DataSource, FindOptionsWhere, In, QueryFailedError } from 'typeorm';
+import { reachesTeam, TeamScope } from '../auth/team-scope';
 import { BadRestParameter, NotFound, StateConflict } from '../rest/rest-error';
 import { TeamEntity } from '../teams/team.entity';
 import { ApplicationEntity } from './application.entity';
@@ -25,22 +26,33 @@ export class ApplicationsService {
     return this.dataSource.getRepository(ApplicationEntity);
   }
 
-  /** The named active team, or the default team when none is named. */
-  private async teamFor(teamId: number | undefined): Promise<TeamEntity> {
+  /** The application's filter for a scope: its teams, or none for an unscoped key. */
+  private inScope(scope: TeamScope): FindOptionsWhere<ApplicationEntity> {
+    return scope.teamIds === null ? {} : { teamId: In([...scope.teamIds]) };
+  }
+
+  /**
+   * The named active team, or the default team when none is named. A team outside the scope is
+   * missing to it.
+   */
+  private async teamFor(teamId: number | undefined, scope: TeamScope): Promise<TeamEntity> {
     const team = await this.dataSource
       .getRepository(TeamEntity)
       .findOneBy(
         teamId === undefined ? { isDefault: true, active: true } : { id: teamId, active: true },
       );
-    if (!team)
-      throw teamId === undefined
-        ? new BadRestParameter('teamId is required: there is no default team.')
-        : new NotFound(`Team with id ${teamId} was not found.`);
+    if (teamId !== undefined && (!team || !reachesTeam(scope, team.id)))
+      throw new NotFound(`Team with id ${teamId} was not found.`);
+    if (!team) throw new BadRestParameter('teamId is required: there is no default team.');
+    if (!reachesTeam(scope, team.id))
+      throw new BadRestParameter(
+        "teamId is required: the default team is not among this API key's teams.",
+      );
     return team;
   }
 
-  async create(input: CreateApplicationDto): Promise<ApplicationEntity> {
-    const team = await this.teamFor(input.teamId);
+  async create(input: CreateApplicationDto, scope: TeamScope): Promise<ApplicationEntity> {
+    const team = await this.teamFor(input.teamId, scope);
     try {
       return await this.applications.save(
         this.applications.create({
@@ -59,21 +71,26 @@ export class ApplicationsService {
     }
   }
 
-  list(includeInactive = false): Promise<ApplicationEntity[]> {
+  list(includeInactive: boolean | undefined, scope: TeamScope): Promise<ApplicationEntity[]> {
     return this.applications.find({
-      where: includeInactive ? {} : { active: true },
+      where: { ...(includeInactive ? {} : { active: true }), ...this.inScope(scope) },
       order: { id: 'ASC' },
     });
   }
 
-  async get(id: number): Promise<ApplicationEntity> {
-    const app = await this.applications.findOneBy({ id });
+  /** One application; outside the scope it is missing (the same 404 and message). */
+  async get(id: number, scope: TeamScope): Promise<ApplicationEntity> {
+    const app = await this.applications.findOneBy({ id, ...this.inScope(scope) });
     if (!app) throw new ApplicationNotFound(id);
     return app;
   }
 
-  async update(id: number, input: UpdateApplicationDto): Promise<ApplicationEntity> {
-    const app = await this.get(id);
+  async update(
+    id: number,
+    input: UpdateApplicationDto,
+    scope: TeamScope,
+  ): Promise<ApplicationEntity> {
+    const app = await this.get(id, scope);
     if (input.name !== undefined) app.name = input.name.trim();
     if (input.url !== undefined) app.url = input.url;
     if (input.description !== undefined) app.description = input.description;
@@ -87,8 +104,8 @@ export class ApplicationsService {
   }
 
   /** Soft delete: the application keeps its tasks and scans; no new task can be queued for it. */
-  async deactivate(id: number): Promise<ApplicationEntity> {
-    const app = await this.get(id);
+  async deactivate(id: number, scope: TeamScope): Promise<ApplicationEntity> {
+    const app = await this.get(id, scope);
     app.active = false;
     return this.applications.save(app);
   }

@@ -2,14 +2,15 @@
  * ThreadFix's application calls that scanqueue's own routes do not already serve, one line per
  * route: create an application in a team, look one up by team name, update one. (Application by id
  * is scanqueue's GET /rest/applications/{id}, whose JSON carries ThreadFix's fields too.)
- * Permissions are ThreadFix's RestMethod table (docs/threadfix-compatibility.md).
+ * Rules of the roles table (permission.ts ACCESS), after ThreadFix's RestMethod table
+ * (docs/threadfix-compatibility.md).
  */
 import { Controller, Get, Param, Put, Query, Req, UseFilters } from '@nestjs/common';
 import { ApiConsumes, ApiOperation, ApiResponse, ApiTags } from '@nestjs/swagger';
 import { FastifyRequest } from 'fastify';
 import { AuthenticatedCaller, Caller } from '../auth/authenticated-caller';
-import { Permission } from '../auth/permission';
-import { RequirePermission } from '../auth/require-permission.decorator';
+import { ACCESS } from '../auth/permission';
+import { RequireAccess } from '../auth/require-permission.decorator';
 import { ApiEnvelope } from '../rest/api-envelope.decorator';
 import { parseId, RestParams } from '../rest/rest-params';
 import { RestPost } from '../rest/rest-post.decorator';
@@ -24,8 +25,6 @@ import {
 import { ThreadFixApplicationsService } from './threadfix-applications.service';
 
 const FORM = ['application/x-www-form-urlencoded', 'application/json'];
-const MANAGE_APPLICATIONS = () =>
-  RequirePermission(Permission.CAN_MANAGE_APPLICATIONS, { restricted: true });
 
 @ApiTags('applications (ThreadFix)')
 @Controller('rest')
@@ -33,7 +32,7 @@ export class ThreadFixApplicationsController {
   constructor(private readonly applications: ThreadFixApplicationsService) {}
 
   @RestPost('teams/:teamId/applications/new')
-  @MANAGE_APPLICATIONS()
+  @RequireAccess(ACCESS.applicationWrite)
   @ApiConsumes(...FORM)
   @ApiOperation({ summary: 'Create an application in a team (`name`, `url`, `description`)' })
   @ApiEnvelope(ThreadFixApplicationJson, { failures: [404, 409] })
@@ -46,7 +45,7 @@ export class ThreadFixApplicationsController {
   }
 
   @Get('applications/:teamName/lookup')
-  @RequirePermission(Permission.READ_ACCESS)
+  @RequireAccess(ACCESS.applicationRead)
   @ApiOperation({
     summary: 'An active application by its team’s name (path) and its `name` or `uniqueId`',
   })
@@ -66,7 +65,7 @@ export class ThreadFixApplicationsController {
   }
 
   @Put('applications/:applicationId/update')
-  @MANAGE_APPLICATIONS()
+  @RequireAccess(ACCESS.applicationWrite)
   @UseFilters(FormValidationFilter)
   @ApiConsumes(...FORM)
   @ApiOperation({

@@ -5,6 +5,7 @@
  * not the module.
  */
 import { EntityManager } from 'typeorm';
+import { TeamScope, teamInScopeSql, teamScopeParam } from '../auth/team-scope';
 import type { SeverityCountsRow } from '../teams/teams.repository';
 
 export interface ApplicationViewRow extends SeverityCountsRow {
@@ -22,10 +23,11 @@ export interface ApplicationViewRow extends SeverityCountsRow {
   updated_at: Date;
 }
 
-/** One application with its team and open vulnerabilities by severity. */
+/** One application of a team the scope reaches, with its team and open vulnerabilities by severity. */
 export async function findApplicationView(
   m: EntityManager,
   id: number,
+  scope: TeamScope,
 ): Promise<ApplicationViewRow | undefined> {
   // Counts served by vulnerabilities_application_id_status_severity_idx.
   const rows: ApplicationViewRow[] = await m.query(
@@ -39,9 +41,9 @@ export async function findApplicationView(
      FROM applications a
      JOIN teams t ON t.id = a.team_id
      LEFT JOIN vulnerabilities v ON v.application_id = a.id AND v.status = 'open'
-     WHERE a.id = $1
+     WHERE a.id = $1 AND ${teamInScopeSql('$2', 'a.team_id')}
      GROUP BY a.id, t.id`,
-    [id],
+    [id, teamScopeParam(scope)],
   );
   return rows[0];
 }
@@ -137,10 +139,11 @@ export async function updateApplication(
   );
 }
 
-/** The application row locked for an update, with whether its team is active. */
+/** The application row locked for an update, when the scope reaches its team. */
 export async function lockApplication(
   tx: EntityManager,
   id: number,
+  scope: TeamScope,
 ): Promise<(ApplicationChanges & { active: boolean }) | undefined> {
   const rows: {
     name: string;
@@ -152,8 +155,8 @@ export async function lockApplication(
     active: boolean;
   }[] = await tx.query(
     `SELECT name, url, unique_id, criticality, description, team_id, active
-     FROM applications WHERE id = $1 FOR UPDATE`,
-    [id],
+     FROM applications WHERE id = $1 AND ${teamInScopeSql('$2', 'team_id')} FOR UPDATE`,
+    [id, teamScopeParam(scope)],
   );
   const [row] = rows;
   return (
@@ -169,14 +172,15 @@ export async function lockApplication(
   );
 }
 
-/** The team, share-locked (a concurrent delete waits), or undefined. */
+/** The team, share-locked (a concurrent delete waits), or undefined (also outside the scope). */
 export async function lockTeamForShare(
   tx: EntityManager,
   id: number,
+  scope: TeamScope,
 ): Promise<{ id: number; active: boolean } | undefined> {
   const rows: { id: number; active: boolean }[] = await tx.query(
-    `SELECT id, active FROM teams WHERE id = $1 FOR SHARE`,
-    [id],
+    `SELECT id, active FROM teams WHERE id = $1 AND ${teamInScopeSql('$2', 'id')} FOR SHARE`,
+    [id, teamScopeParam(scope)],
   );
   return rows[0];
 }

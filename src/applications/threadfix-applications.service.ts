@@ -7,8 +7,7 @@
 import { Injectable } from '@nestjs/common';
 import { isURL } from 'class-validator';
 import { DataSource, EntityManager } from 'typeorm';
-import { AuthenticatedCaller } from '../auth/authenticated-caller';
-import { reachesTeam } from '../auth/team-scope';
+import { TeamScope } from '../auth/team-scope';
 import { HTTP_URL_RULES } from '../rest/param-rules';
 import { BadRestParameter, NotFound, StateConflict } from '../rest/rest-error';
 import { scanStats } from '../scans/scan-stats';
@@ -72,8 +71,8 @@ export class ThreadFixApplicationsService {
    * application (a deactivated one too, with `active: false`: scanqueue's semantics), in the
    * caller's scope, else scanqueue's 404.
    */
-  async detail(caller: AuthenticatedCaller, id: number): Promise<ThreadFixApplicationJson> {
-    const json = await this.view(this.dataSource.manager, caller, id);
+  async detail(scope: TeamScope, id: number): Promise<ThreadFixApplicationJson> {
+    const json = await this.view(this.dataSource.manager, scope, id);
     if (!json) throw new ApplicationNotFound(id);
     return json;
   }
@@ -84,7 +83,7 @@ export class ThreadFixApplicationsService {
    * team. Created trimmed, with criticality Low.
    */
   async createInTeam(
-    caller: AuthenticatedCaller,
+    scope: TeamScope,
     teamId: number,
     params: CreateTeamApplicationParams,
   ): Promise<ThreadFixApplicationJson> {
@@ -92,8 +91,8 @@ export class ThreadFixApplicationsService {
     const url = params.url?.trim() || null;
     try {
       const id = await this.dataSource.transaction(async (tx) => {
-        const team = await lockTeamForShare(tx, teamId);
-        if (!team || !reachesTeam(caller, team.id)) throw new NotFound(INVALID_TEAM_ID);
+        const team = await lockTeamForShare(tx, teamId, scope);
+        if (!team) throw new NotFound(INVALID_TEAM_ID);
         if (!team.active) throw new StateConflict(TEAM_DELETED);
         if (name === '') throw new BadRestParameter(CREATION_FAILED);
         if (hasHtmlCharacters(params.name as string)) throw new BadRestParameter(HTML_IN_NAME);
@@ -109,7 +108,7 @@ export class ThreadFixApplicationsService {
           description: params.description || null,
         });
       });
-      return (await this.view(this.dataSource.manager, caller, id)) as ThreadFixApplicationJson;
+      return (await this.view(this.dataSource.manager, scope, id)) as ThreadFixApplicationJson;
     } catch (error) {
       if (isUniqueViolation(error, 'applications_team_lower_name_key'))
         throw new StateConflict(PROBLEMS_CREATING);
@@ -123,15 +122,15 @@ export class ThreadFixApplicationsService {
    * applications of active teams the caller reaches.
    */
   async lookup(
-    caller: AuthenticatedCaller,
+    scope: TeamScope,
     teamName: string,
     by: { name?: string; rawName?: string; uniqueId?: string; rawUniqueId?: string },
   ): Promise<ThreadFixApplicationJson> {
     if (by.name === undefined && by.uniqueId === undefined)
       throw new BadRestParameter(LOOKUP_FAILED);
     const manager = this.dataSource.manager;
-    const team = await findActiveTeamByName(manager, nameCandidates(teamName));
-    if (!team || !reachesTeam(caller, team.id)) throw new NotFound(LOOKUP_FAILED);
+    const team = await findActiveTeamByName(manager, nameCandidates(teamName), scope);
+    if (!team) throw new NotFound(LOOKUP_FAILED);
     let id: number | undefined;
     if (by.uniqueId !== undefined) {
       const ids = await findActiveApplicationsByUniqueId(
@@ -148,7 +147,7 @@ export class ThreadFixApplicationsService {
         nameCandidates(by.name as string, by.rawName),
       );
     }
-    const json = id === undefined ? undefined : await this.view(manager, caller, id);
+    const json = id === undefined ? undefined : await this.view(manager, scope, id);
     if (!json) throw new NotFound(LOOKUP_FAILED);
     return json;
   }
@@ -158,7 +157,7 @@ export class ThreadFixApplicationsService {
    * field is validated first and a failure changes nothing (`Has validation errors` + errorMap).
    */
   async update(
-    caller: AuthenticatedCaller,
+    scope: TeamScope,
     id: number,
     params: UpdateThreadFixApplicationParams,
   ): Promise<string> {
@@ -166,10 +165,9 @@ export class ThreadFixApplicationsService {
       throw new BadRestParameter(NO_PARAMETERS);
     try {
       await this.dataSource.transaction(async (tx) => {
-        const app = await lockApplication(tx, id);
-        if (!app || !app.active || !reachesTeam(caller, app.teamId))
-          throw new NotFound(noApplicationWithId(id));
-        const changes = await this.validatedChanges(tx, caller, app, params);
+        const app = await lockApplication(tx, id, scope);
+        if (!app || !app.active) throw new NotFound(noApplicationWithId(id));
+        const changes = await this.validatedChanges(tx, scope, app, params);
         if (await applicationNameTaken(tx, changes.teamId, changes.name, id))
           throw new FormValidationFailed({ name: NAME_TAKEN }, 409);
         await updateApplication(tx, id, changes);
@@ -184,7 +182,7 @@ export class ThreadFixApplicationsService {
 
   private async validatedChanges(
     tx: EntityManager,
-    caller: AuthenticatedCaller,
+    scope: TeamScope,
     current: ApplicationChanges,
     params: UpdateThreadFixApplicationParams,
   ): Promise<ApplicationChanges> {
@@ -223,9 +221,9 @@ export class ThreadFixApplicationsService {
     }
     if (params.team !== undefined) {
       const teamId = /^\s*\d{1,9}\s*$/.test(params.team) ? Number(params.team) : NaN;
-      const team = Number.isNaN(teamId) ? undefined : await lockTeamForShare(tx, teamId);
       // A team the key does not reach is as unknown as a missing one.
-      if (!team || !team.active || !reachesTeam(caller, team.id)) errors.team = INVALID_TEAM_ID;
+      const team = Number.isNaN(teamId) ? undefined : await lockTeamForShare(tx, teamId, scope);
+      if (!team || !team.active) errors.team = INVALID_TEAM_ID;
       else changes.teamId = team.id;
     }
     if (Object.keys(errors).length > 0) throw new FormValidationFailed(errors);
@@ -235,11 +233,11 @@ export class ThreadFixApplicationsService {
   /** The Application JSON, or undefined when the application is missing or out of scope. */
   private async view(
     manager: EntityManager,
-    caller: AuthenticatedCaller,
+    scope: TeamScope,
     id: number,
   ): Promise<ThreadFixApplicationJson | undefined> {
-    const app = await findApplicationView(manager, id);
-    if (!app || !reachesTeam(caller, app.team_id)) return undefined;
+    const app = await findApplicationView(manager, id, scope);
+    if (!app) return undefined;
     return toThreadFixApplication(app, await scanStats(manager, { applicationId: app.id }));
   }
 }

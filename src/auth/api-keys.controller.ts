@@ -6,12 +6,12 @@ import { parseId } from '../rest/rest-params';
 import { ApiKeyDto, CreateApiKeyDto, CreatedApiKeyDto, toApiKeyDto } from './api-key.dto';
 import { ApiKeysService } from './api-keys.service';
 import { AuthenticatedCaller, Caller } from './authenticated-caller';
-import { Permission } from './permission';
-import { RequirePermission } from './require-permission.decorator';
+import { ACCESS } from './permission';
+import { RequireAccess } from './require-permission.decorator';
 
 @ApiTags('api-keys')
 @Controller('rest/api-keys')
-@RequirePermission(Permission.CAN_MANAGE_API_KEYS, { restricted: true })
+@RequireAccess(ACCESS.apiKeys)
 export class ApiKeysController {
   constructor(private readonly apiKeys: ApiKeysService) {}
 
@@ -30,16 +30,21 @@ export class ApiKeysController {
   }
 
   @Get()
-  @ApiOperation({ summary: 'List API keys (never their values)' })
+  @ApiOperation({
+    summary: 'List API keys (never their values); a key limited to teams sees the keys within them',
+  })
   @ApiEnvelope(ApiKeyDto, { isArray: true })
-  async list(): Promise<ApiKeyDto[]> {
-    return (await this.apiKeys.list()).map(toApiKeyDto);
+  async list(@Caller() caller: AuthenticatedCaller): Promise<ApiKeyDto[]> {
+    return (await this.apiKeys.list(caller)).map(toApiKeyDto);
   }
 
   @RestPost(':id/revoke')
-  @ApiOperation({ summary: 'Revoke an API key (permanent)' })
+  @ApiOperation({
+    summary:
+      'Revoke an API key (permanent) and the agent keys it issued; only a key whose permissions and teams the caller holds',
+  })
   @ApiEnvelope(ApiKeyDto, { failures: [404] })
-  async revoke(@Param('id') id: string): Promise<ApiKeyDto> {
-    return toApiKeyDto(await this.apiKeys.revoke(parseId(id)));
+  async revoke(@Caller() caller: AuthenticatedCaller, @Param('id') id: string): Promise<ApiKeyDto> {
+    return toApiKeyDto(await this.apiKeys.revoke(parseId(id), caller));
   }
 }

@@ -1,12 +1,12 @@
 /** API keys: creation (plaintext shown once), authentication, revocation, the bootstrap key. */
 import { Injectable, Logger, OnApplicationBootstrap } from '@nestjs/common';
-import { DataSource, IsNull } from 'typeorm';
+import { DataSource } from 'typeorm';
 import { AppConfig } from '../config/app-config';
 import { AuthenticationFailed, BadRestParameter, Forbidden, NotFound } from '../rest/rest-error';
 import { ApiKeyEntity } from './api-key.entity';
 import { AuthenticatedCaller } from './authenticated-caller';
 import { ALL_PERMISSIONS, Permission } from './permission';
-import { scopeWithin } from './team-scope';
+import { EVERY_TEAM, scopeWithin, TeamScope, teamScopeParam } from './team-scope';
 import { generateSecretKey, hashSecretKey, secretKeyMatches } from './secret-keys';
 import { TtlCache, UsageThrottle } from './usage-throttle';
 
@@ -106,14 +106,48 @@ export class ApiKeysService implements OnApplicationBootstrap {
     return { key, plaintext };
   }
 
-  list(): Promise<ApiKeyEntity[]> {
-    return this.keys.find({ order: { id: 'ASC' } });
+  /** Every key, or for a key limited to teams only the keys whose teams lie within its own. */
+  list(caller: TeamScope = EVERY_TEAM): Promise<ApiKeyEntity[]> {
+    if (caller.teamIds === null) return this.keys.find({ order: { id: 'ASC' } });
+    return this.keys
+      .createQueryBuilder('k')
+      .where('k.team_ids IS NOT NULL AND k.team_ids <@ CAST(:scope AS int[])', {
+        scope: teamScopeParam(caller),
+      })
+      .orderBy('k.id', 'ASC')
+      .getMany();
   }
 
-  async revoke(id: number): Promise<ApiKeyEntity> {
-    await this.keys.update({ id, revokedAt: IsNull() }, { revokedAt: () => 'now()' });
-    const key = await this.keys.findOneBy({ id });
-    if (!key) throw new NotFound(`No API key found with id ${id}.`);
+  /**
+   * Revokes a key and, in the same transaction, every agent key it issued (an agent key works only
+   * with its issuing API key, so it must not outlive it). `revoker`: the key asking, which may revoke
+   * only keys whose permissions it holds itself and whose teams lie within its own (a key beyond its
+   * teams answers as a missing one, as it is missing from its list). Without one (the CLI), any key.
+   */
+  async revoke(id: number, revoker?: AuthenticatedCaller): Promise<ApiKeyEntity> {
+    const key = await this.dataSource.transaction(async (tx) => {
+      const found = await tx.findOne(ApiKeyEntity, {
+        where: { id },
+        lock: { mode: 'pessimistic_write' },
+      });
+      if (!found || (revoker && !scopeWithin(found.teamIds, revoker.teamIds)))
+        throw new NotFound(`No API key found with id ${id}.`);
+      const beyond = revoker
+        ? found.permissions.filter((p) => !revoker.permissions.includes(p))
+        : [];
+      if (beyond.length > 0)
+        throw new Forbidden(
+          `Your API Key cannot revoke a key with permissions it does not have: ${beyond.join(', ')}.`,
+        );
+      if (found.revokedAt !== null) return found;
+      await tx.query(`UPDATE api_keys SET revoked_at = now() WHERE id = $1`, [id]);
+      // Raw SQL: auth sits below scan-agents in the module graph and knows the table, not the module.
+      await tx.query(
+        `UPDATE scan_agents SET revoked_at = now() WHERE api_key_id = $1 AND revoked_at IS NULL`,
+        [id],
+      );
+      return tx.findOneByOrFail(ApiKeyEntity, { id });
+    });
     this.recentlyAuthenticated.delete(key.keyHash);
     // A lookup that read the key just before the revocation committed must not cache it again.
     this.recentlyRevoked.set(key.keyHash, true);

@@ -33,3 +33,78 @@ export const PERMISSION_LABELS: Record<Permission, string> = {
   [Permission.CAN_MANAGE_API_KEYS]: 'Manage API Keys',
   [Permission.READ_ACCESS]: 'Read Access',
 };
+
+/** Who may call an operation: any one of `anyOf`; `restricted`: refused to restricted keys. */
+export interface AccessRule {
+  readonly anyOf: readonly Permission[];
+  readonly restricted: boolean;
+}
+
+const {
+  CAN_RUN_SCAN_AGENT,
+  CAN_MANAGE_SCAN_AGENTS,
+  CAN_MANAGE_SCAN_QUEUE,
+  CAN_MANAGE_APPLICATIONS,
+  CAN_MANAGE_TEAMS,
+  CAN_UPLOAD_SCANS,
+  CAN_MANAGE_API_KEYS,
+  READ_ACCESS,
+} = Permission;
+
+/**
+ * The roles table (docs/security.md): every REST route and NATS pattern declares one of these, so
+ * the two transports cannot drift apart. Read views stay open to every permission that could read
+ * them before the roles were split (the migration gave CAN_MANAGE_SCAN_AGENTS holders
+ * CAN_MANAGE_SCAN_QUEUE and READ_ACCESS); every operation that changes something is refused to
+ * restricted keys.
+ */
+export const ACCESS = {
+  /** requestScanAgentKey, requestTask, taskStatusUpdate, completeTask, failTask. */
+  agentProtocol: { anyOf: [CAN_RUN_SCAN_AGENT, CAN_MANAGE_SCAN_AGENTS], restricted: true },
+  /** GET tasks/scanners: read-only. */
+  scanners: {
+    anyOf: [CAN_RUN_SCAN_AGENT, CAN_MANAGE_SCAN_AGENTS, READ_ACCESS],
+    restricted: false,
+  },
+  /** queueScan and setTaskConfig: ThreadFix's meaning of Manage Scan Agents; never an agent's key. */
+  queueing: { anyOf: [CAN_MANAGE_SCAN_AGENTS], restricted: true },
+  /** Task and agent lists and details, a task's status history. */
+  queueRead: { anyOf: [CAN_MANAGE_SCAN_QUEUE, READ_ACCESS], restricted: false },
+  /** Cancel a task, revoke an agent (and pause/resume when they come). */
+  queueAdmin: { anyOf: [CAN_MANAGE_SCAN_QUEUE], restricted: true },
+  /** ThreadFix's team calls (docs/threadfix-compatibility.md): a team, the list, a lookup. */
+  teamRead: { anyOf: [READ_ACCESS], restricted: false },
+  /** Create, rename, delete a team. */
+  teamWrite: { anyOf: [CAN_MANAGE_TEAMS], restricted: true },
+  /** scanqueue's and ThreadFix's application reads (by id, list, lookup by team and name). */
+  applicationRead: { anyOf: [READ_ACCESS, CAN_MANAGE_APPLICATIONS], restricted: false },
+  /** scanqueue's and ThreadFix's application writes (create, in a team too; update; deactivate). */
+  applicationWrite: { anyOf: [CAN_MANAGE_APPLICATIONS], restricted: true },
+  /**
+   * Scans (scanqueue's list and ThreadFix's details), scan files, findings, vulnerabilities,
+   * imports. Application managers keep reading them (they could before, and the migration gave
+   * them no READ_ACCESS: that would have opened the task and agent views to them too).
+   */
+  scanRead: { anyOf: [READ_ACCESS, CAN_MANAGE_APPLICATIONS], restricted: false },
+  /**
+   * ThreadFix's scan download: scanRead's, and the uploader's (ThreadFix's UI asked for Upload
+   * Scans); the same bytes are scanqueue's …/scans/{scanId}/file under scanRead.
+   */
+  scanDownload: {
+    anyOf: [READ_ACCESS, CAN_MANAGE_APPLICATIONS, CAN_UPLOAD_SCANS],
+    restricted: false,
+  },
+  /**
+   * ThreadFix's direct scan upload (no agent). Restricted keys are refused, though ThreadFix did
+   * not refuse them: it changes something, like every other write here.
+   */
+  scanUpload: { anyOf: [CAN_UPLOAD_SCANS], restricted: true },
+  /** A direct upload's pending-scan status: the uploader polls it; a reader may too. */
+  pendingScan: { anyOf: [CAN_UPLOAD_SCANS, READ_ACCESS], restricted: false },
+  /** An application's scan configs (metadata only): also who uploads them, to learn their ids. */
+  scanConfigRead: {
+    anyOf: [READ_ACCESS, CAN_MANAGE_SCAN_AGENTS, CAN_MANAGE_APPLICATIONS],
+    restricted: false,
+  },
+  apiKeys: { anyOf: [CAN_MANAGE_API_KEYS], restricted: true },
+} as const satisfies Record<string, AccessRule>;

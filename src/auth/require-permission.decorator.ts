@@ -1,23 +1,19 @@
 import { SetMetadata } from '@nestjs/common';
-import { Permission } from './permission';
+import { AccessRule, Permission } from './permission';
 
 export const ROUTE_ACCESS = 'scanqueue:route-access';
 
 export type RouteAccess =
   | { kind: 'public' }
   /** Any one of `anyOf` suffices. `restricted`: refused to restricted keys (ThreadFix's flag). */
-  | { kind: 'permission'; anyOf: Permission[]; restricted: boolean };
+  | { kind: 'permission'; anyOf: readonly Permission[]; restricted: boolean };
 
-/** The route needs one of these permissions. Routes without a declaration are refused. */
-export const RequirePermission = (
-  permission: Permission | Permission[],
-  options: { restricted?: boolean } = {},
-) =>
-  SetMetadata<string, RouteAccess>(ROUTE_ACCESS, {
-    kind: 'permission',
-    anyOf: Array.isArray(permission) ? permission : [permission],
-    restricted: options.restricted ?? false,
-  });
+/**
+ * The route follows one rule of the roles table (permission.ts ACCESS), the only way to declare a
+ * permission. Routes without a declaration are refused.
+ */
+export const RequireAccess = (rule: AccessRule) =>
+  SetMetadata<string, RouteAccess>(ROUTE_ACCESS, { kind: 'permission', ...rule });
 
 /** No API key needed (health, docs). */
 export const Public = () => SetMetadata<string, RouteAccess>(ROUTE_ACCESS, { kind: 'public' });

@@ -1,13 +1,18 @@
 /**
  * Per-team access: an API key may be limited to a set of teams (ThreadFix scopes keys by team), and
- * then reaches only those teams' applications and their tasks, scans and findings. Out-of-scope
- * resources answer exactly as missing ones do (404), so a scoped key learns nothing about them.
+ * then reaches only those teams' applications and their tasks, scan configs, scans, findings and
+ * imports. Out-of-scope resources answer exactly as missing ones do (same status, same message) and
+ * change nothing, so a scoped key learns nothing about them (docs/security.md).
  */
 import { AuthenticatedCaller } from './authenticated-caller';
 
-type Scoped = Pick<AuthenticatedCaller, 'teamIds'>;
+/** What scoping needs of a caller: its teams (null = every team). */
+export type TeamScope = Pick<AuthenticatedCaller, 'teamIds'>;
 
-export function reachesTeam(caller: Scoped, teamId: number): boolean {
+/** The scope of the system itself (the reaper, the CLI, imports): every team. */
+export const EVERY_TEAM: TeamScope = Object.freeze({ teamIds: null });
+
+export function reachesTeam(caller: TeamScope, teamId: number): boolean {
   return caller.teamIds === null || caller.teamIds.includes(teamId);
 }
 
@@ -15,8 +20,24 @@ export function reachesTeam(caller: Scoped, teamId: number): boolean {
  * The SQL parameter for `($n::int[] IS NULL OR <team_id column> = ANY($n::int[]))`: null for a key
  * that reaches every team.
  */
-export function teamScopeParam(caller: Scoped): number[] | null {
+export function teamScopeParam(caller: TeamScope): number[] | null {
   return caller.teamIds === null ? null : [...caller.teamIds];
+}
+
+/** `teamColumn` is one of the teams of the scope parameter `param` (e.g. `$2`). */
+export function teamInScopeSql(param: string, teamColumn: string): string {
+  return `(${param}::int[] IS NULL OR ${teamColumn} = ANY(${param}::int[]))`;
+}
+
+/**
+ * The application `applicationIdColumn` belongs to a team of the scope parameter `param`: a probe
+ * of the teams' applications per row (PostgreSQL hashes them once), and nothing at all for an
+ * unscoped key (the planner folds `NULL IS NULL`).
+ */
+export function applicationInScopeSql(param: string, applicationIdColumn: string): string {
+  return `(${param}::int[] IS NULL OR EXISTS (
+      SELECT 1 FROM applications scope_app
+      WHERE scope_app.id = ${applicationIdColumn} AND scope_app.team_id = ANY(${param}::int[])))`;
 }
 
 /** Whether `inner` reaches no team that `outer` does not: a key cannot widen its own scope. */

@@ -26,6 +26,7 @@ import {
   validateSync,
 } from 'class-validator';
 import { HTTP_URL_RULES } from '../rest/param-rules';
+import { isHostRule } from './host-rules';
 
 const toInt = ({ value }: { value: unknown }) =>
   typeof value === 'string' && /^-?\d+$/.test(value.trim()) ? Number(value.trim()) : value;
@@ -33,6 +34,25 @@ const toBool = ({ value }: { value: unknown }) =>
   value === 'true' || value === '1' ? true : value === 'false' || value === '0' ? false : value;
 const emptyToUndefined = ({ value }: { value: unknown }) =>
   typeof value === 'string' && value.trim() === '' ? undefined : value;
+const commaSeparated = ({ value }: { value: unknown }) =>
+  typeof value === 'string'
+    ? value
+        .split(',')
+        .map((item) => item.trim())
+        .filter((item) => item !== '')
+    : value;
+
+/** Every item a TARGET_URL_ALLOW / TARGET_URL_DENY rule (host-rules.ts). */
+const AreHostRules = (name: string) =>
+  ValidateBy({
+    name: 'areHostRules',
+    validator: {
+      validate: (value: unknown) =>
+        Array.isArray(value) && value.every((rule) => typeof rule === 'string' && isHostRule(rule)),
+      defaultMessage: () =>
+        `${name} must be comma-separated IP addresses, CIDR ranges (10.0.0.0/8, fd00::/8), host names, *.domain or *`,
+    },
+  });
 
 /** proxy-addr's names for ranges, accepted in TRUST_PROXY's list. */
 const PROXY_RANGE_NAMES = new Set(['loopback', 'linklocal', 'uniquelocal']);
@@ -196,6 +216,63 @@ export class AppConfig {
   @Min(0)
   @Max(3600)
   SHUTDOWN_GRACE_SECONDS = 30;
+
+  // --- Domain bounds (docs/security.md) ---
+
+  /**
+   * Longest taskStatusUpdate message, in characters (413 above); a longer failTask reason is
+   * stored cut to this length. ThreadFix had none: 8,600 messages of 64 KB made a task unreadable.
+   */
+  @Transform(toInt)
+  @IsInt()
+  @Min(64)
+  @Max(1_048_576)
+  STATUS_MESSAGE_MAX_CHARS = 4096;
+
+  /**
+   * Status messages an agent may post to one task (429 above; the task goes on). An agent posting
+   * every 30 s for the default 12 h timeout sends 1,440.
+   */
+  @Transform(toInt)
+  @IsInt()
+  @Min(10)
+  @Max(1_000_000)
+  STATUS_MESSAGES_PER_TASK = 5000;
+
+  /** completeTask uploads in progress at once per agent key, per instance (429 above, before the file is read). */
+  @Transform(toInt)
+  @IsInt()
+  @Min(1)
+  @Max(1000)
+  MAX_CONCURRENT_UPLOADS_PER_AGENT = 2;
+
+  /**
+   * Scan uploads (completeTask and direct uploads together) in progress at once per API key, per
+   * instance (429 above, before the body is read): each may hold up to MAX_UPLOAD_BYTES of
+   * temporary storage. A fleet sharing one API key needs at least its agent count per instance.
+   */
+  @Transform(toInt)
+  @IsInt()
+  @Min(1)
+  @Max(100_000)
+  MAX_CONCURRENT_UPLOADS_PER_API_KEY = 64;
+
+  /**
+   * Hosts and ranges a scan target may name even when the default rules or TARGET_URL_DENY refuse
+   * them (e.g. `127.0.0.1` on a developer's machine). Comma-separated.
+   */
+  @Transform(commaSeparated)
+  @IsArray()
+  @ArrayMaxSize(1000)
+  @AreHostRules('TARGET_URL_ALLOW')
+  TARGET_URL_ALLOW: string[] = [];
+
+  /** Hosts and ranges refused as scan targets besides loopback, link-local and metadata ones. */
+  @Transform(commaSeparated)
+  @IsArray()
+  @ArrayMaxSize(1000)
+  @AreHostRules('TARGET_URL_DENY')
+  TARGET_URL_DENY: string[] = [];
 
   /** Creates this admin API key at boot when no key with its hash exists. */
   @Transform(emptyToUndefined)

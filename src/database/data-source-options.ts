@@ -23,6 +23,7 @@ import { ScanConfigMetadata1764950000000 } from './migrations/1764950000000-scan
 import { TeamsAndRoles1765000000000 } from './migrations/1765000000000-teams-and-roles';
 import { ThreadFixAdmin1765100000000 } from './migrations/1765100000000-threadfix-admin';
 import { RateLimitCounters1765200000000 } from './migrations/1765200000000-rate-limit-counters';
+import { AgentBounds1765300000000 } from './migrations/1765300000000-agent-bounds';
 
 export const ENTITIES = [
   ApiKeyEntity,
@@ -51,6 +52,7 @@ export const MIGRATIONS = [
   TeamsAndRoles1765000000000,
   ThreadFixAdmin1765100000000,
   RateLimitCounters1765200000000,
+  AgentBounds1765300000000,
 ];
 
 export function dataSourceOptions(url: string, poolSize = 20): DataSourceOptions {

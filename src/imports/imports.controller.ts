@@ -1,7 +1,8 @@
 import { Controller, Get, Param, Query } from '@nestjs/common';
 import { ApiOperation, ApiTags } from '@nestjs/swagger';
-import { Permission } from '../auth/permission';
-import { RequirePermission } from '../auth/require-permission.decorator';
+import { AuthenticatedCaller, Caller } from '../auth/authenticated-caller';
+import { ACCESS } from '../auth/permission';
+import { RequireAccess } from '../auth/require-permission.decorator';
 import { ApiEnvelope } from '../rest/api-envelope.decorator';
 import { parseId } from '../rest/rest-params';
 import {
@@ -13,16 +14,10 @@ import {
 } from './imports.dto';
 import { ImportsService } from './imports.service';
 
-/** Who may read an application's scans (scans.controller.ts) may read what they found. */
-const READ = [
-  Permission.READ_ACCESS,
-  Permission.CAN_MANAGE_APPLICATIONS,
-  Permission.CAN_MANAGE_SCAN_AGENTS,
-];
-
 @ApiTags('vulnerabilities')
 @Controller('rest/applications/:applicationId')
-@RequirePermission(READ)
+// Who may read an application's scans (scans.controller.ts) may read what they found.
+@RequireAccess(ACCESS.scanRead)
 export class ImportsController {
   constructor(private readonly imports: ImportsService) {}
 
@@ -33,21 +28,28 @@ export class ImportsController {
   })
   @ApiEnvelope(VulnerabilityPageDto, { failures: [404] })
   listVulnerabilities(
+    @Caller() caller: AuthenticatedCaller,
     @Param('applicationId') applicationId: string,
     @Query() params: ListVulnerabilitiesParams,
   ): Promise<VulnerabilityPageDto> {
-    return this.imports.listVulnerabilities(parseId(applicationId, 'applicationId'), params);
+    return this.imports.listVulnerabilities(
+      caller,
+      parseId(applicationId, 'applicationId'),
+      params,
+    );
   }
 
   @Get('scans/:scanId/findings')
   @ApiOperation({ summary: "A scan's normalized findings, in report order" })
   @ApiEnvelope(FindingPageDto, { failures: [404] })
   listFindings(
+    @Caller() caller: AuthenticatedCaller,
     @Param('applicationId') applicationId: string,
     @Param('scanId') scanId: string,
     @Query() params: PageParams,
   ): Promise<FindingPageDto> {
     return this.imports.listFindings(
+      caller,
       parseId(applicationId, 'applicationId'),
       parseId(scanId, 'scanId'),
       params,
@@ -58,10 +60,12 @@ export class ImportsController {
   @ApiOperation({ summary: "A scan's import run: phase, counts, error" })
   @ApiEnvelope(ScanImportDto, { failures: [404] })
   getImport(
+    @Caller() caller: AuthenticatedCaller,
     @Param('applicationId') applicationId: string,
     @Param('scanId') scanId: string,
   ): Promise<ScanImportDto> {
     return this.imports.getImport(
+      caller,
       parseId(applicationId, 'applicationId'),
       parseId(scanId, 'scanId'),
     );

@@ -1,6 +1,7 @@
 /** The imports API's use cases: read-only views of vulnerabilities, findings and import runs. */
 import { Injectable } from '@nestjs/common';
 import { DataSource } from 'typeorm';
+import { TeamScope } from '../auth/team-scope';
 import { ApplicationsService } from '../applications/applications.service';
 import { BadRestParameter, NotFound } from '../rest/rest-error';
 import { resolveScanner, SCAN_AGENT_SCANNERS } from '../scans/scanner-types';
@@ -34,6 +35,7 @@ export class ImportsService {
   ) {}
 
   async listVulnerabilities(
+    scope: TeamScope,
     applicationId: number,
     params: ListVulnerabilitiesParams,
   ): Promise<VulnerabilityPageDto> {
@@ -45,7 +47,7 @@ export class ImportsService {
         throw new BadRestParameter(`Unknown scanner: ${params.scanner}. Scanners: ${known}.`);
       }
     }
-    await this.applications.get(applicationId);
+    await this.applications.get(applicationId, scope);
     const { page, pageSize, offset } = paging(params);
     // One snapshot: the counts and the page agree even while an import merges.
     const { total, rows, countsBySeverity } = await this.dataSource.transaction(
@@ -71,18 +73,19 @@ export class ImportsService {
   }
 
   async listFindings(
+    scope: TeamScope,
     applicationId: number,
     scanId: number,
     params: PageParams,
   ): Promise<FindingPageDto> {
-    await this.scans.get(applicationId, scanId);
+    await this.scans.get(applicationId, scanId, scope);
     const { page, pageSize, offset } = paging(params);
     const { total, rows } = await listFindings(this.dataSource.manager, scanId, pageSize, offset);
     return { total, page, pageSize, findings: rows.map(toFindingDto) };
   }
 
-  async getImport(applicationId: number, scanId: number): Promise<ScanImportDto> {
-    await this.scans.get(applicationId, scanId);
+  async getImport(scope: TeamScope, applicationId: number, scanId: number): Promise<ScanImportDto> {
+    await this.scans.get(applicationId, scanId, scope);
     const row = await findScanImport(this.dataSource.manager, scanId);
     // Scans stored before imports existed have none.
     if (!row) throw new NotFound(`Scan ${scanId} has no import.`);

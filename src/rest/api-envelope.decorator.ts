@@ -25,6 +25,7 @@ const FAILURES: Record<number, string> = {
   409: "The resource's state forbids the call",
   413: 'Body, file or field over its limit',
   422: "File not a valid result of the task's scanner",
+  429: 'Over a limit (concurrent uploads, status messages of a task); retry later',
 };
 
 export function ApiEnvelope(

@@ -9,12 +9,13 @@ import { Injectable } from '@nestjs/common';
 import { FastifyRequest } from 'fastify';
 import { DataSource, EntityManager } from 'typeorm';
 import { AuthenticatedCaller } from '../auth/authenticated-caller';
-import { reachesTeam } from '../auth/team-scope';
+import { TeamScope, teamInScopeSql, teamScopeParam } from '../auth/team-scope';
 import type { ImportPhase } from '../imports/scan-import.entity';
 import { readMultipartForm } from '../rest/multipart-form';
 import { BadRestParameter, NotFound } from '../rest/rest-error';
 import { insertScanUpload, recordUploadPhase } from './scan-upload-history';
 import { ScanIntake } from './scan-upload';
+import { UploadSlots } from './upload-slots';
 import { PendingScanJson } from './threadfix-scan.dto';
 
 // ThreadFix's messages (ApplicationRestController, UploadScanServiceImpl).
@@ -37,7 +38,6 @@ const PENDING_STATUS: Record<ImportPhase, { status: string; text: string }> = {
 interface PendingScanRow {
   id: number;
   application_id: number;
-  team_id: number;
   original_filename: string;
   created_at: Date;
   modified_at: Date | null;
@@ -51,12 +51,14 @@ export class DirectUploadsService {
   constructor(
     private readonly dataSource: DataSource,
     private readonly intake: ScanIntake,
+    private readonly uploadSlots: UploadSlots,
   ) {}
 
   /**
    * The application is checked before the body is read (a refused upload costs nothing), and again
    * under a share lock in the transaction that records the scan (it may have been deactivated
-   * meanwhile). Answers the pending-scan (upload) id.
+   * meanwhile). The upload holds a slot of its API key meanwhile (UploadSlots, shared with
+   * completeTask; 429 when none is free). Answers the pending-scan (upload) id.
    */
   async upload(
     caller: AuthenticatedCaller,
@@ -64,34 +66,39 @@ export class DirectUploadsService {
     request: FastifyRequest,
   ): Promise<number> {
     await this.reachableApplication(this.dataSource.manager, caller, applicationId);
-    return this.intake.run(async (session) => {
-      let sawFile = false;
-      // ThreadFix's optional `channelId` (the scanner) is not needed: the file says what it is.
-      await readMultipartForm(request, this.intake.limits, ['file'], async (part) => {
-        sawFile = true;
-        await session.receive(part.stream, part.filename);
-      });
-      const file = session.file;
-      if (!sawFile || !file) throw new BadRestParameter(NO_FILES_SELECTED);
-      await session.commit();
-      return this.dataSource.transaction(async (tx) => {
-        await this.reachableApplication(tx, caller, applicationId, { lock: true });
-        const upload = await insertScanUpload(tx, {
-          applicationId,
-          apiKeyId: caller.apiKeyId,
-          originalFilename: file.filename || 'scan.xml',
+    const release = this.uploadSlots.forApiKey(caller.apiKeyId);
+    try {
+      return await this.intake.run(async (session) => {
+        let sawFile = false;
+        // ThreadFix's optional `channelId` (the scanner) is not needed: the file says what it is.
+        await readMultipartForm(request, this.intake.limits, ['file'], async (part) => {
+          sawFile = true;
+          await session.receive(part.stream, part.filename);
         });
-        const scan = await session.record(tx, applicationId, { uploadId: upload.id });
-        await recordUploadPhase(
-          tx,
-          scan.id,
-          'queued',
-          `Scan file uploaded at: ${upload.created_at.toISOString()}; its import is queued`,
-          { type: 'api_key', id: caller.apiKeyId },
-        );
-        return upload.id;
+        const file = session.file;
+        if (!sawFile || !file) throw new BadRestParameter(NO_FILES_SELECTED);
+        await session.commit();
+        return this.dataSource.transaction(async (tx) => {
+          await this.reachableApplication(tx, caller, applicationId, { lock: true });
+          const upload = await insertScanUpload(tx, {
+            applicationId,
+            apiKeyId: caller.apiKeyId,
+            originalFilename: file.filename || 'scan.xml',
+          });
+          const scan = await session.record(tx, applicationId, { uploadId: upload.id });
+          await recordUploadPhase(
+            tx,
+            scan.id,
+            'queued',
+            `Scan file uploaded at: ${upload.created_at.toISOString()}; its import is queued`,
+            { type: 'api_key', id: caller.apiKeyId },
+          );
+          return upload.id;
+        });
       });
-    });
+    } finally {
+      release();
+    }
   }
 
   /**
@@ -99,24 +106,23 @@ export class DirectUploadsService {
    * once DONE, the error once failed. `message` is its text, as in ThreadFix Pro.
    */
   async pendingStatus(
-    caller: AuthenticatedCaller,
+    scope: TeamScope,
     applicationId: number,
     uploadId: number,
   ): Promise<{ message: string; status: PendingScanJson }> {
     const rows: PendingScanRow[] = await this.dataSource.query(
-      `SELECT u.id, u.application_id, a.team_id, u.original_filename, u.created_at,
+      `SELECT u.id, u.application_id, u.original_filename, u.created_at,
               (SELECT max(h.created_at) FROM scan_upload_history h WHERE h.upload_id = u.id) AS modified_at,
               s.id AS scan_id, i.phase, i.error
        FROM scan_uploads u
        JOIN applications a ON a.id = u.application_id
        JOIN scans s ON s.upload_id = u.id
        LEFT JOIN scan_imports i ON i.scan_id = s.id
-       WHERE u.id = $1 AND u.application_id = $2`,
-      [uploadId, applicationId],
+       WHERE u.id = $1 AND u.application_id = $2 AND ${teamInScopeSql('$3', 'a.team_id')}`,
+      [uploadId, applicationId, teamScopeParam(scope)],
     );
     const [row] = rows;
-    if (!row || !reachesTeam(caller, row.team_id))
-      throw new NotFound(noPendingScan(uploadId, applicationId));
+    if (!row) throw new NotFound(noPendingScan(uploadId, applicationId));
     const phase = row.phase ?? 'queued';
     const { status, text } = PENDING_STATUS[phase];
     return {
@@ -142,18 +148,16 @@ export class DirectUploadsService {
   /** An active application of an active team the caller reaches, else ThreadFix's 404. */
   private async reachableApplication(
     m: EntityManager,
-    caller: AuthenticatedCaller,
+    scope: TeamScope,
     applicationId: number,
     options: { lock?: boolean } = {},
   ): Promise<void> {
-    const rows: { team_id: number; active: boolean; team_active: boolean }[] = await m.query(
-      `SELECT a.team_id, a.active, t.active AS team_active
-       FROM applications a JOIN teams t ON t.id = a.team_id
-       WHERE a.id = $1${options.lock ? ' FOR SHARE OF a' : ''}`,
-      [applicationId],
+    const rows: unknown[] = await m.query(
+      `SELECT 1 FROM applications a JOIN teams t ON t.id = a.team_id
+       WHERE a.id = $1 AND a.active AND t.active AND ${teamInScopeSql('$2', 'a.team_id')}
+       ${options.lock ? 'FOR SHARE OF a' : ''}`,
+      [applicationId, teamScopeParam(scope)],
     );
-    const [app] = rows;
-    if (!app || !app.active || !app.team_active || !reachesTeam(caller, app.team_id))
-      throw new NotFound(INVALID_APPLICATION_ID);
+    if (rows.length === 0) throw new NotFound(INVALID_APPLICATION_ID);
   }
 }

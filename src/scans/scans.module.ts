@@ -10,6 +10,7 @@ import { ScanXmlCheckPool } from './scan-xml-check.pool';
 import { ScansService } from './scans.service';
 import { ThreadFixScansController } from './threadfix-scans.controller';
 import { ThreadFixScansService } from './threadfix-scans.service';
+import { UploadSlots } from './upload-slots';
 
 @Module({
   controllers: [ScansController, ThreadFixScansController],
@@ -19,7 +20,8 @@ import { ThreadFixScansService } from './threadfix-scans.service';
     ScanIntake,
     DirectUploadsService,
     ThreadFixScansService,
+    UploadSlots,
   ],
-  exports: [ScansService, ScanXmlCheckPool, ScanIntake],
+  exports: [ScansService, ScanXmlCheckPool, ScanIntake, UploadSlots],
 })
 export class ScansModule {}

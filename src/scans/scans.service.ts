@@ -1,10 +1,9 @@
-/** Scans: result files stored for an application by completed tasks. */
+/** Scans: result files stored for an application by completed tasks and direct uploads. */
 import { Injectable, Logger, OnApplicationBootstrap } from '@nestjs/common';
 import { Readable } from 'node:stream';
-import { DataSource, EntityManager } from 'typeorm';
+import { DataSource, EntityManager, FindOptionsWhere, In } from 'typeorm';
 import { ApplicationNotFound } from '../applications/applications.service';
-import { AuthenticatedCaller } from '../auth/authenticated-caller';
-import { reachesTeam } from '../auth/team-scope';
+import { TeamScope, teamInScopeSql, teamScopeParam } from '../auth/team-scope';
 import { queueScanImport } from '../imports/scan-imports.repository';
 import { NotFound } from '../rest/rest-error';
 import { ScanStorage } from '../storage/scan-storage';
@@ -53,10 +52,6 @@ export class ScansService implements OnApplicationBootstrap {
       this.logger.warn(`Removed ${orphans.length} stored file(s) of scans that never committed`);
   }
 
-  /**
-   * Records the scan and queues its import in the caller's transaction: a committed scan always
-   * has an import run, and a rolled-back completeTask leaves neither (src/imports runs it later).
-   */
   /** Whether a committed scan row refers to this stored file (asked on a connection of its own). */
   async isStorageKeyRecorded(storageKey: string): Promise<boolean> {
     const rows: unknown[] = await this.dataSource.query(
@@ -66,6 +61,10 @@ export class ScansService implements OnApplicationBootstrap {
     return rows.length > 0;
   }
 
+  /**
+   * Records the scan and queues its import in the caller's transaction: a committed scan always
+   * has an import run, and a rolled-back completeTask leaves neither (src/imports runs it later).
+   */
   async record(tx: EntityManager, scan: NewScan): Promise<ScanEntity> {
     const saved = await tx.save(
       tx.create(ScanEntity, {
@@ -78,31 +77,32 @@ export class ScansService implements OnApplicationBootstrap {
     return saved;
   }
 
-  /**
-   * An application's scans, oldest first (scanqueue's order; ThreadFix listed newest first), when
-   * the caller reaches the application's team; a missing or out-of-scope application is 404. An
-   * application without scans is `[]` (ThreadFix answered a failure).
-   */
-  async listReachable(caller: AuthenticatedCaller, applicationId: number): Promise<ScanEntity[]> {
-    const rows: { team_id: number }[] = await this.dataSource.query(
-      'SELECT team_id FROM applications WHERE id = $1',
-      [applicationId],
-    );
-    if (rows.length === 0 || !reachesTeam(caller, rows[0].team_id))
-      throw new ApplicationNotFound(applicationId);
-    return this.listForApplication(applicationId);
+  /** A scan's filter for a scope: its application in one of the scope's teams, or none. */
+  private inScope(scope: TeamScope): FindOptionsWhere<ScanEntity> {
+    return scope.teamIds === null ? {} : { application: { teamId: In([...scope.teamIds]) } };
   }
 
-  listForApplication(applicationId: number): Promise<ScanEntity[]> {
+  /**
+   * An application's scans, oldest first (scanqueue's order; ThreadFix listed newest first). A
+   * missing application is 404, and so is one outside the scope (the same message). An
+   * application without scans is `[]` (ThreadFix answered a failure).
+   */
+  async listForApplication(applicationId: number, scope: TeamScope): Promise<ScanEntity[]> {
+    const reached: unknown[] = await this.dataSource.query(
+      `SELECT 1 FROM applications WHERE id = $1 AND ${teamInScopeSql('$2', 'team_id')}`,
+      [applicationId, teamScopeParam(scope)],
+    );
+    if (reached.length === 0) throw new ApplicationNotFound(applicationId);
     return this.dataSource
       .getRepository(ScanEntity)
       .find({ where: { applicationId }, order: { id: 'ASC' } });
   }
 
-  async get(applicationId: number, scanId: number): Promise<ScanEntity> {
+  /** One scan of an application; outside the scope it is missing (the same 404 and message). */
+  async get(applicationId: number, scanId: number, scope: TeamScope): Promise<ScanEntity> {
     const scan = await this.dataSource
       .getRepository(ScanEntity)
-      .findOneBy({ id: scanId, applicationId });
+      .findOneBy({ id: scanId, applicationId, ...this.inScope(scope) });
     if (!scan) throw new NotFound(`No scan ${scanId} found for application ${applicationId}.`);
     return scan;
   }
@@ -110,8 +110,9 @@ export class ScansService implements OnApplicationBootstrap {
   async openFile(
     applicationId: number,
     scanId: number,
+    scope: TeamScope,
   ): Promise<{ scan: ScanEntity; stream: Readable }> {
-    const scan = await this.get(applicationId, scanId);
+    const scan = await this.get(applicationId, scanId, scope);
     return { scan, stream: await this.storage.openRead(scan.storageKey) };
   }
 }

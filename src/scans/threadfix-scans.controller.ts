@@ -2,7 +2,8 @@
  * ThreadFix's scan calls that scanqueue's own routes do not already serve, one line per route:
  * direct upload, its pending-scan status, scan details, scan file download. (List scans is
  * scanqueue's GET /rest/applications/{id}/scans, whose items carry ThreadFix's fields too.)
- * Permissions are ThreadFix's RestMethod table (docs/threadfix-compatibility.md).
+ * Rules of the roles table (permission.ts ACCESS), after ThreadFix's RestMethod table
+ * (docs/threadfix-compatibility.md).
  */
 import { Controller, Get, Param, Query, Req, StreamableFile } from '@nestjs/common';
 import {
@@ -18,8 +19,8 @@ import {
 } from '@nestjs/swagger';
 import { FastifyRequest } from 'fastify';
 import { AuthenticatedCaller, Caller } from '../auth/authenticated-caller';
-import { Permission } from '../auth/permission';
-import { RequirePermission } from '../auth/require-permission.decorator';
+import { ACCESS } from '../auth/permission';
+import { RequireAccess } from '../auth/require-permission.decorator';
 import { ApiEnvelope, RestFailureDto } from '../rest/api-envelope.decorator';
 import { RawResponse } from '../rest/envelope.interceptor';
 import { parseId } from '../rest/rest-params';
@@ -58,7 +59,7 @@ export class ThreadFixScansController {
   ) {}
 
   @RestPost('applications/:applicationId/upload')
-  @RequirePermission(Permission.CAN_UPLOAD_SCANS)
+  @RequireAccess(ACCESS.scanUpload)
   @RawResponse()
   @ApiConsumes('multipart/form-data')
   @ApiBody({
@@ -115,7 +116,7 @@ export class ThreadFixScansController {
   }
 
   @Get('applications/:applicationId/pendingScan/:pendingScanId/status')
-  @RequirePermission([Permission.CAN_UPLOAD_SCANS, Permission.READ_ACCESS])
+  @RequireAccess(ACCESS.pendingScan)
   @RawResponse()
   @ApiOperation({
     summary: 'Where a direct upload’s import is (QUEUED … DONE with scanId, or SCAN_INTERRUPTED)',
@@ -136,7 +137,7 @@ export class ThreadFixScansController {
   }
 
   @Get('scans/:scanId')
-  @RequirePermission(Permission.READ_ACCESS)
+  @RequireAccess(ACCESS.scanRead)
   @ApiOperation({ summary: 'A scan’s statistics and one page of its findings (page, pageSize)' })
   @ApiEnvelope(ScanDetailsJson, { failures: [404] })
   details(
@@ -148,7 +149,7 @@ export class ThreadFixScansController {
   }
 
   @Get('scans/:scanId/download')
-  @RequirePermission([Permission.READ_ACCESS, Permission.CAN_UPLOAD_SCANS])
+  @RequireAccess(ACCESS.scanDownload)
   @ApiOperation({
     summary: 'A scan’s file as uploaded (raw bytes; failures are JSON envelopes)',
     description: '`scanFileName`, when given, must be the original file name exactly.',

@@ -5,8 +5,7 @@
 import { Injectable } from '@nestjs/common';
 import { Readable } from 'node:stream';
 import { DataSource } from 'typeorm';
-import { AuthenticatedCaller } from '../auth/authenticated-caller';
-import { reachesTeam } from '../auth/team-scope';
+import { TeamScope, teamInScopeSql, teamScopeParam } from '../auth/team-scope';
 import { NotFound } from '../rest/rest-error';
 import { ScanStorage } from '../storage/scan-storage';
 import { scanStats, toScanStat } from './scan-stats';
@@ -23,7 +22,6 @@ export const noFileNamed = (name: string) => `Unable to find file with name ${na
 
 interface ScanRow {
   id: number;
-  team_id: number;
   original_filename: string;
   size_bytes: string;
   storage_key: string;
@@ -76,12 +74,12 @@ export class ThreadFixScansService {
 
   /** The scan's statistics and one page of its findings (report order). */
   async details(
-    caller: AuthenticatedCaller,
+    scope: TeamScope,
     scanId: number,
     page = 1,
     pageSize = MAX_FINDINGS_PAGE_SIZE,
   ): Promise<ScanDetailsJson> {
-    const scan = await this.reachableScan(caller, scanId);
+    const scan = await this.reachableScan(scope, scanId);
     if (!scan) throw new NotFound(NO_SCAN);
     const [stats] = await scanStats(this.dataSource.manager, { scanIds: [scan.id] });
     // Raw SQL on findings (src/imports' table); served by findings_scan_id_id_idx.
@@ -98,11 +96,11 @@ export class ThreadFixScansService {
    * (ThreadFix matched any stored path ending with it).
    */
   async openFile(
-    caller: AuthenticatedCaller,
+    scope: TeamScope,
     scanId: number,
     scanFileName: string | undefined,
   ): Promise<{ filename: string; sizeBytes: number; stream: Readable }> {
-    const scan = await this.reachableScan(caller, scanId);
+    const scan = await this.reachableScan(scope, scanId);
     if (!scan) throw new NotFound(NO_VALID_SCAN_FILE);
     if (scanFileName !== undefined && scanFileName !== scan.original_filename)
       throw new NotFound(noFileNamed(scanFileName));
@@ -113,17 +111,14 @@ export class ThreadFixScansService {
     };
   }
 
-  private async reachableScan(
-    caller: AuthenticatedCaller,
-    scanId: number,
-  ): Promise<ScanRow | undefined> {
+  /** The scan, when its application is in the scope; else undefined, as for a missing one. */
+  private async reachableScan(scope: TeamScope, scanId: number): Promise<ScanRow | undefined> {
     const rows: ScanRow[] = await this.dataSource.query(
-      `SELECT s.id, a.team_id, s.original_filename, s.size_bytes, s.storage_key
+      `SELECT s.id, s.original_filename, s.size_bytes, s.storage_key
        FROM scans s JOIN applications a ON a.id = s.application_id
-       WHERE s.id = $1`,
-      [scanId],
+       WHERE s.id = $1 AND ${teamInScopeSql('$2', 'a.team_id')}`,
+      [scanId, teamScopeParam(scope)],
     );
-    const [scan] = rows;
-    return scan && reachesTeam(caller, scan.team_id) ? scan : undefined;
+    return rows[0];
   }
 }

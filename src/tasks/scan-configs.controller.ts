@@ -4,23 +4,18 @@
  */
 import { Controller, Get, Param } from '@nestjs/common';
 import { ApiOperation, ApiTags } from '@nestjs/swagger';
-import { Permission } from '../auth/permission';
-import { RequirePermission } from '../auth/require-permission.decorator';
+import { AuthenticatedCaller, Caller } from '../auth/authenticated-caller';
+import { ACCESS } from '../auth/permission';
+import { RequireAccess } from '../auth/require-permission.decorator';
 import { ApiEnvelope } from '../rest/api-envelope.decorator';
 import { parseId } from '../rest/rest-params';
 import { ScanConfigDto } from './scan-config.dto';
 import { TasksService } from './tasks.service';
 
-/** As an application's scans: readers, application managers, and the agent managers who upload configs. */
-const READ = [
-  Permission.READ_ACCESS,
-  Permission.CAN_MANAGE_APPLICATIONS,
-  Permission.CAN_MANAGE_SCAN_AGENTS,
-];
-
 @ApiTags('scan configs')
 @Controller('rest/applications/:applicationId/scan-configs')
-@RequirePermission(READ)
+// As an application's scans, and the agent managers who upload configs (to learn their ids).
+@RequireAccess(ACCESS.scanConfigRead)
 export class ScanConfigsController {
   constructor(private readonly tasks: TasksService) {}
 
@@ -30,7 +25,10 @@ export class ScanConfigsController {
       "List an application's scan configs (id, scanner, file name, size, SHA-256, …), not their content",
   })
   @ApiEnvelope(ScanConfigDto, { isArray: true, failures: [404] })
-  list(@Param('applicationId') applicationId: string): Promise<ScanConfigDto[]> {
-    return this.tasks.listScanConfigs(parseId(applicationId, 'applicationId'));
+  list(
+    @Caller() caller: AuthenticatedCaller,
+    @Param('applicationId') applicationId: string,
+  ): Promise<ScanConfigDto[]> {
+    return this.tasks.listScanConfigs(caller, parseId(applicationId, 'applicationId'));
   }
 }

@@ -97,6 +97,10 @@ export class ScanQueueTaskEntity {
   @Column({ name: 'scan_agent_info', type: 'text', nullable: true })
   scanAgentInfo!: string | null;
 
+  /** Agent status messages posted so far: bounded by STATUS_MESSAGES_PER_TASK (task-transitions.ts). */
+  @Column({ name: 'status_messages', type: 'int', default: 0 })
+  statusMessages!: number;
+
   @Column({ name: 'queued_by_api_key_id', type: 'int', nullable: true })
   queuedByApiKeyId!: number | null;
 

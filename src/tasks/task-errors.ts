@@ -3,8 +3,10 @@ import {
   BadRestParameter,
   Forbidden,
   NotFound,
+  PayloadTooLarge,
   RestError,
   StateConflict,
+  TooManyRequests,
 } from '../rest/rest-error';
 import { TaskRow } from './task-transitions';
 import { TaskStatus } from './task-status';
@@ -12,6 +14,25 @@ import { TaskStatus } from './task-status';
 export class TaskNotFound extends NotFound {
   constructor(id: number) {
     super(`No ScanQueueTask found with id ${id}.`);
+  }
+}
+
+/** 413: a status message over STATUS_MESSAGE_MAX_CHARS. */
+export class StatusMessageTooLong extends PayloadTooLarge {
+  constructor(length: number, max: number) {
+    super(`The status message is ${length} characters long; at most ${max} are accepted.`);
+  }
+}
+
+/**
+ * 429, not 409: the task goes on and the agent may finish it; only its progress messages stop
+ * (ThreadFix-style agents, and scanqueue-agent, keep scanning on a 429 but stop on a 409).
+ */
+export class TooManyStatusMessages extends TooManyRequests {
+  constructor(id: number, max: number) {
+    super(
+      `ScanQueueTask ${id} already has ${max} status messages, the most it accepts; complete or fail it.`,
+    );
   }
 }
 

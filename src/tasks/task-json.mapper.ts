@@ -76,7 +76,10 @@ export class ThreadFixTaskJson {
 
 export interface TaskView {
   task: TaskRow;
+  /** The latest status rows only, oldest first (tasks.repository.ts loadViews). */
   statuses: StatusRow[];
+  /** How many status rows the task has in all, when counted. */
+  statusCount?: number;
   scanConfig: ScanConfigRow | null;
   applicationUrl: string | null;
 }
@@ -173,14 +176,43 @@ export class AdminStatusJson extends ScanStatusJson {
   @ApiProperty({ nullable: true, type: Number }) actorId!: number | null;
 }
 
-/** The admin detail: ThreadFix's JSON (keys redacted) plus what ThreadFix hid. */
+/**
+ * A task as admins see it: ThreadFix's JSON (keys redacted) plus what ThreadFix hid. In a list, its
+ * latest status only (statusHistory empty).
+ */
 export class AdminTaskJson extends ThreadFixTaskJson {
   @ApiProperty() applicationId!: number;
   @ApiProperty({ nullable: true, type: Number }) scanAgentId!: number | null;
   @ApiProperty({ nullable: true, type: String, description: 'agentConfig sent with the claim' })
   agentConfig!: string | null;
   @ApiProperty() timeoutSeconds!: number;
-  @ApiProperty({ type: [AdminStatusJson] }) statusHistory!: AdminStatusJson[];
+  @ApiProperty({
+    type: [AdminStatusJson],
+    description:
+      'the latest status rows (who, when, from → to), oldest first; empty in lists. GET tasks/{id}/statuses pages through all of them',
+  })
+  statusHistory!: AdminStatusJson[];
+}
+
+/** One task: its latest status rows and how many it has in all. */
+export class AdminTaskDetailJson extends AdminTaskJson {
+  @ApiProperty({
+    description: 'status rows the task has in all (statusHistory and scanStatuses show the latest)',
+  })
+  statusCount!: number;
+}
+
+export function toAdminStatus(status: StatusRow): AdminStatusJson {
+  return {
+    id: Number(status.id),
+    active: status.active,
+    message: status.message,
+    timestamp: status.created_at.getTime(),
+    fromStatus: status.from_status,
+    toStatus: status.to_status,
+    actorType: status.actor_type,
+    actorId: status.actor_id,
+  };
 }
 
 export function toAdminTask(view: TaskView, withHistory: boolean): AdminTaskJson {
@@ -190,17 +222,18 @@ export function toAdminTask(view: TaskView, withHistory: boolean): AdminTaskJson
     scanAgentId: view.task.scan_agent_id,
     agentConfig: view.task.scan_agent_info,
     timeoutSeconds: view.task.timeout_seconds,
-    statusHistory: withHistory
-      ? view.statuses.map((status) => ({
-          id: Number(status.id),
-          active: status.active,
-          message: status.message,
-          timestamp: status.created_at.getTime(),
-          fromStatus: status.from_status,
-          toStatus: status.to_status,
-          actorType: status.actor_type,
-          actorId: status.actor_id,
-        }))
-      : [],
+    statusHistory: withHistory ? view.statuses.map(toAdminStatus) : [],
   };
+}
+
+export function toAdminTaskDetail(view: TaskView): AdminTaskDetailJson {
+  return { ...toAdminTask(view, true), statusCount: view.statusCount ?? view.statuses.length };
+}
+
+export class TaskStatusPageJson {
+  @ApiProperty() total!: number;
+  @ApiProperty() page!: number;
+  @ApiProperty() pageSize!: number;
+  @ApiProperty({ type: [AdminStatusJson], description: 'newest first' })
+  statuses!: AdminStatusJson[];
 }

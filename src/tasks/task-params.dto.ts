@@ -95,10 +95,13 @@ export class TaskKeyParams {
 }
 
 export class TaskStatusUpdateParams extends TaskKeyParams {
-  @ApiProperty({ example: 'Spidering 40% done' })
+  @ApiProperty({
+    example: 'Spidering 40% done',
+    description:
+      'at most STATUS_MESSAGE_MAX_CHARS characters (default 4096; 413 above; failTask stores a longer reason cut)',
+  })
   @IsRequired('message')
   @IsString()
-  @MaxLength(65536)
   message!: string;
 }
 
@@ -181,6 +184,24 @@ export class ListTasksParams {
   page?: number;
 
   @ApiPropertyOptional({ default: 50, maximum: 500 })
+  @ToInt()
+  @IsOptional()
+  @IsInt()
+  @Min(1)
+  @Max(500)
+  pageSize?: number;
+}
+
+export class TaskHistoryParams {
+  @ApiPropertyOptional({ default: 1 })
+  @ToInt()
+  @IsOptional()
+  @IsInt()
+  @Min(1)
+  @Max(1_000_000)
+  page?: number;
+
+  @ApiPropertyOptional({ default: 100, maximum: 500 })
   @ToInt()
   @IsOptional()
   @IsInt()

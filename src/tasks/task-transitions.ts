@@ -6,6 +6,8 @@
  * its event, and two racing callers cannot both win.
  */
 import { EntityManager } from 'typeorm';
+import { applicationInScopeSql, TeamScope, teamScopeParam } from '../auth/team-scope';
+import { agentUsableSql } from '../scan-agents/scan-agents.service';
 import { EVENT_MESSAGE_MAX_CHARS, EVENT_OF_STATUS, TaskEventType } from '../events/event-types';
 import { StatusActorType } from './scan-status.entity';
 import { TaskStatus } from './task-status';
@@ -59,6 +61,8 @@ export interface TaskRow {
   scan_agent_id: number | null;
   scan_agent_info: string | null;
   queued_by_api_key_id: number | null;
+  /** Agent status messages posted so far (bounded by STATUS_MESSAGES_PER_TASK). */
+  status_messages: number;
 }
 
 const HISTORY_COLUMNS = 'task_id, message, from_status, to_status, actor_type, actor_id';
@@ -135,6 +139,10 @@ export async function insertQueuedTask(
 }
 
 export interface Claim {
+  /** The API key presenting the agent key: it must be the one that issued it. */
+  apiKeyId: number;
+  /** The presenting key's teams: only their applications' tasks are handed out. */
+  scope: TeamScope;
   /** The agent's scanners: display names (what tasks store) and short names (what configs use). */
   scanners: { displayName: string; shortName: string }[];
   agentKeyHash: string;
@@ -153,8 +161,9 @@ export interface ClaimResult {
 }
 
 /**
- * QUEUED → ASSIGNED: the oldest active queued task of one of the agent's scanners, in one
- * statement that also checks the agent key, records the config handed out (so the task JSON shows
+ * QUEUED → ASSIGNED: the oldest active queued task of one of the agent's scanners whose application
+ * is in the key's teams, in one statement that also checks the agent key (issued by the presenting
+ * API key, neither revoked), records the config handed out (so the task JSON shows
  * it, as ThreadFix's did) and returns what the agent's Task payload needs: one round trip per poll.
  * `FOR UPDATE SKIP LOCKED` lets concurrent claimers (on any number of instances) pass over a row
  * another one is taking instead of waiting for it, so each task is claimed exactly once.
@@ -168,10 +177,13 @@ export async function claimNextTask(tx: EntityManager, claim: Claim): Promise<Cl
     config_file: Buffer | null;
   })[] = await tx.query(
     `WITH agent AS (
-         SELECT id FROM scan_agents WHERE key_hash = $1 AND revoked_at IS NULL
+         SELECT a.id FROM scan_agents a WHERE a.key_hash = $1 AND ${agentUsableSql('$7')}
        ), next AS (
+         -- The team predicate filters candidates in the index's order (the planner hashes the
+         -- teams' applications): the index still serves the claim (EXPLAIN in docs/security.md).
          SELECT id FROM scan_queue_tasks
          WHERE status = ${QUEUED} AND active AND scanner = ANY($2::text[]) AND EXISTS (SELECT 1 FROM agent)
+           AND ${applicationInScopeSql('$8', 'scan_queue_tasks.application_id')}
          ORDER BY id
          LIMIT 1
          FOR UPDATE SKIP LOCKED
@@ -203,6 +215,8 @@ export async function claimNextTask(tx: EntityManager, claim: Claim): Promise<Cl
       claim.secureKeyHash,
       claim.agentInfo,
       claim.message,
+      claim.apiKeyId,
+      teamScopeParam(claim.scope),
     ],
   );
   const [row] = rows;
@@ -260,14 +274,22 @@ export interface AgentStatusMessage {
   /** SHA-256 (hex) of the agent key and of the task key the caller presented. */
   agentKeyHash: string;
   taskKeyHash: string;
+  /** The API key presenting the agent key, and its teams. */
+  apiKeyId: number;
+  scope: TeamScope;
+  /** STATUS_MESSAGES_PER_TASK: a task that has this many takes no more. */
+  maxMessages: number;
 }
 
 /**
  * An agent's progress message on its ASSIGNED task, without a transition, in one statement (an
- * agent posts these every few seconds): it checks the agent key (issued, not revoked), that the
- * agent holds the task and the task key matches, and appends the history row. FOR SHARE orders it
- * with a transition racing it: a cancel or time-out that commits first wins, and no message lands
- * after it. `added` is false when any check failed; the caller then finds out which.
+ * agent posts these every few seconds): it checks the agent key (issued by the presenting API key,
+ * neither revoked), that the agent holds the task, the task key matches and the task is in the
+ * key's teams, counts the message against STATUS_MESSAGES_PER_TASK and appends the history row.
+ * The count is a column of the task's row, updated in place: the row lock orders it with a racing
+ * transition (a cancel or time-out that commits first wins, and no message lands after it) and with
+ * the same agent's other messages, so the bound is exact. `added` is false when any check failed;
+ * the caller then finds out which.
  */
 export async function appendAgentStatusMessage(
   tx: EntityManager,
@@ -275,11 +297,14 @@ export async function appendAgentStatusMessage(
 ): Promise<{ agentId: number | null; added: boolean }> {
   const rows: { agent_id: number | null; added: boolean }[] = await tx.query(
     `WITH agent AS (
-       SELECT id FROM scan_agents WHERE key_hash = $3 AND revoked_at IS NULL
+       SELECT a.id FROM scan_agents a WHERE a.key_hash = $3 AND ${agentUsableSql('$5')}
      ), task AS (
-       SELECT t.* FROM scan_queue_tasks t JOIN agent ON t.scan_agent_id = agent.id
-       WHERE t.id = $1 AND t.status = ${ASSIGNED} AND t.secure_key_hash = $4
-       FOR SHARE OF t
+       UPDATE scan_queue_tasks t SET status_messages = t.status_messages + 1
+       FROM agent
+       WHERE t.id = $1 AND t.scan_agent_id = agent.id AND t.status = ${ASSIGNED}
+         AND t.secure_key_hash = $4 AND t.status_messages < $7
+         AND ${applicationInScopeSql('$6', 't.application_id')}
+       RETURNING t.*
      ), added AS (
        INSERT INTO scan_statuses (${HISTORY_COLUMNS})
        SELECT id, $2, NULL, NULL, 'agent', scan_agent_id FROM task
@@ -288,7 +313,15 @@ export async function appendAgentStatusMessage(
        ${outboxInsert('task.status', 'task', '$2::text')}
      )
      SELECT (SELECT id FROM agent) AS agent_id, EXISTS (SELECT 1 FROM added) AS added`,
-    [update.taskId, update.message, update.agentKeyHash, update.taskKeyHash],
+    [
+      update.taskId,
+      update.message,
+      update.agentKeyHash,
+      update.taskKeyHash,
+      update.apiKeyId,
+      teamScopeParam(update.scope),
+      update.maxMessages,
+    ],
   );
   return { agentId: rows[0].agent_id, added: rows[0].added };
 }

@@ -1,13 +1,15 @@
 /**
- * ThreadFix's Scan Agent "Tasks" API (`/rest/{version}/tasks/…`): one line per route. Every agent
- * operation needs Manage Scan Agents and is refused to restricted keys, as in ThreadFix.
+ * ThreadFix's Scan Agent "Tasks" API (`/rest/{version}/tasks/…`): one line per route. The agent
+ * protocol needs Run Scan Agent or Manage Scan Agents; queueScan and setTaskConfig need Manage Scan
+ * Agents (ThreadFix's meaning), never an agent's key; all of them are refused to restricted keys,
+ * as in ThreadFix (permission.ts ACCESS, docs/security.md).
  */
 import { Controller, Get, Req, Res } from '@nestjs/common';
 import { ApiBody, ApiConsumes, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { FastifyReply, FastifyRequest } from 'fastify';
 import { AuthenticatedCaller, Caller } from '../auth/authenticated-caller';
-import { Permission } from '../auth/permission';
-import { RequirePermission } from '../auth/require-permission.decorator';
+import { ACCESS } from '../auth/permission';
+import { RequireAccess } from '../auth/require-permission.decorator';
 import { ApiEnvelope } from '../rest/api-envelope.decorator';
 import { RestParams } from '../rest/rest-params';
 import { RestPost } from '../rest/rest-post.decorator';
@@ -23,8 +25,8 @@ import { TasksService } from './tasks.service';
 export const SCAN_CONFIG_ID_HEADER = 'X-Scan-Config-Id';
 
 const FORM = ['application/x-www-form-urlencoded', 'application/json'];
-const AGENT_OPERATION = () =>
-  RequirePermission(Permission.CAN_MANAGE_SCAN_AGENTS, { restricted: true });
+const AGENT_OPERATION = () => RequireAccess(ACCESS.agentProtocol);
+const QUEUEING = () => RequireAccess(ACCESS.queueing);
 
 const KEY_FIELDS = {
   scanQueueTaskId: { type: 'integer' },
@@ -48,7 +50,7 @@ export class TasksController {
   }
 
   @Get('scanners')
-  @RequirePermission([Permission.CAN_MANAGE_SCAN_AGENTS, Permission.READ_ACCESS])
+  @RequireAccess(ACCESS.scanners)
   @ApiOperation({ summary: 'The scanners an agent can run' })
   @ApiEnvelope(ScannerJson, { isArray: true })
   scanners(): ScannerJson[] {
@@ -56,9 +58,12 @@ export class TasksController {
   }
 
   @RestPost('queueScan')
-  @AGENT_OPERATION()
+  @QUEUEING()
   @ApiConsumes(...FORM)
-  @ApiOperation({ summary: 'Queue a scan task for an application' })
+  @ApiOperation({
+    summary:
+      'Queue a scan task for an application; the target (the task’s own, else the application’s URL) must pass the target URL policy',
+  })
   @ApiEnvelope(ThreadFixTaskJson, { failures: [404] })
   queueScan(
     @Caller() caller: AuthenticatedCaller,
@@ -78,10 +83,11 @@ export class TasksController {
   })
   @ApiEnvelope(AgentTaskJson)
   requestTask(
+    @Caller() caller: AuthenticatedCaller,
     @Req() request: FastifyRequest,
     @RestParams() plain: Record<string, unknown>,
   ): Promise<AgentTaskJson> {
-    return this.tasks.requestTaskFromRequest(request, plain);
+    return this.tasks.requestTaskFromRequest(caller, request, plain);
   }
 
   @RestPost('taskStatusUpdate')
@@ -90,13 +96,16 @@ export class TasksController {
   @ApiOperation({
     summary: 'Append a progress message to a claimed task (409 once it is cancelled or timed out)',
   })
-  @ApiEnvelope('string', { failures: [404, 409] })
-  taskStatusUpdate(@RestParams() params: TaskStatusUpdateParams): Promise<string> {
-    return this.tasks.taskStatusUpdate(params);
+  @ApiEnvelope('string', { failures: [404, 409, 413, 429] })
+  taskStatusUpdate(
+    @Caller() caller: AuthenticatedCaller,
+    @RestParams() params: TaskStatusUpdateParams,
+  ): Promise<string> {
+    return this.tasks.taskStatusUpdate(caller, params);
   }
 
   @RestPost('setTaskConfig')
-  @AGENT_OPERATION()
+  @QUEUEING()
   @ApiConsumes('multipart/form-data')
   @ApiBody({
     schema: {
@@ -146,12 +155,13 @@ export class TasksController {
   @ApiOperation({
     summary: 'Upload the scan result (streamed, validated) and mark the task COMPLETE_SUCCESSFUL',
   })
-  @ApiEnvelope(ThreadFixTaskJson, { failures: [404, 409, 413, 422] })
+  @ApiEnvelope(ThreadFixTaskJson, { failures: [404, 409, 413, 422, 429] })
   completeTask(
+    @Caller() caller: AuthenticatedCaller,
     @Req() request: FastifyRequest,
     @RestParams() plain: Record<string, unknown>,
   ): Promise<ThreadFixTaskJson> {
-    return this.tasks.completeTask(request, plain);
+    return this.tasks.completeTask(caller, request, plain);
   }
 
   @RestPost('failTask')
@@ -159,7 +169,10 @@ export class TasksController {
   @ApiConsumes(...FORM)
   @ApiOperation({ summary: 'Mark a claimed task COMPLETE_FAILED with the agent’s reason' })
   @ApiEnvelope('string', { failures: [404, 409] })
-  failTask(@RestParams() params: FailTaskParams): Promise<string> {
-    return this.tasks.failTask(params);
+  failTask(
+    @Caller() caller: AuthenticatedCaller,
+    @RestParams() params: FailTaskParams,
+  ): Promise<string> {
+    return this.tasks.failTask(caller, params);
   }
 }

@@ -3,6 +3,7 @@ import { Module } from '@nestjs/common';
 import { ScanAgentsModule } from '../scan-agents/scan-agents.module';
 import { ScansModule } from '../scans/scans.module';
 import { ScanConfigsController } from './scan-configs.controller';
+import { TargetUrlPolicy } from './target-url-policy';
 import { TaskReaperService } from './task-reaper.service';
 import { TasksAdminController } from './tasks-admin.controller';
 import { TasksController } from './tasks.controller';
@@ -13,7 +14,9 @@ import { TasksService } from './tasks.service';
   imports: [ScanAgentsModule, ScansModule],
   // The protocol's static paths (tasks/queueScan …) are registered before the admin's tasks/:id.
   controllers: [TasksController, TasksAdminController, ScanConfigsController],
-  providers: [TasksService, TasksRepository, TaskReaperService],
-  exports: [TasksService],
+  providers: [TasksService, TasksRepository, TaskReaperService, TargetUrlPolicy],
+  // The target URL policy serves the other ways in (schedules); the upload caps (UploadSlots) come
+  // from ScansModule, beside the direct upload that shares them.
+  exports: [TasksService, TargetUrlPolicy],
 })
 export class TasksModule {}

@@ -1,12 +1,14 @@
 /** Reads of tasks and what their JSON needs. Writes of `status` live in task-transitions.ts only. */
 import { Injectable } from '@nestjs/common';
 import { EntityManager } from 'typeorm';
+import { applicationInScopeSql, TeamScope, teamScopeParam } from '../auth/team-scope';
 import { ScanConfigListRow } from './scan-config.dto';
 import { ScanConfigRow, StatusRow, TaskView } from './task-json.mapper';
 import { TaskRow } from './task-transitions';
 import { TaskStatus } from './task-status';
 
 export interface TaskFilter {
+  scope: TeamScope;
   status?: TaskStatus;
   applicationId?: number;
   scanner?: string;
@@ -15,30 +17,58 @@ export interface TaskFilter {
 }
 
 const CONFIG_COLUMNS = 'id, application_id, scanner_short_name, content_type, uploaded_at';
+const STATUS_COLUMNS =
+  'id, task_id, message, created_at, from_status, to_status, actor_type, actor_id, active';
 
 @Injectable()
 export class TasksRepository {
+  /**
+   * One task, if its application is in the scope (an out-of-scope task is as missing as one that
+   * does not exist). Served by the primary key.
+   */
   async findTask(
     tx: EntityManager,
     id: number,
-    options: { lock: boolean },
+    options: { lock: boolean; scope: TeamScope },
   ): Promise<TaskRow | undefined> {
     const rows: TaskRow[] = await tx.query(
-      `SELECT * FROM scan_queue_tasks WHERE id = $1${options.lock ? ' FOR UPDATE' : ''}`,
-      [id],
+      `SELECT t.* FROM scan_queue_tasks t
+       WHERE t.id = $1 AND ${applicationInScopeSql('$2', 't.application_id')}${options.lock ? ' FOR UPDATE OF t' : ''}`,
+      [id, teamScopeParam(options.scope)],
     );
     return rows[0];
   }
 
-  async loadViews(tx: EntityManager, tasks: TaskRow[]): Promise<TaskView[]> {
+  /**
+   * What the task JSON needs of each task: its latest `statuses` status rows (in order; a task may
+   * hold thousands, and the JSON must stay small), its config and its application's URL. With
+   * `count`, also the number of status rows each task has. The statuses are read newest first
+   * through scan_statuses_task_id_id_idx (task_id, id), one bounded index range per task.
+   */
+  async loadViews(
+    tx: EntityManager,
+    tasks: TaskRow[],
+    options: { statuses: number; count?: boolean },
+  ): Promise<TaskView[]> {
     if (tasks.length === 0) return [];
     const ids = tasks.map((task) => task.id);
     // Sequential: a transaction's queries share one connection.
     const statuses: (StatusRow & { task_id: number })[] = await tx.query(
-      `SELECT id, task_id, message, created_at, from_status, to_status, actor_type, actor_id, active
-       FROM scan_statuses WHERE task_id = ANY($1::int[]) ORDER BY task_id, id`,
-      [ids],
+      `SELECT s.* FROM unnest($1::int[]) AS wanted(task_id)
+       CROSS JOIN LATERAL (
+         SELECT ${STATUS_COLUMNS} FROM scan_statuses
+         WHERE task_id = wanted.task_id ORDER BY id DESC LIMIT $2
+       ) s
+       ORDER BY s.task_id, s.id`,
+      [ids, options.statuses],
     );
+    const counts: { task_id: number; count: number }[] = options.count
+      ? await tx.query(
+          `SELECT task_id, count(*)::int AS count FROM scan_statuses
+           WHERE task_id = ANY($1::int[]) GROUP BY task_id`,
+          [ids],
+        )
+      : [];
     const configs: ScanConfigRow[] = await tx.query(
       `SELECT ${CONFIG_COLUMNS} FROM scan_configs WHERE id = ANY($1::int[])`,
       [tasks.map((task) => task.scan_config_id).filter((id) => id !== null)],
@@ -50,32 +80,58 @@ export class TasksRepository {
     return tasks.map((task) => ({
       task,
       statuses: statuses.filter((status) => status.task_id === task.id),
+      statusCount: options.count
+        ? (counts.find((row) => row.task_id === task.id)?.count ?? 0)
+        : undefined,
       scanConfig: configs.find((config) => config.id === task.scan_config_id) ?? null,
       applicationUrl: apps.find((app) => app.id === task.application_id)?.url ?? null,
     }));
   }
 
-  async loadView(tx: EntityManager, task: TaskRow): Promise<TaskView> {
-    return (await this.loadViews(tx, [task]))[0];
+  async loadView(
+    tx: EntityManager,
+    task: TaskRow,
+    options: { statuses: number; count?: boolean },
+  ): Promise<TaskView> {
+    return (await this.loadViews(tx, [task], options))[0];
   }
 
+  /** Tasks newest first, filtered, within the scope. */
   async list(tx: EntityManager, filter: TaskFilter): Promise<{ total: number; tasks: TaskRow[] }> {
-    const where: string[] = [];
-    const params: unknown[] = [];
-    if (filter.status !== undefined) where.push(`status = $${params.push(filter.status)}`);
+    const params: unknown[] = [teamScopeParam(filter.scope)];
+    const where: string[] = [applicationInScopeSql('$1', 't.application_id')];
+    if (filter.status !== undefined) where.push(`t.status = $${params.push(filter.status)}`);
     if (filter.applicationId !== undefined)
-      where.push(`application_id = $${params.push(filter.applicationId)}`);
-    if (filter.scanner !== undefined) where.push(`scanner = $${params.push(filter.scanner)}`);
-    const clause = where.length ? `WHERE ${where.join(' AND ')}` : '';
+      where.push(`t.application_id = $${params.push(filter.applicationId)}`);
+    if (filter.scanner !== undefined) where.push(`t.scanner = $${params.push(filter.scanner)}`);
+    const clause = `WHERE ${where.join(' AND ')}`;
     const [{ count }] = await tx.query(
-      `SELECT count(*)::int AS count FROM scan_queue_tasks ${clause}`,
+      `SELECT count(*)::int AS count FROM scan_queue_tasks t ${clause}`,
       params,
     );
     const tasks: TaskRow[] = await tx.query(
-      `SELECT * FROM scan_queue_tasks ${clause} ORDER BY id DESC LIMIT $${params.length + 1} OFFSET $${params.length + 2}`,
+      `SELECT t.* FROM scan_queue_tasks t ${clause} ORDER BY t.id DESC LIMIT $${params.length + 1} OFFSET $${params.length + 2}`,
       [...params, filter.limit, filter.offset],
     );
     return { total: count as number, tasks };
+  }
+
+  /** One page of a task's status history, newest first (scan_statuses_task_id_id_idx). */
+  async statusPage(
+    tx: EntityManager,
+    taskId: number,
+    page: { limit: number; offset: number },
+  ): Promise<{ total: number; statuses: StatusRow[] }> {
+    const [{ count }] = await tx.query(
+      `SELECT count(*)::int AS count FROM scan_statuses WHERE task_id = $1`,
+      [taskId],
+    );
+    const statuses: StatusRow[] = await tx.query(
+      `SELECT ${STATUS_COLUMNS} FROM scan_statuses WHERE task_id = $1
+       ORDER BY id DESC LIMIT $2 OFFSET $3`,
+      [taskId, page.limit, page.offset],
+    );
+    return { total: count as number, statuses };
   }
 
   /** The newest failure/transition message recorded when the task moved to `status`. */

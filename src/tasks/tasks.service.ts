@@ -12,6 +12,7 @@ import { ApplicationEntity } from '../applications/application.entity';
 import { ApplicationNotFound } from '../applications/applications.service';
 import { AuthenticatedCaller } from '../auth/authenticated-caller';
 import { generateSecretKey, hashSecretKey, secretKeyMatches } from '../auth/secret-keys';
+import { reachesTeam, TeamScope } from '../auth/team-scope';
 import { AppConfig } from '../config/app-config';
 import { claimOutcome, MetricsService, stopwatch } from '../observability/metrics.service';
 import { MultipartLimits, readMultipartForm, readSmallFile } from '../rest/multipart-form';
@@ -21,8 +22,9 @@ import { mergeParams, validateParams } from '../rest/rest-params';
 import { ScanFileInspection, ScannerMismatch } from '../scans/scan-file-inspector';
 import { resolveScanner, SCAN_AGENT_SCANNERS, ScannerType } from '../scans/scanner-types';
 import { ScanIntake, ScanIntakeSession } from '../scans/scan-upload';
-import { ScanAgentEntity } from '../scan-agents/scan-agent.entity';
+import { ReleaseSlot, UploadSlots } from '../scans/upload-slots';
 import {
+  AgentRow,
   ScanAgentsService,
   UNKNOWN_AGENT_KEY,
   MISSING_AGENT_KEY,
@@ -34,22 +36,29 @@ import {
   QueueScanParams,
   RequestTaskParams,
   SetTaskConfigParams,
+  TaskHistoryParams,
   TaskKeyParams,
   TaskStatusUpdateParams,
 } from './task-params.dto';
 import {
   MissingTaskKey,
   NoTaskFound,
+  StatusMessageTooLong,
   TaskKeyMismatch,
   TaskNotFound,
   TaskStateConflict,
+  TooManyStatusMessages,
 } from './task-errors';
 import {
+  AdminTaskDetailJson,
   AdminTaskJson,
   AgentTaskJson,
   PresentedKeys,
+  TaskStatusPageJson,
   ThreadFixTaskJson,
+  toAdminStatus,
   toAdminTask,
+  toAdminTaskDetail,
   toAgentTask,
   toThreadFixTask,
 } from './task-json.mapper';
@@ -64,8 +73,18 @@ import {
 import { TaskStatus } from './task-status';
 import { TasksRepository } from './tasks.repository';
 import { ScanConfigDto, toScanConfigDto } from './scan-config.dto';
+import { TargetUrlPolicy } from './target-url-policy';
 
 export const STATUS_UPDATED = 'Successfully updated ScanQueueTask';
+
+/**
+ * Status rows a task's JSON shows (the latest; GET tasks/{id}/statuses pages through the rest): a
+ * task may hold STATUS_MESSAGES_PER_TASK of them, and no answer loads them all.
+ */
+export const STATUSES_SHOWN = 100;
+/** A list shows each task's latest status only. */
+const STATUSES_IN_LISTS = 1;
+const SHOWN = { statuses: STATUSES_SHOWN };
 
 /** Status texts keep ThreadFix's wording, with an ISO-8601 time instead of its broken pattern. */
 const at = () => new Date().toISOString();
@@ -88,6 +107,8 @@ export class TasksService {
     private readonly intake: ScanIntake,
     private readonly tasks: TasksRepository,
     private readonly metrics: MetricsService,
+    private readonly targets: TargetUrlPolicy,
+    private readonly uploadSlots: UploadSlots,
   ) {}
 
   private get uploadLimits(): MultipartLimits {
@@ -115,8 +136,7 @@ export class TasksService {
     if (!scanner) throw badScannerType(params.scannerType);
     const targetUrl = params.targetUrl ?? params.targetURL ?? null;
     return this.dataSource.transaction(async (tx) => {
-      const app = await tx.findOneBy(ApplicationEntity, { id: params.applicationId });
-      if (!app || !app.active) throw new ApplicationNotFound(params.applicationId);
+      const app = await this.activeApplication(tx, params.applicationId, caller);
       if (params.scanConfigId !== undefined) {
         const config = await this.tasks.findScanConfig(tx, params.scanConfigId);
         if (!config || config.application_id !== app.id) {
@@ -134,6 +154,11 @@ export class TasksService {
       if (!targetUrl && !(app.url && isURL(app.url, HTTP_URL_RULES))) {
         throw new BadRestParameter(`URL for application ${app.id} needs to be set.`);
       }
+      // The effective target, as the agent will get it: the task's own, else the application's.
+      this.targets.check(
+        targetUrl ?? (app.url as string),
+        targetUrl ? 'targetUrl' : `the URL of application ${app.id}`,
+      );
       const task = await insertQueuedTask(
         tx,
         {
@@ -146,17 +171,29 @@ export class TasksService {
         `Scan queued at: ${at()}`,
         { type: 'api_key', id: caller.apiKeyId },
       );
-      return toThreadFixTask(await this.tasks.loadView(tx, task));
+      return toThreadFixTask(await this.tasks.loadView(tx, task, SHOWN));
     });
+  }
+
+  /** An active application in the caller's teams; any other is missing (the same 404). */
+  private async activeApplication(
+    tx: EntityManager,
+    id: number,
+    scope: TeamScope,
+  ): Promise<ApplicationEntity> {
+    const app = await tx.findOneBy(ApplicationEntity, { id });
+    if (!app || !app.active || !reachesTeam(scope, app.teamId)) throw new ApplicationNotFound(id);
+    return app;
   }
 
   /** requestTask from a urlencoded form, or a multipart one whose agentConfig is a file part. */
   async requestTaskFromRequest(
+    caller: AuthenticatedCaller,
     request: FastifyRequest,
     plain: Record<string, unknown>,
   ): Promise<AgentTaskJson> {
     if (!request.isMultipart())
-      return this.requestTask(await validateParams(RequestTaskParams, plain));
+      return this.requestTask(caller, await validateParams(RequestTaskParams, plain));
     const { fields, file } = await readMultipartForm(
       request,
       { ...this.uploadLimits, fileSize: this.config.MAX_FIELD_BYTES },
@@ -166,6 +203,7 @@ export class TasksService {
     // ThreadFix's Python client sends the agent's properties as a file part instead of a field.
     const agentConfigFile = fields.agentConfig === undefined && file !== undefined;
     return this.requestTask(
+      caller,
       await validateParams(
         RequestTaskParams,
         mergeParams(plain, fields, agentConfigFile ? { agentConfig: file } : {}),
@@ -173,7 +211,15 @@ export class TasksService {
     );
   }
 
-  async requestTask(params: RequestTaskParams): Promise<AgentTaskJson> {
+  /**
+   * Claims for the agent: only with the API key that issued its agent key, and only tasks of that
+   * key's teams. A task whose target the policy refuses now (the application's URL or the policy
+   * changed since it was queued) is failed instead of handed out.
+   */
+  async requestTask(
+    caller: AuthenticatedCaller,
+    params: RequestTaskParams,
+  ): Promise<AgentTaskJson> {
     if (!params.scanAgentSecureKey) throw new BadRestParameter(MISSING_AGENT_KEY);
     const scanners = [
       ...new Set(params.scanners.split(',').map((name) => resolveScanner(name))),
@@ -183,6 +229,8 @@ export class TasksService {
     // One statement checks the agent key and claims: an agent's poll is one round trip.
     const claimTime = stopwatch();
     const claim = await claimNextTask(this.dataSource.manager, {
+      apiKeyId: caller.apiKeyId,
+      scope: caller,
       scanners,
       agentKeyHash: hashSecretKey(params.scanAgentSecureKey),
       secureKeyHash: hashSecretKey(secureTaskKey),
@@ -193,35 +241,46 @@ export class TasksService {
     if (claim.agentId === null) throw new Forbidden(UNKNOWN_AGENT_KEY);
     await this.agents.recordSeen(this.dataSource.manager, claim.agentId, params.agentConfig);
     if (!claim.task) throw new NoTaskFound();
-    return toAgentTask(
-      claim.task,
-      claim.task.target_url || (claim.applicationUrl as string),
-      claim.configFile,
-      {
-        secureTaskKey,
-        scanAgentSecureKey: params.scanAgentSecureKey,
-      },
-    );
+    const targetUrl = claim.task.target_url || (claim.applicationUrl as string);
+    const refusal = this.targets.refusal(targetUrl);
+    if (refusal) {
+      await transitionTask(
+        this.dataSource.manager,
+        claim.task.id,
+        TaskStatus.COMPLETE_FAILED,
+        `Not handed out: ${refusal}`,
+        { type: 'system', id: null },
+      );
+      this.metrics.taskFinished(TaskStatus.COMPLETE_FAILED);
+      throw new NoTaskFound();
+    }
+    return toAgentTask(claim.task, targetUrl, claim.configFile, {
+      secureTaskKey,
+      scanAgentSecureKey: params.scanAgentSecureKey,
+    });
   }
 
   /**
    * The checks every call on a claimed task makes, in order: both keys present (400), the agent
-   * key issued and not revoked (403), the task exists (404) and has been claimed (409), the task
-   * key is the one issued with the claim (403), and the agent is the one that claimed it (403).
+   * key issued by the calling API key and neither revoked (403), the task exists, is in the key's
+   * teams and is held by this agent (404: one answer for all three, so an agent cannot probe which
+   * task ids exist or whose they are), and the task key is the one issued with the claim (403).
    */
   private async verifyTaskAccess(
     tx: EntityManager,
+    caller: AuthenticatedCaller,
     params: TaskKeyParams,
     options: { lock: boolean },
-  ): Promise<{ task: TaskRow; agent: ScanAgentEntity; keys: PresentedKeys }> {
+  ): Promise<{ task: TaskRow; agent: AgentRow; keys: PresentedKeys }> {
     if (!params.secureTaskKey) throw new MissingTaskKey();
     if (!params.scanAgentSecureKey) throw new BadRestParameter(MISSING_AGENT_KEY);
-    const agent = await this.agents.authenticate(params.scanAgentSecureKey, tx);
-    const task = await this.tasks.findTask(tx, params.scanQueueTaskId, options);
-    if (!task) throw new TaskNotFound(params.scanQueueTaskId);
-    if (task.status === TaskStatus.QUEUED) throw new TaskStateConflict(task);
+    const agent = await this.agents.authenticate(params.scanAgentSecureKey, caller.apiKeyId, tx);
+    const task = await this.tasks.findTask(tx, params.scanQueueTaskId, {
+      lock: options.lock,
+      scope: caller,
+    });
+    if (!task || task.scan_agent_id !== agent.id) throw new TaskNotFound(params.scanQueueTaskId);
     if (!secretKeyMatches(params.secureTaskKey, task.secure_key_hash)) throw new TaskKeyMismatch();
-    if (task.scan_agent_id !== agent.id) throw new Forbidden(UNKNOWN_AGENT_KEY);
     return {
       task,
       agent,
@@ -229,43 +288,61 @@ export class TasksService {
     };
   }
 
-  private agentActor(agent: ScanAgentEntity): Actor {
+  private agentActor(agent: AgentRow): Actor {
     return { type: 'agent', id: agent.id };
   }
 
-  async taskStatusUpdate(params: TaskStatusUpdateParams): Promise<string> {
+  async taskStatusUpdate(
+    caller: AuthenticatedCaller,
+    params: TaskStatusUpdateParams,
+  ): Promise<string> {
+    const max = this.config.STATUS_MESSAGE_MAX_CHARS;
+    if (params.message.length > max) throw new StatusMessageTooLong(params.message.length, max);
+    const append = (tx: EntityManager, taskId: number) =>
+      appendAgentStatusMessage(tx, {
+        taskId,
+        message: params.message,
+        agentKeyHash: hashSecretKey(params.scanAgentSecureKey as string),
+        taskKeyHash: hashSecretKey(params.secureTaskKey as string),
+        apiKeyId: caller.apiKeyId,
+        scope: caller,
+        maxMessages: this.config.STATUS_MESSAGES_PER_TASK,
+      });
     if (params.secureTaskKey && params.scanAgentSecureKey) {
       // The common case is one statement; only a refused call pays for finding out why.
-      const { agentId, added } = await appendAgentStatusMessage(this.dataSource.manager, {
-        taskId: params.scanQueueTaskId,
-        message: params.message,
-        agentKeyHash: hashSecretKey(params.scanAgentSecureKey),
-        taskKeyHash: hashSecretKey(params.secureTaskKey),
-      });
+      const { agentId, added } = await append(this.dataSource.manager, params.scanQueueTaskId);
       if (added && agentId !== null) {
         await this.agents.recordSeen(this.dataSource.manager, agentId, undefined);
         return STATUS_UPDATED;
       }
     }
     await this.dataSource.transaction(async (tx) => {
-      const { task } = await this.verifyTaskAccess(tx, params, { lock: true });
+      const { task } = await this.verifyTaskAccess(tx, caller, params, { lock: true });
       if (task.status !== TaskStatus.ASSIGNED) throw new TaskStateConflict(task);
+      if (task.status_messages >= this.config.STATUS_MESSAGES_PER_TASK)
+        throw new TooManyStatusMessages(task.id, this.config.STATUS_MESSAGES_PER_TASK);
       // Every check passes now, under the row lock (the task was claimed meanwhile): append.
-      const retried = await appendAgentStatusMessage(tx, {
-        taskId: task.id,
-        message: params.message,
-        agentKeyHash: hashSecretKey(params.scanAgentSecureKey as string),
-        taskKeyHash: hashSecretKey(params.secureTaskKey as string),
-      });
-      if (!retried.added) throw new TaskStateConflict(task);
+      if (!(await append(tx, task.id)).added) throw new TaskStateConflict(task);
     });
     return STATUS_UPDATED;
   }
 
-  async failTask(params: FailTaskParams): Promise<string> {
-    const message = `ScanAgent reported that the scan task: ${params.scanQueueTaskId} had failed client-side for the following reason: ${params.message}`;
+  /**
+   * A failure reason longer than STATUS_MESSAGE_MAX_CHARS is stored cut, not refused: refusing
+   * would leave the task ASSIGNED until it times out, and a task fails once only.
+   */
+  private failureReason(reason: string): string {
+    const max = this.config.STATUS_MESSAGE_MAX_CHARS;
+    if (reason.length <= max) return reason;
+    // Not inside a surrogate pair.
+    const end = /[\uD800-\uDBFF]/.test(reason[max - 1]) ? max - 1 : max;
+    return `${reason.slice(0, end)} [… ${reason.length - end} more characters cut]`;
+  }
+
+  async failTask(caller: AuthenticatedCaller, params: FailTaskParams): Promise<string> {
+    const message = `ScanAgent reported that the scan task: ${params.scanQueueTaskId} had failed client-side for the following reason: ${this.failureReason(params.message)}`;
     return this.dataSource.transaction(async (tx) => {
-      const { task, agent } = await this.verifyTaskAccess(tx, params, { lock: true });
+      const { task, agent } = await this.verifyTaskAccess(tx, caller, params, { lock: true });
       if (task.status === TaskStatus.COMPLETE_FAILED) {
         // A retried failTask (lost response): answer as the first time, change nothing.
         return (
@@ -289,70 +366,84 @@ export class TasksService {
    * completeTask: the file streams from the request through the inspector (SHA-256, size, scanner
    * detection, XML validation) into a temporary file (src/scans/scan-upload.ts, the path direct
    * uploads take too); the task turns COMPLETE_SUCCESSFUL only after that file is durable (fsynced
-   * and renamed); one transaction then records the scan and moves the task.
+   * and renamed); one transaction then records the scan and moves the task. The upload takes a
+   * slot of its API key before the body is read, and one of its agent key when that key comes
+   * before the file (UploadSlots; 429 when none is free).
    */
   async completeTask(
+    caller: AuthenticatedCaller,
     request: FastifyRequest,
     plain: Record<string, unknown>,
   ): Promise<ThreadFixTaskJson> {
     const uploadTime = stopwatch();
-    return this.intake.run(async (session) => {
-      let sawFile = false;
-      let checkedTask: TaskRow | undefined;
-      const form = await readMultipartForm(
-        request,
-        this.intake.limits,
-        ['file'],
-        async (part, fieldsSoFar) => {
-          sawFile = true;
-          checkedTask = await this.receiveScanFile(
-            session,
-            part.stream,
-            part.filename,
-            mergeParams(plain, fieldsSoFar),
-          );
-        },
-      );
-      const params = await validateParams(CompleteTaskParams, mergeParams(plain, form.fields));
-      if (!sawFile) throw new BadRestParameter("Required parameter 'file' is missing.");
-      // The file is made durable (fsync and rename, or S3's completion) before the task's row is
-      // locked, so no lock or pooled connection waits on storage; the unlocked check of the keys
-      // (done before the file when they came first) gates it. A file the locked check below then
-      // refuses, or finds already stored by a repeat, is removed again (ScanIntake.run).
-      const file = session.file;
-      if (file) {
-        const task =
-          checkedTask ??
-          (
-            await this.dataSource.transaction((tx) =>
-              this.verifyTaskAccess(tx, params, { lock: false }),
-            )
-          ).task;
-        if (task.status === TaskStatus.ASSIGNED) {
-          this.checkScanner(file.inspection, task);
-          await session.commit();
-        }
-      }
-      return this.dataSource.transaction(async (tx) => {
-        const { task, agent, keys } = await this.verifyTaskAccess(tx, params, { lock: true });
-        // A repeat from the same agent (its first response was lost): the task as it is, nothing imported again.
-        if (task.status === TaskStatus.COMPLETE_SUCCESSFUL)
-          return toThreadFixTask(await this.tasks.loadView(tx, task), keys);
-        if (task.status !== TaskStatus.ASSIGNED) throw new TaskStateConflict(task);
-        if (!file) throw new Error('completeTask: file received without an upload');
-        await session.record(tx, task.application_id, { taskId: task.id });
-        const completed = await transitionTask(
-          tx,
-          task.id,
-          TaskStatus.COMPLETE_SUCCESSFUL,
-          `Scan completed successfully at: ${at()}`,
-          this.agentActor(agent),
+    const slots: ReleaseSlot[] = [this.uploadSlots.forApiKey(caller.apiKeyId)];
+    try {
+      return await this.intake.run(async (session) => {
+        let sawFile = false;
+        let checkedTask: TaskRow | undefined;
+        const form = await readMultipartForm(
+          request,
+          this.intake.limits,
+          ['file'],
+          async (part, fieldsSoFar) => {
+            sawFile = true;
+            const fields = mergeParams(plain, fieldsSoFar);
+            if (typeof fields.scanAgentSecureKey === 'string')
+              slots.push(this.uploadSlots.forAgent(hashSecretKey(fields.scanAgentSecureKey)));
+            checkedTask = await this.receiveScanFile(
+              caller,
+              session,
+              part.stream,
+              part.filename,
+              fields,
+            );
+          },
         );
-        if (!completed) throw new TaskStateConflict(task);
-        this.metrics.uploadObserved(file.inspection.sizeBytes, uploadTime());
-        return toThreadFixTask(await this.tasks.loadView(tx, completed), keys);
+        const params = await validateParams(CompleteTaskParams, mergeParams(plain, form.fields));
+        if (!sawFile) throw new BadRestParameter("Required parameter 'file' is missing.");
+        // The file is made durable (fsync and rename, or S3's completion) before the task's row is
+        // locked, so no lock or pooled connection waits on storage; the unlocked check of the keys
+        // (done before the file when they came first) gates it. A file the locked check below then
+        // refuses, or finds already stored by a repeat, is removed again (ScanIntake.run).
+        const file = session.file;
+        if (file) {
+          const task =
+            checkedTask ??
+            (
+              await this.dataSource.transaction((tx) =>
+                this.verifyTaskAccess(tx, caller, params, { lock: false }),
+              )
+            ).task;
+          if (task.status === TaskStatus.ASSIGNED) {
+            this.checkScanner(file.inspection, task);
+            await session.commit();
+          }
+        }
+        return this.dataSource.transaction(async (tx) => {
+          const { task, agent, keys } = await this.verifyTaskAccess(tx, caller, params, {
+            lock: true,
+          });
+          // A repeat from the same agent (its first response was lost): the task as it is, nothing imported again.
+          if (task.status === TaskStatus.COMPLETE_SUCCESSFUL)
+            return toThreadFixTask(await this.tasks.loadView(tx, task, SHOWN), keys);
+          if (task.status !== TaskStatus.ASSIGNED) throw new TaskStateConflict(task);
+          if (!file) throw new Error('completeTask: file received without an upload');
+          await session.record(tx, task.application_id, { taskId: task.id });
+          const completed = await transitionTask(
+            tx,
+            task.id,
+            TaskStatus.COMPLETE_SUCCESSFUL,
+            `Scan completed successfully at: ${at()}`,
+            this.agentActor(agent),
+          );
+          if (!completed) throw new TaskStateConflict(task);
+          this.metrics.uploadObserved(file.inspection.sizeBytes, uploadTime());
+          return toThreadFixTask(await this.tasks.loadView(tx, completed, SHOWN), keys);
+        });
       });
-    });
+    } finally {
+      for (const release of slots) release();
+    }
   }
 
   /**
@@ -362,6 +453,7 @@ export class TasksService {
    * checked then, if it was.
    */
   private async receiveScanFile(
+    caller: AuthenticatedCaller,
     session: ScanIntakeSession,
     stream: Readable,
     filename: string,
@@ -372,7 +464,7 @@ export class TasksService {
     if (fields.scanQueueTaskId !== undefined && fields.secureTaskKey && fields.scanAgentSecureKey) {
       const params = await validateParams(CompleteTaskParams, fields);
       const { task } = await this.dataSource.transaction((tx) =>
-        this.verifyTaskAccess(tx, params, { lock: false }),
+        this.verifyTaskAccess(tx, caller, params, { lock: false }),
       );
       if (task.status === TaskStatus.COMPLETE_SUCCESSFUL) {
         // Read and dropped; finished() also settles when the body breaks off (an 'end' never comes).
@@ -424,8 +516,7 @@ export class TasksService {
     if (!file) throw new BadRestParameter("Required parameter 'file' is missing.");
     if (file.content.length === 0) throw new BadRestParameter('The uploaded config file is empty.');
     const scanConfigId = await this.dataSource.transaction(async (tx) => {
-      const app = await tx.findOneBy(ApplicationEntity, { id: params.appId });
-      if (!app || !app.active) throw new ApplicationNotFound(params.appId);
+      const app = await this.activeApplication(tx, params.appId, caller);
       return this.tasks.upsertScanConfig(tx, {
         applicationId: app.id,
         scannerShortName: scanner.shortName,
@@ -442,14 +533,16 @@ export class TasksService {
   }
 
   /** An application's scan configs (active or not), without their content. */
-  async listScanConfigs(applicationId: number): Promise<ScanConfigDto[]> {
+  async listScanConfigs(scope: TeamScope, applicationId: number): Promise<ScanConfigDto[]> {
     const manager = this.dataSource.manager;
-    if (!(await manager.existsBy(ApplicationEntity, { id: applicationId })))
-      throw new ApplicationNotFound(applicationId);
+    const app = await manager.findOneBy(ApplicationEntity, { id: applicationId });
+    if (!app || !reachesTeam(scope, app.teamId)) throw new ApplicationNotFound(applicationId);
     return (await this.tasks.listScanConfigs(manager, applicationId)).map(toScanConfigDto);
   }
 
+  /** Tasks newest first, each with its latest status only, within the caller's teams. */
   async listTasks(
+    scope: TeamScope,
     params: ListTasksParams,
   ): Promise<{ total: number; page: number; pageSize: number; tasks: AdminTaskJson[] }> {
     const page = params.page ?? 1;
@@ -461,43 +554,61 @@ export class TasksService {
     }
     const manager = this.dataSource.manager;
     const { total, tasks } = await this.tasks.list(manager, {
+      scope,
       status: params.status,
       applicationId: params.applicationId,
       scanner,
       offset: (page - 1) * pageSize,
       limit: pageSize,
     });
-    const views = await this.tasks.loadViews(manager, tasks);
+    const views = await this.tasks.loadViews(manager, tasks, { statuses: STATUSES_IN_LISTS });
     return { total, page, pageSize, tasks: views.map((view) => toAdminTask(view, false)) };
   }
 
-  async getTask(id: number): Promise<AdminTaskJson> {
+  /** One task with its latest status rows and their total (out of the caller's teams: missing). */
+  async getTask(scope: TeamScope, id: number): Promise<AdminTaskDetailJson> {
     const manager = this.dataSource.manager;
-    const task = await this.tasks.findTask(manager, id, { lock: false });
+    const task = await this.tasks.findTask(manager, id, { lock: false, scope });
     if (!task) throw new TaskNotFound(id);
-    return toAdminTask(await this.tasks.loadView(manager, task), true);
+    return toAdminTaskDetail(await this.tasks.loadView(manager, task, { ...SHOWN, count: true }));
+  }
+
+  /** A page of a task's status history, newest first. */
+  async taskHistory(
+    scope: TeamScope,
+    id: number,
+    params: TaskHistoryParams,
+  ): Promise<TaskStatusPageJson> {
+    const page = params.page ?? 1;
+    const pageSize = params.pageSize ?? STATUSES_SHOWN;
+    // One snapshot: the total and the page agree while the agent posts.
+    return this.dataSource.transaction('REPEATABLE READ', async (tx) => {
+      const task = await this.tasks.findTask(tx, id, { lock: false, scope });
+      if (!task) throw new TaskNotFound(id);
+      const { total, statuses } = await this.tasks.statusPage(tx, id, {
+        limit: pageSize,
+        offset: (page - 1) * pageSize,
+      });
+      return { total, page, pageSize, statuses: statuses.map(toAdminStatus) };
+    });
   }
 
   /** QUEUED or ASSIGNED → COMPLETE_DELETED; the agent learns it on its next call (409). */
-  async cancelTask(caller: AuthenticatedCaller, id: number): Promise<AdminTaskJson> {
+  async cancelTask(caller: AuthenticatedCaller, id: number): Promise<AdminTaskDetailJson> {
     return this.dataSource.transaction(async (tx) => {
+      // Locked: the task cannot leave the caller's teams or change state before the transition.
+      const task = await this.tasks.findTask(tx, id, { lock: true, scope: caller });
+      if (!task) throw new TaskNotFound(id);
       const cancelled = await transitionTask(
         tx,
         id,
         TaskStatus.COMPLETE_DELETED,
         `Task cancelled by an administrator at: ${at()}`,
-        {
-          type: 'api_key',
-          id: caller.apiKeyId,
-        },
+        { type: 'api_key', id: caller.apiKeyId },
       );
-      if (!cancelled) {
-        const task = await this.tasks.findTask(tx, id, { lock: false });
-        if (!task) throw new TaskNotFound(id);
-        throw new TaskStateConflict(task);
-      }
+      if (!cancelled) throw new TaskStateConflict(task);
       this.metrics.taskFinished(TaskStatus.COMPLETE_DELETED);
-      return toAdminTask(await this.tasks.loadView(tx, cancelled), true);
+      return toAdminTaskDetail(await this.tasks.loadView(tx, cancelled, { ...SHOWN, count: true }));
     });
   }
 }

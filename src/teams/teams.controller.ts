@@ -1,14 +1,14 @@
 /**
- * ThreadFix's team calls (`/rest/{version}/teams/…`), one line per route. Permissions are ThreadFix's
- * RestMethod table: writes need Manage Teams and are refused to restricted keys, reads need Read
- * Access (docs/threadfix-compatibility.md).
+ * ThreadFix's team calls (`/rest/{version}/teams/…`), one line per route. Rules of the roles table
+ * (permission.ts ACCESS), after ThreadFix's RestMethod table: writes need Manage Teams and are
+ * refused to restricted keys, reads need Read Access (docs/threadfix-compatibility.md).
  */
 import { Controller, Delete, Get, Param, Put, Query, Req } from '@nestjs/common';
 import { ApiConsumes, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { FastifyRequest } from 'fastify';
 import { AuthenticatedCaller, Caller } from '../auth/authenticated-caller';
-import { Permission } from '../auth/permission';
-import { RequirePermission } from '../auth/require-permission.decorator';
+import { ACCESS } from '../auth/permission';
+import { RequireAccess } from '../auth/require-permission.decorator';
 import { ApiEnvelope } from '../rest/api-envelope.decorator';
 import { parseId, RestParams } from '../rest/rest-params';
 import { RestPost } from '../rest/rest-post.decorator';
@@ -17,8 +17,6 @@ import { ListTeamsParams, TeamJson, TeamListItemJson, TeamNameParams } from './t
 import { TeamsService } from './teams.service';
 
 const FORM = ['application/x-www-form-urlencoded', 'application/json'];
-const MANAGE_TEAMS = () => RequirePermission(Permission.CAN_MANAGE_TEAMS, { restricted: true });
-const READ = () => RequirePermission(Permission.READ_ACCESS);
 
 @ApiTags('teams (ThreadFix)')
 @Controller('rest/teams')
@@ -26,7 +24,7 @@ export class TeamsController {
   constructor(private readonly teams: TeamsService) {}
 
   @RestPost('new')
-  @MANAGE_TEAMS()
+  @RequireAccess(ACCESS.teamWrite)
   @ApiConsumes(...FORM)
   @ApiOperation({
     summary: 'Create a team (`name`: at most 59 characters, no HTML, unique)',
@@ -41,7 +39,7 @@ export class TeamsController {
   }
 
   @Get()
-  @READ()
+  @RequireAccess(ACCESS.teamRead)
   @ApiOperation({ summary: 'The active teams the key reaches, by name, with their applications' })
   @ApiEnvelope(TeamListItemJson, { isArray: true })
   list(
@@ -52,7 +50,7 @@ export class TeamsController {
   }
 
   @Get('lookup')
-  @READ()
+  @RequireAccess(ACCESS.teamRead)
   @ApiOperation({ summary: 'A team by its exact name (`name`)' })
   @ApiEnvelope(TeamJson, { failures: [404] })
   lookup(
@@ -64,7 +62,7 @@ export class TeamsController {
   }
 
   @Get(':teamId')
-  @READ()
+  @RequireAccess(ACCESS.teamRead)
   @ApiOperation({ summary: 'A team by id, with its active applications' })
   @ApiEnvelope(TeamJson, { failures: [404] })
   get(@Caller() caller: AuthenticatedCaller, @Param('teamId') teamId: string): Promise<TeamJson> {
@@ -72,7 +70,7 @@ export class TeamsController {
   }
 
   @Put(':teamId/update')
-  @MANAGE_TEAMS()
+  @RequireAccess(ACCESS.teamWrite)
   @ApiConsumes(...FORM)
   @ApiOperation({ summary: 'Rename a team (`name`; the create rules apply)' })
   @ApiEnvelope('string', { failures: [404, 409] })
@@ -85,7 +83,7 @@ export class TeamsController {
   }
 
   @Delete(':teamId/delete')
-  @MANAGE_TEAMS()
+  @RequireAccess(ACCESS.teamWrite)
   @ApiOperation({
     summary:
       'Soft-delete a team: renamed deleted-{id}-{name}, inactive, its applications deactivated',

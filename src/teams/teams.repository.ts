@@ -5,6 +5,7 @@
  * their modules (teams sits below imports in the module graph).
  */
 import { EntityManager, QueryFailedError } from 'typeorm';
+import { TeamScope, teamInScopeSql, teamScopeParam } from '../auth/team-scope';
 
 export interface TeamRow {
   id: number;
@@ -48,27 +49,35 @@ export async function insertTeam(tx: EntityManager, name: string): Promise<TeamR
   return rows[0];
 }
 
+/** The team, when the scope reaches it (a team outside it is as missing). */
 export async function findTeam(
   m: EntityManager,
   id: number,
+  scope: TeamScope,
   options: { lock?: boolean } = {},
 ): Promise<TeamRow | undefined> {
   const rows: TeamRow[] = await m.query(
-    `SELECT ${TEAM_COLUMNS} FROM teams WHERE id = $1${options.lock ? ' FOR UPDATE' : ''}`,
-    [id],
+    `SELECT ${TEAM_COLUMNS} FROM teams WHERE id = $1 AND ${teamInScopeSql('$2', 'id')}
+     ${options.lock ? 'FOR UPDATE' : ''}`,
+    [id, teamScopeParam(scope)],
   );
   return rows[0];
 }
 
-/** The active team named exactly (case-sensitive) by the first of `names` that names one. */
+/**
+ * The active team the scope reaches named exactly (case-sensitive) by the first of `names` that
+ * names one.
+ */
 export async function findActiveTeamByName(
   m: EntityManager,
   names: readonly string[],
+  scope: TeamScope,
 ): Promise<TeamRow | undefined> {
   // Served by teams_name_key.
   const rows: TeamRow[] = await m.query(
-    `SELECT ${TEAM_COLUMNS} FROM teams WHERE name = ANY($1::text[]) AND active`,
-    [names],
+    `SELECT ${TEAM_COLUMNS} FROM teams
+     WHERE name = ANY($1::text[]) AND active AND ${teamInScopeSql('$2', 'id')}`,
+    [names, teamScopeParam(scope)],
   );
   for (const name of names) {
     const found = rows.find((row) => row.name === name);
@@ -80,16 +89,16 @@ export async function findActiveTeamByName(
 /** One page of the active teams the scope reaches, by name (then id). */
 export async function listActiveTeams(
   m: EntityManager,
-  scope: number[] | null,
+  scope: TeamScope,
   limit: number,
   offset: number,
 ): Promise<TeamRow[]> {
   return m.query(
     `SELECT ${TEAM_COLUMNS} FROM teams
-     WHERE active AND ($1::int[] IS NULL OR id = ANY($1::int[]))
+     WHERE active AND ${teamInScopeSql('$1', 'id')}
      ORDER BY name, id
      LIMIT $2 OFFSET $3`,
-    [scope, limit, offset],
+    [teamScopeParam(scope), limit, offset],
   );
 }
 

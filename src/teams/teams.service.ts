@@ -5,8 +5,7 @@
  */
 import { Injectable } from '@nestjs/common';
 import { DataSource, EntityManager } from 'typeorm';
-import { AuthenticatedCaller } from '../auth/authenticated-caller';
-import { reachesTeam, teamScopeParam } from '../auth/team-scope';
+import { TeamScope } from '../auth/team-scope';
 import { BadRestParameter, Forbidden, NotFound, StateConflict } from '../rest/rest-error';
 import { required } from '../rest/param-rules';
 import { HTML_IN_NAME, hasHtmlCharacters, nameCandidates } from './custom-names';
@@ -51,8 +50,8 @@ export class TeamsService {
    * used by no other team (deleted ones included; case-sensitive). The name is stored as sent.
    * A key limited to some teams cannot create one (it could never reach it).
    */
-  async create(caller: AuthenticatedCaller, name: string | undefined): Promise<TeamJson> {
-    if (caller.teamIds !== null) throw new Forbidden(SCOPED_KEY_CANNOT_CREATE_TEAMS);
+  async create(scope: TeamScope, name: string | undefined): Promise<TeamJson> {
+    if (scope.teamIds !== null) throw new Forbidden(SCOPED_KEY_CANNOT_CREATE_TEAMS);
     if (name === undefined) throw new BadRestParameter(TEAM_NAME_MISSING);
     if (hasHtmlCharacters(name)) throw new BadRestParameter(HTML_IN_NAME);
     if (name.trim() === '' || name.length > MAX_TEAM_NAME)
@@ -66,11 +65,10 @@ export class TeamsService {
     }
   }
 
-  async get(caller: AuthenticatedCaller, id: number): Promise<TeamJson> {
+  async get(scope: TeamScope, id: number): Promise<TeamJson> {
     const manager = this.dataSource.manager;
-    const team = await findTeam(manager, id);
-    if (!team || !team.active || !reachesTeam(caller, team.id))
-      throw new NotFound(TEAM_LOOKUP_FAILED);
+    const team = await findTeam(manager, id, scope);
+    if (!team || !team.active) throw new NotFound(TEAM_LOOKUP_FAILED);
     return toThreadFixTeam(team, await teamApplications(manager, [team.id]));
   }
 
@@ -79,30 +77,25 @@ export class TeamsService {
    * custom-names.ts nameCandidates).
    */
   async lookup(
-    caller: AuthenticatedCaller,
+    scope: TeamScope,
     name: string | undefined,
     rawName: string | undefined,
   ): Promise<TeamJson> {
     if (name === undefined) throw new BadRestParameter(required('name').message as string);
     const manager = this.dataSource.manager;
-    const team = await findActiveTeamByName(manager, nameCandidates(name, rawName));
-    if (!team || !reachesTeam(caller, team.id)) throw new NotFound(noTeamNamed(name));
+    const team = await findActiveTeamByName(manager, nameCandidates(name, rawName), scope);
+    if (!team) throw new NotFound(noTeamNamed(name));
     return toThreadFixTeam(team, await teamApplications(manager, [team.id]));
   }
 
   /** The active teams the caller reaches, by name; the vendor client asks for one page of 10,000. */
   async list(
-    caller: AuthenticatedCaller,
+    scope: TeamScope,
     page = 1,
     pageSize = MAX_TEAMS_PAGE_SIZE,
   ): Promise<TeamListItemJson[]> {
     const manager = this.dataSource.manager;
-    const teams = await listActiveTeams(
-      manager,
-      teamScopeParam(caller),
-      pageSize,
-      (page - 1) * pageSize,
-    );
+    const teams = await listActiveTeams(manager, scope, pageSize, (page - 1) * pageSize);
     const apps = await teamApplications(
       manager,
       teams.map((team) => team.id),
@@ -119,10 +112,10 @@ export class TeamsService {
    * ThreadFix renamed without any check (a duplicate name then broke the lookup by name); here the
    * create rules apply too.
    */
-  async update(caller: AuthenticatedCaller, id: number, name: string | undefined): Promise<string> {
+  async update(scope: TeamScope, id: number, name: string | undefined): Promise<string> {
     try {
       await this.dataSource.transaction(async (tx) => {
-        await this.reachableTeam(tx, caller, id);
+        await this.reachableTeam(tx, scope, id);
         if (name !== undefined && hasHtmlCharacters(name)) throw new BadRestParameter(HTML_IN_NAME);
         if (name === undefined || name.trim() === '' || name.length > MAX_TEAM_NAME)
           throw new BadRestParameter(INVALID_PARAMETERS);
@@ -139,10 +132,10 @@ export class TeamsService {
    * ThreadFix's soft delete: `deleted-{id}-{name}` (cut to 58 characters when it would reach 60),
    * inactive, and its applications deactivated. The default team stays.
    */
-  async delete(caller: AuthenticatedCaller, id: number): Promise<string> {
+  async delete(scope: TeamScope, id: number): Promise<string> {
     try {
       await this.dataSource.transaction(async (tx) => {
-        const team = await this.reachableTeam(tx, caller, id);
+        const team = await this.reachableTeam(tx, scope, id);
         if (team.is_default) throw new StateConflict(DEFAULT_TEAM_NOT_DELETABLE);
         const renamed = `deleted-${team.id}-${team.name}`;
         await softDeleteTeam(tx, team.id, renamed.length >= 60 ? renamed.slice(0, 58) : renamed);
@@ -158,15 +151,10 @@ export class TeamsService {
     return TEAM_DELETED;
   }
 
-  /** The active team, locked for the change, when the caller reaches it; else "Team Lookup failed.". */
-  private async reachableTeam(
-    tx: EntityManager,
-    caller: AuthenticatedCaller,
-    id: number,
-  ): Promise<TeamRow> {
-    const team = await findTeam(tx, id, { lock: true });
-    if (!team || !team.active || !reachesTeam(caller, team.id))
-      throw new NotFound(TEAM_LOOKUP_FAILED);
+  /** The active team, locked for the change, when the scope reaches it; else "Team Lookup failed.". */
+  private async reachableTeam(tx: EntityManager, scope: TeamScope, id: number): Promise<TeamRow> {
+    const team = await findTeam(tx, id, scope, { lock: true });
+    if (!team || !team.active) throw new NotFound(TEAM_LOOKUP_FAILED);
     return team;
   }
 }
