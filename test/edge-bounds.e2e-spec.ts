@@ -436,6 +436,8 @@ describe('health under a flood', () => {
   afterAll(() => t.stop());
 
   it('costs at most a query a second, and is rate limited per address like everything else', async () => {
+    // The start's own probe left a cached result; a flood within its second would need no check.
+    await sleep(1100);
     const before = await counters(t);
     const started = Date.now();
     const statuses = await inParallel(600, 20, async (i) => {

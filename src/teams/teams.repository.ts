@@ -41,12 +41,33 @@ export function isUniqueViolation(error: unknown, constraint?: string): boolean 
   return driver.code === '23505' && (constraint === undefined || driver.constraint === constraint);
 }
 
-export async function insertTeam(tx: EntityManager, name: string): Promise<TeamRow> {
+/**
+ * The new team, or undefined when a team (a deleted one too) already has the name. ON CONFLICT
+ * rather than a caught unique violation: a taken name is an ordinary answer (409), not a failed
+ * query in the logs, and two concurrent creates still cannot both win.
+ */
+export async function insertTeam(tx: EntityManager, name: string): Promise<TeamRow | undefined> {
   const rows: TeamRow[] = await tx.query(
-    `INSERT INTO teams (name) VALUES ($1) RETURNING ${TEAM_COLUMNS}`,
+    `INSERT INTO teams (name) VALUES ($1)
+     ON CONFLICT ON CONSTRAINT teams_name_key DO NOTHING
+     RETURNING ${TEAM_COLUMNS}`,
     [name],
   );
   return rows[0];
+}
+
+/** Whether another team (a deleted one too) has this exact name. */
+export async function teamNameTaken(
+  m: EntityManager,
+  name: string,
+  exceptId: number,
+): Promise<boolean> {
+  // Served by teams_name_key.
+  const rows: unknown[] = await m.query(`SELECT 1 FROM teams WHERE name = $1 AND id <> $2`, [
+    name,
+    exceptId,
+  ]);
+  return rows.length > 0;
 }
 
 /** The team, when the scope reaches it (a team outside it is as missing). */

@@ -20,6 +20,7 @@ import {
   renameTeam,
   softDeleteTeam,
   teamApplications,
+  teamNameTaken,
   TeamRow,
 } from './teams.repository';
 
@@ -56,13 +57,9 @@ export class TeamsService {
     if (hasHtmlCharacters(name)) throw new BadRestParameter(HTML_IN_NAME);
     if (name.trim() === '' || name.length > MAX_TEAM_NAME)
       throw new BadRestParameter(TEAM_CREATION_FAILED);
-    try {
-      const team = await this.dataSource.transaction((tx) => insertTeam(tx, name));
-      return toThreadFixTeam(team, []);
-    } catch (error) {
-      if (isUniqueViolation(error, 'teams_name_key')) throw new StateConflict(TEAM_CREATION_FAILED);
-      throw error;
-    }
+    const team = await this.dataSource.transaction((tx) => insertTeam(tx, name));
+    if (!team) throw new StateConflict(TEAM_CREATION_FAILED);
+    return toThreadFixTeam(team, []);
   }
 
   async get(scope: TeamScope, id: number): Promise<TeamJson> {
@@ -119,6 +116,9 @@ export class TeamsService {
         if (name !== undefined && hasHtmlCharacters(name)) throw new BadRestParameter(HTML_IN_NAME);
         if (name === undefined || name.trim() === '' || name.length > MAX_TEAM_NAME)
           throw new BadRestParameter(INVALID_PARAMETERS);
+        // Checked first so that a taken name is an answer, not a failed query in the logs; the
+        // unique constraint still decides a race with another rename.
+        if (await teamNameTaken(tx, name, id)) throw new StateConflict(NAME_TAKEN);
         await renameTeam(tx, id, name);
       });
     } catch (error) {
