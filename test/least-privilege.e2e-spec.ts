@@ -632,6 +632,7 @@ describe('finding 10: restricted keys on admin operations', () => {
     );
     const key = restricted.key;
     const app = await givenApplication(t);
+    const team = await givenTeam(t);
     const queued = await queueScan(t, app, 'acunetix');
     const agent = await agentIdOf(t, await agentKeyOf(t, t.adminKey));
     const reader = await givenKey(t, ['READ_ACCESS']);
@@ -650,17 +651,40 @@ describe('finding 10: restricted keys on admin operations', () => {
         t.postForm(`${TASKS}/queueScan`, key, { applicationId: app, scannerType: 'zap' }),
       ],
       ['requestScanAgentKey', t.get(`${TASKS}/requestScanAgentKey`, key)],
+      // ThreadFix's admin calls (issue 16): team and application writes, the direct upload.
+      ['create team', t.postForm(`${R}/teams/new`, key, { name: 'x' })],
+      ['rename team', t.request('PUT', `${R}/teams/${team}/update?name=y`, { key })],
+      ['delete team', t.request('DELETE', `${R}/teams/${team}/delete`, { key })],
+      ['create app in team', t.postForm(`${R}/teams/${team}/applications/new`, key, { name: 'x' })],
+      [
+        'update app (ThreadFix)',
+        t.request('PUT', `${R}/applications/${app}/update?name=y`, { key }),
+      ],
+      [
+        'upload',
+        t.postMultipart(
+          `${R}/applications/${app}/upload`,
+          key,
+          {},
+          { name: 'z.xml', content: ZAP() },
+        ),
+      ],
     ];
     for (const [name, call] of calls) {
       const res = await call;
       expect([name, res.status, res.body.message]).toEqual([name, 403, RESTRICTED]);
     }
     expect(await snapshot()).toEqual(before);
+    expect(await t.query('SELECT * FROM teams WHERE id = $1', [team])).toEqual([
+      expect.objectContaining({ active: true }),
+    ]);
+    expect(await t.query('SELECT id FROM scan_uploads')).toEqual([]);
     for (const url of [
       `${R}/tasks/${queued.id}`,
       `${R}/tasks`,
       `${R}/scan-agents`,
       `${R}/applications`,
+      `${R}/teams/${team}`,
     ])
       expect([url, (await t.get(url, key)).status]).toEqual([url, 200]);
   });
@@ -737,6 +761,54 @@ describe('finding 11: concurrent uploads per agent key and per API key', () => {
       content: ZAP(),
     });
     expect(last.status).toBe(200);
+  });
+
+  it("a direct upload (no agent) takes a slot of its API key, shared with completeTask's", async () => {
+    const key = await givenKey(t, ['CAN_RUN_SCAN_AGENT', 'CAN_UPLOAD_SCANS']);
+    const app = await givenApplication(t);
+    const direct = `${R}/applications/${app}/upload`;
+    const task = await claimedBy(
+      t,
+      key.key,
+      await agentKeyOf(t, key.key),
+      await givenApplication(t),
+    );
+    const file = { name: 'file', file: 'z.xml' };
+    // Two direct uploads and one completeTask hold the key's three slots.
+    const held = [
+      openUpload(t, key.key, [file], direct),
+      openUpload(t, key.key, [file], direct),
+      openUpload(t, key.key, [
+        ...Object.entries(keyFields(task)).map(([name, value]) => ({ name, value })),
+        file,
+      ]),
+    ];
+    for (const upload of held) await upload.write(ZAP().subarray(0, 100));
+    await sleep(300);
+    expect(await incoming()).toBe(3);
+    // Headers only: no byte of the body is sent, and the answer comes.
+    const fourth = openUpload(t, key.key, [], direct);
+    const refused = await fourth.response;
+    expect({ status: refused.status, body: refused.body }).toEqual({
+      status: 429,
+      body: failure(
+        'This API key already has the most uploads in progress at once (3); retry when one has finished.',
+      ),
+    });
+    fourth.destroy();
+    expect(await incoming()).toBe(3);
+    for (const upload of held) {
+      await upload.write(ZAP().subarray(100));
+      expect((await upload.finish()).status).toBe(200);
+    }
+    expect(await incoming()).toBe(0);
+    expect(await taskStatus(t, task.taskId)).toBe(3);
+    // The slots are free again.
+    const last = await t.postMultipart(direct, key.key, {}, { name: 'z.xml', content: ZAP() });
+    expect(last.status).toBe(200);
+    expect(
+      await t.query('SELECT count(*)::int AS n FROM scan_uploads WHERE application_id = $1', [app]),
+    ).toEqual([{ n: 3 }]);
   });
 });
 
