@@ -149,6 +149,9 @@ describe('PostgreSQL restarted under a running server', () => {
     }
 
     await pg.stop();
+    // A check's result serves the probes of the next second (health.service.ts): the start's own
+    // probe may still be answering for it.
+    await sleep(1100);
     const health = await fetch(`${t.baseUrl}/threadfix/health`);
     expect(health.status).toBe(503);
     expect(await health.json()).toEqual({ status: 'degraded', database: 'down' });
