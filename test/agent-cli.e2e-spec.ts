@@ -1,8 +1,8 @@
 /**
- * scanqueue-agent end to end: the built CLI (dist/src/agent-cli/main.js) as a child process
+ * scanqueue-agent end to end: the built CLI (packages/agent/dist/main.js) as a child process
  * against the real server, running test/fixtures/fake-scanner.js as its scanner command.
  */
-import { ChildProcess, spawn } from 'node:child_process';
+import { ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { createServer } from 'node:http';
@@ -14,7 +14,11 @@ import { FIXTURES, givenApplication, queueScan, TASKS } from './support/agent-fl
 import { freePort, TestServer } from './support/test-server';
 
 const ROOT = path.resolve(__dirname, '..');
-const CLI = path.join(ROOT, 'dist/src/agent-cli/main.js');
+const CLI = path.join(ROOT, 'packages/agent/dist/main.js');
+/** The agent's own version, apart from the server's. */
+const { version } = JSON.parse(
+  readFileSync(path.join(ROOT, 'packages/agent/package.json'), 'utf8'),
+) as { version: string };
 const FAKE = path.join(ROOT, 'test/fixtures/fake-scanner.js');
 const ZAP_REPORT = path.join(FIXTURES, 'zap/zap_2.16.1_with_req_resp.xml');
 /** Every key scanqueue issues is 43 URL-safe characters; none may show in an agent's output. */
@@ -25,6 +29,7 @@ interface AdminTask {
   status: number;
   statusString: string;
   statusHistory: { message: string; actorType: string; toStatus: number | null }[];
+  agentConfig: string | null;
 }
 
 let t: TestServer;
@@ -203,6 +208,10 @@ describe('scanqueue-agent', () => {
 
     const done = await waitForStatus(queued.id, 3);
     expect(done.statusString).toBe('COMPLETE_SUCCESSFUL');
+    // The claim names the agent and its own version.
+    expect(done.agentConfig).toContain(
+      `agent.software=scanqueue-agent\nagent.version=${version}\n`,
+    );
     const agentStatuses = done.statusHistory.filter(
       (status) => status.actorType === 'agent' && status.toStatus === null,
     );
@@ -650,5 +659,10 @@ describe('scanqueue-agent', () => {
     expect(await agent.exit).toBe(2);
     expect(agent.output).toContain(`invalid configuration: ${field}`);
     expect(agent.output).not.toContain(apiKey);
+  });
+
+  it("prints the package's own version with --version", () => {
+    const printed = execFileSync(process.execPath, [CLI, '--version'], { encoding: 'utf8' });
+    expect(printed).toBe(`scanqueue-agent ${version}\n`);
   });
 });

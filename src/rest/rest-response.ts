@@ -1,9 +1,11 @@
-/** ThreadFix's RestResponse envelope. `responseCode` is always -1 on the server, as in ThreadFix. */
-export interface RestResponse<T> {
-  message: string;
-  success: boolean;
+import type { ThreadFixEnvelope } from '@scanqueue/wire';
+
+/**
+ * ThreadFix's RestResponse envelope, as @scanqueue/wire gives it to agents. `responseCode` is always
+ * -1 over HTTP, as in ThreadFix.
+ */
+export interface RestResponse<T> extends ThreadFixEnvelope<T> {
   responseCode: -1;
-  object: T | null;
 }
 
 export function restSuccess<T>(object: T): RestResponse<T> {

@@ -1,3 +1,5 @@
+import type { ScanAgentScanner } from '@scanqueue/wire';
+
 /** A scanner whose result files scan agents upload. */
 export interface ScannerType {
   /** Stable id used in tasks and configs. */
@@ -8,7 +10,10 @@ export interface ScannerType {
   aliases: readonly string[];
 }
 
-/** The six scan-agent scanners, sorted by displayName (the order lists show them in). */
+/**
+ * The six scan-agent scanners, sorted by displayName (the order lists show them in). Their names
+ * are @scanqueue/wire's, which the reference agent's own list is held to as well.
+ */
 export const SCAN_AGENT_SCANNERS: readonly ScannerType[] = Object.freeze([
   { shortName: 'acunetix', displayName: 'Acunetix WVS', aliases: [] },
   { shortName: 'spider', displayName: 'AppSpider', aliases: ['NTO Spider', 'appspider'] },
@@ -20,7 +25,7 @@ export const SCAN_AGENT_SCANNERS: readonly ScannerType[] = Object.freeze([
   },
   { shortName: 'zap', displayName: 'OWASP Zed Attack Proxy', aliases: ['ZAP', 'OWASP ZAP'] },
   { shortName: 'webinspect', displayName: 'WebInspect', aliases: [] },
-]);
+] as const satisfies readonly ScanAgentScanner[]);
 
 // Lower-cased lookup built once: every name a client may send maps to its scanner.
 const BY_NAME = new Map<string, ScannerType>();

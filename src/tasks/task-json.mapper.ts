@@ -4,6 +4,7 @@
  * Secrets are stored hashed, so the keys appear only when the caller presented them itself.
  */
 import { ApiProperty } from '@nestjs/swagger';
+import type { AgentTask, AgentTaskConfig } from '@scanqueue/wire';
 import { resolveScanner } from '../scans/scanner-types';
 import { TaskRow } from './task-transitions';
 import { statusString, taskStatusConstant } from './task-status';
@@ -131,7 +132,7 @@ export function toThreadFixTask(view: TaskView, presented?: PresentedKeys): Thre
   };
 }
 
-export class TaskConfigJson {
+export class TaskConfigJson implements AgentTaskConfig {
   @ApiProperty() targetUrl!: string;
   @ApiProperty() targetUrlString!: string;
   @ApiProperty({
@@ -141,7 +142,7 @@ export class TaskConfigJson {
   @ApiProperty() configParams!: Record<string, string>;
 }
 
-export class AgentTaskJson {
+export class AgentTaskJson implements AgentTask {
   @ApiProperty() taskId!: number;
   @ApiProperty({ example: 'OWASP Zed Attack Proxy' }) taskType!: string;
   @ApiProperty() taskConfig!: TaskConfigJson;

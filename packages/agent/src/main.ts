@@ -4,6 +4,7 @@
  * of its own: it talks to the server over HTTP only and shares no Nest module with it.
  *
  *   scanqueue-agent --config /etc/scanqueue-agent.json
+ *   scanqueue-agent --version
  *
  * Exit codes: 0 stopped by SIGTERM/SIGINT/SIGHUP, 1 unexpected error, 2 bad configuration,
  * 3 refused by the server (API key or agent key). See docs/agent-cli.md.
@@ -12,12 +13,14 @@ import { parseArgs } from 'node:util';
 import { Agent, EXIT } from './agent';
 import { AgentConfigError, CONFIG_FILE_VARIABLE, loadAgentConfig } from './agent-config';
 import { AgentLog } from './agent-log';
+import { AGENT_VERSION } from './version';
 
-const USAGE = `Usage: scanqueue-agent [--config <file.json>]
+const USAGE = `Usage: scanqueue-agent [--config <file.json>] | --version | --help
 
 Polls a scanqueue (ThreadFix Tasks API) server for scan tasks and runs the configured scanner
 command for each. Settings come from the JSON file (--config or ${CONFIG_FILE_VARIABLE}) and
-SCANQUEUE_AGENT_* environment variables, which override the file. See docs/agent-cli.md.
+SCANQUEUE_AGENT_* environment variables, which override the file. See docs/agent-cli.md
+in the scanqueue repository.
 `;
 
 async function main(): Promise<number> {
@@ -28,10 +31,15 @@ async function main(): Promise<number> {
       options: {
         config: { type: 'string', short: 'c' },
         help: { type: 'boolean', short: 'h' },
+        version: { type: 'boolean', short: 'v' },
       },
     });
     if (values.help) {
       process.stdout.write(USAGE);
+      return EXIT.OK;
+    }
+    if (values.version) {
+      process.stdout.write(`scanqueue-agent ${AGENT_VERSION}\n`);
       return EXIT.OK;
     }
     configFile = values.config;

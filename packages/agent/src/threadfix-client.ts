@@ -11,17 +11,15 @@ import * as path from 'node:path';
 import { Readable, Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { ReadableStream as WebReadableStream } from 'node:stream/web';
-
-export interface AgentTask {
-  taskId: number;
-  taskType: string;
-  taskConfig: {
-    targetUrl: string;
-    targetUrlString?: string;
-    dataBlobs?: { configFile?: string | null };
-  };
-  secureTaskKey: string;
-}
+import type {
+  AgentTask,
+  NoTaskMessage,
+  RequestTaskForm,
+  TaskKeysForm,
+  TaskMessageForm,
+  TaskOperation,
+  ThreadFixEnvelope,
+} from '@scanqueue/wire';
 
 export interface TaskKeys {
   taskId: number;
@@ -29,11 +27,8 @@ export interface TaskKeys {
   agentKey: string;
 }
 
-interface Envelope {
-  message?: unknown;
-  success?: unknown;
-  object?: unknown;
-}
+/** An answer as parsed, before it is checked: the envelope's fields, any of them missing or wrong. */
+type Envelope = { [field in keyof ThreadFixEnvelope<unknown>]?: unknown };
 
 /** The server could not be reached or answered 5xx/408/429: worth retrying later. */
 export class TransientError extends Error {
@@ -70,7 +65,7 @@ export class RedirectRefused extends RefusedError {
   }
 }
 
-const NO_TASK = 'No task found.';
+const NO_TASK: NoTaskMessage = 'No task found.';
 const REQUEST_TIMEOUT_MS = 60_000;
 /** Same-origin redirects followed per call (a proxy adding a slash, say); more is a loop. */
 const MAX_REDIRECTS = 5;
@@ -155,7 +150,10 @@ export class ThreadFixClient {
     return { authorization: `APIKEY ${this.apiKey}`, accept: 'application/json', ...extra };
   }
 
-  private async call(operation: string, form?: Record<string, string | number>): Promise<Envelope> {
+  private async call(
+    operation: TaskOperation,
+    form?: RequestTaskForm | TaskMessageForm,
+  ): Promise<Envelope> {
     const method = form ? 'POST' : 'GET';
     let url = new URL(this.base + operation);
     let response: Response;
@@ -204,11 +202,12 @@ export class ThreadFixClient {
     scanners: string[],
     agentConfig: string,
   ): Promise<AgentTask | null> {
-    const envelope = await this.call('requestTask', {
+    const form: RequestTaskForm = {
       scanners: scanners.join(','),
       agentConfig,
       scanAgentSecureKey: agentKey,
-    });
+    };
+    const envelope = await this.call('requestTask', form);
     if (envelope.success !== true) {
       if (envelope.message === NO_TASK) return null;
       throw new RefusedError(200, String(envelope.message || 'requestTask failed'));
@@ -303,7 +302,7 @@ export class ThreadFixClient {
   }
 }
 
-function keyFields(keys: TaskKeys): Record<string, string | number> {
+function keyFields(keys: TaskKeys): TaskKeysForm {
   return {
     scanQueueTaskId: keys.taskId,
     scanAgentSecureKey: keys.agentKey,

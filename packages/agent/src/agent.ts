@@ -9,12 +9,12 @@ import { mkdir, rm, stat, writeFile } from 'node:fs/promises';
 import { platform } from 'node:os';
 import * as path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
+import type { AgentTask } from '@scanqueue/wire';
 import { AgentConfig, ENVIRONMENT, CONFIG_FILE_VARIABLE, ScannerCommand } from './agent-config';
 import { AgentLog } from './agent-log';
 import { Backoff } from './backoff';
 import { fillPlaceholders, RunResult, ScannerRun } from './scanner-run';
 import {
-  AgentTask,
   describe,
   isCleartextRemote,
   RefusedError,
@@ -23,6 +23,7 @@ import {
   TransientError,
 } from './threadfix-client';
 import { UploadProgress } from './upload-progress';
+import { AGENT_VERSION } from './version';
 
 /** Exit codes of the CLI (documented in docs/agent-cli.md). */
 export const EXIT = { OK: 0, FAILURE: 1, CONFIG: 2, REFUSED: 3 } as const;
@@ -110,6 +111,7 @@ export class Agent {
     const agentConfig = [
       `agent.name=${this.config.agentName}`,
       'agent.software=scanqueue-agent',
+      `agent.version=${AGENT_VERSION}`,
       `os.name=${platform()}`,
       `scanners=${scanners.join(',')}`,
     ].join('\n');

@@ -199,8 +199,8 @@ describe('loadAgentConfig', () => {
     expect(errorOf(() => loadAgentConfig(file('[]'), {})).message).toMatch(/JSON object/);
   });
 
-  it('accepts the example in docs/', () => {
-    const example = path.resolve(__dirname, '../../docs/scanqueue-agent.example.json');
+  it('accepts the example shipped with the package', () => {
+    const example = path.resolve(__dirname, '../scanqueue-agent.example.json');
     const config = loadAgentConfig(example, { SCANQUEUE_AGENT_API_KEY: 'k'.repeat(43) });
     expect(config.scanners.map((entry) => entry.scanner.shortName)).toEqual(['zap', 'burp']);
   });

@@ -9,7 +9,7 @@
 import { readFileSync } from 'node:fs';
 import { hostname, tmpdir } from 'node:os';
 import * as path from 'node:path';
-import { resolveScanner, ScannerType } from '../scans/scanner-types';
+import { resolveScanner, Scanner, SCANNER_SHORT_NAMES } from './scanners';
 
 /** Placeholders a scanner command may use; each is replaced inside every argv element. */
 export const PLACEHOLDERS = [
@@ -23,7 +23,7 @@ export const PLACEHOLDERS = [
 export type Placeholder = (typeof PLACEHOLDERS)[number];
 
 export interface ScannerCommand {
-  scanner: ScannerType;
+  scanner: Scanner;
   /** argv, program first; run without a shell so a target URL can never inject a command. */
   command: string[];
   /** File name (in the task's folder) the command writes its report to. */
@@ -191,7 +191,7 @@ function scannerCommands(raw: Raw): ScannerCommand[] {
     if (!scanner)
       throw new AgentConfigError(
         at,
-        'unknown scanner; use one of acunetix, spider, burp, appscan, zap, webinspect',
+        `unknown scanner; use one of ${SCANNER_SHORT_NAMES.join(', ')}`,
       );
     if (seen.has(scanner.shortName))
       throw new AgentConfigError(at, `configured twice (as another name of ${scanner.shortName})`);
