@@ -240,8 +240,11 @@ describeWithNats('docker/nats.conf in a real nats-server', () => {
         callback: (_e: unknown, m: { string(): string }) => events.push(m.string()),
       });
       const overheard: string[] = [];
+      const refusals: string[] = [];
+      // The server refuses the subscription: the callback gets the error, and no message.
       service.subscribe('scanqueue.tasks.>', {
-        callback: (_e: unknown, m: { string(): string }) => overheard.push(m.string()),
+        callback: (e: Error | null, m: { string(): string }) =>
+          e ? refusals.push(e.message) : overheard.push(m.string()),
       });
       await scanqueue.flush();
       await sleep(200);
@@ -256,6 +259,7 @@ describeWithNats('docker/nats.conf in a real nats-server', () => {
       ]);
       expect(events).toEqual([]); // the forged event never arrived
       expect(overheard).toEqual([]); // nor did the service hear another caller's key
+      expect(refusals.join('\n')).toMatch(/permissions violation/i);
     } finally {
       await Promise.race([service.close().catch(() => undefined), sleep(1000)]);
       await scanqueue.close();
