@@ -11,16 +11,9 @@ import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import { createConnection, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
+import { fixture, resetQueue, statusBodies } from './fixture';
 import type { ClaimResult, Job } from './loadgen';
-import {
-  api,
-  fixture,
-  freePort,
-  resetQueue,
-  startDatabase,
-  startScanqueue,
-  stopChild,
-} from './support';
+import { freePort, startDatabase, startScanqueue, stopChild } from './support';
 
 const STATUS = process.argv[2] === 'status';
 const CLAIMS = STATUS ? 0 : Number(process.argv[2] ?? 3000);
@@ -126,26 +119,7 @@ async function main(): Promise<void> {
     const sq = await startScanqueue(proxy.url, {}, ['--cpu-prof', `--cpu-prof-dir=${profileDir}`]);
     const f = await fixture(sq, url, 64);
     await resetQueue(f, CLAIMS + 1000);
-    const bodies: string[] = [];
-    if (STATUS) {
-      for (const agentKey of f.agentKeys) {
-        const task = await api<{ taskId: number; secureTaskKey: string }>(
-          sq.base,
-          sq.key,
-          'POST',
-          '/tasks/requestTask',
-          { scanners: 'zap', agentConfig: 'profile', scanAgentSecureKey: agentKey },
-        );
-        bodies.push(
-          new URLSearchParams({
-            scanQueueTaskId: String(task.taskId),
-            message: 'Spidering http://target.example/ (42%)',
-            secureTaskKey: task.secureTaskKey,
-            scanAgentSecureKey: agentKey,
-          }).toString(),
-        );
-      }
-    }
+    const bodies = STATUS ? await statusBodies(sq.base, sq.key, f.agentKeys, 'profile') : [];
     const before = proxy.statements();
     const job: Job = STATUS
       ? {

@@ -258,16 +258,21 @@ export interface Scanqueue {
   stop(): Promise<void>;
 }
 
-/** The built server (`dist/src/main.js`) on a free loopback port, against `databaseUrl`. */
+/**
+ * The built server (`dist/src/main.js` of the checkout `root`, this one by default) on a free
+ * loopback port, against `databaseUrl`.
+ */
 export async function startScanqueue(
   databaseUrl: string,
   extraEnv: Record<string, string> = {},
   nodeArgs: string[] = [],
+  root = ROOT,
 ): Promise<Scanqueue> {
   const dataDir = await mkdtemp(path.join(tmpdir(), 'scanqueue-bench-'));
   const port = await freePort();
   const key = randomBytes(32).toString('base64url');
-  const child = spawn(process.execPath, [...nodeArgs, path.join(ROOT, 'dist/src/main.js')], {
+  const child = spawn(process.execPath, [...nodeArgs, path.join(root, 'dist/src/main.js')], {
+    cwd: root,
     env: {
       PATH: process.env.PATH ?? '',
       HOME: process.env.HOME ?? '',
@@ -320,61 +325,4 @@ export async function stopChild(child: ChildProcess): Promise<void> {
   const exited = new Promise((resolve) => child.once('exit', resolve));
   child.kill('SIGTERM');
   await exited;
-}
-
-/** scanqueue's data: the API key and applications over HTTP, agents over HTTP, tasks by SQL. */
-export interface Fixture {
-  sq: Scanqueue;
-  databaseUrl: string;
-  db: Client;
-  appId: number;
-  apiKeyId: number;
-  agentKeys: string[];
-  agentIds: number[];
-}
-
-export async function fixture(
-  sq: Scanqueue,
-  databaseUrl: string,
-  agents: number,
-): Promise<Fixture> {
-  const app = await api<{ id: number }>(sq.base, sq.key, 'POST', '/applications', {
-    name: 'bench',
-    url: 'http://target.example/',
-  });
-  const agentKeys: string[] = [];
-  for (let i = 0; i < agents; i++) {
-    agentKeys.push(await api<string>(sq.base, sq.key, 'GET', '/tasks/requestScanAgentKey'));
-  }
-  const db = new Client({ connectionString: databaseUrl });
-  await db.connect();
-  const [{ id: apiKeyId }] = (await db.query(`SELECT id FROM api_keys WHERE name = 'bootstrap'`))
-    .rows;
-  const agentIds = (await db.query('SELECT id FROM scan_agents ORDER BY id')).rows.map(
-    (r: { id: number }) => r.id,
-  );
-  return { sq, databaseUrl, db, appId: app.id, apiKeyId, agentKeys, agentIds };
-}
-
-/** `count` QUEUED ZAP tasks with their "Scan queued" history rows, as queueScan writes them. */
-export async function seedQueued(f: Fixture, count: number): Promise<void> {
-  await f.db.query(
-    `WITH task AS (
-       INSERT INTO scan_queue_tasks (application_id, scanner, status, timeout_seconds, queued_by_api_key_id)
-       SELECT $1, $2, 1, 43200, $3 FROM generate_series(1, $4)
-       RETURNING id
-     )
-     INSERT INTO scan_statuses (task_id, message, from_status, to_status, actor_type, actor_id)
-     SELECT id, 'Scan queued at: ' || now(), NULL, 1, 'api_key', $3 FROM task`,
-    [f.appId, ZAP, f.apiKeyId, count],
-  );
-}
-
-/** An empty queue and history, then `depth` queued tasks; vacuumed so every trial starts alike. */
-export async function resetQueue(f: Fixture, depth: number): Promise<void> {
-  await f.db.query(
-    'TRUNCATE scan_queue_tasks, scan_statuses, scans, scan_imports, findings, outbox_events CASCADE',
-  );
-  await seedQueued(f, depth);
-  await f.db.query('VACUUM ANALYZE scan_queue_tasks, scan_statuses');
 }

