@@ -25,7 +25,7 @@ import {
   ValidateIf,
   validateSync,
 } from 'class-validator';
-import { HTTP_URL_RULES } from '../rest/param-rules';
+import { HTTP_URL_RULES } from './url-rules';
 import { isHostRule } from './host-rules';
 
 const toInt = ({ value }: { value: unknown }) =>

@@ -7,7 +7,7 @@
 import { Injectable, Logger } from '@nestjs/common';
 import type { FastifyInstance } from 'fastify';
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
-import { QueryLogger } from '../database/query-logger';
+import { QueryLogger } from './query-logger';
 import { SCAN_AGENT_SCANNERS } from '../scans/scanner-types';
 import { statusString, TaskStatus, TERMINAL_STATUSES } from '../tasks/task-status';
 import { MetricsRepository } from './metrics.repository';
