@@ -16,11 +16,32 @@
  *
  * Files of scripts/pending-areas.cjs (seams other branches are reworking) report as warnings.
  */
-const { moduleGraph: PENDING } = require('./scripts/pending-areas.cjs');
+const {
+  moduleGraph: PENDING,
+  folderCycles: PENDING_FOLDER_CYCLES,
+} = require('./scripts/pending-areas.cjs');
 
 /** Highest first: each may import those after it. */
-const DOMAIN = ['nats', 'tasks', 'imports', 'scans', 'applications', 'teams', 'scan-agents', 'auth'];
-const INFRASTRUCTURE = ['events', 'observability', 'background', 'storage', 'database', 'config', 'rest', 'errors'];
+const DOMAIN = [
+  'nats',
+  'tasks',
+  'imports',
+  'scans',
+  'applications',
+  'teams',
+  'scan-agents',
+  'auth',
+];
+const INFRASTRUCTURE = [
+  'events',
+  'observability',
+  'background',
+  'storage',
+  'database',
+  'config',
+  'rest',
+  'errors',
+];
 const SHELL = ['edge', 'health', 'threadfix-admin', 'openapi'];
 
 const anyOf = (folders) => `^src/(${folders.join('|')})/`;
@@ -28,7 +49,8 @@ const escape = (path) => path.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 const PENDING_FILES = `^(${PENDING.map(escape).join('|') || '$^'})$`;
 
 /** HTTP-facing files of a domain module, by their name. */
-const HTTP_FILES = '\\.(controller|dto|pipe|decorator|guard|filter|interceptor)\\.ts$|/form-validation\\.ts$';
+const HTTP_FILES =
+  '\\.(controller|dto|pipe|decorator|guard|filter|interceptor)\\.ts$|/form-validation\\.ts$';
 
 const rules = [
   {
@@ -65,7 +87,8 @@ const rules = [
   },
   {
     name: 'shell-only-from-composition',
-    comment: 'edge/, health/, threadfix-admin/ and openapi/ are wired by the composition (src/*.ts, cli/) only.',
+    comment:
+      'edge/, health/, threadfix-admin/ and openapi/ are wired by the composition (src/*.ts, cli/) only.',
     from: { path: '^src/[^/]+/', pathNot: `^src/cli/|${anyOf(SHELL)}` },
     to: { path: anyOf(SHELL) },
   },
@@ -84,17 +107,58 @@ const withPending = (rule) => {
   const inPending = `(?=${PENDING_FILES})${rule.from.path ?? ''}`;
   return [
     { ...rule, severity: 'error', from: { ...rule.from, pathNot } },
-    { ...rule, name: `${rule.name}(pending)`, severity: 'warn', from: { ...rule.from, path: inPending } },
+    {
+      ...rule,
+      name: `${rule.name}(pending)`,
+      severity: 'warn',
+      from: { ...rule.from, path: inPending },
+    },
+  ];
+};
+
+/**
+ * The folder-cycle rule: an error, but for the folder steps (from → to) of scripts/pending-areas.cjs
+ * (folderCycles), which are warnings.
+ */
+const folderCycleRules = (rule) => {
+  const exact = (folder) => `^${escape(folder)}$`;
+  const pendingFrom = [...new Set(PENDING_FOLDER_CYCLES.map(([from]) => from))];
+  const targetsOf = (from) =>
+    PENDING_FOLDER_CYCLES.filter(([f]) => f === from).map(([, to]) => exact(to));
+  return [
+    {
+      ...rule,
+      severity: 'error',
+      from: { ...rule.from, pathNot: pendingFrom.map(exact).join('|') || '$^' },
+    },
+    ...pendingFrom.map((from) => ({
+      ...rule,
+      severity: 'error',
+      from: { path: exact(from) },
+      to: { ...rule.to, pathNot: targetsOf(from).join('|') },
+    })),
+    ...PENDING_FOLDER_CYCLES.map(([from, to]) => ({
+      ...rule,
+      name: `${rule.name}(pending)`,
+      severity: 'warn',
+      from: { path: exact(from) },
+      to: { ...rule.to, path: exact(to) },
+    })),
   ];
 };
 
 module.exports = {
-  forbidden: rules.flatMap((rule) => (rule.scope === 'folder' ? [{ ...rule, severity: 'error' }] : withPending(rule))),
+  forbidden: rules.flatMap((rule) =>
+    rule.scope === 'folder' ? folderCycleRules(rule) : withPending(rule),
+  ),
   options: {
     doNotFollow: { path: 'node_modules' },
     exclude: { path: '^src/database/migrations/' },
     tsPreCompilationDeps: true,
     tsConfig: { fileName: 'tsconfig.json' },
-    enhancedResolveOptions: { exportsFields: ['exports'], conditionNames: ['import', 'require', 'node', 'default'] },
+    enhancedResolveOptions: {
+      exportsFields: ['exports'],
+      conditionNames: ['import', 'require', 'node', 'default'],
+    },
   },
 };
