@@ -6,10 +6,21 @@ import { ApplicationNotFound } from '../applications/applications.service';
 import { TeamScope } from '../auth/team-scope';
 import { NotFound } from '../rest/rest-error';
 import { ScanStorage } from '../storage/scan-storage';
+import { StoredScanMissing } from '../storage/storage-errors';
 import { ScanEntity } from './scan.entity';
 import { NewScan, ScansRepository } from './scans.repository';
 
 export type { NewScan } from './scans.repository';
+
+/** A stored scan file for a download: a file gone from storage answers as a missing one (404). */
+export async function openStoredFile(storage: ScanStorage, key: string): Promise<Readable> {
+  try {
+    return await storage.openRead(key);
+  } catch (error) {
+    if (error instanceof StoredScanMissing) throw new NotFound(error.message);
+    throw error;
+  }
+}
 
 /** How far back the boot reconciliation looks for files of this instance without a scan row. */
 const RECONCILE_WINDOW_MS = 24 * 3600_000;
@@ -75,6 +86,6 @@ export class ScansService implements OnApplicationBootstrap {
     scope: TeamScope,
   ): Promise<{ scan: ScanEntity; stream: Readable }> {
     const scan = await this.get(applicationId, scanId, scope);
-    return { scan, stream: await this.storage.openRead(scan.storageKey) };
+    return { scan, stream: await openStoredFile(this.storage, scan.storageKey) };
   }
 }

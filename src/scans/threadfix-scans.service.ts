@@ -11,6 +11,7 @@ import { TeamScope } from '../auth/team-scope';
 import { NotFound } from '../rest/rest-error';
 import { ScanStorage } from '../storage/scan-storage';
 import { FindingRow, ScansRepository } from './scans.repository';
+import { openStoredFile } from './scans.service';
 import {
   MAX_FINDINGS_PAGE_SIZE,
   ScanDetailsJson,
@@ -85,7 +86,7 @@ export class ThreadFixScansService {
     return {
       filename: scan.original_filename,
       sizeBytes: Number(scan.size_bytes),
-      stream: await this.storage.openRead(scan.storage_key),
+      stream: await openStoredFile(this.storage, scan.storage_key),
     };
   }
 }
