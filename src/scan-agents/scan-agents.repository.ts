@@ -46,9 +46,9 @@ export class ScanAgentsRepository {
 
   /** The usable agent of this key hash and API key. */
   async findUsable(
-    tx: EntityManager = this.dataSource.manager,
     keyHash: string,
     apiKeyId: number,
+    tx: EntityManager = this.dataSource.manager,
   ): Promise<AgentRow | undefined> {
     const rows: AgentRow[] = await tx.query(
       `SELECT a.id, a.api_key_id, a.key_hash FROM scan_agents a

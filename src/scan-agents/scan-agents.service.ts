@@ -48,7 +48,7 @@ export class ScanAgentsService {
     tx?: EntityManager,
   ): Promise<AgentRow> {
     if (!presented) throw new BadRestParameter(MISSING_AGENT_KEY);
-    const agent = await this.repository.findUsable(tx, hashSecretKey(presented), apiKeyId);
+    const agent = await this.repository.findUsable(hashSecretKey(presented), apiKeyId, tx);
     if (!agent || !secretKeyMatches(presented, agent.key_hash))
       throw new Forbidden(UNKNOWN_AGENT_KEY);
     return agent;
