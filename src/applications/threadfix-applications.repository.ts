@@ -6,7 +6,8 @@
  * tables, not their modules. A scan whose import has not finished (or failed) counts zero.
  */
 import { EntityManager } from 'typeorm';
-import { TeamScope, teamInScopeSql, teamScopeParam } from '../auth/team-scope';
+import { TeamScope, teamScopeParam } from '../auth/team-scope';
+import { teamInScopeSql } from '../auth/team-scope.repository';
 import type { SeverityCountsRow } from '../teams/teams.repository';
 
 export interface ApplicationViewRow extends SeverityCountsRow {

@@ -8,7 +8,8 @@
  */
 import { Injectable } from '@nestjs/common';
 import { DataSource, EntityManager, FindOptionsWhere, In } from 'typeorm';
-import { TeamScope, teamInScopeSql, teamScopeParam } from '../auth/team-scope';
+import { TeamScope, teamScopeParam } from '../auth/team-scope';
+import { teamInScopeSql } from '../auth/team-scope.repository';
 import { EVENT_MESSAGE_MAX_CHARS, EVENT_OF_UPLOAD_PHASE } from '../events/event-types';
 import type { ImportPhase } from './import-phase';
 import type { UploadActorType } from './scan-upload.entity';
