@@ -7,7 +7,6 @@ import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { IsString, MaxLength } from 'class-validator';
 import { OptionalNotNull } from '../teams/custom-names';
 import { CriticalityJson, VulnCountsJson } from '../teams/team.dto';
-import { ScanStatJson } from '../scans/threadfix-scan.dto';
 
 /** Longer than anything a rule accepts: bounds what a refused call carries around. */
 const MAX_PARAM = 10_000;
@@ -153,6 +152,30 @@ export const UPDATE_PARAMETERS = [
 export class IdNameJson {
   @ApiProperty() id!: number;
   @ApiProperty() name!: string;
+}
+
+/** ThreadFix's Scan statistics (RestView2_1 of Scan): per scan, from its import run. */
+export class ScanStatJson {
+  @ApiProperty() id!: number;
+  @ApiProperty({ description: 'epoch ms: when the scan was stored' }) importTime!: number;
+  @ApiProperty({ example: 'OWASP Zed Attack Proxy' }) scannerName!: string;
+  @ApiProperty({ description: 'vulnerabilities this scan fixed' })
+  numberClosedVulnerabilities!: number;
+  @ApiProperty() numberNewVulnerabilities!: number;
+  @ApiProperty({ description: 'seen before and still present' })
+  numberOldVulnerabilities!: number;
+  @ApiProperty({ description: 'reopened' }) numberResurfacedVulnerabilities!: number;
+  @ApiProperty({ description: 'distinct vulnerabilities in the scan' })
+  numberTotalVulnerabilities!: number;
+  @ApiProperty({ description: 'vulnerabilities seen before (old + resurfaced)' })
+  numberRepeatFindings!: number;
+  @ApiProperty({ description: 'findings that repeat another finding of the same scan' })
+  numberRepeatResults!: number;
+  @ApiProperty() numberInfoVulnerabilities!: number;
+  @ApiProperty() numberLowVulnerabilities!: number;
+  @ApiProperty() numberMediumVulnerabilities!: number;
+  @ApiProperty() numberHighVulnerabilities!: number;
+  @ApiProperty() numberCriticalVulnerabilities!: number;
 }
 
 /**

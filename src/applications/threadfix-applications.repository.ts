@@ -1,11 +1,13 @@
 /**
  * The SQL of ThreadFix's application calls: the application view (with its team's name and its open
- * vulnerabilities by severity), the lookups by name or uniqueId within a team, and the update. Raw
- * SQL on vulnerabilities: applications sits below imports in the module graph and knows the table,
- * not the module.
+ * vulnerabilities by severity), the lookups by name or uniqueId within a team, the update, and the
+ * statistics of its scans (also a Scan's, src/scans). Raw SQL on scans, scan_imports, findings and
+ * vulnerabilities: applications sits below scans and imports in the module graph and knows their
+ * tables, not their modules. A scan whose import has not finished (or failed) counts zero.
  */
 import { EntityManager } from 'typeorm';
-import { TeamScope, teamInScopeSql, teamScopeParam } from '../auth/team-scope';
+import { TeamScope, teamScopeParam } from '../auth/team-scope';
+import { teamInScopeSql } from '../auth/team-scope.repository';
 import type { SeverityCountsRow } from '../teams/teams.repository';
 
 export interface ApplicationViewRow extends SeverityCountsRow {
@@ -183,4 +185,56 @@ export async function lockTeamForShare(
     [id, teamScopeParam(scope)],
   );
   return rows[0];
+}
+
+export interface ScanStatRow {
+  id: number;
+  application_id: number;
+  scanner: string;
+  stored_at: Date;
+  findings_count: number;
+  new_count: number;
+  still_present_count: number;
+  reopened_count: number;
+  fixed_count: number;
+  distinct_count: number;
+  critical: number;
+  high: number;
+  medium: number;
+  low: number;
+  info: number;
+}
+
+/**
+ * The statistics of an application's scans (newest first) or of some scans. Severity counts are
+ * distinct fingerprints, as the merge counts vulnerabilities; served by findings_scan_id_id_idx.
+ */
+export async function scanStats(
+  m: EntityManager,
+  where: { applicationId: number } | { scanIds: readonly number[] },
+): Promise<ScanStatRow[]> {
+  const byApplication = 'applicationId' in where;
+  return m.query(
+    `SELECT s.id, s.application_id, s.scanner, s.stored_at,
+            coalesce(i.findings_count, 0) AS findings_count, coalesce(i.new_count, 0) AS new_count,
+            coalesce(i.still_present_count, 0) AS still_present_count,
+            coalesce(i.reopened_count, 0) AS reopened_count, coalesce(i.fixed_count, 0) AS fixed_count,
+            coalesce(f.distinct_count, 0) AS distinct_count, coalesce(f.critical, 0) AS critical,
+            coalesce(f.high, 0) AS high, coalesce(f.medium, 0) AS medium, coalesce(f.low, 0) AS low,
+            coalesce(f.info, 0) AS info
+     FROM scans s
+     LEFT JOIN scan_imports i ON i.scan_id = s.id AND i.phase = 'done'
+     LEFT JOIN LATERAL (
+       SELECT count(DISTINCT fingerprint)::int AS distinct_count,
+              count(DISTINCT fingerprint) FILTER (WHERE severity = 'critical')::int AS critical,
+              count(DISTINCT fingerprint) FILTER (WHERE severity = 'high')::int AS high,
+              count(DISTINCT fingerprint) FILTER (WHERE severity = 'medium')::int AS medium,
+              count(DISTINCT fingerprint) FILTER (WHERE severity = 'low')::int AS low,
+              count(DISTINCT fingerprint) FILTER (WHERE severity = 'info')::int AS info
+       FROM findings WHERE scan_id = s.id AND i.id IS NOT NULL
+     ) f ON true
+     WHERE ${byApplication ? 's.application_id = $1' : 's.id = ANY($1::int[])'}
+     ORDER BY s.id DESC`,
+    [byApplication ? where.applicationId : [...where.scanIds]],
+  );
 }

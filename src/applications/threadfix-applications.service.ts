@@ -10,10 +10,9 @@ import { DataSource, EntityManager } from 'typeorm';
 import { TeamScope } from '../auth/team-scope';
 import { HTTP_URL_RULES } from '../rest/param-rules';
 import { BadRestParameter, NotFound, StateConflict } from '../rest/rest-error';
-import { scanStats } from '../scans/scan-stats';
 import { HTML_IN_NAME, hasHtmlCharacters, nameCandidates } from '../teams/custom-names';
 import { findActiveTeamByName, isUniqueViolation } from '../teams/teams.repository';
-import { isCriticality } from './application-criticality';
+import { isCriticality } from '../teams/application-criticality';
 import { ApplicationNotFound } from './applications.service';
 import { FormValidationFailed } from './form-validation';
 import {
@@ -32,6 +31,7 @@ import {
   insertApplication,
   lockApplication,
   lockTeamForShare,
+  scanStats,
   updateApplication,
 } from './threadfix-applications.repository';
 

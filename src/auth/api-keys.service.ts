@@ -1,23 +1,14 @@
 /** API keys: creation (plaintext shown once), authentication, revocation, the bootstrap key. */
 import { Injectable, Logger, OnApplicationBootstrap } from '@nestjs/common';
-import { DataSource } from 'typeorm';
 import { AppConfig } from '../config/app-config';
 import { AuthenticationFailed, BadRestParameter, Forbidden, NotFound } from '../rest/rest-error';
 import { ApiKeyEntity } from './api-key.entity';
+import { ApiKeysRepository } from './api-keys.repository';
 import { AuthenticatedCaller } from './authenticated-caller';
-import { ALL_PERMISSIONS, Permission } from './permission';
-import { EVERY_TEAM, scopeWithin, TeamScope, teamScopeParam } from './team-scope';
+import { Permission } from './permission';
+import { EVERY_TEAM, scopeWithin, TeamScope } from './team-scope';
 import { generateSecretKey, hashSecretKey, secretKeyMatches } from './secret-keys';
 import { TtlCache, UsageThrottle } from './usage-throttle';
-
-interface ActiveKeyRow {
-  id: number;
-  name: string;
-  key_hash: string;
-  permissions: Permission[];
-  restricted: boolean;
-  team_ids: number[] | null;
-}
 
 export const MISSING_API_KEY = 'Authentication failed, check your API Key.';
 export const UNKNOWN_API_KEY = 'API Key not found in database.';
@@ -43,15 +34,11 @@ export class ApiKeysService implements OnApplicationBootstrap {
   private readonly recentlyRevoked: TtlCache<string, true>;
 
   constructor(
-    private readonly dataSource: DataSource,
+    private readonly repository: ApiKeysRepository,
     private readonly config: AppConfig,
   ) {
     this.recentlyAuthenticated = new TtlCache(config.API_KEY_CACHE_SECONDS * 1000, 10_000);
     this.recentlyRevoked = new TtlCache(config.API_KEY_CACHE_SECONDS * 1000, 10_000);
-  }
-
-  private get keys() {
-    return this.dataSource.getRepository(ApiKeyEntity);
   }
 
   async onApplicationBootstrap(): Promise<void> {
@@ -60,12 +47,8 @@ export class ApiKeysService implements OnApplicationBootstrap {
 
   /** Creates the admin key from BOOTSTRAP_API_KEY once; a revoked one stays revoked. */
   async ensureBootstrapKey(plaintext: string): Promise<void> {
-    const result = await this.dataSource.query(
-      `INSERT INTO api_keys (name, key_hash, permissions, restricted)
-       VALUES ('bootstrap', $1, $2, false) ON CONFLICT (key_hash) DO NOTHING RETURNING id`,
-      [hashSecretKey(plaintext), ALL_PERMISSIONS],
-    );
-    if (result.length > 0) this.logger.log('Created the bootstrap API key from BOOTSTRAP_API_KEY');
+    if (await this.repository.insertBootstrapKey(hashSecretKey(plaintext)))
+      this.logger.log('Created the bootstrap API key from BOOTSTRAP_API_KEY');
   }
 
   /** `grantor`: the key asking; it cannot hand out permissions it does not hold itself. */
@@ -84,38 +67,25 @@ export class ApiKeysService implements OnApplicationBootstrap {
       throw new Forbidden('Your API Key cannot grant access to teams it does not reach itself.');
     }
     if (teamIds) {
-      // Raw SQL: auth sits below teams in the module graph and knows the table, not the module.
-      const found: { id: number }[] = await this.dataSource.query(
-        `SELECT id FROM teams WHERE id = ANY($1::int[]) AND active`,
-        [teamIds],
-      );
-      const missing = teamIds.filter((id) => !found.some((team) => team.id === id));
+      const found = await this.repository.activeTeamIds(teamIds);
+      const missing = teamIds.filter((id) => !found.includes(id));
       if (missing.length > 0)
         throw new BadRestParameter(`No active team with id(s) ${missing.join(', ')}.`);
     }
     const plaintext = generateSecretKey();
-    const key = await this.keys.save(
-      this.keys.create({
-        name: input.name,
-        keyHash: hashSecretKey(plaintext),
-        permissions: [...new Set(input.permissions)],
-        restricted: input.restricted,
-        teamIds,
-      }),
-    );
+    const key = await this.repository.insert({
+      name: input.name,
+      keyHash: hashSecretKey(plaintext),
+      permissions: [...new Set(input.permissions)],
+      restricted: input.restricted,
+      teamIds,
+    });
     return { key, plaintext };
   }
 
   /** Every key, or for a key limited to teams only the keys whose teams lie within its own. */
   list(caller: TeamScope = EVERY_TEAM): Promise<ApiKeyEntity[]> {
-    if (caller.teamIds === null) return this.keys.find({ order: { id: 'ASC' } });
-    return this.keys
-      .createQueryBuilder('k')
-      .where('k.team_ids IS NOT NULL AND k.team_ids <@ CAST(:scope AS int[])', {
-        scope: teamScopeParam(caller),
-      })
-      .orderBy('k.id', 'ASC')
-      .getMany();
+    return this.repository.list(caller);
   }
 
   /**
@@ -125,11 +95,7 @@ export class ApiKeysService implements OnApplicationBootstrap {
    * teams answers as a missing one, as it is missing from its list). Without one (the CLI), any key.
    */
   async revoke(id: number, revoker?: AuthenticatedCaller): Promise<ApiKeyEntity> {
-    const key = await this.dataSource.transaction(async (tx) => {
-      const found = await tx.findOne(ApiKeyEntity, {
-        where: { id },
-        lock: { mode: 'pessimistic_write' },
-      });
+    const key = await this.repository.revokeWithAgents(id, (found) => {
       if (!found || (revoker && !scopeWithin(found.teamIds, revoker.teamIds)))
         throw new NotFound(`No API key found with id ${id}.`);
       const beyond = revoker
@@ -139,14 +105,6 @@ export class ApiKeysService implements OnApplicationBootstrap {
         throw new Forbidden(
           `Your API Key cannot revoke a key with permissions it does not have: ${beyond.join(', ')}.`,
         );
-      if (found.revokedAt !== null) return found;
-      await tx.query(`UPDATE api_keys SET revoked_at = now() WHERE id = $1`, [id]);
-      // Raw SQL: auth sits below scan-agents in the module graph and knows the table, not the module.
-      await tx.query(
-        `UPDATE scan_agents SET revoked_at = now() WHERE api_key_id = $1 AND revoked_at IS NULL`,
-        [id],
-      );
-      return tx.findOneByOrFail(ApiKeyEntity, { id });
     });
     this.recentlyAuthenticated.delete(key.keyHash);
     // A lookup that read the key just before the revocation committed must not cache it again.
@@ -155,12 +113,8 @@ export class ApiKeysService implements OnApplicationBootstrap {
   }
 
   private recordUse(id: number): void {
-    void this.dataSource
-      .query(
-        `UPDATE api_keys SET last_used_at = now()
-         WHERE id = $1 AND (last_used_at IS NULL OR last_used_at < now() - interval '1 minute')`,
-        [id],
-      )
+    void this.repository
+      .recordUse(id)
       .catch((error: unknown) =>
         this.logger.warn(`Could not record API key use: ${String(error)}`),
       );
@@ -175,13 +129,7 @@ export class ApiKeysService implements OnApplicationBootstrap {
     const keyHash = hashSecretKey(presented);
     let caller = this.recentlyAuthenticated.get(keyHash);
     if (caller === undefined) {
-      // Plain SQL: this runs on every request, and TypeORM's query building showed in profiles.
-      const rows: ActiveKeyRow[] = await this.dataSource.query(
-        `SELECT id, name, key_hash, permissions, restricted, team_ids FROM api_keys
-         WHERE key_hash = $1 AND revoked_at IS NULL`,
-        [keyHash],
-      );
-      const key = rows[0];
+      const key = await this.repository.findActiveByHash(keyHash);
       if (!key || !secretKeyMatches(presented, key.key_hash))
         throw new AuthenticationFailed(UNKNOWN_API_KEY);
       // Frozen: one object serves every request of this key while it is cached.

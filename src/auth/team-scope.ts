@@ -16,29 +16,14 @@ export function reachesTeam(caller: TeamScope, teamId: number): boolean {
   return caller.teamIds === null || caller.teamIds.includes(teamId);
 }
 
-/**
- * The SQL parameter for `($n::int[] IS NULL OR <team_id column> = ANY($n::int[]))`: null for a key
- * that reaches every team.
- */
+/** The SQL parameter of the scope fragments (team-scope.repository.ts): null for every team. */
 export function teamScopeParam(caller: TeamScope): number[] | null {
   return caller.teamIds === null ? null : [...caller.teamIds];
 }
 
-/** `teamColumn` is one of the teams of the scope parameter `param` (e.g. `$2`). */
-export function teamInScopeSql(param: string, teamColumn: string): string {
-  return `(${param}::int[] IS NULL OR ${teamColumn} = ANY(${param}::int[]))`;
-}
-
-/**
- * The application `applicationIdColumn` belongs to a team of the scope parameter `param`: a probe
- * of the teams' applications per row (PostgreSQL hashes them once), and nothing at all for an
- * unscoped key (the planner folds `NULL IS NULL`).
- */
-export function applicationInScopeSql(param: string, applicationIdColumn: string): string {
-  return `(${param}::int[] IS NULL OR EXISTS (
-      SELECT 1 FROM applications scope_app
-      WHERE scope_app.id = ${applicationIdColumn} AND scope_app.team_id = ANY(${param}::int[])))`;
-}
+// The SQL fragments live with auth's SQL (team-scope.repository.ts); re-exported until the
+// statements in tasks/ and scans/direct-uploads.service.ts import them from there.
+export { applicationInScopeSql, teamInScopeSql } from './team-scope.repository';
 
 /** Whether `inner` reaches no team that `outer` does not: a key cannot widen its own scope. */
 export function scopeWithin(

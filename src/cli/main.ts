@@ -8,6 +8,7 @@ import { parseArgs } from 'node:util';
 import { Module } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { toApiKeyDto } from '../auth/api-key.dto';
+import { ApiKeysRepository } from '../auth/api-keys.repository';
 import { ApiKeysService } from '../auth/api-keys.service';
 import { ALL_PERMISSIONS, Permission } from '../auth/permission';
 import { ConfigError, loadAppConfig } from '../config/app-config';
@@ -45,7 +46,10 @@ async function run(argv: string[]): Promise<void> {
   }
   const config = loadAppConfig({ ...process.env, BOOTSTRAP_API_KEY: undefined });
 
-  @Module({ imports: [ConfigModule.forRoot(config), DatabaseModule], providers: [ApiKeysService] })
+  @Module({
+    imports: [ConfigModule.forRoot(config), DatabaseModule],
+    providers: [ApiKeysService, ApiKeysRepository],
+  })
   class CliModule {}
 
   // Migrations run as the DataSource starts; logs go to stderr so stdout carries only results.

@@ -13,7 +13,7 @@ import { ScanImportEntity } from '../imports/scan-import.entity';
 import { VulnerabilityEntity } from '../imports/vulnerability.entity';
 import { TeamEntity } from '../teams/team.entity';
 import { ScanQueueTaskEntity } from '../tasks/scan-queue-task.entity';
-import { QueryLogger } from './query-logger';
+import { QueryLogger } from '../observability/query-logger';
 import { ScanStatusEntity } from '../tasks/scan-status.entity';
 import { InitialSchema1764388800000 } from './migrations/1764388800000-initial-schema';
 import { QueuedTasksIndex1764475200000 } from './migrations/1764475200000-queued-tasks-index';

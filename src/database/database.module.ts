@@ -57,10 +57,12 @@ class DatabaseLifecycle implements OnApplicationShutdown {
         const lock = dataSource.createQueryRunner();
         await lock.connect();
         try {
+          // sql-home: infrastructure (the migrations' lock, no module's data).
           await lock.query('SELECT pg_advisory_lock($1)', [MIGRATION_LOCK_KEY]);
           await dataSource.runMigrations({ transaction: 'each' });
         } finally {
           await lock
+            // sql-home: infrastructure (the migrations' lock).
             .query('SELECT pg_advisory_unlock($1)', [MIGRATION_LOCK_KEY])
             .catch(() => undefined);
           await lock.release();

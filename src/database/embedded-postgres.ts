@@ -102,6 +102,7 @@ export async function startEmbeddedPostgres(
   });
   await admin.connect();
   try {
+    // sql-home: infrastructure (the embedded server's own database, before any module's schema).
     const found = await admin.query('SELECT 1 FROM pg_database WHERE datname = $1', [database]);
     if (found.rowCount === 0) await admin.query(`CREATE DATABASE ${database}`);
   } finally {

@@ -15,7 +15,7 @@ import { DataSource } from 'typeorm';
 import { AppConfig } from '../config/app-config';
 import { MetricsService } from '../observability/metrics.service';
 import { CounterStore } from './counter-store';
-import { PostgresCounterStore } from './postgres-counter-store';
+import { PostgresCounterStore } from './rate-limit-counters.repository';
 import { RateLimiter } from './rate-limiter';
 import { RedisCounterStore } from './redis-counter-store';
 import { RequestEdge } from './request-edge';

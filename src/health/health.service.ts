@@ -46,6 +46,7 @@ export class HealthService {
 
   database(): Promise<CheckState> {
     return this.recently('database', () =>
+      // sql-home: infrastructure (the probe: any statement the database answers will do).
       this.check('database', () => this.dataSource.query('SELECT 1')),
     );
   }

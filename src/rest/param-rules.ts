@@ -30,12 +30,8 @@ export const EmptyAsMissing = () =>
     typeof value === 'string' && value.trim() === '' ? undefined : value,
   );
 
-/** What counts as a target URL here: http(s) with a scheme; internal hosts need no TLD. */
-export const HTTP_URL_RULES = {
-  protocols: ['http', 'https'],
-  require_protocol: true,
-  require_tld: false,
-};
+// Kept beside the other rules for the DTOs; config (below rest/) validates WEBHOOK_URLS with it.
+export { HTTP_URL_RULES } from '../config/url-rules';
 
 /** The DTO properties that are comma-separated lists, by the class that declares them. */
 const COMMA_SEPARATED = new WeakMap<object, Set<string>>();

@@ -11,7 +11,7 @@ import {
   QueryRunnerAlreadyReleasedError,
   QueryRunnerProviderAlreadyReleasedError,
 } from 'typeorm';
-import { hideParameters } from '../database/query-logger';
+import { hideParameters } from '../observability/query-logger';
 import { settleUnreadBody } from './unread-body';
 import { RestError, UnrecognizedPath } from './rest-error';
 import { restFailure, RestResponse } from './rest-response';

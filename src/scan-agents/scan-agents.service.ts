@@ -5,47 +5,27 @@
  * with it (revocation cascades, api-keys.service.ts; the lookups below also check it).
  */
 import { Injectable } from '@nestjs/common';
-import { DataSource, EntityManager } from 'typeorm';
+import { EntityManager } from 'typeorm';
 import { AuthenticationFailed, BadRestParameter, Forbidden, NotFound } from '../rest/rest-error';
 import { UNKNOWN_API_KEY } from '../auth/api-keys.service';
 import { generateSecretKey, hashSecretKey, secretKeyMatches } from '../auth/secret-keys';
-import { TeamScope, teamScopeParam } from '../auth/team-scope';
+import { TeamScope } from '../auth/team-scope';
 import { UsageThrottle } from '../auth/usage-throttle';
 import { ScanAgentEntity } from './scan-agent.entity';
+import { AgentRow, ScanAgentsRepository } from './scan-agents.repository';
 
 export const MISSING_AGENT_KEY = 'No secure scan agent key found error.';
 export const UNKNOWN_AGENT_KEY = 'Secure scan agent key was not recognized.';
 
-/** The agent an agent key belongs to, as the protocol's checks need it. */
-export interface AgentRow {
-  id: number;
-  api_key_id: number;
-  key_hash: string;
-}
-
-/**
- * SQL: the agent `a` is usable with the API key `$apiKeyParam`: issued by it, neither revoked. The
- * API key's own check covers a key revoked on another instance while this one still caches it.
- */
-export function agentUsableSql(apiKeyParam: string, agent = 'a'): string {
-  return `${agent}.revoked_at IS NULL AND ${agent}.api_key_id = ${apiKeyParam}
-    AND EXISTS (SELECT 1 FROM api_keys issuer WHERE issuer.id = ${agent}.api_key_id AND issuer.revoked_at IS NULL)`;
-}
-
-/**
- * The agents a scope may see and revoke: those issued by API keys whose teams lie within the
- * scope's (an unscoped key sees every agent). An agent of a wider key can claim other teams' tasks,
- * and its host details are theirs too.
- */
-const AGENTS_IN_SCOPE = `$1::int[] IS NULL OR EXISTS (
-    SELECT 1 FROM api_keys issuer
-    WHERE issuer.id = a.api_key_id AND issuer.team_ids IS NOT NULL AND issuer.team_ids <@ $1::int[])`;
+// tasks/ embeds the usable-agent check in its statements (they move to importing the repository).
+export { agentUsableSql } from './scan-agents.repository';
+export type { AgentRow } from './scan-agents.repository';
 
 @Injectable()
 export class ScanAgentsService {
   private readonly seen = new UsageThrottle();
 
-  constructor(private readonly dataSource: DataSource) {}
+  constructor(private readonly repository: ScanAgentsRepository) {}
 
   /**
    * requestScanAgentKey: a new agent identity owned by the calling API key. A key revoked on
@@ -53,13 +33,8 @@ export class ScanAgentsService {
    */
   async issueKey(apiKeyId: number): Promise<string> {
     const plaintext = generateSecretKey();
-    const rows: unknown[] = await this.dataSource.query(
-      `INSERT INTO scan_agents (key_hash, api_key_id)
-       SELECT $1, id FROM api_keys WHERE id = $2 AND revoked_at IS NULL
-       RETURNING id`,
-      [hashSecretKey(plaintext), apiKeyId],
-    );
-    if (rows.length === 0) throw new AuthenticationFailed(UNKNOWN_API_KEY);
+    if (!(await this.repository.insertForApiKey(hashSecretKey(plaintext), apiKeyId)))
+      throw new AuthenticationFailed(UNKNOWN_API_KEY);
     return plaintext;
   }
 
@@ -70,15 +45,10 @@ export class ScanAgentsService {
   async authenticate(
     presented: string | undefined,
     apiKeyId: number,
-    tx: EntityManager = this.dataSource.manager,
+    tx?: EntityManager,
   ): Promise<AgentRow> {
     if (!presented) throw new BadRestParameter(MISSING_AGENT_KEY);
-    const rows: AgentRow[] = await tx.query(
-      `SELECT a.id, a.api_key_id, a.key_hash FROM scan_agents a
-       WHERE a.key_hash = $1 AND ${agentUsableSql('$2')}`,
-      [hashSecretKey(presented), apiKeyId],
-    );
-    const agent = rows[0];
+    const agent = await this.repository.findUsable(hashSecretKey(presented), apiKeyId, tx);
     if (!agent || !secretKeyMatches(presented, agent.key_hash))
       throw new Forbidden(UNKNOWN_AGENT_KEY);
     return agent;
@@ -91,38 +61,17 @@ export class ScanAgentsService {
     agentConfig: string | undefined,
   ): Promise<void> {
     if (!this.seen.shouldRecord(agentId, agentConfig)) return;
-    await tx.query(
-      `UPDATE scan_agents SET last_seen_at = now(), last_agent_config = coalesce($2, last_agent_config)
-       WHERE id = $1 AND (last_seen_at IS NULL OR last_seen_at < now() - interval '1 minute'
-                          OR last_agent_config IS DISTINCT FROM coalesce($2, last_agent_config))`,
-      [agentId, agentConfig ?? null],
-    );
+    await this.repository.recordSeen(tx, agentId, agentConfig);
   }
 
   list(scope: TeamScope): Promise<ScanAgentEntity[]> {
-    return this.dataSource
-      .getRepository(ScanAgentEntity)
-      .createQueryBuilder('a')
-      .where(AGENTS_IN_SCOPE.replaceAll('$1', 'CAST(:scope AS int[])'), {
-        scope: teamScopeParam(scope),
-      })
-      .orderBy('a.id', 'ASC')
-      .getMany();
+    return this.repository.listInScope(scope);
   }
 
   /** Revokes an agent the scope may see; one it may not answers as a missing one. */
   async revoke(id: number, scope: TeamScope): Promise<ScanAgentEntity> {
-    // Under a SELECT: TypeORM answers a top-level UPDATE with [rows, count], not the rows.
-    const rows: { id: number }[] = await this.dataSource.query(
-      `WITH revoked AS (
-         UPDATE scan_agents a SET revoked_at = coalesce(a.revoked_at, now())
-         WHERE a.id = $2 AND (${AGENTS_IN_SCOPE})
-         RETURNING a.id
-       )
-       SELECT id FROM revoked`,
-      [teamScopeParam(scope), id],
-    );
-    if (rows.length === 0) throw new NotFound(`No scan agent found with id ${id}.`);
-    return this.dataSource.getRepository(ScanAgentEntity).findOneByOrFail({ id });
+    if (!(await this.repository.revokeInScope(id, scope)))
+      throw new NotFound(`No scan agent found with id ${id}.`);
+    return this.repository.get(id);
   }
 }

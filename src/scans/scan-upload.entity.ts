@@ -10,7 +10,7 @@ import {
 } from 'typeorm';
 import { ApplicationEntity } from '../applications/application.entity';
 import { ApiKeyEntity } from '../auth/api-key.entity';
-import type { ImportPhase } from '../imports/scan-import.entity';
+import type { ImportPhase } from './import-phase';
 
 /**
  * A scan file uploaded directly (ThreadFix's `POST /applications/{id}/upload`, no agent): who sent
@@ -52,7 +52,7 @@ export type UploadActorType = 'api_key' | 'system';
 
 /** One step of an upload's history: its arrival (who, when) and each phase of its import. */
 @Entity({ name: 'scan_upload_history' })
-// The import phases of scan-import.entity.ts (a type import only: that file imports scans).
+// The import phases (import-phase.ts), as scan_imports holds them.
 @Check(
   'scan_upload_history_phase_check',
   `phase IN ('queued', 'parsing', 'merging', 'done', 'failed')`,

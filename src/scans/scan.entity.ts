@@ -10,7 +10,6 @@ import {
   Unique,
 } from 'typeorm';
 import { ApplicationEntity } from '../applications/application.entity';
-import { ScanQueueTaskEntity } from '../tasks/scan-queue-task.entity';
 import { ScanUploadEntity } from './scan-upload.entity';
 
 /** A scan result file stored for an application by a completed task or a direct upload. */
@@ -35,9 +34,10 @@ export class ScanEntity {
   @Column({ name: 'task_id', type: 'int', nullable: true })
   taskId!: number | null;
 
-  @ManyToOne(() => ScanQueueTaskEntity)
+  // By the entity's name: tasks sit above scans in the module graph (the relation only declares the key).
+  @ManyToOne('ScanQueueTaskEntity')
   @JoinColumn({ name: 'task_id', foreignKeyConstraintName: 'scans_task_id_fkey' })
-  task?: ScanQueueTaskEntity;
+  task?: unknown;
 
   /** The direct upload (ThreadFix's pending scan) that stored it; null for a task's scan. */
   @Column({ name: 'upload_id', type: 'int', nullable: true })

@@ -7,6 +7,7 @@ import { DirectUploadsService } from './direct-uploads.service';
 import { ScanIntake } from './scan-upload';
 import { ScansController } from './scans.controller';
 import { ScanXmlCheckPool } from './scan-xml-check.pool';
+import { ScansRepository } from './scans.repository';
 import { ScansService } from './scans.service';
 import { ThreadFixScansController } from './threadfix-scans.controller';
 import { ThreadFixScansService } from './threadfix-scans.service';
@@ -16,6 +17,7 @@ import { UploadSlots } from './upload-slots';
   controllers: [ScansController, ThreadFixScansController],
   providers: [
     ScansService,
+    ScansRepository,
     ScanXmlCheckPool,
     ScanIntake,
     DirectUploadsService,

@@ -1,24 +1,25 @@
 /** Scans: result files stored for an application by completed tasks and direct uploads. */
 import { Injectable, Logger, OnApplicationBootstrap } from '@nestjs/common';
 import { Readable } from 'node:stream';
-import { DataSource, EntityManager, FindOptionsWhere, In } from 'typeorm';
+import { EntityManager } from 'typeorm';
 import { ApplicationNotFound } from '../applications/applications.service';
-import { TeamScope, teamInScopeSql, teamScopeParam } from '../auth/team-scope';
-import { queueScanImport } from '../imports/scan-imports.repository';
+import { TeamScope } from '../auth/team-scope';
 import { NotFound } from '../rest/rest-error';
 import { ScanStorage } from '../storage/scan-storage';
+import { StoredScanMissing } from '../storage/storage-errors';
 import { ScanEntity } from './scan.entity';
+import { NewScan, ScansRepository } from './scans.repository';
 
-export interface NewScan {
-  applicationId: number;
-  /** Exactly one of the two: the task whose completeTask stored it, or the direct upload. */
-  taskId: number | null;
-  uploadId: number | null;
-  scanner: string;
-  originalFilename: string;
-  sizeBytes: number;
-  sha256: string;
-  storageKey: string;
+export type { NewScan } from './scans.repository';
+
+/** A stored scan file for a download: a file gone from storage answers as a missing one (404). */
+export async function openStoredFile(storage: ScanStorage, key: string): Promise<Readable> {
+  try {
+    return await storage.openRead(key);
+  } catch (error) {
+    if (error instanceof StoredScanMissing) throw new NotFound(error.message);
+    throw error;
+  }
 }
 
 /** How far back the boot reconciliation looks for files of this instance without a scan row. */
@@ -29,7 +30,7 @@ export class ScansService implements OnApplicationBootstrap {
   private readonly logger = new Logger(ScansService.name);
 
   constructor(
-    private readonly dataSource: DataSource,
+    private readonly repository: ScansRepository,
     private readonly storage: ScanStorage,
   ) {}
 
@@ -41,11 +42,7 @@ export class ScansService implements OnApplicationBootstrap {
   async onApplicationBootstrap(): Promise<void> {
     const keys = await this.storage.ownKeysSince(new Date(Date.now() - RECONCILE_WINDOW_MS));
     if (keys.length === 0) return;
-    const rows: { storage_key: string }[] = await this.dataSource.query(
-      'SELECT storage_key FROM scans WHERE storage_key = ANY($1::text[])',
-      [keys],
-    );
-    const referenced = new Set(rows.map((row) => row.storage_key));
+    const referenced = await this.repository.recordedStorageKeys(keys);
     const orphans = keys.filter((key) => !referenced.has(key));
     for (const key of orphans) await this.storage.remove(key);
     if (orphans.length > 0)
@@ -53,33 +50,16 @@ export class ScansService implements OnApplicationBootstrap {
   }
 
   /** Whether a committed scan row refers to this stored file (asked on a connection of its own). */
-  async isStorageKeyRecorded(storageKey: string): Promise<boolean> {
-    const rows: unknown[] = await this.dataSource.query(
-      'SELECT 1 FROM scans WHERE storage_key = $1',
-      [storageKey],
-    );
-    return rows.length > 0;
+  isStorageKeyRecorded(storageKey: string): Promise<boolean> {
+    return this.repository.isStorageKeyRecorded(storageKey);
   }
 
   /**
    * Records the scan and queues its import in the caller's transaction: a committed scan always
    * has an import run, and a rolled-back completeTask leaves neither (src/imports runs it later).
    */
-  async record(tx: EntityManager, scan: NewScan): Promise<ScanEntity> {
-    const saved = await tx.save(
-      tx.create(ScanEntity, {
-        ...scan,
-        originalFilename: scan.originalFilename.slice(0, 255),
-        sizeBytes: String(scan.sizeBytes),
-      }),
-    );
-    await queueScanImport(tx, saved);
-    return saved;
-  }
-
-  /** A scan's filter for a scope: its application in one of the scope's teams, or none. */
-  private inScope(scope: TeamScope): FindOptionsWhere<ScanEntity> {
-    return scope.teamIds === null ? {} : { application: { teamId: In([...scope.teamIds]) } };
+  record(tx: EntityManager, scan: NewScan): Promise<ScanEntity> {
+    return this.repository.insertWithImport(tx, scan);
   }
 
   /**
@@ -88,21 +68,14 @@ export class ScansService implements OnApplicationBootstrap {
    * application without scans is `[]` (ThreadFix answered a failure).
    */
   async listForApplication(applicationId: number, scope: TeamScope): Promise<ScanEntity[]> {
-    const reached: unknown[] = await this.dataSource.query(
-      `SELECT 1 FROM applications WHERE id = $1 AND ${teamInScopeSql('$2', 'team_id')}`,
-      [applicationId, teamScopeParam(scope)],
-    );
-    if (reached.length === 0) throw new ApplicationNotFound(applicationId);
-    return this.dataSource
-      .getRepository(ScanEntity)
-      .find({ where: { applicationId }, order: { id: 'ASC' } });
+    if (!(await this.repository.applicationReached(applicationId, scope)))
+      throw new ApplicationNotFound(applicationId);
+    return this.repository.listForApplication(applicationId);
   }
 
   /** One scan of an application; outside the scope it is missing (the same 404 and message). */
   async get(applicationId: number, scanId: number, scope: TeamScope): Promise<ScanEntity> {
-    const scan = await this.dataSource
-      .getRepository(ScanEntity)
-      .findOneBy({ id: scanId, applicationId, ...this.inScope(scope) });
+    const scan = await this.repository.findInScope(applicationId, scanId, scope);
     if (!scan) throw new NotFound(`No scan ${scanId} found for application ${applicationId}.`);
     return scan;
   }
@@ -113,6 +86,6 @@ export class ScansService implements OnApplicationBootstrap {
     scope: TeamScope,
   ): Promise<{ scan: ScanEntity; stream: Readable }> {
     const scan = await this.get(applicationId, scanId, scope);
-    return { scan, stream: await this.storage.openRead(scan.storageKey) };
+    return { scan, stream: await openStoredFile(this.storage, scan.storageKey) };
   }
 }

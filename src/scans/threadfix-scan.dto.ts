@@ -1,10 +1,12 @@
 /**
- * Wire shapes of ThreadFix's scan calls: scan statistics (inside an Application and a Scan), scan
- * details with findings, the pending-scan status of a direct upload, and their parameters.
+ * Wire shapes of ThreadFix's scan calls: scan details with findings (their statistics are the
+ * ScanStatJson an Application carries), the pending-scan status of a direct upload, and their
+ * parameters.
  */
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { IsInt, IsString, Max, MaxLength, Min } from 'class-validator';
 import { ToInt } from '../rest/param-rules';
+import { ScanStatJson } from '../applications/threadfix-application.dto';
 import { OptionalNotNull } from '../teams/custom-names';
 
 export const MAX_FINDINGS_PAGE_SIZE = 10_000;
@@ -42,30 +44,6 @@ export class DownloadScanParams {
   @IsString({ message: 'scanFileName must be one string.' })
   @MaxLength(10_000)
   scanFileName?: string;
-}
-
-/** ThreadFix's Scan statistics (RestView2_1 of Scan): per scan, from its import run. */
-export class ScanStatJson {
-  @ApiProperty() id!: number;
-  @ApiProperty({ description: 'epoch ms: when the scan was stored' }) importTime!: number;
-  @ApiProperty({ example: 'OWASP Zed Attack Proxy' }) scannerName!: string;
-  @ApiProperty({ description: 'vulnerabilities this scan fixed' })
-  numberClosedVulnerabilities!: number;
-  @ApiProperty() numberNewVulnerabilities!: number;
-  @ApiProperty({ description: 'seen before and still present' })
-  numberOldVulnerabilities!: number;
-  @ApiProperty({ description: 'reopened' }) numberResurfacedVulnerabilities!: number;
-  @ApiProperty({ description: 'distinct vulnerabilities in the scan' })
-  numberTotalVulnerabilities!: number;
-  @ApiProperty({ description: 'vulnerabilities seen before (old + resurfaced)' })
-  numberRepeatFindings!: number;
-  @ApiProperty({ description: 'findings that repeat another finding of the same scan' })
-  numberRepeatResults!: number;
-  @ApiProperty() numberInfoVulnerabilities!: number;
-  @ApiProperty() numberLowVulnerabilities!: number;
-  @ApiProperty() numberMediumVulnerabilities!: number;
-  @ApiProperty() numberHighVulnerabilities!: number;
-  @ApiProperty() numberCriticalVulnerabilities!: number;
 }
 
 export class SurfaceLocationJson {

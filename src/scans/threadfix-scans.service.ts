@@ -5,10 +5,13 @@
 import { Injectable } from '@nestjs/common';
 import { Readable } from 'node:stream';
 import { DataSource } from 'typeorm';
-import { TeamScope, teamInScopeSql, teamScopeParam } from '../auth/team-scope';
+import { toScanStat } from '../applications/threadfix-application.mapper';
+import { scanStats } from '../applications/threadfix-applications.repository';
+import { TeamScope } from '../auth/team-scope';
 import { NotFound } from '../rest/rest-error';
 import { ScanStorage } from '../storage/scan-storage';
-import { scanStats, toScanStat } from './scan-stats';
+import { FindingRow, ScansRepository } from './scans.repository';
+import { openStoredFile } from './scans.service';
 import {
   MAX_FINDINGS_PAGE_SIZE,
   ScanDetailsJson,
@@ -19,26 +22,6 @@ import {
 export const NO_SCAN = 'No scan exists for requested id';
 export const NO_VALID_SCAN_FILE = 'There is no valid scan file.';
 export const noFileNamed = (name: string) => `Unable to find file with name ${name}`;
-
-interface ScanRow {
-  id: number;
-  original_filename: string;
-  size_bytes: string;
-  storage_key: string;
-}
-
-interface FindingRow {
-  id: string;
-  rule_id: string;
-  name: string;
-  severity: string;
-  cwe: number | null;
-  url: string | null;
-  path: string | null;
-  parameter: string | null;
-  evidence: string | null;
-  fingerprint: string;
-}
 
 const capitalized = (severity: string) => severity.charAt(0).toUpperCase() + severity.slice(1);
 
@@ -69,6 +52,7 @@ function toThreadFixFinding(row: FindingRow): ThreadFixFindingJson {
 export class ThreadFixScansService {
   constructor(
     private readonly dataSource: DataSource,
+    private readonly repository: ScansRepository,
     private readonly storage: ScanStorage,
   ) {}
 
@@ -79,15 +63,10 @@ export class ThreadFixScansService {
     page = 1,
     pageSize = MAX_FINDINGS_PAGE_SIZE,
   ): Promise<ScanDetailsJson> {
-    const scan = await this.reachableScan(scope, scanId);
+    const scan = await this.repository.reachableScanFile(scope, scanId);
     if (!scan) throw new NotFound(NO_SCAN);
     const [stats] = await scanStats(this.dataSource.manager, { scanIds: [scan.id] });
-    // Raw SQL on findings (src/imports' table); served by findings_scan_id_id_idx.
-    const findings: FindingRow[] = await this.dataSource.query(
-      `SELECT id, rule_id, name, severity, cwe, url, path, parameter, evidence, fingerprint
-       FROM findings WHERE scan_id = $1 ORDER BY id LIMIT $2 OFFSET $3`,
-      [scan.id, pageSize, (page - 1) * pageSize],
-    );
+    const findings = await this.repository.findingsPage(scan.id, page, pageSize);
     return { ...toScanStat(stats), findings: findings.map(toThreadFixFinding) };
   }
 
@@ -100,25 +79,14 @@ export class ThreadFixScansService {
     scanId: number,
     scanFileName: string | undefined,
   ): Promise<{ filename: string; sizeBytes: number; stream: Readable }> {
-    const scan = await this.reachableScan(scope, scanId);
+    const scan = await this.repository.reachableScanFile(scope, scanId);
     if (!scan) throw new NotFound(NO_VALID_SCAN_FILE);
     if (scanFileName !== undefined && scanFileName !== scan.original_filename)
       throw new NotFound(noFileNamed(scanFileName));
     return {
       filename: scan.original_filename,
       sizeBytes: Number(scan.size_bytes),
-      stream: await this.storage.openRead(scan.storage_key),
+      stream: await openStoredFile(this.storage, scan.storage_key),
     };
-  }
-
-  /** The scan, when its application is in the scope; else undefined, as for a missing one. */
-  private async reachableScan(scope: TeamScope, scanId: number): Promise<ScanRow | undefined> {
-    const rows: ScanRow[] = await this.dataSource.query(
-      `SELECT s.id, s.original_filename, s.size_bytes, s.storage_key
-       FROM scans s JOIN applications a ON a.id = s.application_id
-       WHERE s.id = $1 AND ${teamInScopeSql('$2', 'a.team_id')}`,
-      [scanId, teamScopeParam(scope)],
-    );
-    return rows[0];
   }
 }

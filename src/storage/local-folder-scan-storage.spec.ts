@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { NotFound } from '../rest/rest-error';
+import { StoredScanMissing } from './storage-errors';
 import { LocalFolderScanStorage } from './local-folder-scan-storage';
 
 async function readAll(stream: Readable): Promise<Buffer> {
@@ -50,7 +50,7 @@ describe('LocalFolderScanStorage', () => {
     expect(await listFiles(root)).toEqual([stored.key]);
 
     await storage.remove(stored.key);
-    await expect(storage.openRead(stored.key)).rejects.toBeInstanceOf(NotFound);
+    await expect(storage.openRead(stored.key)).rejects.toBeInstanceOf(StoredScanMissing);
     await storage.remove(stored.key); // already gone: no error
   });
 

@@ -13,7 +13,7 @@ import {
 } from 'node:fs/promises';
 import path from 'node:path';
 import type { Readable } from 'node:stream';
-import { NotFound } from '../rest/rest-error';
+import { StoredScanMissing } from './storage-errors';
 import { ScanStorage, type ScanStorageUpload, type StoredObject } from './scan-storage';
 
 /** Temp folder under the root; dot-named so no key (whose segments never start with '.') reaches it. */
@@ -85,7 +85,7 @@ export class LocalFolderScanStorage extends ScanStorage {
     try {
       handle = await open(this.resolveKey(key), 'r');
     } catch (err) {
-      if (isErrno(err, 'ENOENT')) throw new NotFound('The scan file was not found.');
+      if (isErrno(err, 'ENOENT')) throw new StoredScanMissing(key);
       throw err;
     }
     return handle.createReadStream(); // closes the handle when done or destroyed

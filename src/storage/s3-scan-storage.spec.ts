@@ -10,7 +10,7 @@ import { pipeline } from 'node:stream/promises';
 import { startS3TestServer, type S3TestServer } from '../../test/support/s3-server';
 import { freePort } from '../../test/support/test-server';
 import { ConfigError, loadAppConfig } from '../config/app-config';
-import { NotFound } from '../rest/rest-error';
+import { StoredScanMissing } from './storage-errors';
 import { createS3Client, S3IntegrityError, S3ScanStorage } from './s3-scan-storage';
 
 const MiB = 1024 * 1024;
@@ -209,16 +209,16 @@ describe('S3ScanStorage against s3rver', () => {
     expect(await mine.ownKeysSince(new Date(Date.now() - 400 * 24 * 3600_000))).toHaveLength(2);
   });
 
-  it('remove deletes the object, again without error; openRead then rejects with NotFound', async () => {
+  it('remove deletes the object, again without error; openRead then rejects with StoredScanMissing', async () => {
     const storage = storageFor('remover');
     const stored = await store(storage, randomBytes(100));
     await storage.remove(stored.key);
     await storage.remove(stored.key);
     expect(await s3.objectKeys('scans/remover/')).toEqual([]);
-    await expect(storage.openRead(stored.key)).rejects.toBeInstanceOf(NotFound);
+    await expect(storage.openRead(stored.key)).rejects.toBeInstanceOf(StoredScanMissing);
     await expect(
       storage.openRead('scans/remover/2026/01/00000000-0000-0000-0000-000000000000-x.xml'),
-    ).rejects.toBeInstanceOf(NotFound);
+    ).rejects.toBeInstanceOf(StoredScanMissing);
   });
 
   it('probe (readiness) writes, reads back and deletes its own object; it fails on a missing bucket', async () => {

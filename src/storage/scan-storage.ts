@@ -23,7 +23,7 @@ export interface ScanStorageUpload {
 export abstract class ScanStorage {
   /** Starts an upload; `keyHint` (e.g. the client's file name) only flavours the final key. */
   abstract beginUpload(keyHint: string): Promise<ScanStorageUpload>;
-  /** Streams a committed file; rejects with NotFound if it does not exist. */
+  /** Streams a committed file; rejects with StoredScanMissing (storage-errors.ts) if it does not exist. */
   abstract openRead(key: string): Promise<Readable>;
   /** Deletes a committed file; no error if it is already gone. */
   abstract remove(key: string): Promise<void>;

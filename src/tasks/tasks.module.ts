@@ -4,6 +4,8 @@ import { ScanAgentsModule } from '../scan-agents/scan-agents.module';
 import { ScansModule } from '../scans/scans.module';
 import { ScanConfigsController } from './scan-configs.controller';
 import { TargetUrlPolicy } from './target-url-policy';
+import { TaskMetrics } from './task-metrics';
+import { TaskMetricsRepository } from './task-metrics.repository';
 import { TaskReaperService } from './task-reaper.service';
 import { TasksAdminController } from './tasks-admin.controller';
 import { TasksController } from './tasks.controller';
@@ -14,7 +16,14 @@ import { TasksService } from './tasks.service';
   imports: [ScanAgentsModule, ScansModule],
   // The protocol's static paths (tasks/queueScan …) are registered before the admin's tasks/:id.
   controllers: [TasksController, TasksAdminController, ScanConfigsController],
-  providers: [TasksService, TasksRepository, TaskReaperService, TargetUrlPolicy],
+  providers: [
+    TasksService,
+    TasksRepository,
+    TaskReaperService,
+    TargetUrlPolicy,
+    TaskMetrics,
+    TaskMetricsRepository,
+  ],
   // The target URL policy serves the other ways in (schedules); the upload caps (UploadSlots) come
   // from ScansModule, beside the direct upload that shares them.
   exports: [TasksService, TargetUrlPolicy],

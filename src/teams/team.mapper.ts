@@ -1,5 +1,5 @@
 /** Builds ThreadFix's Team JSON from team and application rows; every field is decided here. */
-import { criticalityJson } from '../applications/application-criticality';
+import { criticalityJson } from './application-criticality';
 import type {
   TeamApplicationJson,
   TeamJson,

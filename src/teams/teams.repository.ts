@@ -5,7 +5,8 @@
  * their modules (teams sits below imports in the module graph).
  */
 import { EntityManager, QueryFailedError } from 'typeorm';
-import { TeamScope, teamInScopeSql, teamScopeParam } from '../auth/team-scope';
+import { TeamScope, teamScopeParam } from '../auth/team-scope';
+import { teamInScopeSql } from '../auth/team-scope.repository';
 
 export interface TeamRow {
   id: number;

@@ -2,11 +2,11 @@
  * The queue gauges' SQL, run at scrape time. Each is one statement answered from a partial index
  * of live tasks only (index-only scans), so a scrape costs the same however long the history is.
  * Finished tasks are not counted here: that would read the whole table (about 250 ms per million
- * tasks); their outcomes are counters instead (metrics.service.ts).
+ * tasks); their outcomes are counters instead (task-metrics.ts).
  */
 import { Injectable } from '@nestjs/common';
 import { DataSource } from 'typeorm';
-import { TaskStatus } from '../tasks/task-status';
+import { TaskStatus } from './task-status';
 
 export interface ScannerQueue {
   /** The tasks' scanner (display name, as tasks store it). */
@@ -16,7 +16,7 @@ export interface ScannerQueue {
 }
 
 @Injectable()
-export class MetricsRepository {
+export class TaskMetricsRepository {
   constructor(private readonly dataSource: DataSource) {}
 
   /**

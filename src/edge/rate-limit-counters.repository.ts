@@ -8,7 +8,7 @@ interface TotalsRow {
 }
 
 /**
- * Counts in `rate_limit_counters` (an UNLOGGED table: counts are worth no WAL, and a crash that
+ * The rate limiter's PostgreSQL store, and all SQL of the edge: counts in `rate_limit_counters` (an UNLOGGED table: counts are worth no WAL, and a crash that
  * empties it only gives every client a fresh minute). One statement per batch adds every increment
  * and reads back each bucket's totals of its window and the window before.
  */

@@ -9,7 +9,7 @@ import { ApiExcludeEndpoint } from '@nestjs/swagger';
 import { FastifyReply } from 'fastify';
 import { Public } from '../auth/require-permission.decorator';
 import { RawResponse } from '../rest/envelope.interceptor';
-import { MetricsService } from './metrics.service';
+import { MetricsService } from '../observability/metrics.service';
 
 @Controller('metrics')
 export class MetricsController {

@@ -1,0 +1,164 @@
+/**
+ * The module graph of issue 13, checked by `npm run lint` (dependency-cruiser). Arrows point down:
+ * a folder may import the folders below it, never one above it, and no folder or file is in a
+ * cycle. docs/architecture.md draws it.
+ *
+ *   composition   src/*.ts (app, app.module, main), cli/
+ *   shell         edge/, health/, threadfix-admin/, openapi/   (imported by the composition only)
+ *   domain        nats → tasks → imports → scans → applications → teams → scan-agents → auth
+ *   infrastructure events/, observability/, background/, storage/, database/, config/, rest/, errors/
+ *                 (know no domain module; among themselves only the no-cycle rule)
+ *
+ * HTTP in the domain: controllers, DTOs, pipes, decorators, guards, filters and interceptors use
+ * rest/ (the HTTP helpers). Every other domain file may import from rest/ only the error classes
+ * (rest-error.ts, moving to src/errors/) and the validation vocabulary the DTOs share
+ * (param-rules.ts): a service never sees a request, a reply or an envelope.
+ *
+ * Files of scripts/pending-areas.cjs (seams other branches are reworking) report as warnings.
+ */
+const {
+  moduleGraph: PENDING,
+  folderCycles: PENDING_FOLDER_CYCLES,
+} = require('./scripts/pending-areas.cjs');
+
+/** Highest first: each may import those after it. */
+const DOMAIN = [
+  'nats',
+  'tasks',
+  'imports',
+  'scans',
+  'applications',
+  'teams',
+  'scan-agents',
+  'auth',
+];
+const INFRASTRUCTURE = [
+  'events',
+  'observability',
+  'background',
+  'storage',
+  'database',
+  'config',
+  'rest',
+  'errors',
+];
+const SHELL = ['edge', 'health', 'threadfix-admin', 'openapi'];
+
+const anyOf = (folders) => `^src/(${folders.join('|')})/`;
+const escape = (path) => path.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+const PENDING_FILES = `^(${PENDING.map(escape).join('|') || '$^'})$`;
+
+/** HTTP-facing files of a domain module, by their name. */
+const HTTP_FILES =
+  '\\.(controller|dto|pipe|decorator|guard|filter|interceptor)\\.ts$|/form-validation\\.ts$';
+
+const rules = [
+  {
+    name: 'no-file-cycle',
+    comment: 'A file never reaches itself through its imports.',
+    from: { path: '^src/' },
+    to: { circular: true },
+  },
+  {
+    name: 'no-folder-cycle',
+    comment: 'A folder never reaches itself through its imports.',
+    scope: 'folder',
+    from: { path: '^src/' },
+    to: { circular: true },
+  },
+  ...DOMAIN.map((folder, rank) => ({
+    name: `no-upward-from-${folder}`,
+    comment: `${folder}/ imports only the domain modules below it (${DOMAIN.slice(rank + 1).join(', ') || 'none'}) and the infrastructure.`,
+    from: { path: `^src/${folder}/` },
+    to: { path: anyOf([...DOMAIN.slice(0, rank), ...SHELL, 'cli']) },
+  })),
+  {
+    name: 'infrastructure-knows-no-domain',
+    comment:
+      'events/, observability/, background/, storage/, database/, config/, rest/ and errors/ are generic: a domain module hooks into them, never the reverse. data-source-options.ts lists every entity for TypeORM (the schema), and may import *.entity.ts files only.',
+    from: { path: anyOf(INFRASTRUCTURE) },
+    to: { path: anyOf([...DOMAIN, ...SHELL, 'cli']), pathNot: '\\.entity\\.ts$' },
+  },
+  {
+    name: 'only-data-source-options-knows-entities',
+    comment: 'Of the infrastructure, only database/data-source-options.ts lists the entities.',
+    from: { path: anyOf(INFRASTRUCTURE), pathNot: '^src/database/data-source-options\\.ts$' },
+    to: { path: `${anyOf(DOMAIN)}.*\\.entity\\.ts$` },
+  },
+  {
+    name: 'shell-only-from-composition',
+    comment:
+      'edge/, health/, threadfix-admin/ and openapi/ are wired by the composition (src/*.ts, cli/) only.',
+    from: { path: '^src/[^/]+/', pathNot: `^src/cli/|${anyOf(SHELL)}` },
+    to: { path: anyOf(SHELL) },
+  },
+  {
+    name: 'domain-http-only-in-controllers',
+    comment:
+      'In a domain module only the HTTP-facing files (controllers, DTOs, pipes, decorators, guards, filters, interceptors) use rest/; the others may import its error classes (rest-error.ts) and the DTO validation vocabulary (param-rules.ts).',
+    from: { path: anyOf(DOMAIN), pathNot: `${HTTP_FILES}|\\.spec\\.ts$` },
+    to: { path: '^src/rest/', pathNot: '^src/rest/(rest-error|param-rules)\\.ts$' },
+  },
+];
+
+/** Each rule twice: an error everywhere but in the pending files, a warning there. */
+const withPending = (rule) => {
+  const pathNot = [rule.from.pathNot, PENDING_FILES].filter(Boolean).join('|');
+  const inPending = `(?=${PENDING_FILES})${rule.from.path ?? ''}`;
+  return [
+    { ...rule, severity: 'error', from: { ...rule.from, pathNot } },
+    {
+      ...rule,
+      name: `${rule.name}(pending)`,
+      severity: 'warn',
+      from: { ...rule.from, path: inPending },
+    },
+  ];
+};
+
+/**
+ * The folder-cycle rule: an error, but for the folder steps (from → to) of scripts/pending-areas.cjs
+ * (folderCycles), which are warnings.
+ */
+const folderCycleRules = (rule) => {
+  const exact = (folder) => `^${escape(folder)}$`;
+  const pendingFrom = [...new Set(PENDING_FOLDER_CYCLES.map(([from]) => from))];
+  const targetsOf = (from) =>
+    PENDING_FOLDER_CYCLES.filter(([f]) => f === from).map(([, to]) => exact(to));
+  return [
+    {
+      ...rule,
+      severity: 'error',
+      from: { ...rule.from, pathNot: pendingFrom.map(exact).join('|') || '$^' },
+    },
+    ...pendingFrom.map((from) => ({
+      ...rule,
+      severity: 'error',
+      from: { path: exact(from) },
+      to: { ...rule.to, pathNot: targetsOf(from).join('|') },
+    })),
+    ...PENDING_FOLDER_CYCLES.map(([from, to]) => ({
+      ...rule,
+      name: `${rule.name}(pending)`,
+      severity: 'warn',
+      from: { path: exact(from) },
+      to: { ...rule.to, path: exact(to) },
+    })),
+  ];
+};
+
+module.exports = {
+  forbidden: rules.flatMap((rule) =>
+    rule.scope === 'folder' ? folderCycleRules(rule) : withPending(rule),
+  ),
+  options: {
+    doNotFollow: { path: 'node_modules' },
+    exclude: { path: '^src/database/migrations/' },
+    tsPreCompilationDeps: true,
+    tsConfig: { fileName: 'tsconfig.json' },
+    enhancedResolveOptions: {
+      exportsFields: ['exports'],
+      conditionNames: ['import', 'require', 'node', 'default'],
+    },
+  },
+};

@@ -1,0 +1,6 @@
+/**
+ * Where a scan's import run is: queued → parsing → merging → done, or failed from any of them.
+ * Scans own the word (an upload's history and pending-scan status speak it); the import runner
+ * (src/imports/) moves a run through it.
+ */
+export type ImportPhase = 'queued' | 'parsing' | 'merging' | 'done' | 'failed';

@@ -1,0 +1,142 @@
+/**
+ * The tasks' Prometheus metrics, in the generic registry (src/observability/metrics.service.ts):
+ * the queue gauges read from the database at scrape time (the same on every instance) and the
+ * counters and histograms of this instance's claims, uploads and final statuses.
+ */
+import { Injectable, Logger } from '@nestjs/common';
+import { Counter, Gauge, Histogram } from 'prom-client';
+import { ClaimOutcome, MetricsService, TaskEventHooks } from '../observability/metrics.service';
+import { SCAN_AGENT_SCANNERS } from '../scans/scanner-types';
+import { TaskMetricsRepository } from './task-metrics.repository';
+import { statusString, TaskStatus, TERMINAL_STATUSES } from './task-status';
+
+const LIVE_STATUSES = [TaskStatus.QUEUED, TaskStatus.ASSIGNED] as const;
+
+@Injectable()
+export class TaskMetrics implements TaskEventHooks {
+  private readonly logger = new Logger('MetricsService');
+  private readonly queueDepth: Gauge<'scanner'>;
+  private readonly queueOldestAge: Gauge<'scanner'>;
+  private readonly liveTasks: Gauge<'status'>;
+  private readonly finishedTasks: Counter<'status'>;
+  private readonly claimDuration: Histogram<'outcome'>;
+  private readonly uploadBytes: Counter;
+  private readonly uploadDuration: Histogram;
+  private readonly reaperTimedOut: Counter;
+  private readonly reaperFailures: Counter;
+
+  constructor(
+    metrics: MetricsService,
+    private readonly repository: TaskMetricsRepository,
+  ) {
+    const registers = [metrics.registry];
+    this.queueDepth = new Gauge({
+      name: 'scanqueue_queue_depth',
+      help: 'Tasks waiting to be claimed, per scanner (read from the database at scrape time).',
+      labelNames: ['scanner'] as const,
+      registers,
+    });
+    this.queueOldestAge = new Gauge({
+      name: 'scanqueue_queue_oldest_age_seconds',
+      help: 'Seconds the next task to be claimed has been waiting, per scanner (0 when none waits).',
+      labelNames: ['scanner'] as const,
+      registers,
+    });
+    this.liveTasks = new Gauge({
+      name: 'scanqueue_tasks',
+      help: 'Tasks in a live status (QUEUED, ASSIGNED), read from the database at scrape time.',
+      labelNames: ['status'] as const,
+      registers,
+    });
+    this.finishedTasks = new Counter({
+      name: 'scanqueue_tasks_finished_total',
+      help: 'Tasks this instance moved into a final status, by that status.',
+      labelNames: ['status'] as const,
+      registers,
+    });
+    this.claimDuration = new Histogram({
+      name: 'scanqueue_claim_duration_seconds',
+      help: 'Time of requestTask’s claim statement, by outcome (claimed, empty, refused).',
+      labelNames: ['outcome'] as const,
+      buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
+      registers,
+    });
+    this.uploadBytes = new Counter({
+      name: 'scanqueue_upload_bytes_total',
+      help: 'Bytes of scan result files stored by completeTask.',
+      registers,
+    });
+    this.uploadDuration = new Histogram({
+      name: 'scanqueue_upload_duration_seconds',
+      help: 'Time of a successful completeTask, from the first byte read to the task completed.',
+      buckets: [0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 600, 1800],
+      registers,
+    });
+    this.reaperTimedOut = new Counter({
+      name: 'scanqueue_reaper_timed_out_tasks_total',
+      help: 'Assigned tasks the reaper on this instance timed out.',
+      registers,
+    });
+    this.reaperFailures = new Counter({
+      name: 'scanqueue_reaper_failures_total',
+      help: 'Reaper runs on this instance that failed (logged at ERROR).',
+      registers,
+    });
+    // Series that exist from the start, so rate() and alerts see a 0 rather than nothing.
+    for (const status of TERMINAL_STATUSES)
+      this.finishedTasks.inc({ status: statusString(status) }, 0);
+    for (const outcome of ['claimed', 'empty', 'refused'] as const)
+      this.claimDuration.zero({ outcome });
+    this.uploadBytes.inc(0);
+    metrics.onScrape({ refresh: () => this.refreshQueueGauges(), reset: () => this.resetGauges() });
+    metrics.reportTaskEventsTo(this);
+  }
+
+  claimObserved(seconds: number, outcome: ClaimOutcome): void {
+    this.claimDuration.observe({ outcome }, seconds);
+    this.logger.debug(`Claim: ${outcome} in ${(seconds * 1000).toFixed(1)} ms`);
+  }
+
+  /** A completeTask stored its file and completed its task. */
+  uploadObserved(bytes: number, seconds: number): void {
+    this.uploadBytes.inc(bytes);
+    this.uploadDuration.observe(seconds);
+    this.finishedTasks.inc({ status: statusString(TaskStatus.COMPLETE_SUCCESSFUL) });
+    this.logger.debug(`Upload: ${bytes} bytes stored in ${seconds.toFixed(3)} s`);
+  }
+
+  /** A task moved into a final status other than by completeTask or the reaper (fail, cancel). */
+  taskFinished(status: TaskStatus): void {
+    this.finishedTasks.inc({ status: statusString(status) });
+  }
+
+  tasksTimedOut(count: number): void {
+    this.reaperTimedOut.inc(count);
+    this.finishedTasks.inc({ status: statusString(TaskStatus.COMPLETE_TIMEDOUT) }, count);
+  }
+
+  reaperFailed(): void {
+    this.reaperFailures.inc();
+  }
+
+  private async refreshQueueGauges(): Promise<void> {
+    const [queues, live] = await Promise.all([
+      this.repository.queues(SCAN_AGENT_SCANNERS.map((scanner) => scanner.displayName)),
+      this.repository.liveTaskCounts(),
+    ]);
+    // Every scanner and live status has a series, 0 when empty (absent would mean "unknown").
+    for (const scanner of SCAN_AGENT_SCANNERS) {
+      const queue = queues.find((q) => q.scanner === scanner.displayName);
+      this.queueDepth.set({ scanner: scanner.shortName }, queue?.depth ?? 0);
+      this.queueOldestAge.set({ scanner: scanner.shortName }, queue?.oldestAgeSeconds ?? 0);
+    }
+    for (const status of LIVE_STATUSES)
+      this.liveTasks.set({ status: statusString(status) }, live.get(status) ?? 0);
+  }
+
+  private resetGauges(): void {
+    this.queueDepth.reset();
+    this.queueOldestAge.reset();
+    this.liveTasks.reset();
+  }
+}
