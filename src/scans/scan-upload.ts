@@ -22,6 +22,8 @@ import { ScanXmlCheckPool } from './scan-xml-check.pool';
 import { ScanEntity } from './scan.entity';
 import { ScannerType } from './scanner-types';
 import { ScansService } from './scans.service';
+// Registers the upload events' message mapper with the relays (events/event.mapper.ts).
+import './upload-events';
 
 const logger = new Logger('ScanIntake');
 /** How often, and how patiently, a failed COMMIT's outcome is asked for before the file is kept. */

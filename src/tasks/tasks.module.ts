@@ -7,6 +7,7 @@ import { TargetUrlPolicy } from './target-url-policy';
 import { TaskReaperService } from './task-reaper.service';
 import { TasksAdminController } from './tasks-admin.controller';
 import { TasksController } from './tasks.controller';
+import { TaskTransitionsRepository } from './task-transitions.repository';
 import { TasksRepository } from './tasks.repository';
 import { TasksService } from './tasks.service';
 
@@ -14,7 +15,13 @@ import { TasksService } from './tasks.service';
   imports: [ScanAgentsModule, ScansModule],
   // The protocol's static paths (tasks/queueScan …) are registered before the admin's tasks/:id.
   controllers: [TasksController, TasksAdminController, ScanConfigsController],
-  providers: [TasksService, TasksRepository, TaskReaperService, TargetUrlPolicy],
+  providers: [
+    TasksService,
+    TasksRepository,
+    TaskTransitionsRepository,
+    TaskReaperService,
+    TargetUrlPolicy,
+  ],
   // The target URL policy serves the other ways in (schedules); the upload caps (UploadSlots) come
   // from ScansModule, beside the direct upload that shares them.
   exports: [TasksService, TargetUrlPolicy],

@@ -1,10 +1,9 @@
-/** Reads of tasks and what their JSON needs. Writes of `status` live in task-transitions.ts only. */
+/** Reads of tasks and what their JSON needs, and scan configs. Writes of `status` live in task-transitions.repository.ts only. */
 import { Injectable } from '@nestjs/common';
 import { EntityManager } from 'typeorm';
 import { applicationInScopeSql, TeamScope, teamScopeParam } from '../auth/team-scope';
-import { ScanConfigListRow } from './scan-config.dto';
-import { ScanConfigRow, StatusRow, TaskView } from './task-json.mapper';
-import { TaskRow } from './task-transitions';
+import { TaskView } from './task-json.mapper';
+import { ScanConfigListRow, ScanConfigRow, StatusRow, TaskRow } from './task-rows';
 import { TaskStatus } from './task-status';
 
 export interface TaskFilter {

@@ -62,14 +62,8 @@ import {
   toAgentTask,
   toThreadFixTask,
 } from './task-json.mapper';
-import {
-  Actor,
-  appendAgentStatusMessage,
-  claimNextTask,
-  insertQueuedTask,
-  TaskRow,
-  transitionTask,
-} from './task-transitions';
+import { TaskRow } from './task-rows';
+import { Actor, TaskTransitionsRepository } from './task-transitions.repository';
 import { TaskStatus } from './task-status';
 import { TasksRepository } from './tasks.repository';
 import { ScanConfigDto, toScanConfigDto } from './scan-config.dto';
@@ -106,6 +100,7 @@ export class TasksService {
     private readonly agents: ScanAgentsService,
     private readonly intake: ScanIntake,
     private readonly tasks: TasksRepository,
+    private readonly transitions: TaskTransitionsRepository,
     private readonly metrics: MetricsService,
     private readonly targets: TargetUrlPolicy,
     private readonly uploadSlots: UploadSlots,
@@ -159,7 +154,7 @@ export class TasksService {
         targetUrl ?? (app.url as string),
         targetUrl ? 'targetUrl' : `the URL of application ${app.id}`,
       );
-      const task = await insertQueuedTask(
+      const task = await this.transitions.insertQueuedTask(
         tx,
         {
           applicationId: app.id,
@@ -228,7 +223,7 @@ export class TasksService {
     const secureTaskKey = generateSecretKey();
     // One statement checks the agent key and claims: an agent's poll is one round trip.
     const claimTime = stopwatch();
-    const claim = await claimNextTask(this.dataSource.manager, {
+    const claim = await this.transitions.claimNextTask(this.dataSource.manager, {
       apiKeyId: caller.apiKeyId,
       scope: caller,
       scanners,
@@ -244,7 +239,7 @@ export class TasksService {
     const targetUrl = claim.task.target_url || (claim.applicationUrl as string);
     const refusal = this.targets.refusal(targetUrl);
     if (refusal) {
-      await transitionTask(
+      await this.transitions.transitionTask(
         this.dataSource.manager,
         claim.task.id,
         TaskStatus.COMPLETE_FAILED,
@@ -299,7 +294,7 @@ export class TasksService {
     const max = this.config.STATUS_MESSAGE_MAX_CHARS;
     if (params.message.length > max) throw new StatusMessageTooLong(params.message.length, max);
     const append = (tx: EntityManager, taskId: number) =>
-      appendAgentStatusMessage(tx, {
+      this.transitions.appendAgentStatusMessage(tx, {
         taskId,
         message: params.message,
         agentKeyHash: hashSecretKey(params.scanAgentSecureKey as string),
@@ -350,7 +345,7 @@ export class TasksService {
         );
       }
       if (task.status !== TaskStatus.ASSIGNED) throw new TaskStateConflict(task);
-      await transitionTask(
+      await this.transitions.transitionTask(
         tx,
         task.id,
         TaskStatus.COMPLETE_FAILED,
@@ -429,7 +424,7 @@ export class TasksService {
           if (task.status !== TaskStatus.ASSIGNED) throw new TaskStateConflict(task);
           if (!file) throw new Error('completeTask: file received without an upload');
           await session.record(tx, task.application_id, { taskId: task.id });
-          const completed = await transitionTask(
+          const completed = await this.transitions.transitionTask(
             tx,
             task.id,
             TaskStatus.COMPLETE_SUCCESSFUL,
@@ -599,7 +594,7 @@ export class TasksService {
       // Locked: the task cannot leave the caller's teams or change state before the transition.
       const task = await this.tasks.findTask(tx, id, { lock: true, scope: caller });
       if (!task) throw new TaskNotFound(id);
-      const cancelled = await transitionTask(
+      const cancelled = await this.transitions.transitionTask(
         tx,
         id,
         TaskStatus.COMPLETE_DELETED,
