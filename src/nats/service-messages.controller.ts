@@ -14,6 +14,7 @@ import { ScanDto, toScanDto } from '../scans/scan.dto';
 import { ScansService } from '../scans/scans.service';
 import { AdminTaskDetailJson, ThreadFixTaskJson } from '../tasks/task-json.mapper';
 import { QueueScanParams } from '../tasks/task-params.dto';
+import { TasksAdminService } from '../tasks/tasks-admin.service';
 import { TasksService } from '../tasks/tasks.service';
 import { ServiceEnvelopeFilter, ServiceEnvelopeInterceptor } from './service-envelope';
 import { ServiceCaller, ServiceKeyGuard } from './service-key.guard';
@@ -28,6 +29,7 @@ import { ApplicationScansMessage, ServicePayloadPipe, TaskIdMessage } from './se
 export class ServiceMessagesController {
   constructor(
     private readonly tasks: TasksService,
+    private readonly admin: TasksAdminService,
     private readonly scans: ScansService,
   ) {}
 
@@ -48,7 +50,7 @@ export class ServiceMessagesController {
     @ServiceCaller() caller: AuthenticatedCaller,
     @Payload(ServicePayloadPipe) params: TaskIdMessage,
   ): Promise<AdminTaskDetailJson> {
-    return this.tasks.getTask(caller, params.id);
+    return this.admin.getTask(caller, params.id);
   }
 
   /** As POST rest/tasks/:id/cancel. */
@@ -58,7 +60,7 @@ export class ServiceMessagesController {
     @ServiceCaller() caller: AuthenticatedCaller,
     @Payload(ServicePayloadPipe) params: TaskIdMessage,
   ): Promise<AdminTaskDetailJson> {
-    return this.tasks.cancelTask(caller, params.id);
+    return this.admin.cancelTask(caller, params.id);
   }
 
   /** As GET rest/applications/:applicationId/scans. */

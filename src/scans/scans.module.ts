@@ -4,6 +4,7 @@
  */
 import { Module } from '@nestjs/common';
 import { DirectUploadsService } from './direct-uploads.service';
+import { ScanUploadsRepository } from './scan-uploads.repository';
 import { ScanIntake } from './scan-upload';
 import { ScansController } from './scans.controller';
 import { ScanXmlCheckPool } from './scan-xml-check.pool';
@@ -19,6 +20,7 @@ import { UploadSlots } from './upload-slots';
     ScanXmlCheckPool,
     ScanIntake,
     DirectUploadsService,
+    ScanUploadsRepository,
     ThreadFixScansService,
     UploadSlots,
   ],

@@ -68,43 +68,31 @@ export function taskOutboxInsert(
   });
 }
 
-/** What taskOutboxInsert stores. */
+/** A task as taskOutboxInsert stores it (timestamps as PostgreSQL's JSON renders them). */
+interface StoredTask {
+  id: number;
+  applicationId: number;
+  scanner: string;
+  status: number;
+  agentId: number | null;
+  /** The task's own target; null when it scans its application's URL. */
+  targetUrl: string | null;
+  timeoutSeconds: number;
+  createdAt: string;
+  startTime: string | null;
+  endTime: string | null;
+  timeoutTime: string | null;
+}
+
 interface StoredTaskEvent {
-  task: {
-    id: number;
-    applicationId: number;
-    scanner: string;
-    status: number;
-    agentId: number | null;
-    targetUrl: string | null;
-    timeoutSeconds: number;
-    createdAt: string;
-    startTime: string | null;
-    endTime: string | null;
-    timeoutTime: string | null;
-  };
+  task: StoredTask;
   message: string | null;
   scan?: { id: number; sha256: string; sizeBytes: number } | null;
 }
 
-/** A task event's own fields (after the envelope event.mapper.ts builds). */
+/** A task event's own fields (after the envelope event.mapper.ts builds); times in ISO-8601 UTC. */
 export interface TaskEventBody {
-  task: {
-    id: number;
-    applicationId: number;
-    scanner: string;
-    scannerShortName: string | null;
-    status: number;
-    statusName: string;
-    agentId: number | null;
-    /** The task's own target; null when it scans its application's URL. */
-    targetUrl: string | null;
-    timeoutSeconds: number;
-    createdAt: string;
-    startTime: string | null;
-    endTime: string | null;
-    timeoutTime: string | null;
-  };
+  task: StoredTask & { scannerShortName: string | null; statusName: string };
   /** The status-history message of the change (at most 4,000 characters). */
   message: string | null;
   /** task.completed only: the stored result file. */

@@ -1,31 +1,29 @@
 import { ALLOWED_TRANSITIONS, isFinal, sourcesOf } from './task-state';
 import { TaskStatus, TERMINAL_STATUSES } from './task-status';
 
+const { QUEUED, ASSIGNED, COMPLETE_SUCCESSFUL } = TaskStatus;
 const {
-  QUEUED,
-  ASSIGNED,
-  COMPLETE_SUCCESSFUL,
-  COMPLETE_DELETED,
-  COMPLETE_TIMEDOUT,
-  COMPLETE_FAILED,
+  COMPLETE_DELETED: DELETED,
+  COMPLETE_TIMEDOUT: TIMEDOUT,
+  COMPLETE_FAILED: FAILED,
 } = TaskStatus;
 
 describe('task state machine', () => {
   it('lets a queued task be claimed or cancelled only', () => {
-    expect(ALLOWED_TRANSITIONS[QUEUED]).toEqual([ASSIGNED, COMPLETE_DELETED]);
+    expect(ALLOWED_TRANSITIONS[QUEUED]).toEqual([ASSIGNED, DELETED]);
   });
 
   it('lets an assigned task end in any of the four ways', () => {
     expect([...ALLOWED_TRANSITIONS[ASSIGNED]].sort()).toEqual(
-      [COMPLETE_SUCCESSFUL, COMPLETE_DELETED, COMPLETE_TIMEDOUT, COMPLETE_FAILED].sort(),
+      [COMPLETE_SUCCESSFUL, DELETED, TIMEDOUT, FAILED].sort(),
     );
   });
 
   it('names the sources of each move', () => {
     expect(sourcesOf(ASSIGNED)).toEqual([QUEUED]);
-    expect(sourcesOf(COMPLETE_DELETED)).toEqual([QUEUED, ASSIGNED]);
+    expect(sourcesOf(DELETED)).toEqual([QUEUED, ASSIGNED]);
     expect(sourcesOf(COMPLETE_SUCCESSFUL)).toEqual([ASSIGNED]);
-    expect(sourcesOf(COMPLETE_TIMEDOUT)).toEqual([ASSIGNED]);
+    expect(sourcesOf(TIMEDOUT)).toEqual([ASSIGNED]);
     expect(sourcesOf(QUEUED)).toEqual([]);
   });
 

@@ -3,6 +3,11 @@ import { Module } from '@nestjs/common';
 import { ScanAgentsModule } from '../scan-agents/scan-agents.module';
 import { ScansModule } from '../scans/scans.module';
 import { ScanConfigsController } from './scan-configs.controller';
+import { ScanConfigsService } from './scan-configs.service';
+import { TaskAccess } from './task-access';
+import { TaskForms } from './task-forms';
+import { TaskResultsService } from './task-results.service';
+import { TasksAdminService } from './tasks-admin.service';
 import { TargetUrlPolicy } from './target-url-policy';
 import { TaskReaperService } from './task-reaper.service';
 import { TasksAdminController } from './tasks-admin.controller';
@@ -17,6 +22,11 @@ import { TasksService } from './tasks.service';
   controllers: [TasksController, TasksAdminController, ScanConfigsController],
   providers: [
     TasksService,
+    TasksAdminService,
+    TaskResultsService,
+    ScanConfigsService,
+    TaskAccess,
+    TaskForms,
     TasksRepository,
     TaskTransitionsRepository,
     TaskReaperService,
@@ -24,6 +34,6 @@ import { TasksService } from './tasks.service';
   ],
   // The target URL policy serves the other ways in (schedules); the upload caps (UploadSlots) come
   // from ScansModule, beside the direct upload that shares them.
-  exports: [TasksService, TargetUrlPolicy],
+  exports: [TasksService, TasksAdminService, ScanConfigsService, TargetUrlPolicy],
 })
 export class TasksModule {}
