@@ -24,6 +24,14 @@ import { UploadSlots } from './upload-slots';
     ThreadFixScansService,
     UploadSlots,
   ],
-  exports: [ScansService, ScanXmlCheckPool, ScanIntake, UploadSlots],
+  // The NATS patterns serve the scan details and the pending-scan status too.
+  exports: [
+    ScansService,
+    ScanXmlCheckPool,
+    ScanIntake,
+    UploadSlots,
+    ThreadFixScansService,
+    DirectUploadsService,
+  ],
 })
 export class ScansModule {}
