@@ -1,5 +1,5 @@
 /**
- * Every NATS request/reply pattern (docs/nats.md) answers as its REST route does, through the same
+ * Every NATS request/reply pattern (docs/events.md "Request/reply patterns") answers as its REST route does, through the same
  * service: the same object for the same key and data, the same refusal (403) for a key without the
  * route's permission, and the same 404 out of the key's teams. Without nats-server, skipped with
  * one line saying so (a failure under SCANQUEUE_TEST_NO_SKIP=1).

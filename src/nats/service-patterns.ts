@@ -1,6 +1,6 @@
 /**
  * What every NATS request/reply controller is: patterns, not HTTP routes (documented in
- * docs/nats.md, not in the OpenAPI document), each authenticated by an API key and held to its
+ * docs/events.md "Request/reply patterns", not in the OpenAPI document), each authenticated by an API key and held to its
  * REST route's rule (ServiceKeyGuard), answering the REST envelope (service-envelope.ts).
  */
 import {

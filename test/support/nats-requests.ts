@@ -1,4 +1,4 @@
-/** A NATS client that asks scanqueue's request/reply patterns (docs/nats.md) with an API key. */
+/** A NATS client that asks scanqueue's request/reply patterns (docs/events.md "Request/reply patterns") with an API key. */
 import type { MsgHdrs } from '@nats-io/nats-core/lib/core';
 import * as natsTransport from '@nats-io/transport-node';
 
