@@ -6,9 +6,8 @@ import { IsRequired, ToInt } from '../rest/param-rules';
 import { ScanDetailsParams } from '../scans/threadfix-scan.dto';
 import { TaskHistoryParams } from '../tasks/task-params.dto';
 import { TeamNameParams } from '../teams/team.dto';
-import { BadRestParameter } from '../rest/rest-error';
 import { validateParams } from '../rest/rest-params';
-import { UnreadablePayload } from './service-transport';
+import { payloadObject } from './service-wire';
 
 const MAX_ID = 2147483647;
 
@@ -65,11 +64,8 @@ export class PendingScanMessage {
 @Injectable()
 export class ServicePayloadPipe implements PipeTransform {
   async transform(value: unknown, metadata: ArgumentMetadata): Promise<unknown> {
-    if (value instanceof UnreadablePayload)
-      throw new BadRestParameter('The message is not valid JSON.');
-    if (value === null || typeof value !== 'object' || Array.isArray(value))
-      throw new BadRestParameter('The message must be a JSON object.');
-    if (!metadata.metatype) return value;
-    return validateParams(metadata.metatype as new () => object, value as Record<string, unknown>);
+    const payload = payloadObject(value);
+    if (!metadata.metatype) return payload;
+    return validateParams(metadata.metatype as new () => object, payload);
   }
 }

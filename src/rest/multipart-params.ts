@@ -5,7 +5,8 @@
  * a caller can check them (keys, rights) before it reads a byte of the file.
  */
 import { MultipartFilePart, MultipartLimits, readMultipartForm } from './multipart-form';
-import { mergeParams, validateParams } from './rest-params';
+import { cameBeforeFile, mergeParams } from './param-values';
+import { validateParams } from './rest-params';
 
 export interface MultipartParamsSpec<P extends object, F> {
   /** The DTO the merged parameters are validated against; none: they are passed on as given. */
@@ -52,7 +53,5 @@ export async function paramsBeforeFile<P extends object>(
   before: Record<string, unknown>,
   required: readonly string[],
 ): Promise<P | undefined> {
-  if (!required.every((name) => before[name] !== undefined && before[name] !== ''))
-    return undefined;
-  return validateParams(type, before);
+  return cameBeforeFile(before, required) ? validateParams(type, before) : undefined;
 }
