@@ -5,10 +5,6 @@
 import { EntityManager } from 'typeorm';
 import { TaskTransitionsRepository } from './task-transitions.repository';
 
-export type { Actor } from './task-transitions.repository';
-export type { TaskRow } from './task-rows';
-export { ALLOWED_TRANSITIONS, sourcesOf } from './task-state';
-
 const transitions = new TaskTransitionsRepository();
 
 export const timeOutOverdueTasks = (tx: EntityManager, limit: number): Promise<number[]> =>
