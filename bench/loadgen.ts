@@ -10,8 +10,11 @@ import PgBoss from 'pg-boss';
 import { EntityManager } from 'typeorm';
 import { generateSecretKey, hashSecretKey } from '../src/auth/secret-keys';
 import { EVERY_TEAM } from '../src/auth/team-scope';
-import { claimNextTask } from '../src/tasks/task-transitions';
+import { TaskTransitionsRepository } from '../src/tasks/task-transitions.repository';
 import { percentile, postForm, uploadZapReport, ZAP } from './support';
+
+/** The statements themselves: the repository holds no state. */
+const transitions = new TaskTransitionsRepository();
 
 export interface ClaimResult {
   claims: number;
@@ -144,7 +147,7 @@ async function claimPg(job: Extract<Job, { kind: 'claim-pg' }>): Promise<ClaimRe
         query: async (sql: string, params: unknown[]) => (await client.query(sql, params)).rows,
       } as unknown as EntityManager;
       const secureTaskKey = generateSecretKey();
-      const claim = await claimNextTask(tx, {
+      const claim = await transitions.claimNextTask(tx, {
         apiKeyId: job.apiKeyId,
         scope: EVERY_TEAM,
         scanners: [{ displayName: ZAP, shortName: 'zap' }],

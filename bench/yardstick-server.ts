@@ -15,7 +15,10 @@ import { Pool } from 'pg';
 import { EntityManager } from 'typeorm';
 import { hashSecretKey } from '../src/auth/secret-keys';
 import { EVERY_TEAM } from '../src/auth/team-scope';
-import { appendAgentStatusMessage } from '../src/tasks/task-transitions';
+import { TaskTransitionsRepository } from '../src/tasks/task-transitions.repository';
+
+/** The statements themselves: the repository holds no state. */
+const transitions = new TaskTransitionsRepository();
 
 async function main(): Promise<void> {
   const pool = new Pool({ connectionString: process.env.DATABASE_URL, max: 20 });
@@ -36,7 +39,7 @@ async function main(): Promise<void> {
 
   app.post('/status', async (request, reply) => {
     const form = request.body as Record<string, string>;
-    const { added } = await appendAgentStatusMessage(db, {
+    const { added } = await transitions.appendAgentStatusMessage(db, {
       taskId: Number(form.scanQueueTaskId),
       message: form.message,
       agentKeyHash: hashSecretKey(form.scanAgentSecureKey),

@@ -1,20 +1,9 @@
 /**
- * The task lifecycle events: their names (also their NATS subjects under NATS_SUBJECT_PREFIX) and
- * which status change raises which. Data, so the SQL that writes them and the docs agree.
+ * What every event shares, whichever module raises it: its version, the bound on its message and
+ * the subject roots the stream captures. The events themselves (names, payloads, the status or
+ * phase change that raises each) belong to their modules: tasks/task-events.ts, and the upload
+ * events below (data only, so the SQL that writes them and the docs agree).
  */
-import { TaskStatus } from '../tasks/task-status';
-
-export const TASK_EVENT_TYPES = [
-  'task.queued',
-  'task.assigned',
-  'task.status',
-  'task.completed',
-  'task.failed',
-  'task.timedout',
-  'task.cancelled',
-] as const;
-
-export type TaskEventType = (typeof TASK_EVENT_TYPES)[number];
 
 /**
  * The events of a direct scan upload (ThreadFix's `POST /applications/{id}/upload`, no task): its
@@ -31,20 +20,10 @@ export const EVENT_OF_UPLOAD_PHASE: Partial<Record<string, UploadEventType>> = {
   failed: 'scan.import_failed',
 };
 
-/** The subjects (under NATS_SUBJECT_PREFIX) the stream must capture: every event type above. */
+/** The subjects (under NATS_SUBJECT_PREFIX) the stream must capture: every event type's root. */
 export const EVENT_SUBJECT_ROOTS = ['task', 'scan'] as const;
 
-/** The event a move into a status raises (QUEUED and ASSIGNED have their own statements). */
-export const EVENT_OF_STATUS: Partial<Record<TaskStatus, TaskEventType>> = {
-  [TaskStatus.QUEUED]: 'task.queued',
-  [TaskStatus.ASSIGNED]: 'task.assigned',
-  [TaskStatus.COMPLETE_SUCCESSFUL]: 'task.completed',
-  [TaskStatus.COMPLETE_FAILED]: 'task.failed',
-  [TaskStatus.COMPLETE_TIMEDOUT]: 'task.timedout',
-  [TaskStatus.COMPLETE_DELETED]: 'task.cancelled',
-};
-
-/** Version of the event message's shape (event.mapper.ts); bumped on an incompatible change. */
+/** Version of the event message's shape (the modules' mappers); bumped on an incompatible change. */
 export const EVENT_SPEC_VERSION = 1;
 
 /** Longest status message copied into an event, so an event always fits a NATS message. */

@@ -1,66 +1,29 @@
 import { loadAppConfig } from '../config/app-config';
-import { OutboxRow, toEventMessage } from './event.mapper';
+import { OutboxRow, registerEventMapper, toEventMessage } from './event.mapper';
 import { redactUrls, retryDelayMs, webhookSignature } from './delivery-policy';
 
-const row = (overrides: Partial<OutboxRow['payload']> = {}): OutboxRow => ({
+const row = (type: string): OutboxRow => ({
   id: '42',
-  event_type: 'task.completed',
-  subject: 'task.completed',
+  event_type: type,
+  subject: type,
   created_at: new Date('2026-11-29T08:20:00.000Z'),
-  payload: {
-    task: {
-      id: 7,
-      applicationId: 3,
-      scanner: 'OWASP Zed Attack Proxy',
-      status: 3,
-      agentId: 2,
-      targetUrl: null,
-      timeoutSeconds: 43200,
-      // As PostgreSQL's to_jsonb renders a timestamptz in a non-UTC session.
-      createdAt: '2026-11-29T09:00:00.123456+01:00',
-      startTime: '2026-11-29T08:00:05+00:00',
-      endTime: '2026-11-29T08:20:00+00:00',
-      timeoutTime: null,
-    },
-    message: 'Scan completed successfully at: 2026-11-29T08:20:00.000Z',
-    scan: { id: 12, sha256: 'ab'.repeat(32), sizeBytes: 48213 },
-    ...overrides,
-  },
+  payload: { thing: { id: 7 }, secret: 'f'.repeat(64) },
 });
 
 describe('toEventMessage', () => {
-  it('builds the documented spec-version-1 message, times in ISO-8601 UTC', () => {
-    expect(toEventMessage(row())).toEqual({
+  it("wraps the registered mapper's fields in the versioned envelope", () => {
+    registerEventMapper('widget', (stored) => ({ widget: stored.payload.thing }));
+    expect(toEventMessage(row('widget.made'))).toEqual({
       specVersion: 1,
       id: '42',
-      type: 'task.completed',
+      type: 'widget.made',
       occurredAt: '2026-11-29T08:20:00.000Z',
-      task: {
-        id: 7,
-        applicationId: 3,
-        scanner: 'OWASP Zed Attack Proxy',
-        scannerShortName: 'zap',
-        status: 3,
-        statusName: 'COMPLETE_SUCCESSFUL',
-        agentId: 2,
-        targetUrl: null,
-        timeoutSeconds: 43200,
-        createdAt: '2026-11-29T08:00:00.123Z',
-        startTime: '2026-11-29T08:00:05.000Z',
-        endTime: '2026-11-29T08:20:00.000Z',
-        timeoutTime: null,
-      },
-      message: 'Scan completed successfully at: 2026-11-29T08:20:00.000Z',
-      scan: { id: 12, sha256: 'ab'.repeat(32), sizeBytes: 48213 },
+      widget: { id: 7 },
     });
   });
 
-  it('leaves out scan when the event has none, and passes no unknown stored field through', () => {
-    const stored = row({ scan: null });
-    (stored.payload.task as Record<string, unknown>).secure_key_hash = 'f'.repeat(64);
-    const message = toEventMessage(stored);
-    expect(message).not.toHaveProperty('scan');
-    expect(JSON.stringify(message)).not.toContain('f'.repeat(64));
+  it('refuses an event no module maps', () => {
+    expect(() => toEventMessage(row('gadget.made'))).toThrow(/unknown type gadget\.made/);
   });
 });
 

@@ -1,10 +1,10 @@
 /**
- * The one place that decides what an event looks like on the wire (JetStream and webhooks alike):
- * the outbox row's columns and stored data become the versioned message documented in
- * docs/events.md. Every field is named here; nothing from the row passes through unread.
+ * Turns an outbox row into the versioned message documented in docs/events.md (JetStream and
+ * webhooks alike). The envelope (specVersion, id, type, occurredAt) is built here; the rest of
+ * each message by the module that raises the event (tasks/task-events.ts, scans/upload-events.ts),
+ * registered by the subject root of its event types. Every field is named by a mapper; nothing from
+ * the row passes through unread.
  */
-import { resolveScanner } from '../scans/scanner-types';
-import { statusString } from '../tasks/task-status';
 import { EVENT_SPEC_VERSION } from './event-types';
 
 /** An outbox row as the relays read it (snake_case, straight from PostgreSQL). */
@@ -13,163 +13,43 @@ export interface OutboxRow {
   event_type: string;
   subject: string;
   created_at: Date;
-  payload: StoredEventData;
+  /** What the raising module's SQL stored (timestamps as PostgreSQL's JSON renders them). */
+  payload: Record<string, unknown>;
 }
 
-/**
- * What task-transitions.ts outboxInsert() stores for a task event, or scan-upload-history.ts for an
- * upload event (timestamps as PostgreSQL's JSON renders them).
- */
-interface StoredEventData {
-  task?: {
-    id: number;
-    applicationId: number;
-    scanner: string;
-    status: number;
-    agentId: number | null;
-    targetUrl: string | null;
-    timeoutSeconds: number;
-    createdAt: string;
-    startTime: string | null;
-    endTime: string | null;
-    timeoutTime: string | null;
-  };
-  message: string | null;
-  scan?: StoredScan | null;
-  upload?: {
-    id: number;
-    applicationId: number;
-    apiKeyId: number;
-    originalFilename: string;
-    createdAt: string;
-  };
-  phase?: string;
-}
-
-interface StoredScan {
-  id: number;
-  sha256: string;
-  sizeBytes: number;
-  scanner?: string;
-}
-
-export interface TaskEventMessage {
+/** The fields every event message starts with. */
+export interface EventEnvelope {
   specVersion: number;
-  /** The outbox id: unique, increasing in commit order per task; the JetStream msgID. */
+  /** The outbox id: unique, increasing in commit order per aggregate; the JetStream msgID. */
   id: string;
   type: string;
   /** ISO-8601 UTC time the change committed (its transaction's time). */
   occurredAt: string;
-  task: {
-    id: number;
-    applicationId: number;
-    scanner: string;
-    scannerShortName: string | null;
-    status: number;
-    statusName: string;
-    agentId: number | null;
-    /** The task's own target; null when it scans its application's URL. */
-    targetUrl: string | null;
-    timeoutSeconds: number;
-    createdAt: string;
-    startTime: string | null;
-    endTime: string | null;
-    timeoutTime: string | null;
-  };
-  /** The status-history message of the change (at most 4,000 characters). */
-  message: string | null;
-  /** task.completed only: the stored result file. */
-  scan?: { id: number; sha256: string; sizeBytes: number };
 }
 
-/** A direct scan upload's event (scan.uploaded, scan.imported, scan.import_failed). */
-export interface UploadEventMessage {
-  specVersion: number;
-  id: string;
-  type: string;
-  occurredAt: string;
-  upload: {
-    /** ThreadFix's pending-scan id. */
-    id: number;
-    applicationId: number;
-    /** The API key that uploaded it. */
-    apiKeyId: number;
-    originalFilename: string;
-    createdAt: string;
-  };
-  scan: {
-    id: number;
-    scanner: string;
-    scannerShortName: string | null;
-    sha256: string;
-    sizeBytes: number;
-  };
-  /** The import phase the upload entered: queued, done or failed. */
-  phase: string;
-  /** The upload's history message (at most 4,000 characters). */
-  message: string | null;
+/** Builds an event's own fields from what its statement stored. */
+export type EventBodyMapper = (row: OutboxRow) => Record<string, unknown>;
+
+const MAPPERS = new Map<string, EventBodyMapper>();
+
+/** Registers the mapper of the events under a subject root (`task`, `scan`). */
+export function registerEventMapper(root: string, mapper: EventBodyMapper): void {
+  MAPPERS.set(root, mapper);
 }
 
-const iso = (value: string | null): string | null =>
+export function toEventMessage(row: OutboxRow): EventEnvelope & Record<string, unknown> {
+  const root = row.event_type.split('.')[0];
+  const mapper = MAPPERS.get(root);
+  if (!mapper) throw new Error(`Outbox event ${row.id} is of an unknown type ${row.event_type}`);
+  return {
+    specVersion: EVENT_SPEC_VERSION,
+    id: String(row.id),
+    type: row.event_type,
+    occurredAt: row.created_at.toISOString(),
+    ...mapper(row),
+  };
+}
+
+/** A stored timestamp in ISO-8601 UTC. */
+export const isoTime = (value: string | null): string | null =>
   value === null ? null : new Date(value).toISOString();
-
-export function toEventMessage(row: OutboxRow): TaskEventMessage | UploadEventMessage {
-  const { task, message, scan, upload } = row.payload;
-  if (upload) return toUploadEventMessage(row, upload);
-  if (!task) throw new Error(`Outbox event ${row.id} has neither a task nor an upload`);
-  return {
-    specVersion: EVENT_SPEC_VERSION,
-    id: String(row.id),
-    type: row.event_type,
-    occurredAt: row.created_at.toISOString(),
-    task: {
-      id: task.id,
-      applicationId: task.applicationId,
-      scanner: task.scanner,
-      scannerShortName: resolveScanner(task.scanner)?.shortName ?? null,
-      status: task.status,
-      statusName: statusString(task.status),
-      agentId: task.agentId,
-      targetUrl: task.targetUrl,
-      timeoutSeconds: task.timeoutSeconds,
-      createdAt: iso(task.createdAt) as string,
-      startTime: iso(task.startTime),
-      endTime: iso(task.endTime),
-      timeoutTime: iso(task.timeoutTime),
-    },
-    message,
-    ...(scan
-      ? { scan: { id: scan.id, sha256: scan.sha256, sizeBytes: Number(scan.sizeBytes) } }
-      : {}),
-  };
-}
-
-function toUploadEventMessage(
-  row: OutboxRow,
-  upload: NonNullable<StoredEventData['upload']>,
-): UploadEventMessage {
-  const { scan, phase, message } = row.payload;
-  if (!scan || !scan.scanner) throw new Error(`Upload event ${row.id} has no scan`);
-  return {
-    specVersion: EVENT_SPEC_VERSION,
-    id: String(row.id),
-    type: row.event_type,
-    occurredAt: row.created_at.toISOString(),
-    upload: {
-      id: upload.id,
-      applicationId: upload.applicationId,
-      apiKeyId: upload.apiKeyId,
-      originalFilename: upload.originalFilename,
-      createdAt: iso(upload.createdAt) as string,
-    },
-    scan: {
-      id: scan.id,
-      scanner: scan.scanner,
-      scannerShortName: resolveScanner(scan.scanner)?.shortName ?? null,
-      sha256: scan.sha256,
-      sizeBytes: Number(scan.sizeBytes),
-    },
-    phase: phase ?? '',
-    message,
-  };
-}

@@ -1,11 +1,19 @@
 /**
  * The NATS request/reply patterns for other services (connected by main.ts when NATS_URL is set;
- * service-transport.ts). The events they hear about are in src/events.
+ * service-transport.ts), one controller per area. The events they hear about are in src/events.
  */
 import { Module } from '@nestjs/common';
+import { ApplicationsModule } from '../applications/applications.module';
+import { ScanAgentsModule } from '../scan-agents/scan-agents.module';
 import { ScansModule } from '../scans/scans.module';
 import { TasksModule } from '../tasks/tasks.module';
-import { ServiceMessagesController } from './service-messages.controller';
+import { TeamsModule } from '../teams/teams.module';
+import { DirectoryMessagesController } from './directory-messages.controller';
+import { ScansMessagesController } from './scans-messages.controller';
+import { TasksMessagesController } from './tasks-messages.controller';
 
-@Module({ imports: [TasksModule, ScansModule], controllers: [ServiceMessagesController] })
+@Module({
+  imports: [TasksModule, ScansModule, ScanAgentsModule, TeamsModule, ApplicationsModule],
+  controllers: [TasksMessagesController, DirectoryMessagesController, ScansMessagesController],
+})
 export class NatsServicesModule {}

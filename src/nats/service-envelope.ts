@@ -14,29 +14,12 @@ import {
 } from '@nestjs/common';
 import { map, Observable, of } from 'rxjs';
 import { toRestFailure } from '../rest/rest-exception.filter';
-
-export interface ServiceEnvelope<T> {
-  message: string;
-  success: boolean;
-  responseCode: number;
-  object: T | null;
-}
-
-export function serviceFailure(status: number, message: string): ServiceEnvelope<never> {
-  return { message, success: false, responseCode: status, object: null };
-}
+import { ServiceEnvelope, serviceFailure, serviceSuccess } from './service-wire';
 
 @Injectable()
 export class ServiceEnvelopeInterceptor implements NestInterceptor {
   intercept(_context: unknown, next: CallHandler): Observable<ServiceEnvelope<unknown>> {
-    return next.handle().pipe(
-      map((object: unknown) => ({
-        message: '',
-        success: true,
-        responseCode: 200,
-        object: object ?? null,
-      })),
-    );
+    return next.handle().pipe(map((object: unknown) => serviceSuccess(object)));
   }
 }
 

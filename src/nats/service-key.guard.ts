@@ -10,18 +10,13 @@ import { assertRouteAccess } from '../auth/api-key.guard';
 import { ApiKeysService } from '../auth/api-keys.service';
 import { AuthenticatedCaller } from '../auth/authenticated-caller';
 import { ROUTE_ACCESS, RouteAccess } from '../auth/require-permission.decorator';
+import { presentedKey } from './service-wire';
 
 const callers = new WeakMap<object, AuthenticatedCaller>();
 
 export function presentedServiceKey(context: NatsContext, data: unknown): string | undefined {
   const headers = context.getHeaders() as { get(name: string): string } | undefined;
-  const header = headers?.get('Authorization') ?? '';
-  if (header.trim() !== '') return /^APIKEY\s+(\S+)\s*$/i.exec(header.trim())?.[1];
-  if (data !== null && typeof data === 'object') {
-    const value = (data as Record<string, unknown>).apiKey;
-    if (typeof value === 'string' && value !== '') return value;
-  }
-  return undefined;
+  return presentedKey(headers?.get('Authorization'), data);
 }
 
 @Injectable()

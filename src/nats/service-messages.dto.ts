@@ -1,40 +1,71 @@
 /** Payloads of the NATS request/reply patterns that have no REST parameter class of their own. */
-import { ArgumentMetadata, Injectable, PipeTransform } from '@nestjs/common';
+import { applyDecorators, ArgumentMetadata, Injectable, PipeTransform } from '@nestjs/common';
 import { IsInt, Max, Min } from 'class-validator';
+import { UpdateApplicationDto } from '../applications/application.dto';
 import { IsRequired, ToInt } from '../rest/param-rules';
-import { BadRestParameter } from '../rest/rest-error';
+import { ScanDetailsParams } from '../scans/threadfix-scan.dto';
+import { TaskHistoryParams } from '../tasks/task-params.dto';
+import { TeamNameParams } from '../teams/team.dto';
 import { validateParams } from '../rest/rest-params';
-import { UnreadablePayload } from './service-transport';
+import { payloadObject } from './service-wire';
 
 const MAX_ID = 2147483647;
 
-export class TaskIdMessage {
-  @ToInt()
-  @IsRequired('id')
-  @IsInt({ message: 'id must be an integer.' })
-  @Min(1)
-  @Max(MAX_ID)
-  id!: number;
+/** A REST path id as a message field: a positive int4, with the REST route's messages. */
+const IdField = (name: string): PropertyDecorator =>
+  applyDecorators(
+    ToInt(),
+    IsRequired(name),
+    IsInt({ message: `${name} must be an integer.` }),
+    Min(1),
+    Max(MAX_ID),
+  );
+
+/** The id of a task, an agent, an application, an API key (`rest/<things>/:id`). */
+export class IdMessage {
+  @IdField('id') id!: number;
 }
 
-export class ApplicationScansMessage {
-  @ToInt()
-  @IsRequired('applicationId')
-  @IsInt({ message: 'applicationId must be an integer.' })
-  @Min(1)
-  @Max(MAX_ID)
-  applicationId!: number;
+export class TaskIdMessage extends IdMessage {}
+
+export class ApplicationIdMessage {
+  @IdField('applicationId') applicationId!: number;
+}
+
+/** Kept for its pattern's name: applications.scans takes an application id. */
+export class ApplicationScansMessage extends ApplicationIdMessage {}
+
+export class TaskHistoryMessage extends TaskHistoryParams {
+  @IdField('id') id!: number;
+}
+
+export class TeamIdMessage {
+  @IdField('teamId') teamId!: number;
+}
+
+export class TeamUpdateMessage extends TeamNameParams {
+  @IdField('teamId') teamId!: number;
+}
+
+export class ApplicationUpdateMessage extends UpdateApplicationDto {
+  @IdField('id') id!: number;
+}
+
+export class ScanDetailsMessage extends ScanDetailsParams {
+  @IdField('scanId') scanId!: number;
+}
+
+export class PendingScanMessage {
+  @IdField('applicationId') applicationId!: number;
+  @IdField('pendingScanId') pendingScanId!: number;
 }
 
 /** Validates a payload against its class with the REST validation rules (and their messages). */
 @Injectable()
 export class ServicePayloadPipe implements PipeTransform {
   async transform(value: unknown, metadata: ArgumentMetadata): Promise<unknown> {
-    if (value instanceof UnreadablePayload)
-      throw new BadRestParameter('The message is not valid JSON.');
-    if (value === null || typeof value !== 'object' || Array.isArray(value))
-      throw new BadRestParameter('The message must be a JSON object.');
-    if (!metadata.metatype) return value;
-    return validateParams(metadata.metatype as new () => object, value as Record<string, unknown>);
+    const payload = payloadObject(value);
+    if (!metadata.metatype) return payload;
+    return validateParams(metadata.metatype as new () => object, payload);
   }
 }

@@ -15,13 +15,10 @@ import {
 import { randomUUID } from 'node:crypto';
 import { AppConfig } from '../config/app-config';
 import { redactUrls } from '../events/delivery-policy';
-import { serviceFailure } from './service-envelope';
+import { serviceFailure, UnreadablePayload } from './service-wire';
 
 /** Marks the id of a plain NATS request, whose reply is the bare envelope. */
 const PLAIN_REQUEST = 'plain:';
-
-/** A payload that was not JSON; the payload pipe answers it with a 400 envelope. */
-export class UnreadablePayload {}
 
 interface NatsMsgLike {
   data: Uint8Array;

@@ -9,12 +9,12 @@ import { Injectable } from '@nestjs/common';
 import { FastifyRequest } from 'fastify';
 import { DataSource, EntityManager } from 'typeorm';
 import { AuthenticatedCaller } from '../auth/authenticated-caller';
-import { TeamScope, teamInScopeSql, teamScopeParam } from '../auth/team-scope';
+import { TeamScope } from '../auth/team-scope';
 import type { ImportPhase } from '../imports/scan-import.entity';
-import { readMultipartForm } from '../rest/multipart-form';
 import { BadRestParameter, NotFound } from '../rest/rest-error';
 import { insertScanUpload, recordUploadPhase } from './scan-upload-history';
 import { ScanIntake } from './scan-upload';
+import { ScanUploadsRepository } from './scan-uploads.repository';
 import { UploadSlots } from './upload-slots';
 import { PendingScanJson } from './threadfix-scan.dto';
 
@@ -35,23 +35,13 @@ const PENDING_STATUS: Record<ImportPhase, { status: string; text: string }> = {
   failed: { status: 'SCAN_INTERRUPTED', text: 'Scan processing was interrupted' },
 };
 
-interface PendingScanRow {
-  id: number;
-  application_id: number;
-  original_filename: string;
-  created_at: Date;
-  modified_at: Date | null;
-  scan_id: number;
-  phase: ImportPhase | null;
-  error: string | null;
-}
-
 @Injectable()
 export class DirectUploadsService {
   constructor(
     private readonly dataSource: DataSource,
     private readonly intake: ScanIntake,
     private readonly uploadSlots: UploadSlots,
+    private readonly uploads: ScanUploadsRepository,
   ) {}
 
   /**
@@ -68,15 +58,11 @@ export class DirectUploadsService {
     await this.reachableApplication(this.dataSource.manager, caller, applicationId);
     const release = this.uploadSlots.forApiKey(caller.apiKeyId);
     try {
-      return await this.intake.run(async (session) => {
-        let sawFile = false;
-        // ThreadFix's optional `channelId` (the scanner) is not needed: the file says what it is.
-        await readMultipartForm(request, this.intake.limits, ['file'], async (part) => {
-          sawFile = true;
-          await session.receive(part.stream, part.filename);
-        });
+      // ThreadFix's optional `channelId` (the scanner) is not needed: the file says what it is.
+      const form = { plain: {}, missingFile: NO_FILES_SELECTED };
+      return await this.intake.receiveForm(request, form, async (_params, session) => {
         const file = session.file;
-        if (!sawFile || !file) throw new BadRestParameter(NO_FILES_SELECTED);
+        if (!file) throw new BadRestParameter(NO_FILES_SELECTED);
         await session.commit();
         return this.dataSource.transaction(async (tx) => {
           await this.reachableApplication(tx, caller, applicationId, { lock: true });
@@ -110,18 +96,12 @@ export class DirectUploadsService {
     applicationId: number,
     uploadId: number,
   ): Promise<{ message: string; status: PendingScanJson }> {
-    const rows: PendingScanRow[] = await this.dataSource.query(
-      `SELECT u.id, u.application_id, u.original_filename, u.created_at,
-              (SELECT max(h.created_at) FROM scan_upload_history h WHERE h.upload_id = u.id) AS modified_at,
-              s.id AS scan_id, i.phase, i.error
-       FROM scan_uploads u
-       JOIN applications a ON a.id = u.application_id
-       JOIN scans s ON s.upload_id = u.id
-       LEFT JOIN scan_imports i ON i.scan_id = s.id
-       WHERE u.id = $1 AND u.application_id = $2 AND ${teamInScopeSql('$3', 'a.team_id')}`,
-      [uploadId, applicationId, teamScopeParam(scope)],
+    const row = await this.uploads.findPendingScan(
+      this.dataSource.manager,
+      scope,
+      applicationId,
+      uploadId,
     );
-    const [row] = rows;
     if (!row) throw new NotFound(noPendingScan(uploadId, applicationId));
     const phase = row.phase ?? 'queued';
     const { status, text } = PENDING_STATUS[phase];
@@ -152,12 +132,7 @@ export class DirectUploadsService {
     applicationId: number,
     options: { lock?: boolean } = {},
   ): Promise<void> {
-    const rows: unknown[] = await m.query(
-      `SELECT 1 FROM applications a JOIN teams t ON t.id = a.team_id
-       WHERE a.id = $1 AND a.active AND t.active AND ${teamInScopeSql('$2', 'a.team_id')}
-       ${options.lock ? 'FOR SHARE OF a' : ''}`,
-      [applicationId, teamScopeParam(scope)],
-    );
-    if (rows.length === 0) throw new NotFound(INVALID_APPLICATION_ID);
+    if (!(await this.uploads.isReachableApplication(m, scope, applicationId, options)))
+      throw new NotFound(INVALID_APPLICATION_ID);
   }
 }

@@ -4,6 +4,7 @@
  */
 import { Module } from '@nestjs/common';
 import { DirectUploadsService } from './direct-uploads.service';
+import { ScanUploadsRepository } from './scan-uploads.repository';
 import { ScanIntake } from './scan-upload';
 import { ScansController } from './scans.controller';
 import { ScanXmlCheckPool } from './scan-xml-check.pool';
@@ -21,9 +22,18 @@ import { UploadSlots } from './upload-slots';
     ScanXmlCheckPool,
     ScanIntake,
     DirectUploadsService,
+    ScanUploadsRepository,
     ThreadFixScansService,
     UploadSlots,
   ],
-  exports: [ScansService, ScanXmlCheckPool, ScanIntake, UploadSlots],
+  // The NATS patterns serve the scan details and the pending-scan status too.
+  exports: [
+    ScansService,
+    ScanXmlCheckPool,
+    ScanIntake,
+    UploadSlots,
+    ThreadFixScansService,
+    DirectUploadsService,
+  ],
 })
 export class ScansModule {}

@@ -1,20 +1,7 @@
 /** An application's scan config as the admin route lists it: what it is, never its content. */
 import { ApiProperty } from '@nestjs/swagger';
 import { resolveScanner } from '../scans/scanner-types';
-
-/** A scan_configs row without its content (tasks.repository.ts listScanConfigs). */
-export interface ScanConfigListRow {
-  id: number;
-  application_id: number;
-  scanner_short_name: string;
-  original_filename: string | null;
-  content_type: string;
-  size_bytes: number;
-  sha256: string;
-  created_at: Date;
-  uploaded_at: Date;
-  uploaded_by_api_key_id: number | null;
-}
+import { ScanConfigListRow } from './task-rows';
 
 export class ScanConfigDto {
   @ApiProperty({ description: 'the scanConfigId queueScan takes' }) id!: number;

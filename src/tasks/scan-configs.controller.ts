@@ -10,14 +10,14 @@ import { RequireAccess } from '../auth/require-permission.decorator';
 import { ApiEnvelope } from '../rest/api-envelope.decorator';
 import { parseId } from '../rest/rest-params';
 import { ScanConfigDto } from './scan-config.dto';
-import { TasksService } from './tasks.service';
+import { ScanConfigsService } from './scan-configs.service';
 
 @ApiTags('scan configs')
 @Controller('rest/applications/:applicationId/scan-configs')
 // As an application's scans, and the agent managers who upload configs (to learn their ids).
 @RequireAccess(ACCESS.scanConfigRead)
 export class ScanConfigsController {
-  constructor(private readonly tasks: TasksService) {}
+  constructor(private readonly configs: ScanConfigsService) {}
 
   @Get()
   @ApiOperation({
@@ -29,6 +29,6 @@ export class ScanConfigsController {
     @Caller() caller: AuthenticatedCaller,
     @Param('applicationId') applicationId: string,
   ): Promise<ScanConfigDto[]> {
-    return this.tasks.listScanConfigs(caller, parseId(applicationId, 'applicationId'));
+    return this.configs.listScanConfigs(caller, parseId(applicationId, 'applicationId'));
   }
 }

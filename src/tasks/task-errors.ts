@@ -8,7 +8,7 @@ import {
   StateConflict,
   TooManyRequests,
 } from '../rest/rest-error';
-import { TaskRow } from './task-transitions';
+import { TaskRow } from './task-rows';
 import { TaskStatus } from './task-status';
 
 export class TaskNotFound extends NotFound {

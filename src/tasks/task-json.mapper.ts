@@ -6,26 +6,8 @@
 import { ApiProperty } from '@nestjs/swagger';
 import type { AgentTask, AgentTaskConfig } from '@scanqueue/wire';
 import { resolveScanner } from '../scans/scanner-types';
-import { TaskRow } from './task-transitions';
+import { ScanConfigRow, StatusRow, TaskRow } from './task-rows';
 import { statusString, taskStatusConstant } from './task-status';
-
-export interface StatusRow {
-  id: string | number;
-  message: string;
-  created_at: Date;
-  from_status: number | null;
-  to_status: number | null;
-  actor_type: string;
-  actor_id: number | null;
-  active: boolean;
-}
-
-export interface ScanConfigRow {
-  id: number;
-  scanner_short_name: string;
-  content_type: string;
-  uploaded_at: Date;
-}
 
 export class ScanStatusJson {
   @ApiProperty() id!: number;

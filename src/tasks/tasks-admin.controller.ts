@@ -13,12 +13,12 @@ import { RestPost } from '../rest/rest-post.decorator';
 import { AdminTaskDetailJson, TaskStatusPageJson } from './task-json.mapper';
 import { ListTasksParams, TaskHistoryParams } from './task-params.dto';
 import { TaskPageJson } from './task-page.dto';
-import { TasksService } from './tasks.service';
+import { TasksAdminService } from './tasks-admin.service';
 
 @ApiTags('tasks (admin)')
 @Controller('rest/tasks')
 export class TasksAdminController {
-  constructor(private readonly tasks: TasksService) {}
+  constructor(private readonly tasks: TasksAdminService) {}
 
   @Get()
   @RequireAccess(ACCESS.queueRead)

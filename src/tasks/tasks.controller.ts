@@ -13,9 +13,19 @@ import { RequireAccess } from '../auth/require-permission.decorator';
 import { ApiEnvelope } from '../rest/api-envelope.decorator';
 import { RestParams } from '../rest/rest-params';
 import { RestPost } from '../rest/rest-post.decorator';
-import { FailTaskParams, QueueScanParams, TaskStatusUpdateParams } from './task-params.dto';
+import {
+  CompleteTaskParams,
+  FailTaskParams,
+  QueueScanParams,
+  TaskStatusUpdateParams,
+} from './task-params.dto';
 import { AgentTaskJson, ThreadFixTaskJson } from './task-json.mapper';
 import { ScannerJson } from './scanner.dto';
+import { ScanIntake } from '../scans/scan-upload';
+import { ScanConfigsService } from './scan-configs.service';
+import { TaskForms } from './task-forms';
+import { TaskResultsService } from './task-results.service';
+import { FILE_MISSING } from './task-wording';
 import { TasksService } from './tasks.service';
 
 /**
@@ -37,7 +47,13 @@ const KEY_FIELDS = {
 @ApiTags('tasks (scan agent protocol)')
 @Controller('rest/tasks')
 export class TasksController {
-  constructor(private readonly tasks: TasksService) {}
+  constructor(
+    private readonly tasks: TasksService,
+    private readonly results: TaskResultsService,
+    private readonly configs: ScanConfigsService,
+    private readonly forms: TaskForms,
+    private readonly intake: ScanIntake,
+  ) {}
 
   @Get('requestScanAgentKey')
   @AGENT_OPERATION()
@@ -82,12 +98,12 @@ export class TasksController {
       'Fields: `scanners` (comma-separated), `agentConfig` (text, or a file part named `files`), `scanAgentSecureKey`.',
   })
   @ApiEnvelope(AgentTaskJson)
-  requestTask(
+  async requestTask(
     @Caller() caller: AuthenticatedCaller,
     @Req() request: FastifyRequest,
     @RestParams() plain: Record<string, unknown>,
   ): Promise<AgentTaskJson> {
-    return this.tasks.requestTaskFromRequest(caller, request, plain);
+    return this.tasks.requestTask(caller, await this.forms.requestTaskParams(request, plain));
   }
 
   @RestPost('taskStatusUpdate')
@@ -137,7 +153,8 @@ export class TasksController {
     @Res({ passthrough: true }) reply: FastifyReply,
     @RestParams() plain: Record<string, unknown>,
   ): Promise<string> {
-    const saved = await this.tasks.setTaskConfig(caller, request, plain);
+    const { params, file } = await this.forms.scanConfigForm(request, plain);
+    const saved = await this.configs.setTaskConfig(caller, params, file);
     void reply.header(SCAN_CONFIG_ID_HEADER, String(saved.scanConfigId));
     return saved.message;
   }
@@ -156,12 +173,27 @@ export class TasksController {
     summary: 'Upload the scan result (streamed, validated) and mark the task COMPLETE_SUCCESSFUL',
   })
   @ApiEnvelope(ThreadFixTaskJson, { failures: [404, 409, 413, 422, 429] })
-  completeTask(
+  async completeTask(
     @Caller() caller: AuthenticatedCaller,
     @Req() request: FastifyRequest,
     @RestParams() plain: Record<string, unknown>,
   ): Promise<ThreadFixTaskJson> {
-    return this.tasks.completeTask(caller, request, plain);
+    const upload = this.results.begin(caller);
+    try {
+      return await this.intake.receiveForm(
+        request,
+        {
+          params: CompleteTaskParams,
+          plain,
+          missingFile: FILE_MISSING,
+          // The keys, when they come before the file, are checked before it is read.
+          beforeFile: (before) => this.results.beforeFile(caller, upload, before),
+        },
+        (params, scan) => this.results.completeTask(caller, params, scan, upload),
+      );
+    } finally {
+      upload.release();
+    }
   }
 
   @RestPost('failTask')

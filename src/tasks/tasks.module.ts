@@ -3,12 +3,18 @@ import { Module } from '@nestjs/common';
 import { ScanAgentsModule } from '../scan-agents/scan-agents.module';
 import { ScansModule } from '../scans/scans.module';
 import { ScanConfigsController } from './scan-configs.controller';
+import { ScanConfigsService } from './scan-configs.service';
+import { TaskAccess } from './task-access';
+import { TaskForms } from './task-forms';
+import { TaskResultsService } from './task-results.service';
+import { TasksAdminService } from './tasks-admin.service';
 import { TargetUrlPolicy } from './target-url-policy';
 import { TaskMetrics } from './task-metrics';
 import { TaskMetricsRepository } from './task-metrics.repository';
 import { TaskReaperService } from './task-reaper.service';
 import { TasksAdminController } from './tasks-admin.controller';
 import { TasksController } from './tasks.controller';
+import { TaskTransitionsRepository } from './task-transitions.repository';
 import { TasksRepository } from './tasks.repository';
 import { TasksService } from './tasks.service';
 
@@ -18,7 +24,13 @@ import { TasksService } from './tasks.service';
   controllers: [TasksController, TasksAdminController, ScanConfigsController],
   providers: [
     TasksService,
+    TasksAdminService,
+    TaskResultsService,
+    ScanConfigsService,
+    TaskAccess,
+    TaskForms,
     TasksRepository,
+    TaskTransitionsRepository,
     TaskReaperService,
     TargetUrlPolicy,
     TaskMetrics,
@@ -26,6 +38,6 @@ import { TasksService } from './tasks.service';
   ],
   // The target URL policy serves the other ways in (schedules); the upload caps (UploadSlots) come
   // from ScansModule, beside the direct upload that shares them.
-  exports: [TasksService, TargetUrlPolicy],
+  exports: [TasksService, TasksAdminService, ScanConfigsService, TargetUrlPolicy],
 })
 export class TasksModule {}

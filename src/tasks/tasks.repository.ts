@@ -1,10 +1,10 @@
-/** Reads of tasks and what their JSON needs. Writes of `status` live in task-transitions.ts only. */
+/** Reads of tasks and what their JSON needs, and scan configs. Writes of `status` live in task-transitions.repository.ts only. */
 import { Injectable } from '@nestjs/common';
 import { EntityManager } from 'typeorm';
-import { applicationInScopeSql, TeamScope, teamScopeParam } from '../auth/team-scope';
-import { ScanConfigListRow } from './scan-config.dto';
-import { ScanConfigRow, StatusRow, TaskView } from './task-json.mapper';
-import { TaskRow } from './task-transitions';
+import { ApplicationEntity } from '../applications/application.entity';
+import { applicationInScopeSql, reachesTeam, TeamScope, teamScopeParam } from '../auth/team-scope';
+import { TaskView } from './task-json.mapper';
+import { ScanConfigListRow, ScanConfigRow, StatusRow, TaskRow } from './task-rows';
 import { TaskStatus } from './task-status';
 
 export interface TaskFilter {
@@ -22,6 +22,16 @@ const STATUS_COLUMNS =
 
 @Injectable()
 export class TasksRepository {
+  /** An application in the scope (active or not, as `active` says); out of the scope: undefined. */
+  async applicationInScope(
+    tx: EntityManager,
+    id: number,
+    scope: TeamScope,
+  ): Promise<ApplicationEntity | undefined> {
+    const app = await tx.findOneBy(ApplicationEntity, { id });
+    return app && reachesTeam(scope, app.teamId) ? app : undefined;
+  }
+
   /**
    * One task, if its application is in the scope (an out-of-scope task is as missing as one that
    * does not exist). Served by the primary key.

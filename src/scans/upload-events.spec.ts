@@ -1,4 +1,5 @@
-import { OutboxRow, toEventMessage } from './event.mapper';
+import { OutboxRow, toEventMessage } from '../events/event.mapper';
+import './upload-events';
 
 describe('toEventMessage of a direct upload (scan.uploaded, scan.imported, scan.import_failed)', () => {
   it('builds the documented message, times in ISO-8601 UTC, no unknown stored field', () => {

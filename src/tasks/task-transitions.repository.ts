@@ -1,0 +1,310 @@
+/**
+ * The only SQL that writes `scan_queue_tasks.status` (the state table is task-state.ts). Every
+ * statement is guarded by the current status in its WHERE clause and appends the status-history
+ * row and the outbox event (events/outbox-sql.ts) in the same statement, so a transition, its
+ * history row and its event commit or roll back together, no change goes without its event, and
+ * two racing callers cannot both win.
+ */
+import { Injectable } from '@nestjs/common';
+import { EntityManager } from 'typeorm';
+import { applicationInScopeSql, TeamScope, teamScopeParam } from '../auth/team-scope';
+import { agentUsableSql } from '../scan-agents/scan-agents.service';
+import { StatusActorType } from './scan-status.entity';
+import { eventOfStatus, taskOutboxInsert } from './task-events';
+import { TaskRow } from './task-rows';
+import { sourcesOf } from './task-state';
+import { TaskStatus } from './task-status';
+
+const { QUEUED, ASSIGNED, COMPLETE_SUCCESSFUL, COMPLETE_TIMEDOUT } = TaskStatus;
+
+export interface Actor {
+  type: StatusActorType;
+  id: number | null;
+}
+
+const HISTORY_COLUMNS = 'task_id, message, from_status, to_status, actor_type, actor_id';
+
+export interface NewTask {
+  applicationId: number;
+  scanner: string;
+  timeoutSeconds: number;
+  targetUrl: string | null;
+  scanConfigId: number | null;
+}
+
+export interface Claim {
+  /** The API key presenting the agent key: it must be the one that issued it. */
+  apiKeyId: number;
+  /** The presenting key's teams: only their applications' tasks are handed out. */
+  scope: TeamScope;
+  /** The agent's scanners: display names (what tasks store) and short names (what configs use). */
+  scanners: { displayName: string; shortName: string }[];
+  agentKeyHash: string;
+  secureKeyHash: string;
+  agentInfo: string | null;
+  message: string;
+}
+
+export interface ClaimResult {
+  /** The agent the key belongs to; null when the key is unknown or revoked (nothing was claimed). */
+  agentId: number | null;
+  task?: TaskRow;
+  applicationUrl: string | null;
+  /** The config file the agent gets: the task's own, else the application's for the scanner. */
+  configFile: Buffer | null;
+}
+
+export interface AgentStatusMessage {
+  taskId: number;
+  message: string;
+  /** SHA-256 (hex) of the agent key and of the task key the caller presented. */
+  agentKeyHash: string;
+  taskKeyHash: string;
+  /** The API key presenting the agent key, and its teams. */
+  apiKeyId: number;
+  scope: TeamScope;
+  /** STATUS_MESSAGES_PER_TASK: a task that has this many takes no more. */
+  maxMessages: number;
+}
+
+const timedOutMessage = (column: string) =>
+  `'Task timed out: no result by ' || to_char(${column} AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"')`;
+
+@Injectable()
+export class TaskTransitionsRepository {
+  /** (nothing) → QUEUED. */
+  async insertQueuedTask(
+    tx: EntityManager,
+    task: NewTask,
+    message: string,
+    actor: Actor,
+  ): Promise<TaskRow> {
+    const rows: TaskRow[] = await tx.query(
+      `WITH task AS (
+         INSERT INTO scan_queue_tasks (application_id, scanner, status, timeout_seconds, target_url, scan_config_id, queued_by_api_key_id)
+         VALUES ($1, $2, ${QUEUED}, $3, $4, $5, $6)
+         RETURNING *
+       ), history AS (
+         INSERT INTO scan_statuses (${HISTORY_COLUMNS})
+         SELECT id, $7, NULL, ${QUEUED}, $8, $6 FROM task
+       ), outbox AS (
+         ${taskOutboxInsert('task.queued', 'task', '$7')}
+       )
+       SELECT * FROM task`,
+      [
+        task.applicationId,
+        task.scanner,
+        task.timeoutSeconds,
+        task.targetUrl,
+        task.scanConfigId,
+        actor.id,
+        message,
+        actor.type,
+      ],
+    );
+    return rows[0];
+  }
+
+  /**
+   * QUEUED → ASSIGNED: the oldest active queued task of one of the agent's scanners whose application
+   * is in the key's teams, in one statement that also checks the agent key (issued by the presenting
+   * API key, neither revoked), records the config handed out (so the task JSON shows
+   * it, as ThreadFix's did) and returns what the agent's Task payload needs: one round trip per poll.
+   * `FOR UPDATE SKIP LOCKED` lets concurrent claimers (on any number of instances) pass over a row
+   * another one is taking instead of waiting for it, so each task is claimed exactly once.
+   * Served by scan_queue_tasks_queued_idx (id) WHERE status = 1 AND active (several scanners) or
+   * scan_queue_tasks_claimable_idx (scanner, id) (one scanner).
+   */
+  async claimNextTask(tx: EntityManager, claim: Claim): Promise<ClaimResult> {
+    const rows: (TaskRow & {
+      claimed_by: number | null;
+      application_url: string | null;
+      config_file: Buffer | null;
+    })[] = await tx.query(
+      `WITH agent AS (
+           SELECT a.id FROM scan_agents a WHERE a.key_hash = $1 AND ${agentUsableSql('$7')}
+         ), next AS (
+           -- The team predicate filters candidates in the index's order (the planner hashes the
+           -- teams' applications): the index still serves the claim (EXPLAIN in docs/security.md).
+           SELECT id FROM scan_queue_tasks
+           WHERE status = ${QUEUED} AND active AND scanner = ANY($2::text[]) AND EXISTS (SELECT 1 FROM agent)
+             AND ${applicationInScopeSql('$8', 'scan_queue_tasks.application_id')}
+           ORDER BY id
+           LIMIT 1
+           FOR UPDATE SKIP LOCKED
+         ), claimed AS (
+           UPDATE scan_queue_tasks t
+           SET status = ${ASSIGNED}, start_time = now(), timeout_time = now() + make_interval(secs => t.timeout_seconds),
+               secure_key_hash = $4, scan_agent_id = (SELECT id FROM agent), scan_agent_info = $5,
+               scan_config_id = coalesce(t.scan_config_id, (
+                 SELECT c.id FROM scan_configs c
+                 WHERE c.application_id = t.application_id
+                   AND c.scanner_short_name = ($3::text[])[array_position($2::text[], t.scanner::text)]))
+           FROM next WHERE t.id = next.id AND t.status = ${QUEUED}
+           RETURNING t.*
+         ), history AS (
+           INSERT INTO scan_statuses (${HISTORY_COLUMNS})
+           SELECT id, $6, ${QUEUED}, ${ASSIGNED}, 'agent', scan_agent_id FROM claimed
+         ), outbox AS (
+           ${taskOutboxInsert('task.assigned', 'claimed', '$6::text')}
+         )
+         SELECT (SELECT id FROM agent) AS claimed_by, claimed.*, a.url AS application_url, c.content AS config_file
+         FROM (SELECT 1) AS always
+         LEFT JOIN claimed ON true
+         LEFT JOIN applications a ON a.id = claimed.application_id
+         LEFT JOIN scan_configs c ON c.id = claimed.scan_config_id`,
+      [
+        claim.agentKeyHash,
+        claim.scanners.map((s) => s.displayName),
+        claim.scanners.map((s) => s.shortName),
+        claim.secureKeyHash,
+        claim.agentInfo,
+        claim.message,
+        claim.apiKeyId,
+        teamScopeParam(claim.scope),
+      ],
+    );
+    const [row] = rows;
+    if (row.claimed_by === null || row.id === null) {
+      return { agentId: row.claimed_by, applicationUrl: null, configFile: null };
+    }
+    const {
+      claimed_by: agentId,
+      application_url: applicationUrl,
+      config_file: configFile,
+      ...task
+    } = row;
+    return { agentId, task, applicationUrl, configFile };
+  }
+
+  /**
+   * Any allowed move into `to` (complete, fail, cancel, time out one task). Returns the updated row,
+   * or undefined when the task was not in a status that may move to `to` (someone else won).
+   */
+  async transitionTask(
+    tx: EntityManager,
+    taskId: number,
+    to: TaskStatus,
+    message: string,
+    actor: Actor,
+  ): Promise<TaskRow | undefined> {
+    const rows: TaskRow[] = await tx.query(
+      `WITH current AS (
+         SELECT id, status FROM scan_queue_tasks WHERE id = $1 AND status = ANY($3::smallint[]) FOR UPDATE
+       ), moved AS (
+         UPDATE scan_queue_tasks t SET status = $2, end_time = now()
+         FROM current WHERE t.id = current.id
+         RETURNING t.*, current.status AS from_status
+       ), history AS (
+         INSERT INTO scan_statuses (${HISTORY_COLUMNS})
+         SELECT id, $4, from_status, $2, $5, $6 FROM moved
+       ), outbox AS (
+         ${taskOutboxInsert(eventOfStatus(to), 'moved', '$4::text', { withScan: to === COMPLETE_SUCCESSFUL })}
+       )
+       SELECT * FROM moved`,
+      [taskId, to, sourcesOf(to), message, actor.type, actor.id],
+    );
+    return rows[0];
+  }
+
+  /**
+   * An agent's progress message on its ASSIGNED task, without a transition, in one statement (an
+   * agent posts these every few seconds): it checks the agent key (issued by the presenting API key,
+   * neither revoked), that the agent holds the task, the task key matches and the task is in the
+   * key's teams, counts the message against STATUS_MESSAGES_PER_TASK and appends the history row.
+   * The count is a column of the task's row, updated in place: the row lock orders it with a racing
+   * transition (a cancel or time-out that commits first wins, and no message lands after it) and with
+   * the same agent's other messages, so the bound is exact. `added` is false when any check failed;
+   * the caller then finds out which.
+   */
+  async appendAgentStatusMessage(
+    tx: EntityManager,
+    update: AgentStatusMessage,
+  ): Promise<{ agentId: number | null; added: boolean }> {
+    const rows: { agent_id: number | null; added: boolean }[] = await tx.query(
+      `WITH agent AS (
+         SELECT a.id FROM scan_agents a WHERE a.key_hash = $3 AND ${agentUsableSql('$5')}
+       ), task AS (
+         UPDATE scan_queue_tasks t SET status_messages = t.status_messages + 1
+         FROM agent
+         WHERE t.id = $1 AND t.scan_agent_id = agent.id AND t.status = ${ASSIGNED}
+           AND t.secure_key_hash = $4 AND t.status_messages < $7
+           AND ${applicationInScopeSql('$6', 't.application_id')}
+         RETURNING t.*
+       ), added AS (
+         INSERT INTO scan_statuses (${HISTORY_COLUMNS})
+         SELECT id, $2, NULL, NULL, 'agent', scan_agent_id FROM task
+         RETURNING id
+       ), outbox AS (
+         ${taskOutboxInsert('task.status', 'task', '$2::text')}
+       )
+       SELECT (SELECT id FROM agent) AS agent_id, EXISTS (SELECT 1 FROM added) AS added`,
+      [
+        update.taskId,
+        update.message,
+        update.agentKeyHash,
+        update.taskKeyHash,
+        update.apiKeyId,
+        teamScopeParam(update.scope),
+        update.maxMessages,
+      ],
+    );
+    return { agentId: rows[0].agent_id, added: rows[0].added };
+  }
+
+  /**
+   * ASSIGNED → COMPLETE_TIMEDOUT for up to `limit` overdue tasks. Safe on every instance at once:
+   * SKIP LOCKED splits the work, and the status guard stops a task being timed out twice.
+   * Served by scan_queue_tasks_overdue_idx (timeout_time) WHERE status = 2.
+   */
+  async timeOutOverdueTasks(tx: EntityManager, limit: number): Promise<number[]> {
+    const rows: { id: number }[] = await tx.query(
+      `WITH overdue AS (
+         SELECT id FROM scan_queue_tasks
+         WHERE status = ${ASSIGNED} AND timeout_time < now()
+         ORDER BY timeout_time
+         LIMIT $1
+         FOR UPDATE SKIP LOCKED
+       ), moved AS (
+         UPDATE scan_queue_tasks t SET status = ${COMPLETE_TIMEDOUT}, end_time = now()
+         FROM overdue WHERE t.id = overdue.id AND t.status = ${ASSIGNED}
+         RETURNING t.*
+       ), history AS (
+         INSERT INTO scan_statuses (${HISTORY_COLUMNS})
+         SELECT id, ${timedOutMessage('timeout_time')}, ${ASSIGNED}, ${COMPLETE_TIMEDOUT}, 'system', NULL
+         FROM moved
+       ), outbox AS (
+         ${taskOutboxInsert('task.timedout', 'moved', timedOutMessage('t.timeout_time'))}
+       )
+       SELECT id FROM moved`,
+      [limit],
+    );
+    return rows.map((row) => row.id);
+  }
+
+  /**
+   * A system note on a task that stays COMPLETE_SUCCESSFUL (its scan's import finished or failed):
+   * no transition, so both status columns are null. Other services hear of it as a `task.status`
+   * event. Returns false when the task is not complete.
+   */
+  async appendCompletedTaskNote(
+    tx: EntityManager,
+    taskId: number,
+    message: string,
+  ): Promise<boolean> {
+    const rows: unknown[] = await tx.query(
+      `WITH task AS (
+         SELECT * FROM scan_queue_tasks WHERE id = $1 AND status = ${COMPLETE_SUCCESSFUL}
+       ), history AS (
+         INSERT INTO scan_statuses (${HISTORY_COLUMNS})
+         SELECT id, $2, NULL, NULL, 'system', NULL FROM task
+         RETURNING id
+       ), outbox AS (
+         ${taskOutboxInsert('task.status', 'task', '$2')}
+       )
+       SELECT id FROM history`,
+      [taskId, message],
+    );
+    return rows.length === 1;
+  }
+}

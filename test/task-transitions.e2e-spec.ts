@@ -1,0 +1,193 @@
+/**
+ * The guards of tasks' hand-written SQL (src/tasks/task-transitions.repository.ts), against the
+ * real PostgreSQL: a statement whose guard fails changes nothing (no status, no history row, no
+ * event), a claim passes over a row another transaction holds, and each change writes its history
+ * row and its event in the same statement.
+ */
+import { execFile } from 'node:child_process';
+import path from 'node:path';
+import { promisify } from 'node:util';
+import { hashSecretKey } from '../src/auth/secret-keys';
+import { TaskStatus } from '../src/tasks/task-status';
+import { givenAgentKey, givenApplication, queueScan } from './support/agent-flow';
+import { TestServer } from './support/test-server';
+
+const EVERY_TEAM = { teamIds: null };
+const DIST_REPOSITORY = path.resolve(__dirname, '../dist/src/tasks/task-transitions.repository.js');
+
+/**
+ * One repository call on its own connection, in a Node process running the build (Nest's runtime
+ * does not load under Jest on Node 20; the servers run from dist/ for the same reason).
+ */
+const CALL = `
+const { Client } = require('pg');
+const { TaskTransitionsRepository } = require(process.env.REPOSITORY);
+(async () => {
+  const { method, args } = JSON.parse(process.env.CALL);
+  const client = new Client({ connectionString: process.env.DATABASE_URL });
+  await client.connect();
+  const tx = { query: async (sql, params) => (await client.query(sql, params)).rows };
+  const result = await new TaskTransitionsRepository()[method](tx, ...args);
+  await client.end();
+  process.stdout.write(JSON.stringify(result ?? null));
+})();`;
+
+const ZAP = { displayName: 'OWASP Zed Attack Proxy', shortName: 'zap' };
+const SYSTEM = { type: 'system' as const, id: null };
+
+interface ClaimAnswer {
+  agentId: number | null;
+  task?: { id: number; status: number };
+}
+
+describe('TaskTransitionsRepository guards', () => {
+  let t: TestServer;
+  let apiKeyId: number;
+
+  async function call<T>(method: string, ...args: unknown[]): Promise<T> {
+    const { stdout } = await promisify(execFile)(process.execPath, ['-e', CALL], {
+      env: {
+        ...process.env,
+        DATABASE_URL: t.env.DATABASE_URL,
+        REPOSITORY: DIST_REPOSITORY,
+        CALL: JSON.stringify({ method, args }),
+      },
+    });
+    return JSON.parse(stdout) as T;
+  }
+
+  beforeAll(async () => {
+    t = await TestServer.start();
+    [{ id: apiKeyId }] = await t.query<{ id: number }>(
+      'SELECT id FROM api_keys WHERE key_hash = $1',
+      [hashSecretKey(t.adminKey)],
+    );
+  });
+  afterAll(() => t?.stop());
+
+  const trail = async (taskId: number) => ({
+    status: (
+      await t.query<{ status: number }>('SELECT status FROM scan_queue_tasks WHERE id = $1', [
+        taskId,
+      ])
+    )[0].status,
+    history: (
+      await t.query<{ to_status: number | null }>(
+        'SELECT to_status FROM scan_statuses WHERE task_id = $1 ORDER BY id',
+        [taskId],
+      )
+    ).map((row) => row.to_status),
+    events: (
+      await t.query<{ event_type: string }>(
+        `SELECT event_type FROM outbox_events WHERE aggregate_id = $1 AND event_type LIKE 'task.%' ORDER BY id`,
+        [taskId],
+      )
+    ).map((row) => row.event_type),
+  });
+
+  const claimFor = (agentKey: string) =>
+    call<ClaimAnswer>('claimNextTask', {
+      apiKeyId,
+      scope: EVERY_TEAM,
+      scanners: [ZAP],
+      agentKeyHash: hashSecretKey(agentKey),
+      secureKeyHash: hashSecretKey('task-key'),
+      agentInfo: null,
+      message: 'claimed',
+    });
+
+  it('moves a task only from a status the table allows, with its history row and event', async () => {
+    const task = await queueScan(t, await givenApplication(t), 'zap');
+    expect(
+      await call('transitionTask', task.id, TaskStatus.COMPLETE_SUCCESSFUL, 'no', SYSTEM),
+    ).toBeNull();
+    expect(await trail(task.id)).toEqual({ status: 1, history: [1], events: ['task.queued'] });
+
+    const cancelled = await call<{ status: number }>(
+      'transitionTask',
+      task.id,
+      TaskStatus.COMPLETE_DELETED,
+      'cancelled',
+      SYSTEM,
+    );
+    expect(cancelled?.status).toBe(TaskStatus.COMPLETE_DELETED);
+    expect(await trail(task.id)).toEqual({
+      status: 4,
+      history: [1, 4],
+      events: ['task.queued', 'task.cancelled'],
+    });
+    // Terminal: a second move changes nothing.
+    expect(
+      await call('transitionTask', task.id, TaskStatus.COMPLETE_DELETED, 'again', SYSTEM),
+    ).toBeNull();
+    expect((await trail(task.id)).history).toEqual([1, 4]);
+  });
+
+  it('claims past a queued row another transaction holds, and claims nothing for an unknown key', async () => {
+    // Only this test's tasks are queued for zap from here on: the earlier one was cancelled.
+    const application = await givenApplication(t);
+    const first = await queueScan(t, application, 'zap');
+    const second = await queueScan(t, application, 'zap');
+    const agentKey = await givenAgentKey(t);
+
+    const unknown = await claimFor('not-an-agent-key');
+    expect(unknown).toEqual({ agentId: null, applicationUrl: null, configFile: null });
+
+    const holder = await t.db.connect();
+    try {
+      await holder.query('BEGIN');
+      await holder.query('SELECT id FROM scan_queue_tasks WHERE id = $1 FOR UPDATE', [first.id]);
+      const claim = await claimFor(agentKey);
+      expect(claim.task?.id).toBe(second.id);
+      expect(claim.task?.status).toBe(TaskStatus.ASSIGNED);
+    } finally {
+      await holder.query('ROLLBACK');
+      holder.release();
+    }
+    expect(await trail(first.id)).toEqual({ status: 1, history: [1], events: ['task.queued'] });
+    expect(await trail(second.id)).toEqual({
+      status: 2,
+      history: [1, 2],
+      events: ['task.queued', 'task.assigned'],
+    });
+    // Once released, the held row is the next one claimed.
+    expect((await claimFor(agentKey)).task?.id).toBe(first.id);
+    expect((await claimFor(agentKey)).task).toBeUndefined();
+  });
+
+  it('appends an agent message only with the task key the claim issued, and only while assigned', async () => {
+    const task = await queueScan(t, await givenApplication(t), 'zap');
+    const agentKey = await givenAgentKey(t);
+    expect((await claimFor(agentKey)).task?.id).toBe(task.id);
+    const message = (taskKey: string) =>
+      call<{ added: boolean }>('appendAgentStatusMessage', {
+        taskId: task.id,
+        message: 'scanning',
+        agentKeyHash: hashSecretKey(agentKey),
+        taskKeyHash: hashSecretKey(taskKey),
+        apiKeyId,
+        scope: EVERY_TEAM,
+        maxMessages: 2,
+      });
+    expect((await message('wrong-key')).added).toBe(false);
+    expect((await message('task-key')).added).toBe(true);
+    expect((await message('task-key')).added).toBe(true);
+    expect((await message('task-key')).added).toBe(false); // the bound
+    expect(await trail(task.id)).toEqual({
+      status: 2,
+      history: [1, 2, null, null],
+      events: ['task.queued', 'task.assigned', 'task.status', 'task.status'],
+    });
+    // A note on a task that is not complete is refused, as is a timeout before it is due.
+    expect(await call('appendCompletedTaskNote', task.id, 'imported')).toBe(false);
+    expect(await call('timeOutOverdueTasks', 100)).not.toContain(task.id);
+
+    await t.query(
+      `UPDATE scan_queue_tasks SET timeout_time = now() - interval '1 second' WHERE id = $1`,
+      [task.id],
+    );
+    expect(await call('timeOutOverdueTasks', 100)).toEqual([task.id]);
+    expect((await message('task-key')).added).toBe(false);
+    expect(await trail(task.id)).toMatchObject({ status: 5, history: [1, 2, null, null, 5] });
+  });
+});
