@@ -48,9 +48,13 @@ const anyOf = (folders) => `^src/(${folders.join('|')})/`;
 const escape = (path) => path.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 const PENDING_FILES = `^(${PENDING.map(escape).join('|') || '$^'})$`;
 
-/** HTTP-facing files of a domain module, by their name. */
+/**
+ * HTTP-facing files of a domain module, by their name: Nest's HTTP pieces, the readers of a
+ * multipart form (`*-form.ts`, `*-forms.ts`, which hand services validated parameters and a staged
+ * file) and NATS's envelope (the other way in answers with the REST envelope's failures).
+ */
 const HTTP_FILES =
-  '\\.(controller|dto|pipe|decorator|guard|filter|interceptor)\\.ts$|/form-validation\\.ts$';
+  '\\.(controller|dto|pipe|decorator|guard|filter|interceptor)\\.ts$|-forms?\\.ts$|/form-validation\\.ts$|^src/nats/service-envelope\\.ts$';
 
 const rules = [
   {

@@ -6,13 +6,7 @@
 module.exports = {
   /** .dependency-cruiser.cjs: files importing against the module graph. */
   moduleGraph: [
-    'src/events/event-types.ts', // → tasks/task-status (the upload/task event names belong to their modules)
-    'src/events/event.mapper.ts', // → tasks/task-status, scans/scanner-types
     'src/imports/import-runner.service.ts', // → tasks/task-transitions (upward); → rest/upload-watchdog
-    'src/nats/service-envelope.ts', // → rest/rest-exception.filter (HTTP in a service)
-    'src/scans/direct-uploads.service.ts', // → imports/scan-import.entity (use scans/import-phase.ts); → rest/multipart-form
-    'src/scans/scan-upload.ts', // → rest/multipart-form, rest/upload-watchdog, rest/rest-exception.filter
-    'src/tasks/tasks.service.ts', // → rest/rest-params, rest/multipart-form
   ],
   /** .dependency-cruiser.cjs: folder steps of folder cycles the files above make ([from, to]). */
   folderCycles: [
@@ -32,14 +26,11 @@ module.exports = {
     'src/events/outbox-pruner.service.ts',
     'src/events/outbox-relay.service.ts',
     'src/events/webhook-dispatcher.service.ts',
-    'src/scans/direct-uploads.service.ts', // → scans.repository.ts
-    'src/tasks/task-transitions.ts', // → tasks.repository.ts
   ],
   /** eslint.config.mjs: files flagged by the type-aware rules or max-lines. */
   lint: [
     'src/imports/import-runner.service.ts', // only-throw-error
     'src/scans/formats/parsers/parsers.spec.ts', // max-lines (548)
     'src/scans/formats/safe-xml-reader.ts', // no-unnecessary-type-assertion
-    'src/tasks/tasks.service.ts', // max-lines (614), no-unnecessary-type-assertion
   ],
 };

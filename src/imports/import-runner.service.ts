@@ -10,7 +10,7 @@ import { Readable } from 'node:stream';
 import { DataSource, EntityManager } from 'typeorm';
 import { AppConfig } from '../config/app-config';
 import { NotFound } from '../rest/rest-error';
-import { failWhenIdle } from '../rest/upload-watchdog';
+import { failWhenIdle } from '../scans/upload-watchdog';
 import { recordUploadPhase } from '../scans/scan-upload-history';
 import { ScanStorage } from '../storage/scan-storage';
 import { appendCompletedTaskNote } from '../tasks/task-transitions';

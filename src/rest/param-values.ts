@@ -104,12 +104,12 @@ export function bindRepeatedParams(value: unknown, type: object): unknown {
 }
 
 /**
- * Whether every one of `required` came (not empty) among the parameters before a file part: only
- * then can the checks they serve run before the file is read.
+ * Whether every one of `required` came among the parameters before a file part: only then can the
+ * checks they serve run before the file is read (an empty one is then refused before it is read).
  */
 export function cameBeforeFile(
   before: Record<string, unknown>,
   required: readonly string[],
 ): boolean {
-  return required.every((name) => before[name] !== undefined && before[name] !== '');
+  return required.every((name) => before[name] !== undefined);
 }

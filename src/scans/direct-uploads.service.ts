@@ -6,14 +6,13 @@
  * pending-scan status reports where that run is.
  */
 import { Injectable } from '@nestjs/common';
-import { FastifyRequest } from 'fastify';
 import { DataSource, EntityManager } from 'typeorm';
 import { AuthenticatedCaller } from '../auth/authenticated-caller';
 import { TeamScope } from '../auth/team-scope';
-import type { ImportPhase } from '../imports/scan-import.entity';
+import type { ImportPhase } from './import-phase';
 import { BadRestParameter, NotFound } from '../rest/rest-error';
 import { insertScanUpload, recordUploadPhase } from './scan-upload-history';
-import { ScanIntake } from './scan-upload';
+import { ScanIntakeSession } from './scan-upload';
 import { ScanUploadsRepository } from './scan-uploads.repository';
 import { UploadSlots } from './upload-slots';
 import { PendingScanJson } from './threadfix-scan.dto';
@@ -39,52 +38,50 @@ const PENDING_STATUS: Record<ImportPhase, { status: string; text: string }> = {
 export class DirectUploadsService {
   constructor(
     private readonly dataSource: DataSource,
-    private readonly intake: ScanIntake,
     private readonly uploadSlots: UploadSlots,
     private readonly uploads: ScanUploadsRepository,
   ) {}
 
   /**
-   * The application is checked before the body is read (a refused upload costs nothing), and again
-   * under a share lock in the transaction that records the scan (it may have been deactivated
-   * meanwhile). The upload holds a slot of its API key meanwhile (UploadSlots, shared with
-   * completeTask; 429 when none is free). Answers the pending-scan (upload) id.
+   * The application is checked before the body is read (a refused upload costs nothing), and the
+   * upload takes a slot of its API key (UploadSlots, shared with completeTask; 429 when none is
+   * free) until the returned release is called.
+   */
+  async begin(caller: AuthenticatedCaller, applicationId: number): Promise<() => void> {
+    await this.reachableApplication(this.dataSource.manager, caller, applicationId);
+    return this.uploadSlots.forApiKey(caller.apiKeyId);
+  }
+
+  /**
+   * Commits the staged file and records it: the application is checked again under a share lock
+   * in the transaction that records the scan (it may have been deactivated meanwhile). Answers the
+   * pending-scan (upload) id.
    */
   async upload(
     caller: AuthenticatedCaller,
     applicationId: number,
-    request: FastifyRequest,
+    session: ScanIntakeSession,
   ): Promise<number> {
-    await this.reachableApplication(this.dataSource.manager, caller, applicationId);
-    const release = this.uploadSlots.forApiKey(caller.apiKeyId);
-    try {
-      // ThreadFix's optional `channelId` (the scanner) is not needed: the file says what it is.
-      const form = { plain: {}, missingFile: NO_FILES_SELECTED };
-      return await this.intake.receiveForm(request, form, async (_params, session) => {
-        const file = session.file;
-        if (!file) throw new BadRestParameter(NO_FILES_SELECTED);
-        await session.commit();
-        return this.dataSource.transaction(async (tx) => {
-          await this.reachableApplication(tx, caller, applicationId, { lock: true });
-          const upload = await insertScanUpload(tx, {
-            applicationId,
-            apiKeyId: caller.apiKeyId,
-            originalFilename: file.filename || 'scan.xml',
-          });
-          const scan = await session.record(tx, applicationId, { uploadId: upload.id });
-          await recordUploadPhase(
-            tx,
-            scan.id,
-            'queued',
-            `Scan file uploaded at: ${upload.created_at.toISOString()}; its import is queued`,
-            { type: 'api_key', id: caller.apiKeyId },
-          );
-          return upload.id;
-        });
+    const file = session.file;
+    if (!file) throw new BadRestParameter(NO_FILES_SELECTED);
+    await session.commit();
+    return this.dataSource.transaction(async (tx) => {
+      await this.reachableApplication(tx, caller, applicationId, { lock: true });
+      const upload = await insertScanUpload(tx, {
+        applicationId,
+        apiKeyId: caller.apiKeyId,
+        originalFilename: file.filename || 'scan.xml',
       });
-    } finally {
-      release();
-    }
+      const scan = await session.record(tx, applicationId, { uploadId: upload.id });
+      await recordUploadPhase(
+        tx,
+        scan.id,
+        'queued',
+        `Scan file uploaded at: ${upload.created_at.toISOString()}; its import is queued`,
+        { type: 'api_key', id: caller.apiKeyId },
+      );
+      return upload.id;
+    });
   }
 
   /**

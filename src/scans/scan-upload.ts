@@ -9,16 +9,12 @@
  */
 import { Injectable, Logger } from '@nestjs/common';
 import { Readable } from 'node:stream';
-import { finished, pipeline } from 'node:stream/promises';
+import { pipeline } from 'node:stream/promises';
 import { setTimeout } from 'node:timers/promises';
-import { FastifyRequest } from 'fastify';
 import { EntityManager } from 'typeorm';
 import { AppConfig } from '../config/app-config';
-import { MultipartLimits } from '../rest/multipart-form';
-import { readMultipartParams } from '../rest/multipart-params';
-import { BadRestParameter } from '../rest/rest-error';
-import { isDatabaseUnavailable } from '../rest/rest-exception.filter';
-import { failWhenIdle } from '../rest/upload-watchdog';
+import { isDatabaseUnavailable } from '../errors/database-unavailable';
+import { failWhenIdle } from './upload-watchdog';
 import { ScanStorage, ScanStorageUpload, StoredObject } from '../storage/scan-storage';
 import { ScanFileInspection, ScanFileInspector } from './scan-file-inspector';
 import { ScanXmlCheckPool } from './scan-xml-check.pool';
@@ -39,7 +35,6 @@ export interface StagedScanFile {
   inspection: ScanFileInspection;
 }
 
-/** Where a recorded scan came from: a task (completeTask) or a direct upload. */
 /**
  * What the parameters before the file decided: `skip` reads the file and drops it (a repeat of a
  * call that already succeeded), `expectedScanner` is the scanner the file must be of.
@@ -49,17 +44,7 @@ export interface BeforeScanFile {
   expectedScanner?: ScannerType;
 }
 
-/** A multipart scan upload: its parameters (a DTO, or none) and the checks made before the file. */
-export interface ScanUploadForm<P extends object> {
-  params?: new () => P;
-  /** What `@RestParams()` gave the route. */
-  plain: Record<string, unknown>;
-  /** The answer when no file came (400). */
-  missingFile: string;
-  /** Runs when the file part begins, with the parameters that came before it; may refuse (throw). */
-  beforeFile?: (before: Record<string, unknown>) => Promise<BeforeScanFile | undefined>;
-}
-
+/** Where a recorded scan came from: a task (completeTask) or a direct upload. */
 export type ScanSource =
   { taskId: number; uploadId?: never } | { uploadId: number; taskId?: never };
 
@@ -190,49 +175,6 @@ export class ScanIntake {
     private readonly xmlCheckPool: ScanXmlCheckPool,
     private readonly scans: ScansService,
   ) {}
-
-  /** The multipart limits of a scan upload (MAX_UPLOAD_BYTES and the form limits). */
-  get limits(): MultipartLimits {
-    return {
-      fileSize: this.config.MAX_UPLOAD_BYTES,
-      fieldSize: this.config.MAX_FIELD_BYTES,
-      fields: this.config.MAX_MULTIPART_FIELDS,
-      parts: this.config.MAX_MULTIPART_PARTS,
-    };
-  }
-
-  /**
-   * One multipart scan upload, end to end: the form is read with `form.beforeFile` checking what
-   * came before the file, the file is staged (received and inspected, not yet durable), and `use`
-   * gets the validated parameters and the session to commit and record it; run() then cleans up.
-   */
-  receiveForm<P extends object, R>(
-    request: FastifyRequest,
-    form: ScanUploadForm<P>,
-    use: (params: P, scan: ScanIntakeSession) => Promise<R>,
-  ): Promise<R> {
-    return this.run(async (session) => {
-      const { params, file } = await readMultipartParams(request, {
-        params: form.params,
-        plain: form.plain,
-        limits: this.limits,
-        fileFields: ['file'],
-        onFile: async (part, before) => {
-          const decided = (await form.beforeFile?.(before)) ?? {};
-          if (decided.skip) {
-            // Read and dropped; finished() also settles when the body breaks off.
-            part.stream.resume();
-            await finished(part.stream);
-          } else {
-            await session.receive(part.stream, part.filename, decided.expectedScanner);
-          }
-          return true;
-        },
-      });
-      if (!file) throw new BadRestParameter(form.missingFile);
-      return use(params, session);
-    });
-  }
 
   /**
    * Runs one use case that takes a scan file: `work` receives, commits and records it through the

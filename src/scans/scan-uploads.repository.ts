@@ -1,7 +1,7 @@
 /** The direct uploads' reads: the application an upload may go to, and an upload's pending-scan row. */
 import { Injectable } from '@nestjs/common';
 import { EntityManager } from 'typeorm';
-import type { ImportPhase } from '../imports/scan-import.entity';
+import type { ImportPhase } from './import-phase';
 import { TeamScope, teamInScopeSql, teamScopeParam } from '../auth/team-scope';
 
 export interface PendingScanRow {

@@ -6,6 +6,7 @@ import { Module } from '@nestjs/common';
 import { DirectUploadsService } from './direct-uploads.service';
 import { ScanUploadsRepository } from './scan-uploads.repository';
 import { ScanIntake } from './scan-upload';
+import { ScanUploadForm } from './scan-upload-form';
 import { ScansController } from './scans.controller';
 import { ScanXmlCheckPool } from './scan-xml-check.pool';
 import { ScansRepository } from './scans.repository';
@@ -21,6 +22,7 @@ import { UploadSlots } from './upload-slots';
     ScansRepository,
     ScanXmlCheckPool,
     ScanIntake,
+    ScanUploadForm,
     DirectUploadsService,
     ScanUploadsRepository,
     ThreadFixScansService,
@@ -31,6 +33,7 @@ import { UploadSlots } from './upload-slots';
     ScansService,
     ScanXmlCheckPool,
     ScanIntake,
+    ScanUploadForm,
     UploadSlots,
     ThreadFixScansService,
     DirectUploadsService,

@@ -26,8 +26,9 @@ import { RawResponse } from '../rest/envelope.interceptor';
 import { parseId } from '../rest/rest-params';
 import { RestPost } from '../rest/rest-post.decorator';
 import { restSuccess, RestResponse } from '../rest/rest-response';
-import { DirectUploadsService, UPLOAD_STARTED } from './direct-uploads.service';
+import { DirectUploadsService, NO_FILES_SELECTED, UPLOAD_STARTED } from './direct-uploads.service';
 import { pendingScanHref } from './pending-scan-link';
+import { ScanUploadForm } from './scan-upload-form';
 import {
   DownloadScanParams,
   PendingScanJson,
@@ -56,6 +57,7 @@ export class ThreadFixScansController {
   constructor(
     private readonly uploads: DirectUploadsService,
     private readonly scans: ThreadFixScansService,
+    private readonly uploadForm: ScanUploadForm,
   ) {}
 
   @RestPost('applications/:applicationId/upload')
@@ -108,7 +110,17 @@ export class ThreadFixScansController {
     @Param('applicationId') applicationId: string,
   ): Promise<UploadAnswer> {
     const appId = parseId(applicationId, 'applicationId');
-    const uploadId = await this.uploads.upload(caller, appId, request);
+    const release = await this.uploads.begin(caller, appId);
+    let uploadId: number;
+    try {
+      // ThreadFix's optional `channelId` (the scanner) is not needed: the file says what it is.
+      const form = { plain: {}, missingFile: NO_FILES_SELECTED };
+      uploadId = await this.uploadForm.receive(request, form, (_params, scan) =>
+        this.uploads.upload(caller, appId, scan),
+      );
+    } finally {
+      release();
+    }
     return {
       ...restSuccess(UPLOAD_STARTED),
       links: [{ method: 'GET', rel: 'related', href: pendingScanHref(request, appId, uploadId) }],

@@ -11,7 +11,6 @@ import { AuthenticatedCaller } from '../auth/authenticated-caller';
 import { hashSecretKey } from '../auth/secret-keys';
 import { AppConfig } from '../config/app-config';
 import { MetricsService, stopwatch } from '../observability/metrics.service';
-import { paramsBeforeFile } from '../rest/multipart-params';
 import { ScannerMismatch } from '../scans/scan-file-inspector';
 import { BeforeScanFile, ScanIntakeSession } from '../scans/scan-upload';
 import { resolveScanner, ScannerType } from '../scans/scanner-types';
@@ -27,7 +26,7 @@ import { TasksRepository } from './tasks.repository';
 import { at, SHOWN } from './task-wording';
 
 /** The keys that must come before the file for it to be checked before it is read. */
-const KEYS = ['scanQueueTaskId', 'secureTaskKey', 'scanAgentSecureKey'] as const;
+export const TASK_KEYS = ['scanQueueTaskId', 'secureTaskKey', 'scanAgentSecureKey'] as const;
 
 /** One completeTask call: its upload slots, its clock, and the task as checked before the file. */
 export class ResultUpload {
@@ -72,10 +71,10 @@ export class TaskResultsService {
     caller: AuthenticatedCaller,
     upload: ResultUpload,
     before: Record<string, unknown>,
+    params?: CompleteTaskParams,
   ): Promise<BeforeScanFile> {
     if (typeof before.scanAgentSecureKey === 'string')
       upload.hold(this.uploadSlots.forAgent(hashSecretKey(before.scanAgentSecureKey)));
-    const params = await paramsBeforeFile(CompleteTaskParams, before, KEYS);
     if (!params) return {};
     const { task } = await this.dataSource.transaction((tx) =>
       this.access.verify(tx, caller, params, { lock: false }),

@@ -21,10 +21,10 @@ import {
 } from './task-params.dto';
 import { AgentTaskJson, ThreadFixTaskJson } from './task-json.mapper';
 import { ScannerJson } from './scanner.dto';
-import { ScanIntake } from '../scans/scan-upload';
+import { ScanUploadForm } from '../scans/scan-upload-form';
 import { ScanConfigsService } from './scan-configs.service';
 import { TaskForms } from './task-forms';
-import { TaskResultsService } from './task-results.service';
+import { TASK_KEYS, TaskResultsService } from './task-results.service';
 import { FILE_MISSING } from './task-wording';
 import { TasksService } from './tasks.service';
 
@@ -52,7 +52,7 @@ export class TasksController {
     private readonly results: TaskResultsService,
     private readonly configs: ScanConfigsService,
     private readonly forms: TaskForms,
-    private readonly intake: ScanIntake,
+    private readonly uploadForm: ScanUploadForm,
   ) {}
 
   @Get('requestScanAgentKey')
@@ -180,14 +180,17 @@ export class TasksController {
   ): Promise<ThreadFixTaskJson> {
     const upload = this.results.begin(caller);
     try {
-      return await this.intake.receiveForm(
+      return await this.uploadForm.receive(
         request,
         {
           params: CompleteTaskParams,
           plain,
           missingFile: FILE_MISSING,
           // The keys, when they come before the file, are checked before it is read.
-          beforeFile: (before) => this.results.beforeFile(caller, upload, before),
+          beforeFile: {
+            required: TASK_KEYS,
+            check: (before, params) => this.results.beforeFile(caller, upload, before, params),
+          },
         },
         (params, scan) => this.results.completeTask(caller, params, scan, upload),
       );

@@ -1,5 +1,5 @@
 import { Readable } from 'node:stream';
-import { RequestTimedOut } from './rest-error';
+import { RequestTimedOut } from '../rest/rest-error';
 
 /**
  * Fails an upload stream that sends nothing for `idleMs` (a stalled or slow-loris client), so its
