@@ -6,7 +6,17 @@
 import { Module } from '@nestjs/common';
 import { OutboxPrunerService } from './outbox-pruner.service';
 import { OutboxRelayService } from './outbox-relay.service';
+import { OutboxRepository } from './outbox.repository';
+import { WebhookDeliveriesRepository } from './webhook-deliveries.repository';
 import { WebhookDispatcherService } from './webhook-dispatcher.service';
 
-@Module({ providers: [OutboxRelayService, WebhookDispatcherService, OutboxPrunerService] })
+@Module({
+  providers: [
+    OutboxRepository,
+    WebhookDeliveriesRepository,
+    OutboxRelayService,
+    WebhookDispatcherService,
+    OutboxPrunerService,
+  ],
+})
 export class EventsModule {}
