@@ -3,6 +3,7 @@
  * application, and the one path a scan file takes into storage (scan-upload.ts).
  */
 import { Module } from '@nestjs/common';
+import { BackgroundModule } from '../background/background.module';
 import { DirectUploadsService } from './direct-uploads.service';
 import { ScanIntake } from './scan-upload';
 import { ScansController } from './scans.controller';
@@ -13,6 +14,7 @@ import { ThreadFixScansService } from './threadfix-scans.service';
 import { UploadSlots } from './upload-slots';
 
 @Module({
+  imports: [BackgroundModule],
   controllers: [ScansController, ThreadFixScansController],
   providers: [
     ScansService,

@@ -4,10 +4,11 @@ import { Readable } from 'node:stream';
 import { DataSource, EntityManager, FindOptionsWhere, In } from 'typeorm';
 import { ApplicationNotFound } from '../applications/applications.service';
 import { TeamScope, teamInScopeSql, teamScopeParam } from '../auth/team-scope';
-import { queueScanImport } from '../imports/scan-imports.repository';
+import { JobsService } from '../background/jobs.service';
 import { NotFound } from '../rest/rest-error';
 import { ScanStorage } from '../storage/scan-storage';
 import { ScanEntity } from './scan.entity';
+import { SCAN_IMPORT_JOB, ScanImportJob } from './scan-import-job';
 
 export interface NewScan {
   applicationId: number;
@@ -31,6 +32,7 @@ export class ScansService implements OnApplicationBootstrap {
   constructor(
     private readonly dataSource: DataSource,
     private readonly storage: ScanStorage,
+    private readonly jobs: JobsService,
   ) {}
 
   /**
@@ -63,7 +65,7 @@ export class ScansService implements OnApplicationBootstrap {
 
   /**
    * Records the scan and queues its import in the caller's transaction: a committed scan always
-   * has an import run, and a rolled-back completeTask leaves neither (src/imports runs it later).
+   * has an import job, and a rolled-back completeTask leaves neither (src/imports runs it later).
    */
   async record(tx: EntityManager, scan: NewScan): Promise<ScanEntity> {
     const saved = await tx.save(
@@ -73,7 +75,11 @@ export class ScansService implements OnApplicationBootstrap {
         sizeBytes: String(scan.sizeBytes),
       }),
     );
-    await queueScanImport(tx, saved);
+    await this.jobs.send<ScanImportJob>(tx, SCAN_IMPORT_JOB, {
+      scanId: saved.id,
+      applicationId: saved.applicationId,
+      scanner: saved.scanner,
+    });
     return saved;
   }
 

@@ -1,0 +1,163 @@
+/**
+ * background/'s JobsService on a real PostgreSQL migrated by the product's migrations (pg-boss's
+ * schema included): a job sent in a transaction exists only if it commits, survives a restart of
+ * the service, and a failing job is retried with a growing backoff and then dead-lettered.
+ * (That two imports of one application never overlap is test/imports.e2e-spec.ts's.)
+ */
+import { DataSource } from 'typeorm';
+import { JobsService } from '../src/background/jobs.service';
+import { dataSourceOptions } from '../src/database/data-source-options';
+import { createTestDatabase } from './support/test-server';
+
+const POLL = { concurrency: 1, pollingIntervalSeconds: 0.5 };
+
+interface Payload {
+  n: number;
+}
+
+async function until<T>(what: string, probe: () => T | undefined, ms = 20_000): Promise<T> {
+  const deadline = Date.now() + ms;
+  for (;;) {
+    const value = probe();
+    if (value !== undefined) return value;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}
+
+describe('background jobs (pg-boss)', () => {
+  let db: Awaited<ReturnType<typeof createTestDatabase>>;
+  let dataSource: DataSource;
+  const services: JobsService[] = [];
+
+  const jobsService = (source = dataSource): JobsService => {
+    const jobs = new JobsService(source);
+    services.push(jobs);
+    return jobs;
+  };
+
+  const createQueue = (name: string, options: object = {}) =>
+    dataSource.query(`SELECT pgboss.create_queue($1, $2)`, [
+      name,
+      JSON.stringify({ policy: 'standard', ...options }),
+    ]);
+
+  beforeAll(async () => {
+    db = await createTestDatabase();
+    dataSource = new DataSource(dataSourceOptions(db.url, 5));
+    await dataSource.initialize();
+    await dataSource.runMigrations({ transaction: 'each' });
+  }, 60_000);
+
+  afterAll(async () => {
+    for (const jobs of services) await jobs.onApplicationShutdown();
+    await dataSource?.destroy();
+    await db?.drop();
+  });
+
+  it('the migrations created pg-boss schema and the import queues (pg-boss never migrates at run time)', async () => {
+    const [{ version }] = await dataSource.query<{ version: number }[]>(
+      'SELECT version FROM pgboss.version',
+    );
+    expect(version).toBe(24);
+    const queues = await dataSource.query<{ name: string; dead_letter: string | null }[]>(
+      'SELECT name, dead_letter FROM pgboss.queue ORDER BY name',
+    );
+    expect(queues).toEqual([
+      { name: 'scan-import', dead_letter: 'scan-import.dead' },
+      { name: 'scan-import.dead', dead_letter: null },
+    ]);
+  });
+
+  it('a job sent in a transaction that rolls back never exists; one that commits runs, with what was written beside it', async () => {
+    await createQueue('test-tx');
+    await dataSource.query('CREATE TABLE test_tx_rows (n int PRIMARY KEY)');
+    const jobs = jobsService();
+    jobs.define<Payload>({
+      name: 'test-tx',
+      beforeSend: async (tx, data) => {
+        await tx.query('INSERT INTO test_tx_rows (n) VALUES ($1)', [data.n]);
+      },
+    });
+    await expect(
+      dataSource.transaction(async (tx) => {
+        await jobs.send<Payload>(tx, 'test-tx', { n: 1 });
+        throw new Error('rolled back');
+      }),
+    ).rejects.toThrow('rolled back');
+    await dataSource.transaction((tx) => jobs.send<Payload>(tx, 'test-tx', { n: 2 }));
+    // Outside a transaction there is nothing to be atomic with: refused.
+    await expect(jobs.send<Payload>(dataSource.manager, 'test-tx', { n: 3 })).rejects.toThrow(
+      /transaction/,
+    );
+
+    const ran: number[] = [];
+    await jobs.work<Payload>('test-tx', POLL, async (data) => {
+      ran.push(data.n);
+    });
+    await until('the committed job', () => (ran.length > 0 ? ran : undefined));
+    await new Promise((resolve) => setTimeout(resolve, 1_500)); // three more polls
+    expect(ran).toEqual([2]);
+    const rows = await dataSource.query<{ n: number }[]>('SELECT n FROM test_tx_rows ORDER BY n');
+    expect(rows).toEqual([{ n: 2 }]);
+    const [{ count }] = await dataSource.query<{ count: number }[]>(
+      `SELECT count(*)::int AS count FROM pgboss.job WHERE name = 'test-tx'`,
+    );
+    expect(count).toBe(1);
+  });
+
+  it('a job survives a restart: sent by one service, run by the next one on a new pool', async () => {
+    await createQueue('test-restart');
+    const before = jobsService();
+    before.define<Payload>({ name: 'test-restart' });
+    await dataSource.transaction((tx) => before.send<Payload>(tx, 'test-restart', { n: 7 }));
+    await before.onApplicationShutdown();
+
+    const source = new DataSource(dataSourceOptions(db.url, 2));
+    await source.initialize();
+    try {
+      const after = jobsService(source);
+      after.define<Payload>({ name: 'test-restart' });
+      const ran: number[] = [];
+      await after.work<Payload>('test-restart', POLL, async (data) => {
+        ran.push(data.n);
+      });
+      expect(await until('the job after the restart', () => ran[0])).toBe(7);
+      await after.onApplicationShutdown();
+    } finally {
+      await source.destroy();
+    }
+  });
+
+  it('a failing job is retried with a growing backoff, then moved to its dead-letter queue', async () => {
+    await createQueue('test-flaky.dead');
+    await createQueue('test-flaky');
+    const jobs = jobsService();
+    jobs.define<Payload>({
+      name: 'test-flaky',
+      options: { retryLimit: 2, retryDelay: 1, retryBackoff: true, deadLetter: 'test-flaky.dead' },
+    });
+    await dataSource.transaction((tx) => jobs.send<Payload>(tx, 'test-flaky', { n: 42 }));
+    const attempts: number[] = [];
+    await jobs.work<Payload>('test-flaky', POLL, async () => {
+      attempts.push(Date.now());
+      throw new Error(`attempt ${attempts.length} failed`);
+    });
+    const dead: Payload[] = [];
+    await jobs.work<Payload>('test-flaky.dead', POLL, async (data) => {
+      dead.push(data);
+    });
+    expect(await until('the dead letter', () => dead[0], 30_000)).toEqual({ n: 42 });
+    // One run and two retries; pg-boss's backoff: retry n waits 2^(n-1)..2^n retry delays.
+    expect(attempts).toHaveLength(3);
+    const [first, second, third] = attempts;
+    expect(second - first).toBeGreaterThanOrEqual(1_000);
+    expect(third - second).toBeGreaterThanOrEqual(2_000);
+    const [job] = await dataSource.query<{ state: string; retry_count: number; output: object }[]>(
+      `SELECT state, retry_count, output FROM pgboss.job WHERE name = 'test-flaky'
+       UNION ALL SELECT state, retry_count, output FROM pgboss.archive WHERE name = 'test-flaky'`,
+    );
+    expect(job).toMatchObject({ state: 'failed', retry_count: 2 });
+    expect(JSON.stringify(job.output)).toContain('attempt 3 failed');
+  }, 40_000);
+});
