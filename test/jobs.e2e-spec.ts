@@ -1,13 +1,12 @@
 /**
- * background/'s JobsService on a real PostgreSQL migrated by the product's migrations (pg-boss's
- * schema included): a job sent in a transaction exists only if it commits, survives a restart of
+ * background/'s jobs (jobs.ts, JobsService's core) on a real PostgreSQL that the built server
+ * migrated (pg-boss's schema included, by migration 1765400000000): a job sent in a transaction exists only if it commits, survives a restart of
  * the service, and a failing job is retried with a growing backoff and then dead-lettered.
  * (That two imports of one application never overlap is test/imports.e2e-spec.ts's.)
  */
 import { DataSource } from 'typeorm';
-import { JobsService } from '../src/background/jobs.service';
-import { dataSourceOptions } from '../src/database/data-source-options';
-import { createTestDatabase } from './support/test-server';
+import { Jobs } from '../src/background/jobs';
+import { TestServer } from './support/test-server';
 
 const POLL = { concurrency: 1, pollingIntervalSeconds: 0.5 };
 
@@ -26,12 +25,14 @@ async function until<T>(what: string, probe: () => T | undefined, ms = 20_000): 
 }
 
 describe('background jobs (pg-boss)', () => {
-  let db: Awaited<ReturnType<typeof createTestDatabase>>;
+  let t: TestServer;
   let dataSource: DataSource;
-  const services: JobsService[] = [];
+  const services: Jobs[] = [];
+  const newDataSource = (max: number) =>
+    new DataSource({ type: 'postgres', url: t.env.DATABASE_URL, extra: { max } });
 
-  const jobsService = (source = dataSource): JobsService => {
-    const jobs = new JobsService(source);
+  const jobsService = (source = dataSource): Jobs => {
+    const jobs = new Jobs(source, console);
     services.push(jobs);
     return jobs;
   };
@@ -43,16 +44,16 @@ describe('background jobs (pg-boss)', () => {
     ]);
 
   beforeAll(async () => {
-    db = await createTestDatabase();
-    dataSource = new DataSource(dataSourceOptions(db.url, 5));
+    // The server's start ran the migrations; its own import workers are off (the default here).
+    t = await TestServer.start();
+    dataSource = newDataSource(5);
     await dataSource.initialize();
-    await dataSource.runMigrations({ transaction: 'each' });
   }, 60_000);
 
   afterAll(async () => {
-    for (const jobs of services) await jobs.onApplicationShutdown();
+    for (const jobs of services) await jobs.stop();
     await dataSource?.destroy();
-    await db?.drop();
+    await t?.stop();
   });
 
   it('the migrations created pg-boss schema and the import queues (pg-boss never migrates at run time)', async () => {
@@ -111,9 +112,9 @@ describe('background jobs (pg-boss)', () => {
     const before = jobsService();
     before.define<Payload>({ name: 'test-restart' });
     await dataSource.transaction((tx) => before.send<Payload>(tx, 'test-restart', { n: 7 }));
-    await before.onApplicationShutdown();
+    await before.stop();
 
-    const source = new DataSource(dataSourceOptions(db.url, 2));
+    const source = newDataSource(2);
     await source.initialize();
     try {
       const after = jobsService(source);
@@ -123,7 +124,7 @@ describe('background jobs (pg-boss)', () => {
         ran.push(data.n);
       });
       expect(await until('the job after the restart', () => ran[0])).toBe(7);
-      await after.onApplicationShutdown();
+      await after.stop();
     } finally {
       await source.destroy();
     }
