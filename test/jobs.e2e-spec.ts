@@ -56,7 +56,7 @@ describe('background jobs (pg-boss)', () => {
     await t?.stop();
   });
 
-  it('the migrations created pg-boss schema and the import queues (pg-boss never migrates at run time)', async () => {
+  it("the migrations created pg-boss's schema and the queues of imports and webhooks (pg-boss never migrates at run time)", async () => {
     const [{ version }] = await dataSource.query<{ version: number }[]>(
       'SELECT version FROM pgboss.version',
     );
@@ -67,6 +67,8 @@ describe('background jobs (pg-boss)', () => {
     expect(queues).toEqual([
       { name: 'scan-import', dead_letter: 'scan-import.dead' },
       { name: 'scan-import.dead', dead_letter: null },
+      { name: 'webhook-delivery', dead_letter: 'webhook-delivery.dead' },
+      { name: 'webhook-delivery.dead', dead_letter: null },
     ]);
   });
 

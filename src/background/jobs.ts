@@ -43,22 +43,34 @@ export interface JobWorkerOptions {
 }
 
 export type JobHandler<T extends object> = (data: T, job: PgBoss.Job<T>) => Promise<void>;
+/** Up to `batchSize` jobs at once: all complete, or (a throw) all fail for a retry. */
+export type JobBatchHandler<T extends object> = (data: T[]) => Promise<void>;
 
-type Queryable = Pick<Pool | PoolClient, 'query'>;
-
-const adapter = (client: Queryable): PgBoss.Db => ({
+const adapter = (client: PoolClient): PgBoss.Db => ({
   executeSql: (text, values) => client.query(text, values),
 });
 
 export class Jobs {
   private readonly definitions = new Map<string, JobDefinition<object>>();
-  private boss?: PgBoss;
-  private starting?: Promise<PgBoss>;
+  private readonly boss: PgBoss;
+  private starting?: Promise<void>;
 
-  constructor(
-    private readonly dataSource: DataSource,
-    private readonly logger: { warn(message: string): void },
-  ) {}
+  constructor(dataSource: DataSource, logger: { warn(message: string): void }) {
+    // TypeORM's pool, looked up per statement (pg-boss's own polling and maintenance).
+    const pool = () => (dataSource.driver as unknown as { master: Pool }).master;
+    this.boss = new PgBoss({
+      db: { executeSql: (text, values) => pool().query(text, values) },
+      schema: JOBS_SCHEMA,
+      // The schema is the migrations' (1765400000000-jobs): pg-boss only checks its version.
+      migrate: false,
+      // Expiry of stuck jobs and retention only; no cron schedules, no state monitor.
+      supervise: true,
+      schedule: false,
+    });
+    // Without a listener an 'error' event would end the process (a worker's fetch while the
+    // database is down, say); the worker retries on its next poll.
+    this.boss.on('error', (error: Error) => logger.warn(`Jobs: ${error.message}`));
+  }
 
   define<T extends object>(definition: JobDefinition<T>): void {
     this.definitions.set(definition.name, definition as JobDefinition<object>);
@@ -71,6 +83,27 @@ export class Jobs {
     data: T,
     options: JobSendOptions = {},
   ): Promise<string | null> {
+    const { definition, db } = this.sending(tx, name);
+    await definition.beforeSend?.(tx, data);
+    // No start needed (nor awaited: it would want a pool connection while the transaction holds
+    // one, and a burst of senders would hold them all): a send is one INSERT on `db`.
+    return this.boss.send(name, data, { ...definition.options, ...options, db });
+  }
+
+  /** Sends one job per payload in `tx`'s transaction, in one statement (no beforeSend). */
+  async sendMany<T extends object>(tx: EntityManager, name: string, data: T[]): Promise<void> {
+    if (data.length === 0) return;
+    const { definition, db } = this.sending(tx, name);
+    const { retryLimit, retryDelay, retryBackoff, expireInSeconds, deadLetter } =
+      definition.options ?? {};
+    const defaults = { retryLimit, retryDelay, retryBackoff, expireInSeconds, deadLetter };
+    await this.boss.insert(
+      data.map((one) => ({ ...defaults, name, data: one })),
+      { db },
+    );
+  }
+
+  private sending(tx: EntityManager, name: string) {
     const definition = this.definitions.get(name);
     if (!definition) throw new Error(`No job named ${name} is defined`);
     // The transaction's own connection (TypeORM's Postgres query runner holds the pg client).
@@ -79,12 +112,7 @@ export class Jobs {
     const client = runner?.databaseConnection;
     if (!client || !runner?.isTransactionActive)
       throw new Error(`Job ${name} must be sent in a transaction`);
-    await definition.beforeSend?.(tx, data);
-    return (await this.started()).send(name, data, {
-      ...definition.options,
-      ...options,
-      db: adapter(client),
-    });
+    return { definition, db: adapter(client) };
   }
 
   /** Runs `handler` for every job of this name; a throw fails the attempt (retried, then dead). */
@@ -93,53 +121,52 @@ export class Jobs {
     options: JobWorkerOptions,
     handler: JobHandler<T>,
   ): Promise<void> {
-    const boss = await this.started();
+    await this.start();
     for (let i = 0; i < options.concurrency; i++)
-      await boss.work<T>(
+      await this.boss.work<T>(
         name,
         { batchSize: 1, pollingIntervalSeconds: options.pollingIntervalSeconds },
         async ([job]) => handler(job.data, job),
       );
   }
 
+  /** Runs `handler` for batches of up to `batchSize` jobs of this name. */
+  async workBatches<T extends object>(
+    name: string,
+    options: JobWorkerOptions & { batchSize: number },
+    handler: JobBatchHandler<T>,
+  ): Promise<void> {
+    await this.start();
+    const { batchSize, pollingIntervalSeconds } = options;
+    for (let i = 0; i < options.concurrency; i++)
+      await this.boss.work<T>(name, { batchSize, pollingIntervalSeconds }, async (jobs) =>
+        handler(jobs.map((job) => job.data)),
+      );
+  }
+
   /** Stops fetching jobs of this name; the running ones finish. */
   async stopWorking(name: string): Promise<void> {
-    await this.boss?.offWork(name);
+    if (this.starting) await this.boss.offWork(name);
   }
 
   /** Stops the workers and pg-boss (not the pool: TypeORM's). */
   async stop(): Promise<void> {
-    const boss = this.boss;
-    this.boss = undefined;
+    const started = this.starting;
     this.starting = undefined;
+    if (!(await started?.then(() => true).catch(() => false))) return;
     // Jobs still running when it ends are failed for a retry (pg-boss's failWip).
-    await boss?.stop({ graceful: true, close: false, timeout: 10_000, wait: true });
+    await this.boss.stop({ graceful: true, close: false, timeout: 10_000, wait: true });
   }
 
-  private started(): Promise<PgBoss> {
-    this.starting ??= this.start().catch((error: unknown) => {
-      this.starting = undefined;
-      throw error;
-    });
+  /** Started for workers only (the version check, the supervisor, polling). */
+  private start(): Promise<void> {
+    this.starting ??= this.boss.start().then(
+      () => undefined,
+      (error: unknown) => {
+        this.starting = undefined;
+        throw error;
+      },
+    );
     return this.starting;
-  }
-
-  private async start(): Promise<PgBoss> {
-    const pool = (this.dataSource.driver as unknown as { master: Pool }).master;
-    const boss = new PgBoss({
-      db: adapter(pool),
-      schema: JOBS_SCHEMA,
-      // The schema is the migrations' (1765400000000-jobs): pg-boss only checks its version.
-      migrate: false,
-      // Expiry of stuck jobs and retention only; no cron schedules, no state monitor.
-      supervise: true,
-      schedule: false,
-    });
-    // Without a listener an 'error' event would end the process (a worker's fetch while the
-    // database is down, say); the worker retries on its next poll.
-    boss.on('error', (error: Error) => this.logger.warn(`Jobs: ${error.message}`));
-    await boss.start();
-    this.boss = boss;
-    return boss;
   }
 }

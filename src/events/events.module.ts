@@ -4,6 +4,7 @@
  * See docs/events.md.
  */
 import { Module } from '@nestjs/common';
+import { BackgroundModule } from '../background/background.module';
 import { OutboxPrunerService } from './outbox-pruner.service';
 import { OutboxRelayService } from './outbox-relay.service';
 import { OutboxRepository } from './outbox.repository';
@@ -11,6 +12,7 @@ import { WebhookDeliveriesRepository } from './webhook-deliveries.repository';
 import { WebhookDispatcherService } from './webhook-dispatcher.service';
 
 @Module({
+  imports: [BackgroundModule],
   providers: [
     OutboxRepository,
     WebhookDeliveriesRepository,

@@ -1,10 +1,10 @@
 /**
- * The webhook deliveries' SQL: the fan-out of new events into one delivery per endpoint, the claim
- * of due deliveries (leased, `FOR UPDATE SKIP LOCKED`, so every instance can run it) and the outcome
- * of an attempt, fenced by the attempt number so a holder whose lease lapsed overwrites nothing.
+ * The webhook deliveries' SQL: the fan-out of new events into one delivery per endpoint (whose
+ * pg-boss jobs are sent in the same transaction), the start of an attempt, and its outcome, fenced
+ * by the attempt number so that an older attempt never overwrites a newer one.
  */
 import { Injectable } from '@nestjs/common';
-import { DataSource } from 'typeorm';
+import { DataSource, EntityManager } from 'typeorm';
 import { OutboxRow } from './event.mapper';
 
 export interface DueDelivery extends OutboxRow {
@@ -17,6 +17,7 @@ export interface DeliveryFailure {
   status: number | null;
   error: string;
   dead: boolean;
+  /** When the next attempt is due (also its job's start). */
   retryDelayMs: number;
 }
 
@@ -26,10 +27,15 @@ export class WebhookDeliveriesRepository {
 
   /**
    * Turns up to `limit` new events into one delivery per endpoint, in one statement; answers how
-   * many events. Served by outbox_events_webhooks_pending_idx (id) WHERE webhooks_queued_at IS NULL.
+   * many events, and the new deliveries in event order (a delivery that already existed is kept).
+   * Served by outbox_events_webhooks_pending_idx (id) WHERE webhooks_queued_at IS NULL.
    */
-  async fanOut(endpoints: readonly string[], limit: number): Promise<number> {
-    const [{ queued }]: { queued: number }[] = await this.dataSource.query(
+  async fanOut(
+    tx: EntityManager,
+    endpoints: readonly string[],
+    limit: number,
+  ): Promise<{ events: number; deliveryIds: string[] }> {
+    const [row]: { events: number; delivery_ids: string[] | null }[] = await tx.query(
       `WITH pending AS (
          SELECT id FROM outbox_events
          WHERE webhooks_queued_at IS NULL
@@ -40,51 +46,39 @@ export class WebhookDeliveriesRepository {
          INSERT INTO webhook_deliveries (event_id, endpoint)
          SELECT pending.id, endpoint FROM pending CROSS JOIN unnest($1::text[]) AS endpoint
          ON CONFLICT (event_id, endpoint) DO NOTHING
+         RETURNING id
        ), queued AS (
          UPDATE outbox_events e SET webhooks_queued_at = now()
          FROM pending WHERE e.id = pending.id
          RETURNING e.id
        )
-       SELECT count(*)::int AS queued FROM queued`,
+       SELECT (SELECT count(*)::int FROM queued) AS events,
+              (SELECT array_agg(id::text ORDER BY id) FROM deliveries) AS delivery_ids`,
       [endpoints, limit],
     );
-    return queued;
+    return { events: row.events, deliveryIds: row.delivery_ids ?? [] };
   }
 
   /**
-   * Claims up to `limit` due deliveries in event order. An endpoint's deliveries are sent one after
-   * another, so its n-th is leased for n request timeouts plus a margin: none is claimed again by
-   * another instance while this one may still send it.
-   * Served by webhook_deliveries_due_idx (next_attempt_at) WHERE delivered_at IS NULL AND dead_at IS NULL.
+   * Starts the next attempt of each delivery still owed to a configured endpoint (attempts + 1,
+   * its fencing token) and answers them with their events in event order.
    */
-  claimDue(
+  startAttempts(
+    deliveryIds: readonly string[],
     endpoints: readonly string[],
-    limit: number,
-    lease: { timeoutMs: number; marginMs: number },
   ): Promise<DueDelivery[]> {
     return this.dataSource.query(
-      `WITH picked AS (
-         SELECT id, endpoint, next_attempt_at FROM webhook_deliveries
-         WHERE delivered_at IS NULL AND dead_at IS NULL AND next_attempt_at <= now()
-           AND endpoint = ANY($1::text[])
-         ORDER BY next_attempt_at, id
-         LIMIT $2
-         FOR UPDATE SKIP LOCKED
-       ), positioned AS (
-         SELECT id, row_number() OVER (PARTITION BY endpoint ORDER BY next_attempt_at, id) AS position
-         FROM picked
-       ), claimed AS (
-         UPDATE webhook_deliveries d
-         SET attempts = d.attempts + 1,
-             next_attempt_at = now() + make_interval(secs => ($3::double precision * p.position + $4) / 1000)
-         FROM positioned p WHERE d.id = p.id
+      `WITH started AS (
+         UPDATE webhook_deliveries d SET attempts = d.attempts + 1
+         WHERE d.id = ANY($1::bigint[]) AND d.delivered_at IS NULL AND d.dead_at IS NULL
+           AND d.endpoint = ANY($2::text[])
          RETURNING d.id, d.event_id, d.endpoint, d.attempts
        )
-       SELECT c.id AS delivery_id, c.endpoint, c.attempts,
+       SELECT s.id AS delivery_id, s.endpoint, s.attempts,
               e.id, e.event_type, e.subject, e.created_at, e.payload
-       FROM claimed c JOIN outbox_events e ON e.id = c.event_id
-       ORDER BY c.event_id`,
-      [endpoints, limit, lease.timeoutMs, lease.marginMs],
+       FROM started s JOIN outbox_events e ON e.id = s.event_id
+       ORDER BY s.event_id, s.id`,
+      [deliveryIds, endpoints],
     );
   }
 
@@ -96,14 +90,22 @@ export class WebhookDeliveriesRepository {
     );
   }
 
-  /** A failed attempt: the next one after the delay, or none (dead). */
-  async markFailed(delivery: DueDelivery, failure: DeliveryFailure): Promise<void> {
-    await this.dataSource.query(
-      `UPDATE webhook_deliveries
-       SET last_status = $2, last_error = $3,
-           dead_at = CASE WHEN $4 THEN now() END,
-           next_attempt_at = now() + make_interval(secs => $5::double precision / 1000)
-       WHERE id = $1 AND attempts = $6`,
+  /** A failed attempt: the next one after the delay, or none (dead). False when superseded. */
+  async markFailed(
+    tx: EntityManager,
+    delivery: DueDelivery,
+    failure: DeliveryFailure,
+  ): Promise<boolean> {
+    const rows: unknown[] = await tx.query(
+      `WITH failed AS (
+         UPDATE webhook_deliveries
+         SET last_status = $2, last_error = $3,
+             dead_at = CASE WHEN $4 THEN now() END,
+             next_attempt_at = now() + make_interval(secs => $5::double precision / 1000)
+         WHERE id = $1 AND attempts = $6
+         RETURNING id
+       )
+       SELECT id FROM failed`,
       [
         delivery.delivery_id,
         failure.status,
@@ -112,6 +114,16 @@ export class WebhookDeliveriesRepository {
         failure.retryDelayMs,
         delivery.attempts,
       ],
+    );
+    return rows.length === 1;
+  }
+
+  /** A delivery whose job ran out of retries (its handler kept failing): given up. */
+  async markDead(deliveryId: string, error: string): Promise<void> {
+    await this.dataSource.query(
+      `UPDATE webhook_deliveries SET dead_at = now(), last_error = coalesce(last_error, $2)
+       WHERE id = $1 AND delivered_at IS NULL AND dead_at IS NULL`,
+      [deliveryId, error.slice(0, 1000)],
     );
   }
 }

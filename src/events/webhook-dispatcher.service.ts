@@ -1,11 +1,21 @@
 /**
- * Webhooks from the same outbox (enabled by WEBHOOK_URLS): every event becomes one delivery row per
- * endpoint, and each delivery is POSTed until the endpoint answers 2xx, with exponential backoff and
- * jitter between attempts, and marked dead after WEBHOOK_MAX_ATTEMPTS. Both steps claim rows with
- * `FOR UPDATE SKIP LOCKED`, so every instance can run them; a claimed delivery is leased (its next
- * attempt moved past the request timeout) rather than locked across the HTTP call.
+ * Webhooks from the same outbox (enabled by WEBHOOK_URLS): a loop turns every new event into one
+ * delivery row per endpoint and, in the same transaction, one pg-boss job per delivery
+ * (WEBHOOK_DELIVERY_JOB). Workers on every instance take the jobs in batches and POST each delivery
+ * until its endpoint answers 2xx: per endpoint in event order, endpoints in parallel. A failed
+ * attempt is recorded with the job of the next one (due after an exponential backoff with jitter,
+ * capped at OUTBOX_RETRY_MAX_MS) in one transaction; after WEBHOOK_MAX_ATTEMPTS the delivery is
+ * dead. A job whose handler itself fails (the database is down, say) is retried by pg-boss and,
+ * when its retries run out, dead-lettered: the delivery is then marked dead.
  */
-import { Injectable, Logger, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
+import {
+  BeforeApplicationShutdown,
+  Injectable,
+  Logger,
+  OnApplicationBootstrap,
+} from '@nestjs/common';
+import { DataSource } from 'typeorm';
+import { JobsService } from '../background/jobs.service';
 import { PeriodicLoop } from '../background/periodic-loop';
 import { AppConfig } from '../config/app-config';
 import { toEventMessage } from './event.mapper';
@@ -14,50 +24,89 @@ import { DueDelivery, WebhookDeliveriesRepository } from './webhook-deliveries.r
 
 const FAN_OUT_BATCH = 500;
 const DELIVERY_BATCH = 50;
-/** Extra lease beyond the request timeout before another instance may retry a claimed delivery. */
-const LEASE_MARGIN_MS = 30_000;
+/** A batch runs longer than this only when its endpoints all hang (WEBHOOK_TIMEOUT_MS each). */
+const JOB_EXPIRY_SECONDS = 3600;
 
 export const SIGNATURE_HEADER = 'X-Scanqueue-Signature';
+/** The queues (created by migration 1765400000000). */
+export const WEBHOOK_DELIVERY_JOB = 'webhook-delivery';
+export const WEBHOOK_DELIVERY_DEAD_LETTER = `${WEBHOOK_DELIVERY_JOB}.dead`;
+
+interface WebhookDeliveryJob {
+  deliveryId: string;
+}
 
 @Injectable()
-export class WebhookDispatcherService implements OnApplicationBootstrap, OnApplicationShutdown {
+export class WebhookDispatcherService implements OnApplicationBootstrap, BeforeApplicationShutdown {
   private readonly logger = new Logger(WebhookDispatcherService.name);
   private readonly loop: PeriodicLoop;
 
   constructor(
+    private readonly dataSource: DataSource,
     private readonly deliveries: WebhookDeliveriesRepository,
+    private readonly jobs: JobsService,
     private readonly config: AppConfig,
   ) {
-    this.loop = new PeriodicLoop(() => this.round(), {
-      name: 'Webhook dispatch',
+    jobs.define<WebhookDeliveryJob>({
+      name: WEBHOOK_DELIVERY_JOB,
+      options: {
+        retryLimit: config.WEBHOOK_MAX_ATTEMPTS,
+        retryDelay: Math.max(1, Math.round(config.WEBHOOK_RETRY_BASE_MS / 1000)),
+        retryBackoff: true,
+        expireInSeconds: JOB_EXPIRY_SECONDS,
+        deadLetter: WEBHOOK_DELIVERY_DEAD_LETTER,
+      },
+    });
+    this.loop = new PeriodicLoop(() => this.fanOut(), {
+      name: 'Webhook fan-out',
       logger: this.logger,
-      intervalMs: this.config.OUTBOX_POLL_INTERVAL_MS,
-      failureDelayMs: () => Math.max(1_000, this.config.OUTBOX_POLL_INTERVAL_MS),
+      intervalMs: config.OUTBOX_POLL_INTERVAL_MS,
+      failureDelayMs: () => Math.max(1_000, config.OUTBOX_POLL_INTERVAL_MS),
       onFailure: (error) => this.logger.warn(`Webhook dispatch failed: ${String(error)}`),
     });
   }
 
-  onApplicationBootstrap(): void {
-    if (this.config.WEBHOOK_URLS.length > 0) this.loop.start();
+  async onApplicationBootstrap(): Promise<void> {
+    if (this.config.WEBHOOK_URLS.length === 0) return;
+    const pollingIntervalSeconds = Math.max(0.5, this.config.OUTBOX_POLL_INTERVAL_MS / 1000);
+    await this.jobs.workBatches<WebhookDeliveryJob>(
+      WEBHOOK_DELIVERY_JOB,
+      { concurrency: 1, batchSize: DELIVERY_BATCH, pollingIntervalSeconds },
+      (batch) => this.deliverBatch(batch.map((job) => job.deliveryId)),
+    );
+    await this.jobs.work<WebhookDeliveryJob>(
+      WEBHOOK_DELIVERY_DEAD_LETTER,
+      { concurrency: 1, pollingIntervalSeconds: Math.max(pollingIntervalSeconds, 10) },
+      async (job) => {
+        this.logger.warn(`Webhook delivery ${job.deliveryId} is dead: its job kept failing`);
+        await this.deliveries.markDead(job.deliveryId, 'Gave up: its job kept failing');
+      },
+    );
+    this.loop.start();
   }
 
-  async onApplicationShutdown(): Promise<void> {
+  async beforeApplicationShutdown(): Promise<void> {
     await this.loop.stop();
+    await this.jobs.stopWorking(WEBHOOK_DELIVERY_JOB);
   }
 
-  /** Fans new events out, then sends what is due; true when either had a full batch. */
-  private async round(): Promise<boolean> {
-    const fannedOut = await this.deliveries.fanOut(this.config.WEBHOOK_URLS, FAN_OUT_BATCH);
-    const sent = await this.deliverDue();
-    return fannedOut === FAN_OUT_BATCH || sent === DELIVERY_BATCH;
-  }
-
-  /** Claims the due deliveries and sends them: per endpoint in event order, endpoints in parallel. */
-  private async deliverDue(): Promise<number> {
-    const due = await this.deliveries.claimDue(this.config.WEBHOOK_URLS, DELIVERY_BATCH, {
-      timeoutMs: this.config.WEBHOOK_TIMEOUT_MS,
-      marginMs: LEASE_MARGIN_MS,
+  /** Fans new events out with their jobs; true when a full batch went (more may be waiting). */
+  private async fanOut(): Promise<boolean> {
+    const events = await this.dataSource.transaction(async (tx) => {
+      const fanned = await this.deliveries.fanOut(tx, this.config.WEBHOOK_URLS, FAN_OUT_BATCH);
+      await this.jobs.sendMany<WebhookDeliveryJob>(
+        tx,
+        WEBHOOK_DELIVERY_JOB,
+        fanned.deliveryIds.map((deliveryId) => ({ deliveryId })),
+      );
+      return fanned.events;
     });
+    return events === FAN_OUT_BATCH;
+  }
+
+  /** Sends a batch's deliveries: per endpoint in event order, endpoints in parallel. */
+  private async deliverBatch(deliveryIds: string[]): Promise<void> {
+    const due = await this.deliveries.startAttempts(deliveryIds, this.config.WEBHOOK_URLS);
     const byEndpoint = new Map<string, DueDelivery[]>();
     for (const delivery of due)
       byEndpoint.set(delivery.endpoint, [...(byEndpoint.get(delivery.endpoint) ?? []), delivery]);
@@ -66,7 +115,6 @@ export class WebhookDispatcherService implements OnApplicationBootstrap, OnAppli
         for (const delivery of deliveries) await this.deliver(delivery);
       }),
     );
-    return due.length;
   }
 
   private async deliver(delivery: DueDelivery): Promise<void> {
@@ -97,15 +145,26 @@ export class WebhookDispatcherService implements OnApplicationBootstrap, OnAppli
     }
     if (failure === null) return this.deliveries.markDelivered(delivery, status);
     const dead = delivery.attempts >= this.config.WEBHOOK_MAX_ATTEMPTS;
-    await this.deliveries.markFailed(delivery, {
-      status,
-      error: failure,
-      dead,
-      retryDelayMs: retryDelayMs(
-        delivery.attempts,
-        this.config.WEBHOOK_RETRY_BASE_MS,
-        this.config.OUTBOX_RETRY_MAX_MS,
-      ),
+    const delayMs = retryDelayMs(
+      delivery.attempts,
+      this.config.WEBHOOK_RETRY_BASE_MS,
+      this.config.OUTBOX_RETRY_MAX_MS,
+    );
+    // The failed attempt and the job of the next one commit together.
+    await this.dataSource.transaction(async (tx) => {
+      const recorded = await this.deliveries.markFailed(tx, delivery, {
+        status,
+        error: failure,
+        dead,
+        retryDelayMs: delayMs,
+      });
+      if (recorded && !dead)
+        await this.jobs.send<WebhookDeliveryJob>(
+          tx,
+          WEBHOOK_DELIVERY_JOB,
+          { deliveryId: delivery.delivery_id },
+          { startAfter: new Date(Date.now() + delayMs) },
+        );
     });
     if (dead)
       this.logger.warn(

@@ -16,6 +16,22 @@ export class Jobs1765400000000 implements MigrationInterface {
     // Queue defaults; every send also passes the runner's own (retry delay from its config).
     for (const [name, options] of QUEUES)
       await q.query(`SELECT pgboss.create_queue($1, $2)`, [name, JSON.stringify(options)]);
+    // What the old loops would have picked up: every import not finished and every delivery still
+    // owed gets its job (the sweep of imports would find them too; deliveries have no sweep).
+    await q.query(
+      `INSERT INTO pgboss.job (name, data, retry_limit, retry_delay, retry_backoff, expire_in, dead_letter)
+       SELECT 'webhook-delivery', jsonb_build_object('deliveryId', id::text), 10, 2, true,
+              interval '1 hour', 'webhook-delivery.dead'
+       FROM webhook_deliveries WHERE delivered_at IS NULL AND dead_at IS NULL
+       ORDER BY event_id, id`,
+    );
+    await q.query(
+      `INSERT INTO pgboss.job (name, data, retry_limit, retry_delay, retry_backoff, expire_in, dead_letter)
+       SELECT 'scan-import', jsonb_build_object('scanId', scan_id, 'applicationId', application_id,
+                'scanner', scanner), 5, 60, true, interval '1 hour', 'scan-import.dead'
+       FROM scan_imports WHERE phase IN ('queued', 'parsing', 'merging')
+       ORDER BY scan_id`,
+    );
   }
 
   async down(q: QueryRunner): Promise<void> {
@@ -25,6 +41,18 @@ export class Jobs1765400000000 implements MigrationInterface {
 
 /** In creation order: a dead-letter queue before the queue that names it. */
 const QUEUES: [string, object][] = [
+  ['webhook-delivery.dead', { policy: 'standard', retentionMinutes: 60 * 24 * 14 }],
+  [
+    'webhook-delivery',
+    {
+      policy: 'standard',
+      retryLimit: 10,
+      retryDelay: 2,
+      retryBackoff: true,
+      expireInSeconds: 3600,
+      deadLetter: 'webhook-delivery.dead',
+    },
+  ],
   ['scan-import.dead', { policy: 'standard', retentionMinutes: 60 * 24 * 14 }],
   [
     'scan-import',
