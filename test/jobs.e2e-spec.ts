@@ -2,11 +2,16 @@
  * background/'s jobs (jobs.ts, JobsService's core) on a real PostgreSQL that the built server
  * migrated (pg-boss's schema included, by migration 1765400000000): a job sent in a transaction exists only if it commits, survives a restart of
  * the service, and a failing job is retried with a growing backoff and then dead-lettered.
+ * The webhook deliveries on those jobs: an endpoint that always fails gets WEBHOOK_MAX_ATTEMPTS
+ * attempts, then the delivery is dead and no job is left for it.
  * (That two imports of one application never overlap is test/imports.e2e-spec.ts's.)
  */
+import { randomBytes } from 'node:crypto';
+import { createServer, Server } from 'node:http';
 import { DataSource } from 'typeorm';
 import { Jobs } from '../src/background/jobs';
-import { TestServer } from './support/test-server';
+import { givenApplication, queueScan } from './support/agent-flow';
+import { freePort, TestServer } from './support/test-server';
 
 const POLL = { concurrency: 1, pollingIntervalSeconds: 0.5 };
 
@@ -163,4 +168,56 @@ describe('background jobs (pg-boss)', () => {
     expect(job).toMatchObject({ state: 'failed', retry_count: 2 });
     expect(JSON.stringify(job.output)).toContain('attempt 3 failed');
   }, 40_000);
+});
+
+describe('webhook deliveries on pg-boss jobs', () => {
+  let t: TestServer;
+  let receiver: Server;
+  const received: number[] = [];
+
+  beforeAll(async () => {
+    const port = await freePort();
+    receiver = createServer((request, response) => {
+      request.resume();
+      request.on('end', () => {
+        received.push(Date.now());
+        response.statusCode = 500;
+        response.end('no');
+      });
+    });
+    await new Promise<void>((resolve) => receiver.listen(port, '127.0.0.1', resolve));
+    t = await TestServer.start({
+      WEBHOOK_URLS: `http://127.0.0.1:${port}/hook`,
+      WEBHOOK_SECRET: randomBytes(16).toString('hex'),
+      WEBHOOK_MAX_ATTEMPTS: '3',
+      WEBHOOK_RETRY_BASE_MS: '100',
+    });
+  }, 60_000);
+
+  afterAll(async () => {
+    await t?.stop();
+    await new Promise((resolve) => receiver?.close(resolve));
+  });
+
+  it('an endpoint that keeps failing gets WEBHOOK_MAX_ATTEMPTS attempts, then its delivery is dead with no job left', async () => {
+    await queueScan(t, await givenApplication(t), 'zap');
+    type Delivery = { id: string; attempts: number; last_status: number; dead: boolean };
+    let delivery: Delivery | undefined;
+    const deadline = Date.now() + 30_000;
+    while (!delivery?.dead) {
+      if (Date.now() > deadline) throw new Error(`not dead: ${JSON.stringify(delivery)}`);
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      [delivery] = await t.query<Delivery>(
+        `SELECT id, attempts, last_status, dead_at IS NOT NULL AS dead FROM webhook_deliveries`,
+      );
+    }
+    expect(delivery).toMatchObject({ attempts: 3, last_status: 500, dead: true });
+    expect(received).toHaveLength(3);
+    const [{ pending }] = await t.query<{ pending: number }>(
+      `SELECT count(*)::int AS pending FROM pgboss.job
+       WHERE name = 'webhook-delivery' AND state < 'active' AND data->>'deliveryId' = $1`,
+      [delivery.id],
+    );
+    expect(pending).toBe(0);
+  }, 60_000);
 });
