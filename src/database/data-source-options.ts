@@ -24,6 +24,7 @@ import { TeamsAndRoles1765000000000 } from './migrations/1765000000000-teams-and
 import { ThreadFixAdmin1765100000000 } from './migrations/1765100000000-threadfix-admin';
 import { RateLimitCounters1765200000000 } from './migrations/1765200000000-rate-limit-counters';
 import { AgentBounds1765300000000 } from './migrations/1765300000000-agent-bounds';
+import { Jobs1765400000000 } from './migrations/1765400000000-jobs';
 
 export const ENTITIES = [
   ApiKeyEntity,
@@ -53,6 +54,7 @@ export const MIGRATIONS = [
   ThreadFixAdmin1765100000000,
   RateLimitCounters1765200000000,
   AgentBounds1765300000000,
+  Jobs1765400000000,
 ];
 
 export function dataSourceOptions(url: string, poolSize = 20): DataSourceOptions {

@@ -4,9 +4,21 @@
  * See docs/events.md.
  */
 import { Module } from '@nestjs/common';
+import { BackgroundModule } from '../background/background.module';
 import { OutboxPrunerService } from './outbox-pruner.service';
 import { OutboxRelayService } from './outbox-relay.service';
+import { OutboxRepository } from './outbox.repository';
+import { WebhookDeliveriesRepository } from './webhook-deliveries.repository';
 import { WebhookDispatcherService } from './webhook-dispatcher.service';
 
-@Module({ providers: [OutboxRelayService, WebhookDispatcherService, OutboxPrunerService] })
+@Module({
+  imports: [BackgroundModule],
+  providers: [
+    OutboxRepository,
+    WebhookDeliveriesRepository,
+    OutboxRelayService,
+    WebhookDispatcherService,
+    OutboxPrunerService,
+  ],
+})
 export class EventsModule {}

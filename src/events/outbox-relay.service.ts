@@ -23,17 +23,15 @@ import {
 // package's `exports` map to nats-core's re-exports.
 import type { NatsConnection } from '@nats-io/nats-core/lib/core';
 import { connect } from '@nats-io/transport-node';
-import { DataSource } from 'typeorm';
+import { PeriodicLoop } from '../background/periodic-loop';
 import { AppConfig } from '../config/app-config';
 import { EVENT_SUBJECT_ROOTS } from './event-types';
-import { StoppableSleep } from './stoppable-sleep';
 import { redactUrls, retryDelayMs } from './delivery-policy';
-import { OutboxRow, toEventMessage } from './event.mapper';
+import { toEventMessage } from './event.mapper';
+import { OutboxRepository } from './outbox.repository';
 
 const BATCH = 200;
 const PUBLISH_TIMEOUT_MS = 5_000;
-/** pg advisory-lock key held per relay round: one relay at a time keeps the stream in id order. */
-const RELAY_LOCK_KEY = 0x7363616e6f;
 const DUPLICATE_WINDOW_MS = 2 * 60_000;
 
 @Injectable()
@@ -41,42 +39,39 @@ export class OutboxRelayService implements OnApplicationBootstrap, OnApplication
   private readonly logger = new Logger(OutboxRelayService.name);
   private connection?: NatsConnection;
   private js?: JetStreamClient;
-  private readonly idle = new StoppableSleep();
-  private loop?: Promise<void>;
+  private readonly loop: PeriodicLoop;
 
   constructor(
-    private readonly dataSource: DataSource,
+    private readonly outbox: OutboxRepository,
     private readonly config: AppConfig,
-  ) {}
+  ) {
+    this.loop = new PeriodicLoop(() => this.round(), {
+      name: 'Event relay',
+      logger: this.logger,
+      intervalMs: this.config.OUTBOX_POLL_INTERVAL_MS,
+      failureDelayMs: (failures) => retryDelayMs(failures, 500, this.config.OUTBOX_RETRY_MAX_MS),
+      onFailure: (error, failures) => {
+        if (failures === 1 || failures % 20 === 0)
+          this.logger.warn(`Event relay: ${redactUrls(String(error))} (will retry)`);
+      },
+    });
+  }
 
   onApplicationBootstrap(): void {
-    if (!this.config.NATS_URL) return;
     // In the background: scanqueue serves its API while NATS is down, and the events wait.
-    this.loop = this.run();
+    if (this.config.NATS_URL) this.loop.start();
   }
 
   async onApplicationShutdown(): Promise<void> {
-    this.idle.stop();
-    await this.loop;
+    await this.loop.stop();
     await this.connection?.close().catch(() => undefined);
   }
 
-  private async run(): Promise<void> {
-    let failures = 0;
-    while (!this.idle.isStopped) {
-      try {
-        if (!this.js) this.js = await this.connect();
-        const round = await this.relayRound(this.js);
-        failures = 0;
-        if (round.published < BATCH || round.failed)
-          await this.idle.wait(this.config.OUTBOX_POLL_INTERVAL_MS);
-      } catch (error) {
-        failures++;
-        if (failures === 1 || failures % 20 === 0)
-          this.logger.warn(`Event relay: ${redactUrls(String(error))} (will retry)`);
-        await this.idle.wait(retryDelayMs(failures, 500, this.config.OUTBOX_RETRY_MAX_MS));
-      }
-    }
+  /** One round; true when a full batch went out (more may be waiting). */
+  private async round(): Promise<boolean> {
+    this.js ??= await this.connect();
+    const round = await this.relayRound(this.js);
+    return round.published === BATCH && !round.failed;
   }
 
   /** Connects (reconnecting forever afterwards) and makes sure the stream exists. */
@@ -120,26 +115,11 @@ export class OutboxRelayService implements OnApplicationBootstrap, OnApplication
 
   /**
    * One round: under the relay lock, the oldest unpublished rows in id order, published until one
-   * fails or is not due yet. Not row-locked: the advisory lock already makes this the only relay,
-   * and SKIP LOCKED would skip a row the webhook fan-out holds for a moment and publish the events
-   * after it first.
-   * Served by outbox_events_unpublished_idx (id) WHERE published_at IS NULL.
+   * fails or is not due yet.
    */
   async relayRound(js: JetStreamClient): Promise<{ published: number; failed: boolean }> {
-    return this.dataSource.transaction(async (tx) => {
-      const [{ leader }]: { leader: boolean }[] = await tx.query(
-        'SELECT pg_try_advisory_xact_lock($1) AS leader',
-        [RELAY_LOCK_KEY],
-      );
-      if (!leader) return { published: 0, failed: false };
-      const rows: (OutboxRow & { due: boolean; attempts: number })[] = await tx.query(
-        `SELECT id, event_type, subject, created_at, payload, attempts, next_attempt_at <= now() AS due
-         FROM outbox_events
-         WHERE published_at IS NULL
-         ORDER BY id
-         LIMIT $1`,
-        [BATCH],
-      );
+    const outcome = await this.outbox.relayTransaction(async (tx) => {
+      const rows = await this.outbox.unpublished(tx, BATCH);
       const published: string[] = [];
       let failed = false;
       for (const row of rows) {
@@ -154,16 +134,11 @@ export class OutboxRelayService implements OnApplicationBootstrap, OnApplication
           published.push(String(row.id));
         } catch (error) {
           failed = true;
-          await tx.query(
-            `UPDATE outbox_events
-             SET attempts = attempts + 1, last_error = $2,
-                 next_attempt_at = now() + make_interval(secs => $3::double precision / 1000)
-             WHERE id = $1`,
-            [
-              row.id,
-              redactUrls(String(error)).slice(0, 1000),
-              retryDelayMs(row.attempts + 1, 500, this.config.OUTBOX_RETRY_MAX_MS),
-            ],
+          await this.outbox.deferPublish(
+            tx,
+            row.id,
+            redactUrls(String(error)),
+            retryDelayMs(row.attempts + 1, 500, this.config.OUTBOX_RETRY_MAX_MS),
           );
           if (row.attempts === 0 || (row.attempts + 1) % 20 === 0)
             this.logger.warn(
@@ -172,13 +147,9 @@ export class OutboxRelayService implements OnApplicationBootstrap, OnApplication
           break;
         }
       }
-      if (published.length > 0) {
-        await tx.query(
-          `UPDATE outbox_events SET published_at = now(), last_error = NULL WHERE id = ANY($1::bigint[])`,
-          [published],
-        );
-      }
+      await this.outbox.markPublished(tx, published);
       return { published: published.length, failed };
     });
+    return outcome ?? { published: 0, failed: false };
   }
 }

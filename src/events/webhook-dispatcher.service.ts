@@ -1,125 +1,112 @@
 /**
- * Webhooks from the same outbox (enabled by WEBHOOK_URLS): every event becomes one delivery row per
- * endpoint, and each delivery is POSTed until the endpoint answers 2xx, with exponential backoff and
- * jitter between attempts, and marked dead after WEBHOOK_MAX_ATTEMPTS. Both steps claim rows with
- * `FOR UPDATE SKIP LOCKED`, so every instance can run them; a claimed delivery is leased (its next
- * attempt moved past the request timeout) rather than locked across the HTTP call.
+ * Webhooks from the same outbox (enabled by WEBHOOK_URLS): a loop turns every new event into one
+ * delivery row per endpoint and, in the same transaction, one pg-boss job per delivery
+ * (WEBHOOK_DELIVERY_JOB). Workers on every instance take the jobs in batches and POST each delivery
+ * until its endpoint answers 2xx: per endpoint in event order, endpoints in parallel. A failed
+ * attempt is recorded with the job of the next one (due after an exponential backoff with jitter,
+ * capped at OUTBOX_RETRY_MAX_MS) in one transaction; after WEBHOOK_MAX_ATTEMPTS the delivery is
+ * dead. A job whose handler itself fails (the database is down, say) is retried by pg-boss and,
+ * when its retries run out, dead-lettered: the delivery is then marked dead.
  */
-import { Injectable, Logger, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
+import {
+  BeforeApplicationShutdown,
+  Injectable,
+  Logger,
+  OnApplicationBootstrap,
+} from '@nestjs/common';
 import { DataSource } from 'typeorm';
+import { JobsService } from '../background/jobs.service';
+import { PeriodicLoop } from '../background/periodic-loop';
 import { AppConfig } from '../config/app-config';
-import { StoppableSleep } from './stoppable-sleep';
-import { OutboxRow, toEventMessage } from './event.mapper';
+import { toEventMessage } from './event.mapper';
 import { retryDelayMs, webhookSignature } from './delivery-policy';
+import { DueDelivery, WebhookDeliveriesRepository } from './webhook-deliveries.repository';
 
 const FAN_OUT_BATCH = 500;
 const DELIVERY_BATCH = 50;
-/** Extra lease beyond the request timeout before another instance may retry a claimed delivery. */
-const LEASE_MARGIN_MS = 30_000;
+/** A batch runs longer than this only when its endpoints all hang (WEBHOOK_TIMEOUT_MS each). */
+const JOB_EXPIRY_SECONDS = 3600;
 
 export const SIGNATURE_HEADER = 'X-Scanqueue-Signature';
+/** The queues (created by migration 1765400000000). */
+export const WEBHOOK_DELIVERY_JOB = 'webhook-delivery';
+export const WEBHOOK_DELIVERY_DEAD_LETTER = `${WEBHOOK_DELIVERY_JOB}.dead`;
 
-interface DueDelivery extends OutboxRow {
-  delivery_id: string;
-  endpoint: string;
-  attempts: number;
+interface WebhookDeliveryJob {
+  deliveryId: string;
 }
 
 @Injectable()
-export class WebhookDispatcherService implements OnApplicationBootstrap, OnApplicationShutdown {
+export class WebhookDispatcherService implements OnApplicationBootstrap, BeforeApplicationShutdown {
   private readonly logger = new Logger(WebhookDispatcherService.name);
-  private readonly idle = new StoppableSleep();
-  private loop?: Promise<void>;
+  private readonly loop: PeriodicLoop;
 
   constructor(
     private readonly dataSource: DataSource,
+    private readonly deliveries: WebhookDeliveriesRepository,
+    private readonly jobs: JobsService,
     private readonly config: AppConfig,
-  ) {}
+  ) {
+    jobs.define<WebhookDeliveryJob>({
+      name: WEBHOOK_DELIVERY_JOB,
+      options: {
+        retryLimit: config.WEBHOOK_MAX_ATTEMPTS,
+        retryDelay: Math.max(1, Math.round(config.WEBHOOK_RETRY_BASE_MS / 1000)),
+        retryBackoff: true,
+        expireInSeconds: JOB_EXPIRY_SECONDS,
+        deadLetter: WEBHOOK_DELIVERY_DEAD_LETTER,
+      },
+    });
+    this.loop = new PeriodicLoop(() => this.fanOut(), {
+      name: 'Webhook fan-out',
+      logger: this.logger,
+      intervalMs: config.OUTBOX_POLL_INTERVAL_MS,
+      failureDelayMs: () => Math.max(1_000, config.OUTBOX_POLL_INTERVAL_MS),
+      onFailure: (error) => this.logger.warn(`Webhook dispatch failed: ${String(error)}`),
+    });
+  }
 
-  onApplicationBootstrap(): void {
+  async onApplicationBootstrap(): Promise<void> {
     if (this.config.WEBHOOK_URLS.length === 0) return;
-    this.loop = this.run();
-  }
-
-  async onApplicationShutdown(): Promise<void> {
-    this.idle.stop();
-    await this.loop;
-  }
-
-  private async run(): Promise<void> {
-    while (!this.idle.isStopped) {
-      try {
-        const fannedOut = await this.fanOut();
-        const sent = await this.deliverDue();
-        if (fannedOut < FAN_OUT_BATCH && sent < DELIVERY_BATCH)
-          await this.idle.wait(this.config.OUTBOX_POLL_INTERVAL_MS);
-      } catch (error) {
-        this.logger.warn(`Webhook dispatch failed: ${String(error)}`);
-        await this.idle.wait(Math.max(1_000, this.config.OUTBOX_POLL_INTERVAL_MS));
-      }
-    }
-  }
-
-  /**
-   * Turns new events into one delivery per configured endpoint, in one statement.
-   * Served by outbox_events_webhooks_pending_idx (id) WHERE webhooks_queued_at IS NULL.
-   */
-  private async fanOut(): Promise<number> {
-    // The UPDATE is a CTE, so query() answers rows (a top-level UPDATE comes back as [rows, count]).
-    const [{ queued }]: { queued: number }[] = await this.dataSource.query(
-      `WITH pending AS (
-         SELECT id FROM outbox_events
-         WHERE webhooks_queued_at IS NULL
-         ORDER BY id
-         LIMIT $2
-         FOR UPDATE SKIP LOCKED
-       ), deliveries AS (
-         INSERT INTO webhook_deliveries (event_id, endpoint)
-         SELECT pending.id, endpoint FROM pending CROSS JOIN unnest($1::text[]) AS endpoint
-         ON CONFLICT (event_id, endpoint) DO NOTHING
-       ), queued AS (
-         UPDATE outbox_events e SET webhooks_queued_at = now()
-         FROM pending WHERE e.id = pending.id
-         RETURNING e.id
-       )
-       SELECT count(*)::int AS queued FROM queued`,
-      [this.config.WEBHOOK_URLS, FAN_OUT_BATCH],
+    const pollingIntervalSeconds = Math.max(0.5, this.config.OUTBOX_POLL_INTERVAL_MS / 1000);
+    await this.jobs.workBatches<WebhookDeliveryJob>(
+      WEBHOOK_DELIVERY_JOB,
+      { concurrency: 1, batchSize: DELIVERY_BATCH, pollingIntervalSeconds },
+      (batch) => this.deliverBatch(batch.map((job) => job.deliveryId)),
     );
-    return queued;
+    await this.jobs.work<WebhookDeliveryJob>(
+      WEBHOOK_DELIVERY_DEAD_LETTER,
+      { concurrency: 1, pollingIntervalSeconds: Math.max(pollingIntervalSeconds, 10) },
+      async (job) => {
+        this.logger.warn(`Webhook delivery ${job.deliveryId} is dead: its job kept failing`);
+        await this.deliveries.markDead(job.deliveryId, 'Gave up: its job kept failing');
+      },
+    );
+    this.loop.start();
   }
 
-  /**
-   * Claims the due deliveries (each leased for as long as the ones before it may take), sends them, and
-   * records each outcome. Per endpoint in event order, endpoints in parallel.
-   * Served by webhook_deliveries_due_idx (next_attempt_at) WHERE delivered_at IS NULL AND dead_at IS NULL.
-   */
-  private async deliverDue(): Promise<number> {
-    // An endpoint's deliveries go one after another, so the n-th is leased for n request timeouts
-    // (plus a margin): none is claimed again by another instance while this one may still send it.
-    const due: DueDelivery[] = await this.dataSource.query(
-      `WITH picked AS (
-         SELECT id, endpoint, next_attempt_at FROM webhook_deliveries
-         WHERE delivered_at IS NULL AND dead_at IS NULL AND next_attempt_at <= now()
-           AND endpoint = ANY($1::text[])
-         ORDER BY next_attempt_at, id
-         LIMIT $2
-         FOR UPDATE SKIP LOCKED
-       ), positioned AS (
-         SELECT id, row_number() OVER (PARTITION BY endpoint ORDER BY next_attempt_at, id) AS position
-         FROM picked
-       ), claimed AS (
-         UPDATE webhook_deliveries d
-         SET attempts = d.attempts + 1,
-             next_attempt_at = now() + make_interval(secs => ($3::double precision * p.position + $4) / 1000)
-         FROM positioned p WHERE d.id = p.id
-         RETURNING d.id, d.event_id, d.endpoint, d.attempts
-       )
-       SELECT c.id AS delivery_id, c.endpoint, c.attempts,
-              e.id, e.event_type, e.subject, e.created_at, e.payload
-       FROM claimed c JOIN outbox_events e ON e.id = c.event_id
-       ORDER BY c.event_id`,
-      [this.config.WEBHOOK_URLS, DELIVERY_BATCH, this.config.WEBHOOK_TIMEOUT_MS, LEASE_MARGIN_MS],
-    );
+  async beforeApplicationShutdown(): Promise<void> {
+    await this.loop.stop();
+    await this.jobs.stopWorking(WEBHOOK_DELIVERY_JOB);
+  }
+
+  /** Fans new events out with their jobs; true when a full batch went (more may be waiting). */
+  private async fanOut(): Promise<boolean> {
+    const events = await this.dataSource.transaction(async (tx) => {
+      const fanned = await this.deliveries.fanOut(tx, this.config.WEBHOOK_URLS, FAN_OUT_BATCH);
+      await this.jobs.sendMany<WebhookDeliveryJob>(
+        tx,
+        WEBHOOK_DELIVERY_JOB,
+        fanned.deliveryIds.map((deliveryId) => ({ deliveryId })),
+      );
+      return fanned.events;
+    });
+    return events === FAN_OUT_BATCH;
+  }
+
+  /** Sends a batch's deliveries: per endpoint in event order, endpoints in parallel. */
+  private async deliverBatch(deliveryIds: string[]): Promise<void> {
+    const due = await this.deliveries.startAttempts(deliveryIds, this.config.WEBHOOK_URLS);
     const byEndpoint = new Map<string, DueDelivery[]>();
     for (const delivery of due)
       byEndpoint.set(delivery.endpoint, [...(byEndpoint.get(delivery.endpoint) ?? []), delivery]);
@@ -128,7 +115,6 @@ export class WebhookDispatcherService implements OnApplicationBootstrap, OnAppli
         for (const delivery of deliveries) await this.deliver(delivery);
       }),
     );
-    return due.length;
   }
 
   private async deliver(delivery: DueDelivery): Promise<void> {
@@ -157,35 +143,29 @@ export class WebhookDispatcherService implements OnApplicationBootstrap, OnAppli
     } catch (error) {
       failure = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
     }
-    if (failure === null) {
-      await this.dataSource.query(
-        // Fenced by the attempt: a holder whose lease lapsed does not overwrite a newer attempt.
-        `UPDATE webhook_deliveries SET delivered_at = now(), last_status = $2, last_error = NULL
-         WHERE id = $1 AND attempts = $3`,
-        [delivery.delivery_id, status, delivery.attempts],
-      );
-      return;
-    }
+    if (failure === null) return this.deliveries.markDelivered(delivery, status);
     const dead = delivery.attempts >= this.config.WEBHOOK_MAX_ATTEMPTS;
-    await this.dataSource.query(
-      `UPDATE webhook_deliveries
-       SET last_status = $2, last_error = $3,
-           dead_at = CASE WHEN $4 THEN now() END,
-           next_attempt_at = now() + make_interval(secs => $5::double precision / 1000)
-       WHERE id = $1 AND attempts = $6`,
-      [
-        delivery.delivery_id,
-        status,
-        failure.slice(0, 1000),
-        dead,
-        retryDelayMs(
-          delivery.attempts,
-          this.config.WEBHOOK_RETRY_BASE_MS,
-          this.config.OUTBOX_RETRY_MAX_MS,
-        ),
-        delivery.attempts,
-      ],
+    const delayMs = retryDelayMs(
+      delivery.attempts,
+      this.config.WEBHOOK_RETRY_BASE_MS,
+      this.config.OUTBOX_RETRY_MAX_MS,
     );
+    // The failed attempt and the job of the next one commit together.
+    await this.dataSource.transaction(async (tx) => {
+      const recorded = await this.deliveries.markFailed(tx, delivery, {
+        status,
+        error: failure,
+        dead,
+        retryDelayMs: delayMs,
+      });
+      if (recorded && !dead)
+        await this.jobs.send<WebhookDeliveryJob>(
+          tx,
+          WEBHOOK_DELIVERY_JOB,
+          { deliveryId: delivery.delivery_id },
+          { startAfter: new Date(Date.now() + delayMs) },
+        );
+    });
     if (dead)
       this.logger.warn(
         `Webhook delivery ${delivery.delivery_id} (event ${delivery.id}) is dead after ${delivery.attempts} attempts: ${failure}`,

@@ -1,36 +1,47 @@
 /**
- * Runs scan imports outside the request that stored the scan. Every instance runs it: the claim
- * (SKIP LOCKED, one unfinished import per application at the head of its queue) splits the work,
- * and a lease renewed by a heartbeat hands a dead instance's import to another one. A run parses
- * the stored report as a stream into batched INSERTs and merges it, all in ONE transaction: a
- * crash or a malformed report leaves no findings behind, and a merge is all or nothing.
+ * Runs scan imports outside the request that stored the scan, as pg-boss jobs (SCAN_IMPORT_JOB),
+ * on every instance. The job is sent in the transaction that records the scan (beside its
+ * scan_imports row) and names an application: its worker runs that application's runnable imports,
+ * one after another in scan order. The claim of scan_imports (SKIP LOCKED, one unfinished import per
+ * application at the head of its queue, a lease renewed by a heartbeat) keeps two imports of one
+ * application from ever overlapping and hands a dead instance's import to another one; a job whose
+ * import is not runnable (another run holds its application) does nothing. pg-boss retries a run
+ * that failed for storage or database trouble (backoff with jitter) and dead-letters it after its
+ * retries; a sweep sends a job for any runnable import none is running (a lease lapsed, a job lost).
+ * A run parses the stored report as a stream into batched INSERTs and merges it, all in ONE
+ * transaction: a crash or a malformed report leaves no findings behind, and a merge is all or nothing.
  */
-import { Injectable, Logger, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
+import {
+  BeforeApplicationShutdown,
+  Injectable,
+  Logger,
+  OnApplicationBootstrap,
+} from '@nestjs/common';
 import { Readable } from 'node:stream';
 import { DataSource, EntityManager } from 'typeorm';
+import { JobsService } from '../background/jobs.service';
+import { PeriodicLoop } from '../background/periodic-loop';
 import { AppConfig } from '../config/app-config';
-import { NotFound } from '../rest/rest-error';
 import { failWhenIdle } from '../scans/upload-watchdog';
+import { SCAN_IMPORT_JOB, ScanImportJob } from '../scans/scan-import-job';
 import { recordUploadPhase } from '../scans/scan-upload-history';
 import { ScanStorage } from '../storage/scan-storage';
-import { appendCompletedTaskNote } from '../tasks/task-transitions';
-import { parseScanReport, ScanReportParseError, type NormalizedFinding } from '../scans/formats';
+import { StoredScanMissing } from '../storage/storage-errors';
 import {
-  ClaimedImport,
-  claimNextImport,
-  deleteFindings,
-  distinctFingerprints,
-  failImport,
-  finishImport,
-  insertFindings,
-  MergeCounts,
-  lockApplicationMerges,
-  mergeScanFindings,
-  previousIdenticalScan,
-  releaseImport,
-  releaseInstanceImports,
-  renewLease,
-} from './scan-imports.repository';
+  parseScanReport,
+  ScanReportParseError,
+  UnknownReportFormat,
+  type NormalizedFinding,
+} from '../scans/formats';
+import { ImportOutcomeListeners } from './import-outcome.listeners';
+import { ClaimedImport, MergeCounts, ScanImportsRepository } from './scan-imports.repository';
+
+/** Where pg-boss moves an import job whose retries ran out (created by migration 1765400000000). */
+export const SCAN_IMPORT_DEAD_LETTER = `${SCAN_IMPORT_JOB}.dead`;
+/** Runnable imports the sweep sends jobs for per round. */
+const SWEEP_BATCH = 100;
+/** A run longer than this is given up by pg-boss (the lease, not this, guards the import). */
+const JOB_EXPIRY_SECONDS = 3600;
 
 /** Findings per INSERT: few round trips, a bounded batch in memory (a few hundred KB at most). */
 export const FINDINGS_BATCH = 500;
@@ -49,68 +60,103 @@ export function importSummary(findings: number, counts: MergeCounts): string {
 }
 
 @Injectable()
-export class ImportRunnerService implements OnApplicationBootstrap, OnApplicationShutdown {
+export class ImportRunnerService implements OnApplicationBootstrap, BeforeApplicationShutdown {
   private readonly logger = new Logger(ImportRunnerService.name);
   private stopping = false;
-  private readonly workers: Promise<void>[] = [];
   private readonly inFlight = new Set<(reason: Error) => void>();
-  private wakeSleepers = new Set<() => void>();
+  private readonly sweep: PeriodicLoop;
 
   constructor(
     private readonly dataSource: DataSource,
     private readonly storage: ScanStorage,
     private readonly config: AppConfig,
-  ) {}
-
-  async onApplicationBootstrap(): Promise<void> {
-    if (this.config.IMPORT_POLL_INTERVAL_SECONDS === 0) return;
-    const released = await this.dataSource.transaction((tx) =>
-      releaseInstanceImports(tx, this.config.instanceId),
-    );
-    if (released > 0) this.logger.warn(`Resuming ${released} import(s) interrupted by a restart`);
-    for (let i = 0; i < this.config.IMPORT_CONCURRENCY; i++) this.workers.push(this.work());
-  }
-
-  async onApplicationShutdown(): Promise<void> {
-    this.stopping = true;
-    for (const wake of this.wakeSleepers) wake();
-    // A long parse is not waited for: it rolls back and is released for the next instance.
-    for (const abort of this.inFlight) abort(new RunAborted('shutting down'));
-    await Promise.all(this.workers);
-  }
-
-  private async work(): Promise<void> {
-    while (!this.stopping) {
-      let ran = false;
-      try {
-        ran = await this.runNext();
-      } catch (error) {
-        // The database is unavailable, say: the import keeps its lease and is retried after it.
-        this.logger.error(`Import runner: ${String(error)}`);
-      }
-      if (!ran) await this.sleep(this.config.IMPORT_POLL_INTERVAL_SECONDS * 1000);
-    }
-  }
-
-  private sleep(ms: number): Promise<void> {
-    return new Promise((resolve) => {
-      const done = () => {
-        clearTimeout(timer);
-        this.wakeSleepers.delete(done);
-        resolve();
-      };
-      const timer = setTimeout(done, ms);
-      this.wakeSleepers.add(done);
+    private readonly jobs: JobsService,
+    private readonly imports: ScanImportsRepository,
+    private readonly outcomes: ImportOutcomeListeners,
+  ) {
+    // Defined on every instance (each records scans), run where IMPORT_POLL_INTERVAL_SECONDS > 0.
+    jobs.define<ScanImportJob>({
+      name: SCAN_IMPORT_JOB,
+      options: {
+        retryLimit: MAX_ATTEMPTS,
+        retryDelay: config.IMPORT_LEASE_SECONDS,
+        retryBackoff: true,
+        expireInSeconds: JOB_EXPIRY_SECONDS,
+        deadLetter: SCAN_IMPORT_DEAD_LETTER,
+      },
+      beforeSend: (tx, job) => imports.queue(tx, job),
+    });
+    this.sweep = new PeriodicLoop(() => this.sendRunnable(), {
+      name: 'Import sweep',
+      logger: this.logger,
+      intervalMs: config.IMPORT_POLL_INTERVAL_SECONDS * 1000,
     });
   }
 
-  /** Claims and runs one import; false when none was runnable. */
-  async runNext(): Promise<boolean> {
+  async onApplicationBootstrap(): Promise<void> {
+    const pollSeconds = this.config.IMPORT_POLL_INTERVAL_SECONDS;
+    if (pollSeconds === 0) return;
+    const released = await this.dataSource.transaction((tx) =>
+      this.imports.releaseInstanceImports(tx, this.config.instanceId),
+    );
+    if (released > 0) this.logger.warn(`Resuming ${released} import(s) interrupted by a restart`);
+    await this.jobs.work<ScanImportJob>(
+      SCAN_IMPORT_JOB,
+      { concurrency: this.config.IMPORT_CONCURRENCY, pollingIntervalSeconds: pollSeconds },
+      (job) => this.runApplication(job.applicationId),
+    );
+    await this.jobs.work<ScanImportJob>(
+      SCAN_IMPORT_DEAD_LETTER,
+      { concurrency: 1, pollingIntervalSeconds: Math.max(pollSeconds, 10) },
+      async (job) =>
+        this.logger.error(
+          `Import job of scan ${job.scanId} (application ${job.applicationId}) gave up after its retries; the sweep sends a new one while the import is runnable`,
+        ),
+    );
+    this.sweep.start();
+  }
+
+  /** Before pg-boss stops: the runs end (rolled back, released for the next instance). */
+  async beforeApplicationShutdown(): Promise<void> {
+    this.stopping = true;
+    await this.sweep.stop();
+    // A long parse is not waited for: it rolls back and is released for the next instance.
+    for (const abort of this.inFlight) abort(new RunAborted('shutting down'));
+    await this.jobs.stopWorking(SCAN_IMPORT_JOB);
+  }
+
+  /** The job: the application's runnable imports, one after another, until none is left. */
+  private async runApplication(applicationId: number): Promise<void> {
+    while (!this.stopping && (await this.runNext(applicationId)));
+  }
+
+  /**
+   * Sends a job for every import that may run and has no live run. Throttled per application (one
+   * job per lease period): an import a busy worker has not reached yet is not sent again and again.
+   */
+  private async sendRunnable(): Promise<void> {
+    await this.dataSource.transaction(async (tx) => {
+      const runnable = await this.imports.runnable(
+        tx,
+        this.config.IMPORT_LEASE_SECONDS,
+        SWEEP_BATCH,
+      );
+      for (const job of runnable)
+        await this.jobs.send<ScanImportJob>(tx, SCAN_IMPORT_JOB, job, {
+          singletonKey: `application:${job.applicationId}`,
+          singletonSeconds: this.config.IMPORT_LEASE_SECONDS,
+        });
+    });
+  }
+
+  /** Claims and runs the application's next import; false when none was runnable. */
+  async runNext(applicationId: number): Promise<boolean> {
     const run = await this.dataSource.transaction(async (tx) => {
-      const claimed = await claimNextImport(
+      const claimed = await this.imports.claimNextImport(
         tx,
         this.config.instanceId,
         this.config.IMPORT_LEASE_SECONDS,
+        applicationId,
       );
       // A direct upload's history shows each phase of its import (a task's scan: no-op).
       if (claimed)
@@ -141,7 +187,7 @@ export class ImportRunnerService implements OnApplicationBootstrap, OnApplicatio
     this.inFlight.add(abortRun);
     const heartbeat = setInterval(
       () => {
-        renewLease(this.dataSource.manager, run).then(
+        this.imports.renewLease(this.dataSource.manager, run).then(
           (kept) => kept || abortRun(new RunAborted('lease lost')),
           (error: unknown) =>
             this.logger.warn(`Import ${run.id}: heartbeat failed: ${String(error)}`),
@@ -151,11 +197,11 @@ export class ImportRunnerService implements OnApplicationBootstrap, OnApplicatio
     );
     try {
       const summary = await this.dataSource.transaction(async (tx) => {
-        await deleteFindings(tx, run.scanId);
+        await this.imports.deleteFindings(tx, run.scanId);
         input = await this.storage.openRead(run.storageKey);
         // A read that stalls (storage hung) must not hold the application's imports for ever.
         failWhenIdle(input, this.config.IMPORT_LEASE_SECONDS * 1000);
-        if (abortReason) throw abortReason;
+        throwIfAborted(abortReason);
         let batch: NormalizedFinding[] = [];
         let findingsCount = 0;
         // An abort destroys the input, which ends the parse with an error (never mid-INSERT).
@@ -165,33 +211,39 @@ export class ImportRunnerService implements OnApplicationBootstrap, OnApplicatio
           if (batch.length >= FINDINGS_BATCH) {
             const full = batch;
             batch = [];
-            await insertFindings(tx, run.scanId, full);
+            await this.imports.insertFindings(tx, run.scanId, full);
           }
         });
-        await insertFindings(tx, run.scanId, batch);
+        await this.imports.insertFindings(tx, run.scanId, batch);
         batch = [];
-        if (abortReason) throw abortReason;
+        throwIfAborted(abortReason);
         const merging = await this.dataSource.transaction(async (phaseTx) => {
-          if (!(await renewLease(phaseTx, run, 'merging'))) return false;
+          if (!(await this.imports.renewLease(phaseTx, run, 'merging'))) return false;
           await recordUploadPhase(phaseTx, run.scanId, 'merging', 'Merging findings');
           return true;
         });
         if (!merging) throw new RunAborted('lease lost');
 
-        await lockApplicationMerges(tx, run.applicationId);
-        const duplicateOfScanId = await previousIdenticalScan(tx, run);
+        await this.imports.lockApplicationMerges(tx, run.applicationId);
+        const duplicateOfScanId = await this.imports.previousIdenticalScan(tx, run);
         const counts: MergeCounts =
           duplicateOfScanId === null
-            ? await mergeScanFindings(tx, run)
+            ? await this.imports.mergeScanFindings(tx, run)
             : {
                 newCount: 0,
-                stillPresentCount: await distinctFingerprints(tx, run.scanId),
+                stillPresentCount: await this.imports.distinctFingerprints(tx, run.scanId),
                 reopenedCount: 0,
                 fixedCount: 0,
               };
         clearInterval(heartbeat);
-        if (abortReason) throw abortReason;
-        if (!(await finishImport(tx, run, { ...counts, findingsCount, duplicateOfScanId })))
+        throwIfAborted(abortReason);
+        if (
+          !(await this.imports.finishImport(tx, run, {
+            ...counts,
+            findingsCount,
+            duplicateOfScanId,
+          }))
+        )
           throw new RunAborted('lease lost');
         const summary =
           importSummary(findingsCount, counts) +
@@ -209,16 +261,19 @@ export class ImportRunnerService implements OnApplicationBootstrap, OnApplicatio
           `Import ${run.id} of scan ${run.scanId} stopped: ${abortReason?.message ?? String(error)}`,
         );
         if (this.stopping)
-          await this.dataSource.transaction((tx) => releaseImport(tx, run)).catch(() => undefined);
+          await this.dataSource
+            .transaction((tx) => this.imports.releaseImport(tx, run))
+            .catch(() => undefined);
         return;
       }
       if (!isPermanentImportError(error)) {
-        // Storage or database trouble: not the report's fault. The lease lapses and the import is
-        // tried again (here or on another instance) after IMPORT_LEASE_SECONDS, MAX_ATTEMPTS in all.
+        // Storage or database trouble: not the report's fault. The job fails, pg-boss retries it
+        // after a backoff (here or on another instance) and the claim takes the import once its
+        // lease lapsed (IMPORT_LEASE_SECONDS), MAX_ATTEMPTS runs in all.
         this.logger.warn(
           `Import ${run.id} of scan ${run.scanId} will be retried: ${error instanceof Error ? error.message : String(error)}`,
         );
-        return;
+        throw error;
       }
       await this.fail(run, error instanceof Error ? error.message : String(error));
     } finally {
@@ -236,25 +291,33 @@ export class ImportRunnerService implements OnApplicationBootstrap, OnApplicatio
     message: string,
   ): Promise<void> {
     if (run.taskId === null) await recordUploadPhase(tx, run.scanId, phase, message);
-    else await appendCompletedTaskNote(tx, run.taskId, message);
+    else await this.outcomes.notify(tx, { taskId: run.taskId, scanId: run.scanId, phase, message });
   }
 
   /** Marks the run failed and tells the scan's history, in one transaction. */
   private async fail(run: ClaimedImport, reason: string): Promise<void> {
     const error = reason.slice(0, MAX_ERROR_CHARS) || 'Unknown error';
     await this.dataSource.transaction(async (tx) => {
-      if (await failImport(tx, run, error))
+      if (await this.imports.failImport(tx, run, error))
         await this.noteOutcome(tx, run, 'failed', `Import failed: ${error}`);
     });
     this.logger.warn(`Import ${run.id} of scan ${run.scanId} failed: ${error}`);
   }
 }
 
+/**
+ * Ends the run when its lease was lost or the instance is stopping (set by the heartbeat, which
+ * TypeScript's narrowing cannot see between two awaits).
+ */
+function throwIfAborted(reason: Error | undefined): void {
+  if (reason) throw reason;
+}
+
 /** The report itself is bad (or gone): trying again cannot help. */
 function isPermanentImportError(error: unknown): boolean {
   return (
     error instanceof ScanReportParseError ||
-    error instanceof NotFound ||
-    (error instanceof Error && error.message.startsWith('No scan report parser'))
+    error instanceof StoredScanMissing ||
+    error instanceof UnknownReportFormat
   );
 }

@@ -16,7 +16,7 @@ import {
   toVulnerabilityDto,
   VulnerabilityPageDto,
 } from './imports.dto';
-import { findScanImport, listFindings, listVulnerabilities } from './vulnerabilities.repository';
+import { VulnerabilitiesRepository } from './vulnerabilities.repository';
 
 const DEFAULT_PAGE_SIZE = 50;
 
@@ -32,6 +32,7 @@ export class ImportsService {
     private readonly dataSource: DataSource,
     private readonly applications: ApplicationsService,
     private readonly scans: ScansService,
+    private readonly vulnerabilities: VulnerabilitiesRepository,
   ) {}
 
   async listVulnerabilities(
@@ -53,7 +54,7 @@ export class ImportsService {
     const { total, rows, countsBySeverity } = await this.dataSource.transaction(
       'REPEATABLE READ',
       (tx) =>
-        listVulnerabilities(tx, {
+        this.vulnerabilities.listVulnerabilities(tx, {
           applicationId,
           severity: params.severity,
           scanner,
@@ -80,13 +81,18 @@ export class ImportsService {
   ): Promise<FindingPageDto> {
     await this.scans.get(applicationId, scanId, scope);
     const { page, pageSize, offset } = paging(params);
-    const { total, rows } = await listFindings(this.dataSource.manager, scanId, pageSize, offset);
+    const { total, rows } = await this.vulnerabilities.listFindings(
+      this.dataSource.manager,
+      scanId,
+      pageSize,
+      offset,
+    );
     return { total, page, pageSize, findings: rows.map(toFindingDto) };
   }
 
   async getImport(scope: TeamScope, applicationId: number, scanId: number): Promise<ScanImportDto> {
     await this.scans.get(applicationId, scanId, scope);
-    const row = await findScanImport(this.dataSource.manager, scanId);
+    const row = await this.vulnerabilities.findScanImport(this.dataSource.manager, scanId);
     // Scans stored before imports existed have none.
     if (!row) throw new NotFound(`Scan ${scanId} has no import.`);
     return toScanImportDto(row);

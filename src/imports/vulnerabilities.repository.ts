@@ -1,4 +1,5 @@
 /** The read side of imports: an application's vulnerabilities, a scan's findings and import run. */
+import { Injectable } from '@nestjs/common';
 import { EntityManager } from 'typeorm';
 import { SEVERITIES, Severity } from '../scans/formats';
 import type { VulnerabilityStatus } from './vulnerability.entity';
@@ -76,70 +77,70 @@ export type SeverityCounts = Record<Severity, number>;
 /** Most severe first, then oldest first: a stable order for paging. */
 const SEVERITY_RANK = `array_position(ARRAY['${SEVERITIES.join("','")}']::varchar[], severity)`;
 
-/**
- * One page of an application's vulnerabilities, the total, and counts by severity under the same
- * filters except severity (so the counts show what the severity filter would select). Served by
- * vulnerabilities_application_id_status_severity_idx.
- */
-export async function listVulnerabilities(
-  manager: EntityManager,
-  filter: VulnerabilityFilter,
-): Promise<{ total: number; rows: VulnerabilityRow[]; countsBySeverity: SeverityCounts }> {
-  const params: unknown[] = [filter.applicationId];
-  const where = ['application_id = $1'];
-  if (filter.status !== undefined) where.push(`status = $${params.push(filter.status)}`);
-  if (filter.scanner !== undefined) where.push(`scanner = $${params.push(filter.scanner)}`);
-  if (filter.cwe !== undefined) where.push(`cwe = $${params.push(filter.cwe)}`);
-  const facet = where.join(' AND ');
-  const counted: { severity: Severity; count: number }[] = await manager.query(
-    `SELECT severity, count(*)::int AS count FROM vulnerabilities WHERE ${facet} GROUP BY severity`,
-    params,
-  );
-  const countsBySeverity = Object.fromEntries(SEVERITIES.map((s) => [s, 0])) as SeverityCounts;
-  for (const { severity, count } of counted) countsBySeverity[severity] = count;
-  if (filter.severity !== undefined) where.push(`severity = $${params.push(filter.severity)}`);
-  const clause = where.join(' AND ');
-  const total =
-    filter.severity !== undefined
-      ? countsBySeverity[filter.severity]
-      : SEVERITIES.reduce((sum, s) => sum + countsBySeverity[s], 0);
-  const rows: VulnerabilityRow[] = await manager.query(
-    `SELECT * FROM vulnerabilities WHERE ${clause}
-     ORDER BY ${SEVERITY_RANK}, id
-     LIMIT $${params.length + 1} OFFSET $${params.length + 2}`,
-    [...params, filter.limit, filter.offset],
-  );
-  return { total, rows, countsBySeverity };
-}
+@Injectable()
+export class VulnerabilitiesRepository {
+  /**
+   * One page of an application's vulnerabilities, the total, and counts by severity under the same
+   * filters except severity (so the counts show what the severity filter would select). Served by
+   * vulnerabilities_application_id_status_severity_idx.
+   */
+  async listVulnerabilities(
+    manager: EntityManager,
+    filter: VulnerabilityFilter,
+  ): Promise<{ total: number; rows: VulnerabilityRow[]; countsBySeverity: SeverityCounts }> {
+    const params: unknown[] = [filter.applicationId];
+    const where = ['application_id = $1'];
+    if (filter.status !== undefined) where.push(`status = $${params.push(filter.status)}`);
+    if (filter.scanner !== undefined) where.push(`scanner = $${params.push(filter.scanner)}`);
+    if (filter.cwe !== undefined) where.push(`cwe = $${params.push(filter.cwe)}`);
+    const facet = where.join(' AND ');
+    const counted: { severity: Severity; count: number }[] = await manager.query(
+      `SELECT severity, count(*)::int AS count FROM vulnerabilities WHERE ${facet} GROUP BY severity`,
+      params,
+    );
+    const countsBySeverity = Object.fromEntries(SEVERITIES.map((s) => [s, 0])) as SeverityCounts;
+    for (const { severity, count } of counted) countsBySeverity[severity] = count;
+    if (filter.severity !== undefined) where.push(`severity = $${params.push(filter.severity)}`);
+    const clause = where.join(' AND ');
+    const total =
+      filter.severity !== undefined
+        ? countsBySeverity[filter.severity]
+        : SEVERITIES.reduce((sum, s) => sum + countsBySeverity[s], 0);
+    const rows: VulnerabilityRow[] = await manager.query(
+      `SELECT * FROM vulnerabilities WHERE ${clause}
+       ORDER BY ${SEVERITY_RANK}, id
+       LIMIT $${params.length + 1} OFFSET $${params.length + 2}`,
+      [...params, filter.limit, filter.offset],
+    );
+    return { total, rows, countsBySeverity };
+  }
 
-/** One page of a scan's findings in report order. Served by findings_scan_id_id_idx. */
-export async function listFindings(
-  manager: EntityManager,
-  scanId: number,
-  limit: number,
-  offset: number,
-): Promise<{ total: number; rows: FindingRow[] }> {
-  const [{ count }]: { count: number }[] = await manager.query(
-    `SELECT count(*)::int AS count FROM findings WHERE scan_id = $1`,
-    [scanId],
-  );
-  const rows: FindingRow[] = await manager.query(
-    `SELECT * FROM findings WHERE scan_id = $1 ORDER BY id LIMIT $2 OFFSET $3`,
-    [scanId, limit, offset],
-  );
-  return { total: count, rows };
-}
+  /** One page of a scan's findings in report order. Served by findings_scan_id_id_idx. */
+  async listFindings(
+    manager: EntityManager,
+    scanId: number,
+    limit: number,
+    offset: number,
+  ): Promise<{ total: number; rows: FindingRow[] }> {
+    const [{ count }]: { count: number }[] = await manager.query(
+      `SELECT count(*)::int AS count FROM findings WHERE scan_id = $1`,
+      [scanId],
+    );
+    const rows: FindingRow[] = await manager.query(
+      `SELECT * FROM findings WHERE scan_id = $1 ORDER BY id LIMIT $2 OFFSET $3`,
+      [scanId, limit, offset],
+    );
+    return { total: count, rows };
+  }
 
-export async function findScanImport(
-  manager: EntityManager,
-  scanId: number,
-): Promise<ScanImportRow | undefined> {
-  const rows: ScanImportRow[] = await manager.query(
-    `SELECT id, scan_id, application_id, scanner, phase, attempts, findings_count, new_count,
-            still_present_count, reopened_count, fixed_count, duplicate_of_scan_id, error,
-            queued_at, started_at, finished_at
-     FROM scan_imports WHERE scan_id = $1`,
-    [scanId],
-  );
-  return rows[0];
+  async findScanImport(manager: EntityManager, scanId: number): Promise<ScanImportRow | undefined> {
+    const rows: ScanImportRow[] = await manager.query(
+      `SELECT id, scan_id, application_id, scanner, phase, attempts, findings_count, new_count,
+              still_present_count, reopened_count, fixed_count, duplicate_of_scan_id, error,
+              queued_at, started_at, finished_at
+       FROM scan_imports WHERE scan_id = $1`,
+      [scanId],
+    );
+    return rows[0];
+  }
 }

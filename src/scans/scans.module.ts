@@ -3,6 +3,7 @@
  * application, and the one path a scan file takes into storage (scan-upload.ts).
  */
 import { Module } from '@nestjs/common';
+import { BackgroundModule } from '../background/background.module';
 import { DirectUploadsService } from './direct-uploads.service';
 import { ScanUploadsRepository } from './scan-uploads.repository';
 import { ScanIntake } from './scan-upload';
@@ -16,6 +17,7 @@ import { ThreadFixScansService } from './threadfix-scans.service';
 import { UploadSlots } from './upload-slots';
 
 @Module({
+  imports: [BackgroundModule],
   controllers: [ScansController, ThreadFixScansController],
   providers: [
     ScansService,

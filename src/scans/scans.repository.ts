@@ -14,7 +14,6 @@ import { EVENT_MESSAGE_MAX_CHARS, EVENT_OF_UPLOAD_PHASE } from '../events/event-
 import type { ImportPhase } from './import-phase';
 import type { UploadActorType } from './scan-upload.entity';
 import { ScanEntity } from './scan.entity';
-import { resolveScanner } from './scanner-types';
 
 export interface NewScan {
   applicationId: number;
@@ -71,20 +70,15 @@ export class ScansRepository {
     return rows.length > 0;
   }
 
-  /** Inserts the scan and its import run (queued; src/imports runs it) in the caller's transaction. */
-  async insertWithImport(tx: EntityManager, scan: NewScan): Promise<ScanEntity> {
-    const saved = await tx.save(
+  /** Inserts the scan in the caller's transaction (ScansService.record sends its import job beside it). */
+  async insert(tx: EntityManager, scan: NewScan): Promise<ScanEntity> {
+    return tx.save(
       tx.create(ScanEntity, {
         ...scan,
         originalFilename: scan.originalFilename.slice(0, 255),
         sizeBytes: String(scan.sizeBytes),
       }),
     );
-    await tx.query(
-      `INSERT INTO scan_imports (scan_id, application_id, scanner) VALUES ($1, $2, $3)`,
-      [saved.id, saved.applicationId, resolveScanner(saved.scanner)?.shortName ?? saved.scanner],
-    );
-    return saved;
   }
 
   /** Whether the application exists in a team of the scope. */

@@ -4,10 +4,12 @@ import { Readable } from 'node:stream';
 import { EntityManager } from 'typeorm';
 import { ApplicationNotFound } from '../applications/applications.service';
 import { TeamScope } from '../auth/team-scope';
+import { JobsService } from '../background/jobs.service';
 import { NotFound } from '../rest/rest-error';
 import { ScanStorage } from '../storage/scan-storage';
 import { StoredScanMissing } from '../storage/storage-errors';
 import { ScanEntity } from './scan.entity';
+import { SCAN_IMPORT_JOB, ScanImportJob } from './scan-import-job';
 import { NewScan, ScansRepository } from './scans.repository';
 
 export type { NewScan } from './scans.repository';
@@ -32,6 +34,7 @@ export class ScansService implements OnApplicationBootstrap {
   constructor(
     private readonly repository: ScansRepository,
     private readonly storage: ScanStorage,
+    private readonly jobs: JobsService,
   ) {}
 
   /**
@@ -56,10 +59,16 @@ export class ScansService implements OnApplicationBootstrap {
 
   /**
    * Records the scan and queues its import in the caller's transaction: a committed scan always
-   * has an import run, and a rolled-back completeTask leaves neither (src/imports runs it later).
+   * has an import job, and a rolled-back completeTask leaves neither (src/imports runs it later).
    */
-  record(tx: EntityManager, scan: NewScan): Promise<ScanEntity> {
-    return this.repository.insertWithImport(tx, scan);
+  async record(tx: EntityManager, scan: NewScan): Promise<ScanEntity> {
+    const saved = await this.repository.insert(tx, scan);
+    await this.jobs.send<ScanImportJob>(tx, SCAN_IMPORT_JOB, {
+      scanId: saved.id,
+      applicationId: saved.applicationId,
+      scanner: saved.scanner,
+    });
+    return saved;
   }
 
   /**

@@ -1,10 +1,9 @@
 /**
  * The task lifecycle events: their names (also their NATS subjects under NATS_SUBJECT_PREFIX),
- * which status change raises which, the payload the transition statements store (SQL) and the
- * message built from it (docs/events.md). The outbox itself is events/'s.
+ * which status change raises which, and the message built from the payload the transition
+ * statements store (task-transitions.repository.ts; docs/events.md). The outbox itself is events/'s.
  */
 import { isoTime, OutboxRow, registerEventMapper } from '../events/event.mapper';
-import { outboxInsertSql, outboxMessageSql } from '../events/outbox-sql';
 import { resolveScanner } from '../scans/scanner-types';
 import { statusString, TaskStatus } from './task-status';
 
@@ -34,38 +33,6 @@ export function eventOfStatus(to: TaskStatus): TaskEventType {
   const type = EVENT_OF_STATUS[to];
   if (!type) throw new Error(`No event for a move into status ${to}`);
   return type;
-}
-
-/**
- * The outbox INSERT of a statement's event, as a CTE body: one `type` event per row of `source`
- * (a CTE or subquery with scan_queue_tasks' columns as they are after the change), carrying
- * `messageSql` (an SQL expression: the history row's message). The payload is what
- * toTaskEventMessage reads; it names no key or key hash.
- */
-export function taskOutboxInsert(
-  type: TaskEventType,
-  source: string,
-  messageSql: string,
-  options: { withScan?: boolean } = {},
-): string {
-  const scan = options.withScan
-    ? `, 'scan', (SELECT jsonb_build_object('id', s.id, 'sha256', s.sha256, 'sizeBytes', s.size_bytes)
-                  FROM scans s WHERE s.task_id = t.id)`
-    : '';
-  return outboxInsertSql({
-    type,
-    from: `${source} t`,
-    aggregateId: 't.id',
-    payload: `jsonb_build_object(
-         'task', jsonb_build_object(
-           'id', t.id, 'applicationId', t.application_id, 'scanner', t.scanner, 'status', t.status,
-           'agentId', t.scan_agent_id, 'timeoutSeconds', t.timeout_seconds,
-           -- Credentials in a target URL (user:password@) stay out of events.
-           'targetUrl', regexp_replace(t.target_url, '^([a-z][a-z0-9+.-]*://)[^/?#@]*@', '\\1', 'i'),
-           'createdAt', t.created_at, 'startTime', t.start_time, 'endTime', t.end_time,
-           'timeoutTime', t.timeout_time),
-         'message', ${outboxMessageSql(messageSql)}${scan})`,
-  });
 }
 
 /** A task as taskOutboxInsert stores it (timestamps as PostgreSQL's JSON renders them). */

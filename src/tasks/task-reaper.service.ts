@@ -4,6 +4,7 @@
  */
 import { Injectable, Logger, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
 import { DataSource } from 'typeorm';
+import { PeriodicLoop } from '../background/periodic-loop';
 import { AppConfig } from '../config/app-config';
 import { MetricsService } from '../observability/metrics.service';
 import { timeOutOverdueTasks } from './task-transitions';
@@ -13,26 +14,28 @@ const BATCH = 500;
 @Injectable()
 export class TaskReaperService implements OnApplicationBootstrap, OnApplicationShutdown {
   private readonly logger = new Logger(TaskReaperService.name);
-  private timer?: NodeJS.Timeout;
   private running?: Promise<number>;
+  private readonly loop: PeriodicLoop;
 
   constructor(
     private readonly dataSource: DataSource,
     private readonly config: AppConfig,
     private readonly metrics: MetricsService,
-  ) {}
+  ) {
+    this.loop = new PeriodicLoop(() => this.reapOnce().then(() => false), {
+      name: 'Reaper',
+      logger: this.logger,
+      intervalMs: this.config.REAPER_INTERVAL_SECONDS * 1000,
+      runAtStart: false,
+    });
+  }
 
   onApplicationBootstrap(): void {
-    if (this.config.REAPER_INTERVAL_SECONDS === 0) return;
-    this.timer = setInterval(
-      () => void this.reapOnce(),
-      this.config.REAPER_INTERVAL_SECONDS * 1000,
-    );
-    this.timer.unref();
+    if (this.config.REAPER_INTERVAL_SECONDS > 0) this.loop.start();
   }
 
   async onApplicationShutdown(): Promise<void> {
-    clearInterval(this.timer);
+    await this.loop.stop();
     await this.running;
   }
 

@@ -1,7 +1,7 @@
 /**
  * The only SQL that writes `scan_queue_tasks.status` (the state table is task-state.ts). Every
  * statement is guarded by the current status in its WHERE clause and appends the status-history
- * row and the outbox event (events/outbox-sql.ts) in the same statement, so a transition, its
+ * row and the outbox event (events/outbox.repository.ts) in the same statement, so a transition, its
  * history row and its event commit or roll back together, no change goes without its event, and
  * two racing callers cannot both win.
  */
@@ -10,7 +10,8 @@ import { EntityManager } from 'typeorm';
 import { applicationInScopeSql, TeamScope, teamScopeParam } from '../auth/team-scope';
 import { agentUsableSql } from '../scan-agents/scan-agents.service';
 import { StatusActorType } from './scan-status.entity';
-import { eventOfStatus, taskOutboxInsert } from './task-events';
+import { outboxInsertSql, outboxMessageSql } from '../events/outbox.repository';
+import { eventOfStatus, TaskEventType } from './task-events';
 import { TaskRow } from './task-rows';
 import { sourcesOf } from './task-state';
 import { TaskStatus } from './task-status';
@@ -69,6 +70,38 @@ export interface AgentStatusMessage {
 
 const timedOutMessage = (column: string) =>
   `'Task timed out: no result by ' || to_char(${column} AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"')`;
+
+/**
+ * The outbox INSERT of a statement's event, as a CTE body: one `type` event per row of `source`
+ * (a CTE or subquery with scan_queue_tasks' columns as they are after the change), carrying
+ * `messageSql` (an SQL expression: the history row's message). The payload is what
+ * toTaskEventMessage reads; it names no key or key hash.
+ */
+export function taskOutboxInsert(
+  type: TaskEventType,
+  source: string,
+  messageSql: string,
+  options: { withScan?: boolean } = {},
+): string {
+  const scan = options.withScan
+    ? `, 'scan', (SELECT jsonb_build_object('id', s.id, 'sha256', s.sha256, 'sizeBytes', s.size_bytes)
+                  FROM scans s WHERE s.task_id = t.id)`
+    : '';
+  return outboxInsertSql({
+    type,
+    from: `${source} t`,
+    aggregateId: 't.id',
+    payload: `jsonb_build_object(
+         'task', jsonb_build_object(
+           'id', t.id, 'applicationId', t.application_id, 'scanner', t.scanner, 'status', t.status,
+           'agentId', t.scan_agent_id, 'timeoutSeconds', t.timeout_seconds,
+           -- Credentials in a target URL (user:password@) stay out of events.
+           'targetUrl', regexp_replace(t.target_url, '^([a-z][a-z0-9+.-]*://)[^/?#@]*@', '\\1', 'i'),
+           'createdAt', t.created_at, 'startTime', t.start_time, 'endTime', t.end_time,
+           'timeoutTime', t.timeout_time),
+         'message', ${outboxMessageSql(messageSql)}${scan})`,
+  });
+}
 
 @Injectable()
 export class TaskTransitionsRepository {

@@ -1,7 +1,9 @@
 /** Tasks: the scan queue, its state machine, the agent protocol and the reaper. */
 import { Module } from '@nestjs/common';
+import { ImportsModule } from '../imports/imports.module';
 import { ScanAgentsModule } from '../scan-agents/scan-agents.module';
 import { ScansModule } from '../scans/scans.module';
+import { ImportHistoryListener } from './import-history.listener';
 import { ScanConfigsController } from './scan-configs.controller';
 import { ScanConfigsService } from './scan-configs.service';
 import { TaskAccess } from './task-access';
@@ -19,7 +21,7 @@ import { TasksRepository } from './tasks.repository';
 import { TasksService } from './tasks.service';
 
 @Module({
-  imports: [ScanAgentsModule, ScansModule],
+  imports: [ScanAgentsModule, ScansModule, ImportsModule],
   // The protocol's static paths (tasks/queueScan …) are registered before the admin's tasks/:id.
   controllers: [TasksController, TasksAdminController, ScanConfigsController],
   providers: [
@@ -35,6 +37,7 @@ import { TasksService } from './tasks.service';
     TargetUrlPolicy,
     TaskMetrics,
     TaskMetricsRepository,
+    ImportHistoryListener,
   ],
   // The target URL policy serves the other ways in (schedules); the upload caps (UploadSlots) come
   // from ScansModule, beside the direct upload that shares them.

@@ -136,7 +136,8 @@ export class TasksService {
     if (claim.agentId === null) throw new Forbidden(UNKNOWN_AGENT_KEY);
     await this.agents.recordSeen(this.dataSource.manager, claim.agentId, params.agentConfig);
     if (!claim.task) throw new NoTaskFound();
-    const targetUrl = claim.task.target_url || (claim.applicationUrl as string);
+    // A claimed task always has its application's URL to fall back on.
+    const targetUrl = claim.task.target_url || (claim.applicationUrl ?? '');
     const refusal = this.targets.refusal(targetUrl);
     if (refusal) {
       await this.transitions.transitionTask(

@@ -2,5 +2,11 @@
 export * from './parsers/normalized-finding';
 export { ScanReportParseError } from './parsers/read-report';
 export { findingFingerprint } from './parsers/fingerprint';
-export { parseScanReport, SCAN_FORMATS, scanFormatOf, type ScanFormat } from './scan-formats';
+export {
+  parseScanReport,
+  SCAN_FORMATS,
+  scanFormatOf,
+  UnknownReportFormat,
+  type ScanFormat,
+} from './scan-formats';
 export { XML_LIMITS, XmlRefused } from './safe-xml-reader';

@@ -142,8 +142,16 @@ export function unsupportedFormatMessage(format: ScanFormat, root: string): stri
 /**
  * Streams `input` (a report of the named scanner) into findings, awaiting `onFinding` for each before
  * reading on. Rejects with ScanReportParseError for a report the XML reader refuses or of another
- * format; with a plain Error for an unknown scanner.
+ * format; with an UnknownReportFormat for a scanner it has no format of.
  */
+/** A scanner this table has no report format of: its reports cannot be imported. */
+export class UnknownReportFormat extends Error {
+  constructor(scannerShortName: string) {
+    super(`No scan report parser for scanner "${scannerShortName}"`);
+    this.name = 'UnknownReportFormat';
+  }
+}
+
 export function parseScanReport(
   scannerShortName: string,
   input: Readable,
@@ -151,7 +159,7 @@ export function parseScanReport(
 ): Promise<ParseSummary> {
   const format = scanFormatOf(scannerShortName);
   if (format === undefined) {
-    return Promise.reject(new Error(`No scan report parser for scanner "${scannerShortName}"`));
+    return Promise.reject(new UnknownReportFormat(scannerShortName));
   }
   return readReport(input, onFinding, format);
 }
