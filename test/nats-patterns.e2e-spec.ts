@@ -28,6 +28,16 @@ interface Pair {
   rest: [method: string, path: string, json?: unknown];
 }
 
+/** ThreadFix's application lookup by its team's name and its own. */
+const lookupPair = (teamName: string, name: string): Pair => ({
+  pattern: 'applications.lookup',
+  payload: { teamName, name },
+  rest: [
+    'GET',
+    `/applications/${encodeURIComponent(teamName)}/lookup?name=${encodeURIComponent(name)}`,
+  ],
+});
+
 describeWithNats('NATS request/reply patterns', () => {
   let nats: NatsTestServer;
   let t: TestServer;
@@ -150,14 +160,7 @@ describeWithNats('NATS request/reply patterns', () => {
       },
       { pattern: 'scans.details', payload: { scanId }, rest: ['GET', `/scans/${scanId}`] },
       { pattern: 'applications.get', payload: { id: app }, rest: ['GET', `/applications/${app}`] },
-      {
-        pattern: 'applications.lookup',
-        payload: { teamName, name: appName },
-        rest: [
-          'GET',
-          `/applications/${encodeURIComponent(teamName)}/lookup?name=${encodeURIComponent(appName)}`,
-        ],
-      },
+      lookupPair(teamName, appName),
       {
         pattern: 'vulnerabilities.list',
         payload: { applicationId: app, severity: 'low', pageSize: 1 },
@@ -493,14 +496,7 @@ describeWithNats('NATS request/reply patterns', () => {
         payload: { id: scanned },
         rest: ['GET', `/applications/${scanned}`],
       },
-      {
-        pattern: 'applications.lookup',
-        payload: { teamName, name: appName },
-        rest: [
-          'GET',
-          `/applications/${encodeURIComponent(teamName)}/lookup?name=${encodeURIComponent(appName)}`,
-        ],
-      },
+      lookupPair(teamName, appName),
       {
         pattern: 'teams.createApplication',
         payload: { teamId, name: 'refused' },
