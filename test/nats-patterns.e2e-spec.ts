@@ -28,6 +28,16 @@ interface Pair {
   rest: [method: string, path: string, json?: unknown];
 }
 
+/** ThreadFix's application lookup by its team's name and its own. */
+const lookupPair = (teamName: string, name: string): Pair => ({
+  pattern: 'applications.lookup',
+  payload: { teamName, name },
+  rest: [
+    'GET',
+    `/applications/${encodeURIComponent(teamName)}/lookup?name=${encodeURIComponent(name)}`,
+  ],
+});
+
 describeWithNats('NATS request/reply patterns', () => {
   let nats: NatsTestServer;
   let t: TestServer;
@@ -55,9 +65,29 @@ describeWithNats('NATS request/reply patterns', () => {
     return res.body.object;
   }
 
+  async function waitForImport(applicationId: number, scanId: number): Promise<void> {
+    const deadline = Date.now() + 60_000;
+    for (;;) {
+      const run = await ask<{ phase: string }>(
+        'scans.import',
+        { applicationId, scanId },
+        t.adminKey,
+      );
+      if (run.object.phase === 'done') return;
+      if (run.object.phase === 'failed' || Date.now() > deadline)
+        throw new Error(`import of scan ${scanId}: ${JSON.stringify(run)}`);
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+  }
+
   beforeAll(async () => {
     nats = await NatsTestServer.start(NATS_SERVER as string);
-    t = await TestServer.start({ NATS_URL: nats.url, NATS_SUBJECT_PREFIX: PREFIX });
+    // Imports run (the test server's default runs none): the imports' patterns read real findings.
+    t = await TestServer.start({
+      NATS_URL: nats.url,
+      NATS_SUBJECT_PREFIX: PREFIX,
+      IMPORT_POLL_INTERVAL_SECONDS: '1',
+    });
     client = await connectPatternClient(nats.url, PREFIX);
   });
   afterAll(async () => {
@@ -92,10 +122,12 @@ describeWithNats('NATS request/reply patterns', () => {
       'SELECT id FROM scan_uploads WHERE application_id = $1',
       [app],
     );
-    const [{ team_id: teamId }] = await t.query<{ team_id: number }>(
-      'SELECT team_id FROM applications WHERE id = $1',
+    const [{ team_id: teamId, name: appName }] = await t.query<{ team_id: number; name: string }>(
+      'SELECT team_id, name FROM applications WHERE id = $1',
       [app],
     );
+    // The import runs after completeTask: its reads compare once it has settled.
+    await waitForImport(app, scanId);
     const [{ name: teamName }] = await t.query<{ name: string }>(
       'SELECT name FROM teams WHERE id = $1',
       [teamId],
@@ -127,6 +159,23 @@ describeWithNats('NATS request/reply patterns', () => {
         rest: ['GET', `/applications/${app}/scans`],
       },
       { pattern: 'scans.details', payload: { scanId }, rest: ['GET', `/scans/${scanId}`] },
+      { pattern: 'applications.get', payload: { id: app }, rest: ['GET', `/applications/${app}`] },
+      lookupPair(teamName, appName),
+      {
+        pattern: 'vulnerabilities.list',
+        payload: { applicationId: app, severity: 'low', pageSize: 1 },
+        rest: ['GET', `/applications/${app}/vulnerabilities?severity=low&pageSize=1`],
+      },
+      {
+        pattern: 'scans.findings',
+        payload: { applicationId: app, scanId, page: 2, pageSize: 1 },
+        rest: ['GET', `/applications/${app}/scans/${scanId}/findings?page=2&pageSize=1`],
+      },
+      {
+        pattern: 'scans.import',
+        payload: { applicationId: app, scanId },
+        rest: ['GET', `/applications/${app}/scans/${scanId}/import`],
+      },
     ];
     const agentOnly = (await newKey(['CAN_RUN_SCAN_AGENT'])).apiKey;
     const teamsOnly = (await newKey(['CAN_MANAGE_TEAMS'])).apiKey;
@@ -152,6 +201,19 @@ describeWithNats('NATS request/reply patterns', () => {
       ]);
       expect([pair.pattern, refusedRest.status]).toEqual([pair.pattern, 403]);
     }
+    // The imports' reads above compared real rows, not empty pages.
+    const findings = await ask<{ total: number; findings: unknown[] }>(
+      'scans.findings',
+      { applicationId: app, scanId, page: 2, pageSize: 1 },
+      t.adminKey,
+    );
+    expect(findings.object.findings).toHaveLength(1);
+    const vulnerabilities = await ask<{ total: number }>(
+      'vulnerabilities.list',
+      { applicationId: app, severity: 'low', pageSize: 1 },
+      t.adminKey,
+    );
+    expect(vulnerabilities.object.total).toBeGreaterThan(1);
     // The pending scan: its text is the reply's `message` field of the object.
     const pending = await ask<{ message: string; status: unknown }>(
       'scans.pendingStatus',
@@ -217,6 +279,68 @@ describeWithNats('NATS request/reply patterns', () => {
       t.adminKey,
     );
     expect(deactivated.object.active).toBe(false);
+    // ThreadFix's application routes: created in a team, updated with its rules and errorMap.
+    const inTeam = await ask<{ id: number; name: string }>(
+      'teams.createApplication',
+      { teamId, name: 'nats tf app', url: 'http://target.example/tf' },
+      t.adminKey,
+    );
+    const inTeamRest = await rest<{ id: number }>(
+      ['POST', `/teams/${teamId}/applications/new`, { name: 'rest tf app' }],
+      t.adminKey,
+    );
+    expect(inTeam).toMatchObject({ success: true, object: { name: 'nats tf app' } });
+    expect(Object.keys(inTeam.object).sort()).toEqual(Object.keys(inTeamRest.body.object).sort());
+    expect(
+      (await ask('teams.createApplication', { teamId, name: 'rest tf app' }, t.adminKey))
+        .responseCode,
+    ).toBe(
+      (
+        await rest(
+          ['POST', `/teams/${teamId}/applications/new`, { name: 'rest tf app' }],
+          t.adminKey,
+        )
+      ).status,
+    );
+    const tfUpdate = { applicationCriticality: '3', description: 'over nats' };
+    expect(
+      await ask(
+        'applications.threadFixUpdate',
+        { applicationId: inTeam.object.id, ...tfUpdate },
+        t.adminKey,
+      ),
+    ).toMatchObject({
+      success: true,
+      object: (
+        await rest(
+          ['PUT', `/applications/${inTeamRest.body.object.id}/update`, tfUpdate],
+          t.adminKey,
+        )
+      ).body.object,
+    });
+    expect(
+      (await t.get<{ description: string }>(`${R}/applications/${inTeam.object.id}`, t.adminKey))
+        .body.object.description,
+    ).toBe('over nats');
+    const invalid = { name: '', url: 'not a url', applicationCriticality: '9' };
+    const refusedUpdate = await ask(
+      'applications.threadFixUpdate',
+      { applicationId: inTeam.object.id, ...invalid },
+      t.adminKey,
+    );
+    const refusedUpdateRest = await rest<null>(
+      ['PUT', `/applications/${inTeamRest.body.object.id}/update`, invalid],
+      t.adminKey,
+    );
+    expect(refusedUpdate).toEqual({
+      ...refusedUpdateRest.body,
+      responseCode: refusedUpdateRest.status,
+    });
+    expect(Object.keys(refusedUpdate.errorMap ?? {}).sort()).toEqual([
+      'applicationCriticality',
+      'name',
+      'url',
+    ]);
     expect((await ask('teams.delete', { teamId }, t.adminKey)).object).toEqual(
       (await rest(['DELETE', `/teams/${createdRest.body.object.id}/delete`], t.adminKey)).body
         .object,
@@ -319,22 +443,102 @@ describeWithNats('NATS request/reply patterns', () => {
       ['tasks.cancel', { id: 1 }],
       ['tasks.queue', { applicationId: app, scannerType: 'zap' }],
       ['tasks.requestScanAgentKey', {}],
+      ['teams.createApplication', { teamId: otherTeam, name: 'refused' }],
+      [
+        'applications.threadFixUpdate',
+        { applicationId: app, url: 'http://target.example/refused' },
+      ],
     ] as [string, Record<string, unknown>][]) {
       expect([pattern, (await ask(pattern, payload, readOnly)).responseCode]).toEqual([
         pattern,
         403,
       ]);
     }
-    for (const [pattern, payload] of [
-      ['applications.update', { id: app, url: 'http://target.example/refused' }],
-      ['applications.scans', { applicationId: app }],
-      ['scanConfigs.list', { applicationId: app }],
-    ] as [string, Record<string, unknown>][]) {
-      expect([pattern, (await ask(pattern, payload, elsewhere)).responseCode]).toEqual([
-        pattern,
+    const claimed = await givenClaimedTask(t, 'zap');
+    const scanned = claimed.applicationId;
+    expect(
+      (
+        await completeTask(t, claimed, {
+          name: 'zap.xml',
+          content: fixture('zap/5_zap_sample_one.xml'),
+        })
+      ).status,
+    ).toBe(200);
+    const [{ id: scanId, teamId, teamName, appName }] = await t.query<{
+      id: number;
+      teamId: number;
+      teamName: string;
+      appName: string;
+    }>(
+      `SELECT s.id, a.team_id AS "teamId", tm.name AS "teamName", a.name AS "appName"
+         FROM scans s JOIN applications a ON a.id = s.application_id JOIN teams tm ON tm.id = a.team_id
+        WHERE s.task_id = $1`,
+      [claimed.taskId],
+    );
+    const outOfScope: Pair[] = [
+      {
+        pattern: 'applications.update',
+        payload: { id: app, url: 'http://target.example/refused' },
+        rest: ['PATCH', `/applications/${app}`, { url: 'http://target.example/refused' }],
+      },
+      {
+        pattern: 'applications.scans',
+        payload: { applicationId: app },
+        rest: ['GET', `/applications/${app}/scans`],
+      },
+      {
+        pattern: 'scanConfigs.list',
+        payload: { applicationId: app },
+        rest: ['GET', `/applications/${app}/scan-configs`],
+      },
+      {
+        pattern: 'applications.get',
+        payload: { id: scanned },
+        rest: ['GET', `/applications/${scanned}`],
+      },
+      lookupPair(teamName, appName),
+      {
+        pattern: 'teams.createApplication',
+        payload: { teamId, name: 'refused' },
+        rest: ['POST', `/teams/${teamId}/applications/new`, { name: 'refused' }],
+      },
+      {
+        pattern: 'applications.threadFixUpdate',
+        payload: { applicationId: scanned, url: 'http://target.example/refused' },
+        rest: ['PUT', `/applications/${scanned}/update`, { url: 'http://target.example/refused' }],
+      },
+      {
+        pattern: 'vulnerabilities.list',
+        payload: { applicationId: scanned },
+        rest: ['GET', `/applications/${scanned}/vulnerabilities`],
+      },
+      {
+        pattern: 'scans.findings',
+        payload: { applicationId: scanned, scanId },
+        rest: ['GET', `/applications/${scanned}/scans/${scanId}/findings`],
+      },
+      {
+        pattern: 'scans.import',
+        payload: { applicationId: scanned, scanId },
+        rest: ['GET', `/applications/${scanned}/scans/${scanId}/import`],
+      },
+    ];
+    for (const pair of outOfScope) {
+      const [viaNats, viaRest] = [
+        await ask(pair.pattern, pair.payload, elsewhere),
+        await rest(pair.rest, elsewhere),
+      ];
+      expect([pair.pattern, viaNats.responseCode, viaNats.message]).toEqual([
+        pair.pattern,
         404,
+        viaRest.body.message,
       ]);
+      expect([pair.pattern, viaRest.status]).toEqual([pair.pattern, 404]);
     }
+    // In scope, the same key reaches what it was refused above.
+    expect(
+      (await ask('scans.import', { applicationId: scanned, scanId }, t.adminKey)).object,
+    ).toMatchObject({ scanId, applicationId: scanned });
     expect(
       (await t.get<{ url: string }>(`${R}/applications/${app}`, t.adminKey)).body.object.url,
     ).toBe('http://target.example/app');

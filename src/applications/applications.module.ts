@@ -8,6 +8,6 @@ import { ThreadFixApplicationsService } from './threadfix-applications.service';
 @Module({
   controllers: [ApplicationsController, ThreadFixApplicationsController],
   providers: [ApplicationsService, ThreadFixApplicationsService],
-  exports: [ApplicationsService],
+  exports: [ApplicationsService, ThreadFixApplicationsService],
 })
 export class ApplicationsModule {}

@@ -25,6 +25,6 @@ import { VulnerabilitiesRepository } from './vulnerabilities.repository';
     VulnerabilitiesRepository,
     ImportOutcomeListeners,
   ],
-  exports: [ImportOutcomeListeners],
+  exports: [ImportOutcomeListeners, ImportsService],
 })
 export class ImportsModule {}

@@ -1,7 +1,6 @@
 /**
  * Teams, applications and API keys over NATS: each pattern through its REST route's service,
- * behind its rule and team scope; the comment names the route. (ThreadFix's application routes
- * that need ThreadFixApplicationsService wait for ApplicationsModule to export it.)
+ * behind its rule and team scope; the comment names the route.
  */
 import { MessagePattern } from '@nestjs/microservices';
 import {
@@ -11,6 +10,8 @@ import {
   toApplicationDto,
 } from '../applications/application.dto';
 import { ApplicationsService } from '../applications/applications.service';
+import { ThreadFixApplicationJson } from '../applications/threadfix-application.dto';
+import { ThreadFixApplicationsService } from '../applications/threadfix-applications.service';
 import { ApiKeyDto, CreateApiKeyDto, CreatedApiKeyDto, toApiKeyDto } from '../auth/api-key.dto';
 import { ApiKeysService } from '../auth/api-keys.service';
 import { AuthenticatedCaller } from '../auth/authenticated-caller';
@@ -20,10 +21,13 @@ import { ListTeamsParams, TeamJson, TeamListItemJson, TeamNameParams } from '../
 import { TeamsService } from '../teams/teams.service';
 import { ServiceCaller } from './service-key.guard';
 import {
+  ApplicationLookupMessage,
   ApplicationUpdateMessage,
   IdMessage,
+  TeamApplicationCreateMessage,
   TeamIdMessage,
   TeamUpdateMessage,
+  ThreadFixApplicationUpdateMessage,
 } from './service-messages.dto';
 import { Message, ServicePatterns } from './service-patterns';
 
@@ -34,6 +38,7 @@ export class DirectoryMessagesController {
   constructor(
     private readonly teams: TeamsService,
     private readonly applications: ApplicationsService,
+    private readonly threadFixApplications: ThreadFixApplicationsService,
     private readonly apiKeys: ApiKeysService,
   ) {}
 
@@ -109,6 +114,49 @@ export class DirectoryMessagesController {
     @Message() query: ListApplicationsDto,
   ): Promise<ApplicationDto[]> {
     return (await this.applications.list(query.includeInactive, caller)).map(toApplicationDto);
+  }
+
+  /** GET rest/applications/:id (scanqueue's fields and ThreadFix's) */
+  @MessagePattern('applications.get')
+  @RequireAccess(ACCESS.applicationRead)
+  applicationGet(
+    @ServiceCaller() caller: Caller,
+    @Message() params: IdMessage,
+  ): Promise<ThreadFixApplicationJson> {
+    return this.threadFixApplications.detail(caller, params.id);
+  }
+
+  /** POST rest/teams/:teamId/applications/new */
+  @MessagePattern('teams.createApplication')
+  @RequireAccess(ACCESS.applicationWrite)
+  teamApplicationCreate(
+    @ServiceCaller() caller: Caller,
+    @Message() { teamId, ...params }: TeamApplicationCreateMessage,
+  ): Promise<ThreadFixApplicationJson> {
+    return this.threadFixApplications.createInTeam(caller, teamId, params);
+  }
+
+  /** GET rest/applications/:teamName/lookup (the names as given: no query-string encoding to undo) */
+  @MessagePattern('applications.lookup')
+  @RequireAccess(ACCESS.applicationRead)
+  applicationLookup(
+    @ServiceCaller() caller: Caller,
+    @Message() params: ApplicationLookupMessage,
+  ): Promise<ThreadFixApplicationJson> {
+    return this.threadFixApplications.lookup(caller, params.teamName, {
+      name: params.name,
+      uniqueId: params.uniqueId,
+    });
+  }
+
+  /** PUT rest/applications/:applicationId/update (a validation failure carries its `errorMap`) */
+  @MessagePattern('applications.threadFixUpdate')
+  @RequireAccess(ACCESS.applicationWrite)
+  applicationThreadFixUpdate(
+    @ServiceCaller() caller: Caller,
+    @Message() { applicationId, ...params }: ThreadFixApplicationUpdateMessage,
+  ): Promise<string> {
+    return this.threadFixApplications.update(caller, applicationId, params);
   }
 
   /** PATCH rest/applications/:id */

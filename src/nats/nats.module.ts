@@ -4,16 +4,30 @@
  */
 import { Module } from '@nestjs/common';
 import { ApplicationsModule } from '../applications/applications.module';
+import { ImportsModule } from '../imports/imports.module';
 import { ScanAgentsModule } from '../scan-agents/scan-agents.module';
 import { ScansModule } from '../scans/scans.module';
 import { TasksModule } from '../tasks/tasks.module';
 import { TeamsModule } from '../teams/teams.module';
 import { DirectoryMessagesController } from './directory-messages.controller';
+import { ImportsMessagesController } from './imports-messages.controller';
 import { ScansMessagesController } from './scans-messages.controller';
 import { TasksMessagesController } from './tasks-messages.controller';
 
 @Module({
-  imports: [TasksModule, ScansModule, ScanAgentsModule, TeamsModule, ApplicationsModule],
-  controllers: [TasksMessagesController, DirectoryMessagesController, ScansMessagesController],
+  imports: [
+    TasksModule,
+    ImportsModule,
+    ScansModule,
+    ScanAgentsModule,
+    TeamsModule,
+    ApplicationsModule,
+  ],
+  controllers: [
+    TasksMessagesController,
+    DirectoryMessagesController,
+    ScansMessagesController,
+    ImportsMessagesController,
+  ],
 })
 export class NatsServicesModule {}

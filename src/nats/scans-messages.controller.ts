@@ -1,7 +1,7 @@
 /**
  * Scans over NATS but their file transfers (the direct upload, the downloads): each pattern
  * through its REST route's service, behind its rule and team scope; the comment names the route.
- * (The imports' routes wait for ImportsModule to export ImportsService.)
+ * (What the imports found: imports-messages.controller.ts.)
  */
 import { MessagePattern } from '@nestjs/microservices';
 import { AuthenticatedCaller } from '../auth/authenticated-caller';

@@ -13,6 +13,7 @@ import {
   NestInterceptor,
 } from '@nestjs/common';
 import { map, Observable, of } from 'rxjs';
+import { FormValidationFailed } from '../applications/form-validation';
 import { toRestFailure } from '../rest/rest-exception.filter';
 import { ServiceEnvelope, serviceFailure, serviceSuccess } from './service-wire';
 
@@ -23,11 +24,17 @@ export class ServiceEnvelopeInterceptor implements NestInterceptor {
   }
 }
 
-/** The RPC side of RestExceptionFilter: the same mapping of errors to statuses and messages. */
+/**
+ * The RPC side of RestExceptionFilter: the same mapping of errors to statuses and messages, and
+ * FormValidationFilter's `errorMap` beside the envelope for the failures that carry one.
+ */
 @Catch()
 export class ServiceEnvelopeFilter implements ExceptionFilter {
   catch(error: unknown, _host: ArgumentsHost): Observable<ServiceEnvelope<never>> {
     const { status, body } = toRestFailure(error);
-    return of(serviceFailure(status, body.message));
+    const failure = serviceFailure(status, body.message);
+    return of(
+      error instanceof FormValidationFailed ? { ...failure, errorMap: error.errorMap } : failure,
+    );
   }
 }

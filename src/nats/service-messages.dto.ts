@@ -1,7 +1,13 @@
 /** Payloads of the NATS request/reply patterns that have no REST parameter class of their own. */
 import { applyDecorators, ArgumentMetadata, Injectable, PipeTransform } from '@nestjs/common';
-import { IsInt, Max, Min } from 'class-validator';
+import { IsInt, IsString, Max, MaxLength, Min } from 'class-validator';
 import { UpdateApplicationDto } from '../applications/application.dto';
+import {
+  ApplicationLookupParams,
+  CreateTeamApplicationParams,
+  UpdateThreadFixApplicationParams,
+} from '../applications/threadfix-application.dto';
+import { ListVulnerabilitiesParams, PageParams } from '../imports/imports.dto';
 import { IsRequired, ToInt } from '../rest/param-rules';
 import { ScanDetailsParams } from '../scans/threadfix-scan.dto';
 import { TaskHistoryParams } from '../tasks/task-params.dto';
@@ -58,6 +64,35 @@ export class ScanDetailsMessage extends ScanDetailsParams {
 export class PendingScanMessage {
   @IdField('applicationId') applicationId!: number;
   @IdField('pendingScanId') pendingScanId!: number;
+}
+
+export class TeamApplicationCreateMessage extends CreateTeamApplicationParams {
+  @IdField('teamId') teamId!: number;
+}
+
+/** `teamName` is the REST path's segment, as given (no percent-encoding to undo). */
+export class ApplicationLookupMessage extends ApplicationLookupParams {
+  @IsRequired('teamName')
+  @IsString({ message: 'teamName must be one string.' })
+  @MaxLength(10_000)
+  teamName!: string;
+}
+
+export class ThreadFixApplicationUpdateMessage extends UpdateThreadFixApplicationParams {
+  @IdField('applicationId') applicationId!: number;
+}
+
+export class VulnerabilitiesMessage extends ListVulnerabilitiesParams {
+  @IdField('applicationId') applicationId!: number;
+}
+
+export class ScanFindingsMessage extends PageParams {
+  @IdField('applicationId') applicationId!: number;
+  @IdField('scanId') scanId!: number;
+}
+
+export class ScanImportMessage extends ApplicationIdMessage {
+  @IdField('scanId') scanId!: number;
 }
 
 /** Validates a payload against its class with the REST validation rules (and their messages). */

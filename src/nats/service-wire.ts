@@ -13,6 +13,8 @@ export interface ServiceEnvelope<T> {
   success: boolean;
   responseCode: number;
   object: T | null;
+  /** Field → message, beside a validation failure's envelope (as REST's FormValidationFilter). */
+  errorMap?: Readonly<Record<string, string>>;
 }
 
 export function serviceSuccess<T>(object: T | undefined): ServiceEnvelope<T> {

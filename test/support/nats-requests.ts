@@ -11,6 +11,8 @@ export interface PatternReply<T = unknown> {
   success: boolean;
   responseCode: number;
   object: T;
+  /** Beside a validation failure of ThreadFix's application update, as on REST. */
+  errorMap?: Record<string, string>;
 }
 
 export interface PatternClient {
