@@ -5,7 +5,7 @@
  * Parser-level correctness is tested beside the parsers; here the parser is the oracle for which
  * findings share a fingerprint, and the assertions are about the pipeline and the merge.
  */
-import { readFile, writeFile } from 'node:fs/promises';
+import { readFile, rm, writeFile } from 'node:fs/promises';
 import { request as httpRequest } from 'node:http';
 import * as path from 'node:path';
 import {
@@ -646,6 +646,34 @@ describe('scan imports', () => {
     // The next import of the application is not held back by the failure.
     const next = await importReport(applicationId, DOJO);
     expect(next.run.phase).toBe('done');
+  });
+
+  it('a scan whose stored file is gone fails its import at once (no retry can bring it back), and says so', async () => {
+    const applicationId = await givenApplication(t);
+    const ok = await importReport(applicationId, DOJO);
+    // Hold the application's queue (as in the test above) while the file disappears.
+    await t.query(
+      `UPDATE scan_imports SET phase = 'parsing', owner_instance = 'elsewhere', heartbeat_at = now() + interval '1 hour' WHERE scan_id = $1`,
+      [ok.scanId],
+    );
+    const task = await claimTask(applicationId);
+    expect((await completeTask(t, task, { name: 'ZAPRESULTS.xml', content: DOJO })).status).toBe(
+      200,
+    );
+    const scanId = await scanOf(task.taskId);
+    const [{ storage_key }] = await t.query<{ storage_key: string }>(
+      'SELECT storage_key FROM scans WHERE id = $1',
+      [scanId],
+    );
+    await rm(path.join(t.dataDir, 'scans', storage_key));
+    await t.query(
+      `UPDATE scan_imports SET phase = 'done', owner_instance = NULL, heartbeat_at = NULL WHERE scan_id = $1`,
+      [ok.scanId],
+    );
+    const run = await waitForImport(applicationId, scanId);
+    expect(run).toMatchObject({ phase: 'failed', attempts: 1, findings: 0 });
+    expect(run.error).toContain('The scan file was not found.');
+    expect(await lastStatusMessage(task.taskId)).toBe(`Import failed: ${run.error}`);
   });
 
   describe("DefectDojo's sample reports and the one XML reader", () => {
