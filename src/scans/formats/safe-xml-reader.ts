@@ -172,7 +172,7 @@ export class SafeXmlReader implements XmlCursor {
       this.stack.push(tag.name);
       if (this.stack.length > limits.maxDepth) refuse(XML_REFUSALS.tooDeep);
       this.handlerCall = true;
-      handlers.open?.(tag.name, this.stack, tag.attributes as Record<string, string>);
+      handlers.open?.(tag.name, this.stack, tag.attributes);
       this.handlerCall = false;
       // A self-closing tag gets its closetag event right after; nothing else to do here.
     });
