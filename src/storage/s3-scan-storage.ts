@@ -32,8 +32,6 @@ import { describe, isNotFound } from './s3-errors';
 import { ScanStorage, type ScanStorageUpload } from './scan-storage';
 import { S3Upload } from './s3-upload';
 
-export { S3IntegrityError } from './s3-errors';
-
 /** S3's smallest part (except the last) and its most parts per upload. */
 const MIN_PART_SIZE = 5 * 1024 * 1024;
 const MAX_PARTS = 10_000;

@@ -6,8 +6,8 @@ import { Injectable, Logger, OnApplicationBootstrap, OnApplicationShutdown } fro
 import { DataSource } from 'typeorm';
 import { PeriodicLoop } from '../background/periodic-loop';
 import { AppConfig } from '../config/app-config';
-import { MetricsService } from '../observability/metrics.service';
 import { timeOutOverdueTasks } from './task-transitions';
+import { TaskMetrics } from './task-metrics';
 
 const BATCH = 500;
 
@@ -20,7 +20,7 @@ export class TaskReaperService implements OnApplicationBootstrap, OnApplicationS
   constructor(
     private readonly dataSource: DataSource,
     private readonly config: AppConfig,
-    private readonly metrics: MetricsService,
+    private readonly metrics: TaskMetrics,
   ) {
     this.loop = new PeriodicLoop(() => this.reapOnce().then(() => false), {
       name: 'Reaper',

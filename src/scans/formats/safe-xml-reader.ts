@@ -28,7 +28,6 @@ export const XML_LIMITS = Object.freeze({
   /** About twice what the densest real report (~2,000 per MB) would carry at the 1 GiB upload limit. */
   maxAttributesPerDocument: 4_000_000,
 });
-export type XmlLimits = typeof XML_LIMITS;
 
 /**
  * Input is fed to saxes in slices of at most this many bytes, and what saxes holds of text, CDATA
