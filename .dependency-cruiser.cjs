@@ -13,13 +13,7 @@
  * rest/ (the HTTP helpers). Every other domain file may import from rest/ only the error classes
  * (rest-error.ts, moving to src/errors/) and the validation vocabulary the DTOs share
  * (param-rules.ts): a service never sees a request, a reply or an envelope.
- *
- * Files of scripts/pending-areas.cjs (seams other branches are reworking) report as warnings.
  */
-const {
-  moduleGraph: PENDING,
-  folderCycles: PENDING_FOLDER_CYCLES,
-} = require('./scripts/pending-areas.cjs');
 
 /** Highest first: each may import those after it. */
 const DOMAIN = [
@@ -45,8 +39,6 @@ const INFRASTRUCTURE = [
 const SHELL = ['edge', 'health', 'threadfix-admin', 'openapi'];
 
 const anyOf = (folders) => `^src/(${folders.join('|')})/`;
-const escape = (path) => path.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
-const PENDING_FILES = `^(${PENDING.map(escape).join('|') || '$^'})$`;
 
 /**
  * HTTP-facing files of a domain module, by their name: Nest's HTTP pieces, the readers of a
@@ -105,56 +97,8 @@ const rules = [
   },
 ];
 
-/** Each rule twice: an error everywhere but in the pending files, a warning there. */
-const withPending = (rule) => {
-  const pathNot = [rule.from.pathNot, PENDING_FILES].filter(Boolean).join('|');
-  const inPending = `(?=${PENDING_FILES})${rule.from.path ?? ''}`;
-  return [
-    { ...rule, severity: 'error', from: { ...rule.from, pathNot } },
-    {
-      ...rule,
-      name: `${rule.name}(pending)`,
-      severity: 'warn',
-      from: { ...rule.from, path: inPending },
-    },
-  ];
-};
-
-/**
- * The folder-cycle rule: an error, but for the folder steps (from → to) of scripts/pending-areas.cjs
- * (folderCycles), which are warnings.
- */
-const folderCycleRules = (rule) => {
-  const exact = (folder) => `^${escape(folder)}$`;
-  const pendingFrom = [...new Set(PENDING_FOLDER_CYCLES.map(([from]) => from))];
-  const targetsOf = (from) =>
-    PENDING_FOLDER_CYCLES.filter(([f]) => f === from).map(([, to]) => exact(to));
-  return [
-    {
-      ...rule,
-      severity: 'error',
-      from: { ...rule.from, pathNot: pendingFrom.map(exact).join('|') || '$^' },
-    },
-    ...pendingFrom.map((from) => ({
-      ...rule,
-      severity: 'error',
-      from: { path: exact(from) },
-      to: { ...rule.to, pathNot: targetsOf(from).join('|') },
-    })),
-    ...PENDING_FOLDER_CYCLES.map(([from, to]) => ({
-      ...rule,
-      name: `${rule.name}(pending)`,
-      severity: 'warn',
-      from: { path: exact(from) },
-      to: { ...rule.to, path: exact(to) },
-    })),
-  ];
-};
-
 module.exports = {
-  forbidden: rules.flatMap((rule) =>
-    rule.scope === 'folder' ? folderCycleRules(rule) : withPending(rule),
-  ),
+  forbidden: rules.map((rule) => ({ ...rule, severity: 'error' })),
   options: {
     doNotFollow: { path: 'node_modules' },
     exclude: { path: '^src/database/migrations/' },

@@ -1,8 +1,4 @@
-import { createRequire } from 'node:module';
 import tseslint from 'typescript-eslint';
-
-/** Files other issue-13 branches are reworking: their type-aware findings are warnings for now. */
-const { lint: PENDING_LINT } = createRequire(import.meta.url)('./scripts/pending-areas.cjs');
 
 /** Promises and thenables handled on purpose: a floating promise is a lost error or a race. */
 const TYPE_AWARE_RULES = {
@@ -16,13 +12,6 @@ const TYPE_AWARE_RULES = {
   // One concern per file: a file past 400 lines holds two (issue 13).
   'max-lines': ['error', { max: 400, skipBlankLines: false, skipComments: false }],
 };
-const asWarnings = (rules) =>
-  Object.fromEntries(
-    Object.entries(rules).map(([name, value]) => [
-      name,
-      Array.isArray(value) ? ['warn', ...value.slice(1)] : 'warn',
-    ]),
-  );
 
 /** @scanqueue/wire holds types only: a value import would need code it does not have. */
 const WIRE_TYPES_ONLY = {
@@ -97,7 +86,4 @@ export default tseslint.config(
     },
     rules: TYPE_AWARE_RULES,
   },
-  ...(PENDING_LINT.length > 0
-    ? [{ files: PENDING_LINT, rules: asWarnings(TYPE_AWARE_RULES) }]
-    : []),
 );

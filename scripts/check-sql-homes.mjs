@@ -2,8 +2,7 @@
 /**
  * SQL has one home per module: its repository (`*.repository.ts`), and the migrations. This check
  * (part of `npm run lint`) fails on a string or template literal in src/ that reads as an SQL
- * statement (SELECT, INSERT INTO, UPDATE … SET, DELETE FROM, WITH … AS) anywhere else. Files of
- * scripts/pending-areas.cjs (sqlHomes) are reported as warnings.
+ * statement (SELECT, INSERT INTO, UPDATE … SET, DELETE FROM, WITH … AS) anywhere else.
  *
  * Infrastructure statements that are no module's data (the migration lock, CREATE DATABASE, a
  * health probe's `SELECT 1`) may stay where they run when the literal's line, or the line above
@@ -12,12 +11,8 @@
  * Usage: node scripts/check-sql-homes.mjs [file or folder …] (default: src)
  */
 import { readdirSync, readFileSync, statSync } from 'node:fs';
-import { createRequire } from 'node:module';
 import path from 'node:path';
 import ts from 'typescript';
-
-const require = createRequire(import.meta.url);
-const { sqlHomes: PENDING } = require('./pending-areas.cjs');
 
 /** A statement's opening words, upper case as this code base writes SQL. */
 const SQL_STATEMENT =
@@ -63,20 +58,15 @@ export function sqlOutsideHomes(file, source = readFileSync(file, 'utf8')) {
 
 function main(entries) {
   let errors = 0;
-  let warnings = 0;
   for (const entry of entries)
     for (const file of typeScriptFiles(entry))
       for (const hit of sqlOutsideHomes(file)) {
-        const pending = PENDING.includes(hit.file);
-        pending ? warnings++ : errors++;
+        errors++;
         console.log(
-          `${hit.file}:${hit.line}: ${pending ? 'warning (pending area)' : 'error'}: SQL outside a repository: ${hit.text.slice(0, 80)}`,
+          `${hit.file}:${hit.line}: error: SQL outside a repository: ${hit.text.slice(0, 80)}`,
         );
       }
-  if (errors + warnings > 0)
-    console.log(
-      `\n${errors} error(s), ${warnings} warning(s): SQL belongs in the module's *.repository.ts`,
-    );
+  if (errors > 0) console.log(`\n${errors} error(s): SQL belongs in the module's *.repository.ts`);
   return errors === 0 ? 0 : 1;
 }
 

@@ -8,7 +8,7 @@
 import { EntityManager } from 'typeorm';
 import { TeamScope, teamScopeParam } from '../auth/team-scope';
 import { teamInScopeSql } from '../auth/team-scope.repository';
-import type { SeverityCountsRow } from '../teams/teams.repository';
+import { SEVERITY_COUNTS_SQL, type SeverityCountsRow } from '../teams/teams.repository';
 
 export interface ApplicationViewRow extends SeverityCountsRow {
   id: number;
@@ -35,11 +35,7 @@ export async function findApplicationView(
   const rows: ApplicationViewRow[] = await m.query(
     `SELECT a.id, a.name, a.url, a.description, a.active, a.team_id, t.name AS team_name,
             t.active AS team_active, a.unique_id, a.criticality, a.created_at, a.updated_at,
-            count(v.id) FILTER (WHERE v.severity = 'critical')::int AS critical,
-            count(v.id) FILTER (WHERE v.severity = 'high')::int AS high,
-            count(v.id) FILTER (WHERE v.severity = 'medium')::int AS medium,
-            count(v.id) FILTER (WHERE v.severity = 'low')::int AS low,
-            count(v.id) FILTER (WHERE v.severity = 'info')::int AS info
+            ${SEVERITY_COUNTS_SQL}
      FROM applications a
      JOIN teams t ON t.id = a.team_id
      LEFT JOIN vulnerabilities v ON v.application_id = a.id AND v.status = 'open'

@@ -21,10 +21,6 @@ export function teamScopeParam(caller: TeamScope): number[] | null {
   return caller.teamIds === null ? null : [...caller.teamIds];
 }
 
-// The SQL fragments live with auth's SQL (team-scope.repository.ts); re-exported until the
-// statements in tasks/ and scans/direct-uploads.service.ts import them from there.
-export { applicationInScopeSql, teamInScopeSql } from './team-scope.repository';
-
 /** Whether `inner` reaches no team that `outer` does not: a key cannot widen its own scope. */
 export function scopeWithin(
   inner: readonly number[] | null,

@@ -3,8 +3,6 @@ import { Injectable, Logger, OnApplicationShutdown } from '@nestjs/common';
 import { DataSource } from 'typeorm';
 import { Jobs } from './jobs';
 
-export type { JobDefinition, JobHandler, JobSendOptions, JobWorkerOptions } from './jobs';
-
 @Injectable()
 export class JobsService extends Jobs implements OnApplicationShutdown {
   constructor(dataSource: DataSource) {

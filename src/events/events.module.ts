@@ -1,5 +1,5 @@
 /**
- * Events for other services: the task lifecycle events that task-transitions.ts writes to the
+ * Events for other services: the task lifecycle events that task-transitions.repository.ts writes to the
  * outbox, relayed to NATS JetStream (NATS_URL) and to signed webhooks (WEBHOOK_URLS).
  * See docs/events.md.
  */

@@ -1,7 +1,7 @@
 import { Column, Entity, Index, PrimaryGeneratedColumn } from 'typeorm';
 
 /**
- * One task lifecycle event, written by task-transitions.ts in the statement that made the change.
+ * One task lifecycle event, written by task-transitions.repository.ts in the statement that made the change.
  * The partial indexes serve the relays and are declared in the migration beside their queries.
  */
 @Entity({ name: 'outbox_events' })

@@ -26,7 +26,8 @@ import { connect } from '@nats-io/transport-node';
 import { PeriodicLoop } from '../background/periodic-loop';
 import { AppConfig } from '../config/app-config';
 import { EVENT_SUBJECT_ROOTS } from './event-types';
-import { redactUrls, retryDelayMs } from './delivery-policy';
+import { retryDelayMs } from '../background/backoff';
+import { redactUrls } from './delivery-policy';
 import { toEventMessage } from './event.mapper';
 import { OutboxRepository } from './outbox.repository';
 

@@ -19,7 +19,8 @@ import { JobsService } from '../background/jobs.service';
 import { PeriodicLoop } from '../background/periodic-loop';
 import { AppConfig } from '../config/app-config';
 import { toEventMessage } from './event.mapper';
-import { retryDelayMs, webhookSignature } from './delivery-policy';
+import { retryDelayMs } from '../background/backoff';
+import { webhookSignature } from './delivery-policy';
 import { DueDelivery, WebhookDeliveriesRepository } from './webhook-deliveries.repository';
 
 const FAN_OUT_BATCH = 500;

@@ -24,7 +24,7 @@ import { PeriodicLoop } from '../background/periodic-loop';
 import { AppConfig } from '../config/app-config';
 import { failWhenIdle } from '../scans/upload-watchdog';
 import { SCAN_IMPORT_JOB, ScanImportJob } from '../scans/scan-import-job';
-import { recordUploadPhase } from '../scans/scan-upload-history';
+import { recordUploadPhase } from '../scans/scans.repository';
 import { ScanStorage } from '../storage/scan-storage';
 import { StoredScanMissing } from '../storage/storage-errors';
 import {

@@ -3,7 +3,7 @@ import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { IsIn, IsInt, IsOptional, IsString, Max, MaxLength, Min } from 'class-validator';
 import { EmptyAsMissing, ToInt } from '../rest/param-rules';
 import { SEVERITIES, Severity } from '../scans/formats';
-import { IMPORT_PHASES, ImportPhase } from './scan-import.entity';
+import { IMPORT_PHASES, ImportPhase } from '../scans/import-phase';
 import { VULNERABILITY_STATUSES, VulnerabilityStatus } from './vulnerability.entity';
 import type {
   FindingRow,

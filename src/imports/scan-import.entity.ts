@@ -10,13 +10,8 @@ import {
   Unique,
 } from 'typeorm';
 import { ApplicationEntity } from '../applications/application.entity';
+import type { ImportPhase } from '../scans/import-phase';
 import { ScanEntity } from '../scans/scan.entity';
-
-/** Where an import run is: queued → parsing → merging → done, or failed from any of them. */
-export const IMPORT_PHASES = ['queued', 'parsing', 'merging', 'done', 'failed'] as const;
-export type ImportPhase = (typeof IMPORT_PHASES)[number];
-/** Phases an import is not finished in: it holds back the application's later imports. */
-export const UNFINISHED_PHASES: readonly ImportPhase[] = ['queued', 'parsing', 'merging'];
 
 /** The import of one scan's findings into its application's vulnerabilities. */
 @Entity({ name: 'scan_imports' })

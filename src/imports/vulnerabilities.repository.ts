@@ -3,7 +3,7 @@ import { Injectable } from '@nestjs/common';
 import { EntityManager } from 'typeorm';
 import { SEVERITIES, Severity } from '../scans/formats';
 import type { VulnerabilityStatus } from './vulnerability.entity';
-import type { ImportPhase } from './scan-import.entity';
+import type { ImportPhase } from '../scans/import-phase';
 
 export interface VulnerabilityFilter {
   applicationId: number;

@@ -11,13 +11,6 @@ import type { FastifyInstance } from 'fastify';
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 import { QueryLogger } from './query-logger';
 
-/** How a requestTask's claim ended: a task handed out, an empty queue, or an unknown agent key. */
-export type ClaimOutcome = 'claimed' | 'empty' | 'refused';
-
-export function claimOutcome(claim: { agentId: number | null; task?: unknown }): ClaimOutcome {
-  return claim.agentId === null ? 'refused' : claim.task ? 'claimed' : 'empty';
-}
-
 /** Starts a clock; the returned function gives the seconds since. */
 export function stopwatch(): () => number {
   const started = process.hrtime.bigint();
@@ -35,26 +28,12 @@ export interface ScrapeHook {
   reset(): void;
 }
 
-/**
- * The task use cases' events. TaskMetrics (src/tasks/task-metrics.ts) implements them and registers
- * itself here; until tasks.service.ts and task-reaper.service.ts inject TaskMetrics directly, they
- * reach it through the delegates below. Statuses are TaskStatus values, kept as numbers here.
- */
-export interface TaskEventHooks {
-  claimObserved(seconds: number, outcome: ClaimOutcome): void;
-  uploadObserved(bytes: number, seconds: number): void;
-  taskFinished(status: number): void;
-  tasksTimedOut(count: number): void;
-  reaperFailed(): void;
-}
-
 @Injectable()
 export class MetricsService {
   private readonly logger = new Logger(MetricsService.name);
   readonly registry = new Registry();
   private refreshing?: Promise<void>;
   private readonly scrapeHooks: ScrapeHook[] = [];
-  private taskHooks?: TaskEventHooks;
 
   private readonly databaseUp = new Gauge({
     name: 'scanqueue_database_up',
@@ -120,31 +99,6 @@ export class MetricsService {
   /** Adds gauges read from the database at each scrape. */
   onScrape(hook: ScrapeHook): void {
     this.scrapeHooks.push(hook);
-  }
-
-  /** Called once by TaskMetrics (src/tasks/task-metrics.ts). */
-  reportTaskEventsTo(hooks: TaskEventHooks): void {
-    this.taskHooks = hooks;
-  }
-
-  claimObserved(seconds: number, outcome: ClaimOutcome): void {
-    this.taskHooks?.claimObserved(seconds, outcome);
-  }
-
-  uploadObserved(bytes: number, seconds: number): void {
-    this.taskHooks?.uploadObserved(bytes, seconds);
-  }
-
-  taskFinished(status: number): void {
-    this.taskHooks?.taskFinished(status);
-  }
-
-  tasksTimedOut(count: number): void {
-    this.taskHooks?.tasksTimedOut(count);
-  }
-
-  reaperFailed(): void {
-    this.taskHooks?.reaperFailed();
   }
 
   /** Times every response by its route pattern (`/rest/tasks/:id`, never the raw URL). */

@@ -17,10 +17,6 @@ import { AgentRow, ScanAgentsRepository } from './scan-agents.repository';
 export const MISSING_AGENT_KEY = 'No secure scan agent key found error.';
 export const UNKNOWN_AGENT_KEY = 'Secure scan agent key was not recognized.';
 
-// tasks/ embeds the usable-agent check in its statements (they move to importing the repository).
-export { agentUsableSql } from './scan-agents.repository';
-export type { AgentRow } from './scan-agents.repository';
-
 @Injectable()
 export class ScanAgentsService {
   private readonly seen = new UsageThrottle();

@@ -11,7 +11,7 @@ import { AuthenticatedCaller } from '../auth/authenticated-caller';
 import { TeamScope } from '../auth/team-scope';
 import type { ImportPhase } from './import-phase';
 import { BadRestParameter, NotFound } from '../rest/rest-error';
-import { insertScanUpload, recordUploadPhase } from './scan-upload-history';
+import { insertScanUpload, recordUploadPhase } from './scans.repository';
 import { ScanIntakeSession } from './scan-upload';
 import { ScanUploadsRepository } from './scan-uploads.repository';
 import { UploadSlots } from './upload-slots';

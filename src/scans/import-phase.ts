@@ -3,4 +3,5 @@
  * Scans own the word (an upload's history and pending-scan status speak it); the import runner
  * (src/imports/) moves a run through it.
  */
-export type ImportPhase = 'queued' | 'parsing' | 'merging' | 'done' | 'failed';
+export const IMPORT_PHASES = ['queued', 'parsing', 'merging', 'done', 'failed'] as const;
+export type ImportPhase = (typeof IMPORT_PHASES)[number];

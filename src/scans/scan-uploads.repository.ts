@@ -2,7 +2,8 @@
 import { Injectable } from '@nestjs/common';
 import { EntityManager } from 'typeorm';
 import type { ImportPhase } from './import-phase';
-import { TeamScope, teamInScopeSql, teamScopeParam } from '../auth/team-scope';
+import { TeamScope, teamScopeParam } from '../auth/team-scope';
+import { teamInScopeSql } from '../auth/team-scope.repository';
 
 export interface PendingScanRow {
   id: number;

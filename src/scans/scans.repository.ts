@@ -3,7 +3,7 @@
  * a direct upload's rows and history. Raw SQL on scan_imports and findings: scans sits below
  * imports in the module graph and knows those tables, not that module. The upload history writes,
  * for the phases other services hear about, the outbox event (src/events) in the same statement,
- * so a phase, its history row and its event commit or roll back together, as task-transitions.ts
+ * so a phase, its history row and its event commit or roll back together, as task-transitions.repository.ts
  * does for tasks.
  */
 import { Injectable } from '@nestjs/common';

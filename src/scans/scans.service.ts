@@ -12,8 +12,6 @@ import { ScanEntity } from './scan.entity';
 import { SCAN_IMPORT_JOB, ScanImportJob } from './scan-import-job';
 import { NewScan, ScansRepository } from './scans.repository';
 
-export type { NewScan } from './scans.repository';
-
 /** A stored scan file for a download: a file gone from storage answers as a missing one (404). */
 export async function openStoredFile(storage: ScanStorage, key: string): Promise<Readable> {
   try {

@@ -1,6 +1,6 @@
 /**
  * The message of a direct scan upload's event (scan.uploaded, scan.imported, scan.import_failed)
- * built from what scan-upload-history.ts stored; the envelope is event.mapper.ts's.
+ * built from what scans.repository.ts stored; the envelope is event.mapper.ts's.
  */
 import { isoTime, OutboxRow, registerEventMapper } from '../events/event.mapper';
 import { resolveScanner } from './scanner-types';

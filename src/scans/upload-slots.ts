@@ -49,21 +49,31 @@ export class UploadSlots {
   }
 
   forApiKey(apiKeyId: number): ReleaseSlot {
-    const release = this.perApiKey.tryAcquire(apiKeyId);
-    if (!release)
-      throw new TooManyRequests(
-        `This API key already has the most uploads in progress at once (${this.config.MAX_CONCURRENT_UPLOADS_PER_API_KEY}); retry when one has finished.`,
-      );
-    return release;
+    return acquire(
+      this.perApiKey,
+      apiKeyId,
+      'This API key',
+      this.config.MAX_CONCURRENT_UPLOADS_PER_API_KEY,
+    );
   }
 
   /** `agentKeyHash`: the SHA-256 of the presented agent key (counted before it is checked). */
   forAgent(agentKeyHash: string): ReleaseSlot {
-    const release = this.perAgent.tryAcquire(agentKeyHash);
-    if (!release)
-      throw new TooManyRequests(
-        `This scan agent already has the most uploads in progress at once (${this.config.MAX_CONCURRENT_UPLOADS_PER_AGENT}); retry when one has finished.`,
-      );
-    return release;
+    return acquire(
+      this.perAgent,
+      agentKeyHash,
+      'This scan agent',
+      this.config.MAX_CONCURRENT_UPLOADS_PER_AGENT,
+    );
   }
+}
+
+/** A slot of `cap` for `key`, or 429 naming `who` and its limit. */
+function acquire<K>(cap: ConcurrencyCap<K>, key: K, who: string, limit: number): ReleaseSlot {
+  const release = cap.tryAcquire(key);
+  if (!release)
+    throw new TooManyRequests(
+      `${who} already has the most uploads in progress at once (${limit}); retry when one has finished.`,
+    );
+  return release;
 }

@@ -14,23 +14,19 @@ import {
 import path from 'node:path';
 import type { Readable } from 'node:stream';
 import { StoredScanMissing } from './storage-errors';
-import { ScanStorage, type ScanStorageUpload, type StoredObject } from './scan-storage';
+import {
+  monthFolder,
+  monthFoldersSince,
+  sanitizeKeyHint,
+  ScanStorage,
+  type ScanStorageUpload,
+  type StoredObject,
+} from './scan-storage';
 
 /** Temp folder under the root; dot-named so no key (whose segments never start with '.') reaches it. */
 const INCOMING = '.incoming';
-const MAX_HINT_LENGTH = 100;
 /** Another instance's temp file untouched this long belongs to an upload that is dead. */
 const ABANDONED_AFTER_MS = 3600_000;
-
-/** Keeps a file-name hint safe and short: letters, digits, '.', '_' and '-', never leading dots. */
-function sanitizeKeyHint(keyHint: string): string {
-  const safe = path
-    .basename(keyHint.replace(/\\/g, '/'))
-    .replace(/[^A-Za-z0-9._-]+/g, '_')
-    .replace(/^\.+/, '')
-    .slice(0, MAX_HINT_LENGTH);
-  return safe === '' ? 'scan' : safe;
-}
 
 function isErrno(err: unknown, code: string): boolean {
   return (err as NodeJS.ErrnoException | null)?.code === code;
@@ -69,12 +65,7 @@ export class LocalFolderScanStorage extends ScanStorage {
     await mkdir(this.incomingDir, { recursive: true });
     const id = randomUUID();
     const tempPath = path.join(this.incomingDir, `${this.instanceId}.${id}.part`);
-    const now = new Date();
-    const key = [
-      String(now.getUTCFullYear()),
-      String(now.getUTCMonth() + 1).padStart(2, '0'),
-      `${this.instanceId}.${id}-${sanitizeKeyHint(keyHint)}`,
-    ].join('/');
+    const key = `${monthFolder(new Date())}/${this.instanceId}.${id}-${sanitizeKeyHint(keyHint)}`;
     // flush: the stream fsyncs the file before closing it, so a committed file is durable.
     const stream = createWriteStream(tempPath, { flags: 'wx', flush: true });
     return new LocalUpload(stream, tempPath, path.join(this.rootDir, key), key);
@@ -124,12 +115,7 @@ export class LocalFolderScanStorage extends ScanStorage {
   async ownKeysSince(since: Date): Promise<string[]> {
     const keys: string[] = [];
     // Keys live in <yyyy>/<mm>/: look at every month from `since` to now.
-    for (
-      let month = new Date(Date.UTC(since.getUTCFullYear(), since.getUTCMonth(), 1));
-      month <= new Date();
-      month.setUTCMonth(month.getUTCMonth() + 1)
-    ) {
-      const folder = `${month.getUTCFullYear()}/${String(month.getUTCMonth() + 1).padStart(2, '0')}`;
+    for (const folder of monthFoldersSince(since)) {
       const names = await readdir(path.join(this.rootDir, folder)).catch(() => [] as string[]);
       for (const name of names.filter((n) => n.startsWith(`${this.instanceId}.`))) {
         const modified = await stat(path.join(this.rootDir, folder, name)).then(

@@ -11,7 +11,8 @@ import { startS3TestServer, type S3TestServer } from '../../test/support/s3-serv
 import { freePort } from '../../test/support/test-server';
 import { ConfigError, loadAppConfig } from '../config/app-config';
 import { StoredScanMissing } from './storage-errors';
-import { createS3Client, S3IntegrityError, S3ScanStorage } from './s3-scan-storage';
+import { S3IntegrityError } from './s3-errors';
+import { createS3Client, S3ScanStorage } from './s3-scan-storage';
 
 const MiB = 1024 * 1024;
 

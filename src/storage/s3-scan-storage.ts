@@ -29,15 +29,18 @@ import { randomUUID } from 'node:crypto';
 import { Readable } from 'node:stream';
 import { StoredScanMissing } from './storage-errors';
 import { describe, isNotFound } from './s3-errors';
-import { ScanStorage, type ScanStorageUpload } from './scan-storage';
+import {
+  monthFolder,
+  monthFoldersSince,
+  sanitizeKeyHint,
+  ScanStorage,
+  type ScanStorageUpload,
+} from './scan-storage';
 import { S3Upload } from './s3-upload';
-
-export { S3IntegrityError } from './s3-errors';
 
 /** S3's smallest part (except the last) and its most parts per upload. */
 const MIN_PART_SIZE = 5 * 1024 * 1024;
 const MAX_PARTS = 10_000;
-const MAX_HINT_LENGTH = 100;
 /** The keys this backend writes; openRead/remove refuse anything else. */
 const KEY_PATTERN = /^scans\/[A-Za-z0-9_-]{1,64}\/\d{4}\/\d{2}\/[A-Za-z0-9._-]+$/;
 
@@ -75,19 +78,6 @@ export function createS3Client(settings: S3Settings): S3Client {
     };
   return new S3Client(config);
 }
-
-/** Same rules as the local folder: letters, digits, '.', '_' and '-', never leading dots. */
-function sanitizeKeyHint(keyHint: string): string {
-  const base = keyHint.replace(/\\/g, '/').split('/').pop() ?? '';
-  const safe = base
-    .replace(/[^A-Za-z0-9._-]+/g, '_')
-    .replace(/^\.+/, '')
-    .slice(0, MAX_HINT_LENGTH);
-  return safe === '' ? 'scan' : safe;
-}
-
-const monthFolder = (date: Date) =>
-  `${date.getUTCFullYear()}/${String(date.getUTCMonth() + 1).padStart(2, '0')}`;
 
 export interface S3ScanStorageOptions {
   client: S3Client;
@@ -241,12 +231,8 @@ export class S3ScanStorage extends ScanStorage {
   async ownKeysSince(since: Date): Promise<string[]> {
     const keys: string[] = [];
     // Keys live in scans/<instance>/<yyyy>/<mm>/: list every month from `since` to now.
-    for (
-      let month = new Date(Date.UTC(since.getUTCFullYear(), since.getUTCMonth(), 1));
-      month <= new Date();
-      month.setUTCMonth(month.getUTCMonth() + 1)
-    ) {
-      const Prefix = `${this.prefix}scans/${this.instanceId}/${monthFolder(month)}/`;
+    for (const folder of monthFoldersSince(since)) {
+      const Prefix = `${this.prefix}scans/${this.instanceId}/${folder}/`;
       for await (const page of paginateListObjectsV2(
         { client: this.client },
         { Bucket: this.bucket, Prefix },

@@ -1,5 +1,31 @@
 import type { Readable, Writable } from 'node:stream';
 
+/** How long a file-name hint in a key may be. */
+const MAX_HINT_LENGTH = 100;
+
+/** Keeps a file-name hint safe and short: letters, digits, '.', '_' and '-', never leading dots. */
+export function sanitizeKeyHint(keyHint: string): string {
+  const base = keyHint.replace(/\\/g, '/').split('/').pop() ?? '';
+  const safe = base
+    .replace(/[^A-Za-z0-9._-]+/g, '_')
+    .replace(/^\.+/, '')
+    .slice(0, MAX_HINT_LENGTH);
+  return safe === '' ? 'scan' : safe;
+}
+
+/** A key's month folder, `yyyy/mm` (UTC): both stores file a scan under the month it came in. */
+export const monthFolder = (date: Date): string =>
+  `${date.getUTCFullYear()}/${String(date.getUTCMonth() + 1).padStart(2, '0')}`;
+
+/** The month folders from `since`'s month to the current one, oldest first. */
+export function monthFoldersSince(since: Date): string[] {
+  const folders: string[] = [];
+  const month = new Date(Date.UTC(since.getUTCFullYear(), since.getUTCMonth(), 1));
+  for (; month <= new Date(); month.setUTCMonth(month.getUTCMonth() + 1))
+    folders.push(monthFolder(month));
+  return folders;
+}
+
 /** A committed scan file. */
 export interface StoredObject {
   /** Backend-relative key to pass to openRead/remove (a relative path with `/` separators). */

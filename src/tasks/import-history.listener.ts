@@ -4,15 +4,18 @@
  */
 import { Injectable, OnModuleInit } from '@nestjs/common';
 import { ImportOutcomeListeners } from '../imports/import-outcome.listeners';
-import { appendCompletedTaskNote } from './task-transitions';
+import { TaskTransitionsRepository } from './task-transitions.repository';
 
 @Injectable()
 export class ImportHistoryListener implements OnModuleInit {
-  constructor(private readonly listeners: ImportOutcomeListeners) {}
+  constructor(
+    private readonly listeners: ImportOutcomeListeners,
+    private readonly transitions: TaskTransitionsRepository,
+  ) {}
 
   onModuleInit(): void {
     this.listeners.register(async (tx, outcome) => {
-      await appendCompletedTaskNote(tx, outcome.taskId, outcome.message);
+      await this.transitions.appendCompletedTaskNote(tx, outcome.taskId, outcome.message);
     });
   }
 }

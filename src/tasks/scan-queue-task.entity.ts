@@ -15,13 +15,13 @@ import { ScanConfigEntity } from '../scans/scan-config.entity';
 import { TaskStatus } from './task-status';
 
 /**
- * A scan queue task. `status` is written only by task-transitions.ts (guarded SQL); secrets are
+ * A scan queue task. `status` is written only by task-transitions.repository.ts (guarded SQL); secrets are
  * stored as SHA-256 hashes.
  */
 @Entity({ name: 'scan_queue_tasks' })
 @Check('scan_queue_tasks_status_check', 'status >= 1 AND status <= 7')
 @Check('scan_queue_tasks_timeout_seconds_check', 'timeout_seconds > 0')
-// The claim's index is a partial one declared in the migration (see task-transitions.ts).
+// The claim's index is a partial one declared in the migration (see task-transitions.repository.ts).
 @Index('scan_queue_tasks_claimable_idx', { synchronize: false })
 @Index('scan_queue_tasks_queued_idx', { synchronize: false })
 @Index('scan_queue_tasks_overdue_idx', { synchronize: false })
@@ -97,7 +97,7 @@ export class ScanQueueTaskEntity {
   @Column({ name: 'scan_agent_info', type: 'text', nullable: true })
   scanAgentInfo!: string | null;
 
-  /** Agent status messages posted so far: bounded by STATUS_MESSAGES_PER_TASK (task-transitions.ts). */
+  /** Agent status messages posted so far: bounded by STATUS_MESSAGES_PER_TASK (task-transitions.repository.ts). */
   @Column({ name: 'status_messages', type: 'int', default: 0 })
   statusMessages!: number;
 

@@ -5,15 +5,22 @@
  */
 import { Injectable, Logger } from '@nestjs/common';
 import { Counter, Gauge, Histogram } from 'prom-client';
-import { ClaimOutcome, MetricsService, TaskEventHooks } from '../observability/metrics.service';
+import { MetricsService } from '../observability/metrics.service';
 import { SCAN_AGENT_SCANNERS } from '../scans/scanner-types';
 import { TaskMetricsRepository } from './task-metrics.repository';
 import { statusString, TaskStatus, TERMINAL_STATUSES } from './task-status';
 
 const LIVE_STATUSES = [TaskStatus.QUEUED, TaskStatus.ASSIGNED] as const;
 
+/** How a requestTask's claim ended: a task handed out, an empty queue, or an unknown agent key. */
+export type ClaimOutcome = 'claimed' | 'empty' | 'refused';
+
+export function claimOutcome(claim: { agentId: number | null; task?: unknown }): ClaimOutcome {
+  return claim.agentId === null ? 'refused' : claim.task ? 'claimed' : 'empty';
+}
+
 @Injectable()
-export class TaskMetrics implements TaskEventHooks {
+export class TaskMetrics {
   private readonly logger = new Logger('MetricsService');
   private readonly queueDepth: Gauge<'scanner'>;
   private readonly queueOldestAge: Gauge<'scanner'>;
@@ -89,7 +96,6 @@ export class TaskMetrics implements TaskEventHooks {
       this.claimDuration.zero({ outcome });
     this.uploadBytes.inc(0);
     metrics.onScrape({ refresh: () => this.refreshQueueGauges(), reset: () => this.resetGauges() });
-    metrics.reportTaskEventsTo(this);
   }
 
   claimObserved(seconds: number, outcome: ClaimOutcome): void {

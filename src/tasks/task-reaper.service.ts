@@ -6,8 +6,8 @@ import { Injectable, Logger, OnApplicationBootstrap, OnApplicationShutdown } fro
 import { DataSource } from 'typeorm';
 import { PeriodicLoop } from '../background/periodic-loop';
 import { AppConfig } from '../config/app-config';
-import { MetricsService } from '../observability/metrics.service';
-import { timeOutOverdueTasks } from './task-transitions';
+import { TaskTransitionsRepository } from './task-transitions.repository';
+import { TaskMetrics } from './task-metrics';
 
 const BATCH = 500;
 
@@ -20,7 +20,8 @@ export class TaskReaperService implements OnApplicationBootstrap, OnApplicationS
   constructor(
     private readonly dataSource: DataSource,
     private readonly config: AppConfig,
-    private readonly metrics: MetricsService,
+    private readonly metrics: TaskMetrics,
+    private readonly transitions: TaskTransitionsRepository,
   ) {
     this.loop = new PeriodicLoop(() => this.reapOnce().then(() => false), {
       name: 'Reaper',
@@ -54,7 +55,9 @@ export class TaskReaperService implements OnApplicationBootstrap, OnApplicationS
   private async reapAll(): Promise<number> {
     let total = 0;
     for (;;) {
-      const ids = await this.dataSource.transaction((tx) => timeOutOverdueTasks(tx, BATCH));
+      const ids = await this.dataSource.transaction((tx) =>
+        this.transitions.timeOutOverdueTasks(tx, BATCH),
+      );
       total += ids.length;
       this.metrics.tasksTimedOut(ids.length);
       if (ids.length < BATCH) break;

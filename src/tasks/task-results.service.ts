@@ -10,7 +10,7 @@ import { DataSource } from 'typeorm';
 import { AuthenticatedCaller } from '../auth/authenticated-caller';
 import { hashSecretKey } from '../auth/secret-keys';
 import { AppConfig } from '../config/app-config';
-import { MetricsService, stopwatch } from '../observability/metrics.service';
+import { stopwatch } from '../observability/metrics.service';
 import { ScannerMismatch } from '../scans/scan-file-inspector';
 import { BeforeScanFile, ScanIntakeSession } from '../scans/scan-upload';
 import { resolveScanner, ScannerType } from '../scans/scanner-types';
@@ -24,6 +24,7 @@ import { TaskTransitionsRepository } from './task-transitions.repository';
 import { agentActor, TaskAccess } from './task-access';
 import { TasksRepository } from './tasks.repository';
 import { at, SHOWN } from './task-wording';
+import { TaskMetrics } from './task-metrics';
 
 /** The keys that must come before the file for it to be checked before it is read. */
 export const TASK_KEYS = ['scanQueueTaskId', 'secureTaskKey', 'scanAgentSecureKey'] as const;
@@ -51,7 +52,7 @@ export class TaskResultsService {
     private readonly access: TaskAccess,
     private readonly tasks: TasksRepository,
     private readonly transitions: TaskTransitionsRepository,
-    private readonly metrics: MetricsService,
+    private readonly metrics: TaskMetrics,
     private readonly uploadSlots: UploadSlots,
   ) {}
 

@@ -7,8 +7,9 @@
  */
 import { Injectable } from '@nestjs/common';
 import { EntityManager } from 'typeorm';
-import { applicationInScopeSql, TeamScope, teamScopeParam } from '../auth/team-scope';
-import { agentUsableSql } from '../scan-agents/scan-agents.service';
+import { TeamScope, teamScopeParam } from '../auth/team-scope';
+import { applicationInScopeSql } from '../auth/team-scope.repository';
+import { agentUsableSql } from '../scan-agents/scan-agents.repository';
 import { StatusActorType } from './scan-status.entity';
 import { outboxInsertSql, outboxMessageSql } from '../events/outbox.repository';
 import { eventOfStatus, TaskEventType } from './task-events';

@@ -7,7 +7,6 @@ import { Injectable } from '@nestjs/common';
 import { DataSource } from 'typeorm';
 import { AuthenticatedCaller } from '../auth/authenticated-caller';
 import { TeamScope } from '../auth/team-scope';
-import { MetricsService } from '../observability/metrics.service';
 import { resolveScanner } from '../scans/scanner-types';
 import { TaskNotFound, TaskStateConflict } from './task-errors';
 import {
@@ -23,6 +22,7 @@ import { TaskStatus } from './task-status';
 import { TaskTransitionsRepository } from './task-transitions.repository';
 import { TasksRepository } from './tasks.repository';
 import { at, badScannerType, SHOWN, STATUSES_SHOWN } from './task-wording';
+import { TaskMetrics } from './task-metrics';
 
 /** A list shows each task's latest status only. */
 const STATUSES_IN_LISTS = 1;
@@ -33,7 +33,7 @@ export class TasksAdminService {
     private readonly dataSource: DataSource,
     private readonly tasks: TasksRepository,
     private readonly transitions: TaskTransitionsRepository,
-    private readonly metrics: MetricsService,
+    private readonly metrics: TaskMetrics,
   ) {}
 
   /** Tasks newest first, each with its latest status only, within the caller's teams. */

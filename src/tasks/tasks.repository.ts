@@ -2,7 +2,8 @@
 import { Injectable } from '@nestjs/common';
 import { EntityManager } from 'typeorm';
 import { ApplicationEntity } from '../applications/application.entity';
-import { applicationInScopeSql, reachesTeam, TeamScope, teamScopeParam } from '../auth/team-scope';
+import { reachesTeam, TeamScope, teamScopeParam } from '../auth/team-scope';
+import { applicationInScopeSql } from '../auth/team-scope.repository';
 import { TaskView } from './task-json.mapper';
 import { ScanConfigListRow, ScanConfigRow, StatusRow, TaskRow } from './task-rows';
 import { TaskStatus } from './task-status';

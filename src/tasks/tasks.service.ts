@@ -9,7 +9,7 @@ import { DataSource, EntityManager } from 'typeorm';
 import { AuthenticatedCaller } from '../auth/authenticated-caller';
 import { generateSecretKey, hashSecretKey } from '../auth/secret-keys';
 import { AppConfig } from '../config/app-config';
-import { claimOutcome, MetricsService, stopwatch } from '../observability/metrics.service';
+import { stopwatch } from '../observability/metrics.service';
 import { BadRestParameter, Forbidden, NotFound } from '../rest/rest-error';
 import { HTTP_URL_RULES } from '../rest/param-rules';
 import { resolveScanner, SCAN_AGENT_SCANNERS, ScannerType } from '../scans/scanner-types';
@@ -37,6 +37,7 @@ import { TasksRepository } from './tasks.repository';
 import { TargetUrlPolicy } from './target-url-policy';
 import { agentActor, TaskAccess } from './task-access';
 import { at, badScannerType, failureReason, SHOWN, STATUS_UPDATED } from './task-wording';
+import { claimOutcome, TaskMetrics } from './task-metrics';
 
 @Injectable()
 export class TasksService {
@@ -47,7 +48,7 @@ export class TasksService {
     private readonly access: TaskAccess,
     private readonly tasks: TasksRepository,
     private readonly transitions: TaskTransitionsRepository,
-    private readonly metrics: MetricsService,
+    private readonly metrics: TaskMetrics,
     private readonly targets: TargetUrlPolicy,
   ) {}
 

@@ -24,6 +24,14 @@ export interface SeverityCountsRow {
 }
 
 /** An active application of a team, with its open vulnerabilities by severity. */
+/**
+ * The select list of SeverityCountsRow: the open vulnerabilities (joined as `v`) counted per
+ * severity, as ThreadFix's application and team views show them.
+ */
+export const SEVERITY_COUNTS_SQL = ['critical', 'high', 'medium', 'low', 'info']
+  .map((severity) => `count(v.id) FILTER (WHERE v.severity = '${severity}')::int AS ${severity}`)
+  .join(', ');
+
 export interface TeamApplicationRow extends SeverityCountsRow {
   id: number;
   team_id: number;
@@ -156,11 +164,7 @@ export async function teamApplications(
   // Counts served by vulnerabilities_application_id_status_severity_idx.
   return m.query(
     `SELECT a.id, a.team_id, a.name, a.url, a.unique_id, a.criticality, a.active,
-            count(v.id) FILTER (WHERE v.severity = 'critical')::int AS critical,
-            count(v.id) FILTER (WHERE v.severity = 'high')::int AS high,
-            count(v.id) FILTER (WHERE v.severity = 'medium')::int AS medium,
-            count(v.id) FILTER (WHERE v.severity = 'low')::int AS low,
-            count(v.id) FILTER (WHERE v.severity = 'info')::int AS info
+            ${SEVERITY_COUNTS_SQL}
      FROM applications a
      LEFT JOIN vulnerabilities v ON v.application_id = a.id AND v.status = 'open'
      WHERE a.team_id = ANY($1::int[]) AND a.active

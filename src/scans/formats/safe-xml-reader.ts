@@ -28,7 +28,6 @@ export const XML_LIMITS = Object.freeze({
   /** About twice what the densest real report (~2,000 per MB) would carry at the 1 GiB upload limit. */
   maxAttributesPerDocument: 4_000_000,
 });
-export type XmlLimits = typeof XML_LIMITS;
 
 /**
  * Input is fed to saxes in slices of at most this many bytes, and what saxes holds of text, CDATA
@@ -172,7 +171,7 @@ export class SafeXmlReader implements XmlCursor {
       this.stack.push(tag.name);
       if (this.stack.length > limits.maxDepth) refuse(XML_REFUSALS.tooDeep);
       this.handlerCall = true;
-      handlers.open?.(tag.name, this.stack, tag.attributes as Record<string, string>);
+      handlers.open?.(tag.name, this.stack, tag.attributes);
       this.handlerCall = false;
       // A self-closing tag gets its closetag event right after; nothing else to do here.
     });
