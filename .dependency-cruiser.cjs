@@ -9,10 +9,11 @@
  *   infrastructure events/, observability/, background/, storage/, database/, config/, rest/, errors/
  *                 (know no domain module; among themselves only the no-cycle rule)
  *
- * HTTP in the domain: controllers, DTOs, pipes, decorators, guards, filters and interceptors use
- * rest/ (the HTTP helpers). Every other domain file may import from rest/ only the error classes
- * (rest-error.ts, moving to src/errors/) and the validation vocabulary the DTOs share
- * (param-rules.ts): a service never sees a request, a reply or an envelope.
+ * HTTP in the domain: controllers, DTOs, pipes, decorators, guards, filters, interceptors and the
+ * readers of a multipart form use rest/ (the HTTP helpers). Every other domain file may import
+ * from rest/ only the error base classes (rest-error.ts: the kind of failure and its status, which
+ * each module's own errors extend) and the validation vocabulary the DTOs share (param-rules.ts):
+ * a service never sees a request, a reply or an envelope.
  */
 
 /** Highest first: each may import those after it. */

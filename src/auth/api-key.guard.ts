@@ -10,7 +10,7 @@ import { Forbidden } from '../rest/rest-error';
 import { ApiKeysService } from './api-keys.service';
 import { AuthenticatedCaller } from './authenticated-caller';
 import { PERMISSION_LABELS } from './permission';
-import { ROUTE_ACCESS, RouteAccess } from './require-permission.decorator';
+import { routeAccessOf, RouteAccess } from './require-permission.decorator';
 
 export const RESTRICTED_KEY = 'The requested URL is restricted for your API Key.';
 
@@ -55,10 +55,7 @@ export class ApiKeyGuard implements CanActivate {
   ) {}
 
   async canActivate(context: ExecutionContext): Promise<boolean> {
-    const access = this.reflector.getAllAndOverride<RouteAccess | undefined>(ROUTE_ACCESS, [
-      context.getHandler(),
-      context.getClass(),
-    ]);
+    const access = routeAccessOf(this.reflector, context);
     if (access?.kind === 'public') return true;
     const request = context.switchToHttp().getRequest<FastifyRequest>();
     // Authenticated at the edge, before the body was read (src/edge/request-edge.ts).

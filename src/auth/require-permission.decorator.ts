@@ -1,4 +1,5 @@
-import { SetMetadata } from '@nestjs/common';
+import { ExecutionContext, SetMetadata } from '@nestjs/common';
+import { Reflector } from '@nestjs/core';
 import { AccessRule, Permission } from './permission';
 
 export const ROUTE_ACCESS = 'scanqueue:route-access';
@@ -17,3 +18,14 @@ export const RequireAccess = (rule: AccessRule) =>
 
 /** No API key needed (health, docs). */
 export const Public = () => SetMetadata<string, RouteAccess>(ROUTE_ACCESS, { kind: 'public' });
+
+/** The rule a handler (or its class) declared; undefined when none (then it is refused). */
+export function routeAccessOf(
+  reflector: Reflector,
+  context: ExecutionContext,
+): RouteAccess | undefined {
+  return reflector.getAllAndOverride<RouteAccess | undefined>(ROUTE_ACCESS, [
+    context.getHandler(),
+    context.getClass(),
+  ]);
+}

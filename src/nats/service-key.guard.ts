@@ -9,7 +9,7 @@ import { NatsContext } from '@nestjs/microservices';
 import { assertRouteAccess } from '../auth/api-key.guard';
 import { ApiKeysService } from '../auth/api-keys.service';
 import { AuthenticatedCaller } from '../auth/authenticated-caller';
-import { ROUTE_ACCESS, RouteAccess } from '../auth/require-permission.decorator';
+import { routeAccessOf } from '../auth/require-permission.decorator';
 import { presentedKey } from './service-wire';
 
 const callers = new WeakMap<object, AuthenticatedCaller>();
@@ -27,10 +27,7 @@ export class ServiceKeyGuard implements CanActivate {
   ) {}
 
   async canActivate(context: ExecutionContext): Promise<boolean> {
-    const access = this.reflector.getAllAndOverride<RouteAccess | undefined>(ROUTE_ACCESS, [
-      context.getHandler(),
-      context.getClass(),
-    ]);
+    const access = routeAccessOf(this.reflector, context);
     const rpc = context.switchToRpc();
     const nats = rpc.getContext<NatsContext>();
     const caller = await this.apiKeys.authenticate(presentedServiceKey(nats, rpc.getData()));
