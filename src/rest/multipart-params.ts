@@ -46,7 +46,8 @@ export async function readMultipartParams<P extends object, F>(
 
 /**
  * The parameters that came before a file part, validated, when every one of `required` is among
- * them (truthy); else undefined: the check they serve then waits for the whole form.
+ * them (an empty one too, refused here before the file is read); else undefined: the check they
+ * serve then waits for the whole form.
  */
 export async function paramsBeforeFile<P extends object>(
   type: new () => P,
