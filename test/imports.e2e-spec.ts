@@ -602,34 +602,43 @@ describe('scan imports', () => {
     }
   });
 
+  /** Pretends an import of the application runs on another instance: it holds the application's queue. */
+  const holdQueue = (scanId: number) =>
+    t.query(
+      `UPDATE scan_imports SET phase = 'parsing', owner_instance = 'elsewhere', heartbeat_at = now() + interval '1 hour' WHERE scan_id = $1`,
+      [scanId],
+    );
+  const releaseQueue = (scanId: number) =>
+    t.query(
+      `UPDATE scan_imports SET phase = 'done', owner_instance = NULL, heartbeat_at = NULL WHERE scan_id = $1`,
+      [scanId],
+    );
+  /** Where the local storage keeps a scan's file. */
+  async function storedFileOf(scanId: number): Promise<string> {
+    const [{ storage_key }] = await t.query<{ storage_key: string }>(
+      'SELECT storage_key FROM scans WHERE id = $1',
+      [scanId],
+    );
+    return path.join(t.dataDir, 'scans', storage_key);
+  }
+
   it('a malformed report fails its import with the error, keeps no findings, and waits its turn behind a running import of its application', async () => {
     const applicationId = await givenApplication(t);
     const ok = await importReport(applicationId, DOJO);
-    // Pretend the first import is running on another instance: it holds the application's queue.
-    await t.query(
-      `UPDATE scan_imports SET phase = 'parsing', owner_instance = 'elsewhere', heartbeat_at = now() + interval '1 hour' WHERE scan_id = $1`,
-      [ok.scanId],
-    );
+    await holdQueue(ok.scanId);
     const task = await claimTask(applicationId);
     expect((await completeTask(t, task, { name: 'ZAPRESULTS.xml', content: DOJO })).status).toBe(
       200,
     );
     const scanId = await scanOf(task.taskId);
     // Break the stored file (a disk fault, a truncated copy) while the import waits.
-    const [{ storage_key }] = await t.query<{ storage_key: string }>(
-      'SELECT storage_key FROM scans WHERE id = $1',
-      [scanId],
-    );
-    const file = path.join(t.dataDir, 'scans', storage_key);
-    const content = await readFile(file, 'utf8');
-    await writeFile(file, content.slice(0, Math.floor(content.length / 2)) + '<<not xml');
+    const storedFile = await storedFileOf(scanId);
+    const content = await readFile(storedFile, 'utf8');
+    await writeFile(storedFile, content.slice(0, Math.floor(content.length / 2)) + '<<not xml');
     await sleep(2500); // two poll intervals
     expect((await importOf(applicationId, scanId)).phase).toBe('queued');
 
-    await t.query(
-      `UPDATE scan_imports SET phase = 'done', owner_instance = NULL, heartbeat_at = NULL WHERE scan_id = $1`,
-      [ok.scanId],
-    );
+    await releaseQueue(ok.scanId);
     const before = await vulnerabilityTable(applicationId);
     const run = await waitForImport(applicationId, scanId);
     expect(run.phase).toBe('failed');
@@ -651,25 +660,16 @@ describe('scan imports', () => {
   it('a scan whose stored file is gone fails its import at once (no retry can bring it back), and says so', async () => {
     const applicationId = await givenApplication(t);
     const ok = await importReport(applicationId, DOJO);
-    // Hold the application's queue (as in the test above) while the file disappears.
-    await t.query(
-      `UPDATE scan_imports SET phase = 'parsing', owner_instance = 'elsewhere', heartbeat_at = now() + interval '1 hour' WHERE scan_id = $1`,
-      [ok.scanId],
-    );
+    // The application's queue is held while the file disappears.
+    await holdQueue(ok.scanId);
     const task = await claimTask(applicationId);
     expect((await completeTask(t, task, { name: 'ZAPRESULTS.xml', content: DOJO })).status).toBe(
       200,
     );
     const scanId = await scanOf(task.taskId);
-    const [{ storage_key }] = await t.query<{ storage_key: string }>(
-      'SELECT storage_key FROM scans WHERE id = $1',
-      [scanId],
-    );
-    await rm(path.join(t.dataDir, 'scans', storage_key));
-    await t.query(
-      `UPDATE scan_imports SET phase = 'done', owner_instance = NULL, heartbeat_at = NULL WHERE scan_id = $1`,
-      [ok.scanId],
-    );
+    const storedFile = await storedFileOf(scanId);
+    await rm(storedFile);
+    await releaseQueue(ok.scanId);
     const run = await waitForImport(applicationId, scanId);
     expect(run).toMatchObject({ phase: 'failed', attempts: 1, findings: 0 });
     expect(run.error).toContain('The scan file was not found.');
