@@ -622,23 +622,31 @@ describe('scan imports', () => {
     return path.join(t.dataDir, 'scans', storage_key);
   }
 
-  it('a malformed report fails its import with the error, keeps no findings, and waits its turn behind a running import of its application', async () => {
+  /**
+   * An application whose first scan's import holds its queue (as if running elsewhere), and a
+   * second scan, completed and stored, whose import waits behind it.
+   */
+  async function scanBehindHeldQueue() {
     const applicationId = await givenApplication(t);
-    const ok = await importReport(applicationId, DOJO);
-    await holdQueue(ok.scanId);
+    const held = (await importReport(applicationId, DOJO)).scanId;
+    await holdQueue(held);
     const task = await claimTask(applicationId);
     expect((await completeTask(t, task, { name: 'ZAPRESULTS.xml', content: DOJO })).status).toBe(
       200,
     );
     const scanId = await scanOf(task.taskId);
+    return { applicationId, held, task, scanId, storedFile: await storedFileOf(scanId) };
+  }
+
+  it('a malformed report fails its import with the error, keeps no findings, and waits its turn behind a running import of its application', async () => {
+    const { applicationId, held, task, scanId, storedFile } = await scanBehindHeldQueue();
     // Break the stored file (a disk fault, a truncated copy) while the import waits.
-    const storedFile = await storedFileOf(scanId);
     const content = await readFile(storedFile, 'utf8');
     await writeFile(storedFile, content.slice(0, Math.floor(content.length / 2)) + '<<not xml');
     await sleep(2500); // two poll intervals
     expect((await importOf(applicationId, scanId)).phase).toBe('queued');
 
-    await releaseQueue(ok.scanId);
+    await releaseQueue(held);
     const before = await vulnerabilityTable(applicationId);
     const run = await waitForImport(applicationId, scanId);
     expect(run.phase).toBe('failed');
@@ -658,18 +666,10 @@ describe('scan imports', () => {
   });
 
   it('a scan whose stored file is gone fails its import at once (no retry can bring it back), and says so', async () => {
-    const applicationId = await givenApplication(t);
-    const ok = await importReport(applicationId, DOJO);
     // The application's queue is held while the file disappears.
-    await holdQueue(ok.scanId);
-    const task = await claimTask(applicationId);
-    expect((await completeTask(t, task, { name: 'ZAPRESULTS.xml', content: DOJO })).status).toBe(
-      200,
-    );
-    const scanId = await scanOf(task.taskId);
-    const storedFile = await storedFileOf(scanId);
+    const { applicationId, held, task, scanId, storedFile } = await scanBehindHeldQueue();
     await rm(storedFile);
-    await releaseQueue(ok.scanId);
+    await releaseQueue(held);
     const run = await waitForImport(applicationId, scanId);
     expect(run).toMatchObject({ phase: 'failed', attempts: 1, findings: 0 });
     expect(run.error).toContain('The scan file was not found.');
