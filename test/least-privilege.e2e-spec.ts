@@ -722,6 +722,25 @@ describe('finding 11: concurrent uploads per agent key and per API key', () => {
     expect([await taskStatus(t, first.taskId), await taskStatus(t, second.taskId)]).toEqual([3, 2]);
   });
 
+  /**
+   * With three uploads of the key in progress, a fourth (headers only: no byte of the body is
+   * sent) is answered 429 at once, and the three go on.
+   */
+  async function expectFourthUploadRefused(key: string, path?: string): Promise<void> {
+    await sleep(300);
+    expect(await incoming()).toBe(3);
+    const fourth = openUpload(t, key, [], path);
+    const refused = await fourth.response;
+    expect({ status: refused.status, body: refused.body }).toEqual({
+      status: 429,
+      body: failure(
+        'This API key already has the most uploads in progress at once (3); retry when one has finished.',
+      ),
+    });
+    fourth.destroy();
+    expect(await incoming()).toBe(3);
+  }
+
   it('a fourth upload of one API key (keys after the file) is 429 before any body is read; at most three temp files', async () => {
     const key = await givenKey(t, ['CAN_RUN_SCAN_AGENT']);
     const held: Held[] = [];
@@ -734,19 +753,7 @@ describe('finding 11: concurrent uploads per agent key and per API key', () => {
       return { task, upload };
     });
     for (const { upload } of uploads) await upload.write(ZAP().subarray(0, 100));
-    await sleep(300);
-    expect(await incoming()).toBe(3);
-    // Headers only: no byte of the body is sent, and the answer comes.
-    const fourth = openUpload(t, key.key, []);
-    const refused = await fourth.response;
-    expect({ status: refused.status, body: refused.body }).toEqual({
-      status: 429,
-      body: failure(
-        'This API key already has the most uploads in progress at once (3); retry when one has finished.',
-      ),
-    });
-    fourth.destroy();
-    expect(await incoming()).toBe(3);
+    await expectFourthUploadRefused(key.key);
     for (const { task, upload } of uploads) {
       await upload.write(ZAP().subarray(100));
       const res = await upload.finish(
@@ -784,19 +791,7 @@ describe('finding 11: concurrent uploads per agent key and per API key', () => {
       ]),
     ];
     for (const upload of held) await upload.write(ZAP().subarray(0, 100));
-    await sleep(300);
-    expect(await incoming()).toBe(3);
-    // Headers only: no byte of the body is sent, and the answer comes.
-    const fourth = openUpload(t, key.key, [], direct);
-    const refused = await fourth.response;
-    expect({ status: refused.status, body: refused.body }).toEqual({
-      status: 429,
-      body: failure(
-        'This API key already has the most uploads in progress at once (3); retry when one has finished.',
-      ),
-    });
-    fourth.destroy();
-    expect(await incoming()).toBe(3);
+    await expectFourthUploadRefused(key.key, direct);
     for (const upload of held) {
       await upload.write(ZAP().subarray(100));
       expect((await upload.finish()).status).toBe(200);
