@@ -4,6 +4,7 @@
  *
  * AppConfig is assembled room by room, each file adding its variables to the one before:
  * http-config.ts → database-config.ts → storage-config.ts → uploads-config.ts → events-config.ts →
+ * task-lifecycle-config.ts → fleet-config.ts → schedules-config.ts → polling-config.ts →
  * here (the tasks' bounds, keys, logs, metrics). One class, validated at boot by loadAppConfig.
  */
 import 'reflect-metadata';
@@ -25,7 +26,7 @@ import {
   validateSync,
 } from 'class-validator';
 import { commaSeparated, emptyToUndefined, toBool, toInt } from './env-values';
-import { EventsConfig } from './events-config';
+import { PollingConfig } from './polling-config';
 import { isHostRule } from './host-rules';
 
 /** Every item a TARGET_URL_ALLOW / TARGET_URL_DENY rule (host-rules.ts). */
@@ -41,7 +42,7 @@ const AreHostRules = (name: string) =>
   });
 
 /** Environment variable names, as the README's configuration table lists them. */
-export class AppConfig extends EventsConfig {
+export class AppConfig extends PollingConfig {
   /** Default time an agent has from claim to completion (ThreadFix: 12 h). */
   @Transform(toInt)
   @IsInt()
