@@ -7,6 +7,7 @@ import { Injectable } from '@nestjs/common';
 import { isURL } from 'class-validator';
 import { DataSource, EntityManager } from 'typeorm';
 import { AuthenticatedCaller } from '../auth/authenticated-caller';
+import { TeamScope } from '../auth/team-scope';
 import { generateSecretKey, hashSecretKey } from '../auth/secret-keys';
 import { AppConfig } from '../config/app-config';
 import { stopwatch } from '../observability/metrics.service';
@@ -31,13 +32,28 @@ import {
   TooManyStatusMessages,
 } from './task-errors';
 import { AgentTaskJson, ThreadFixTaskJson, toAgentTask, toThreadFixTask } from './task-json.mapper';
-import { TaskTransitionsRepository } from './task-transitions.repository';
+import { Actor, TaskTransitionsRepository } from './task-transitions.repository';
 import { TaskStatus } from './task-status';
 import { TasksRepository } from './tasks.repository';
+import { TaskRow } from './task-rows';
 import { TargetUrlPolicy } from './target-url-policy';
 import { agentActor, TaskAccess } from './task-access';
 import { at, badScannerType, failureReason, SHOWN, STATUS_UPDATED } from './task-wording';
 import { claimOutcome, TaskMetrics } from './task-metrics';
+
+/** One task to queue: what queueScan's parameters and a schedule both come down to. */
+export interface QueueTaskRequest {
+  /** The teams whose applications the requester may queue for. */
+  scope: TeamScope;
+  applicationId: number;
+  scanner: ScannerType;
+  targetUrl: string | null;
+  scanConfigId: number | null;
+  timeoutSeconds: number;
+  /** The history row's message. */
+  message: string;
+  actor: Actor;
+}
 
 @Injectable()
 export class TasksService {
@@ -66,45 +82,63 @@ export class TasksService {
   ): Promise<ThreadFixTaskJson> {
     const scanner = resolveScanner(params.scannerType);
     if (!scanner) throw badScannerType(params.scannerType);
-    const targetUrl = params.targetUrl ?? params.targetURL ?? null;
     return this.dataSource.transaction(async (tx) => {
-      const app = await this.access.activeApplication(tx, params.applicationId, caller);
-      if (params.scanConfigId !== undefined) {
-        const config = await this.tasks.findScanConfig(tx, params.scanConfigId);
-        if (!config || config.application_id !== app.id) {
-          throw new NotFound(
-            `Scan config ${params.scanConfigId} was not found for application ${app.id}.`,
-          );
-        }
-        if (config.scanner_short_name !== scanner.shortName) {
-          throw new BadRestParameter(
-            `Scan config ${config.id} is for ${config.scanner_short_name}, not ${scanner.shortName}.`,
-          );
-        }
-      }
-      // ThreadFix let such a task block its scanner's queue at claim time; refuse it up front.
-      if (!targetUrl && !(app.url && isURL(app.url, HTTP_URL_RULES))) {
-        throw new BadRestParameter(`URL for application ${app.id} needs to be set.`);
-      }
-      // The effective target, as the agent will get it: the task's own, else the application's.
-      this.targets.check(
-        targetUrl ?? (app.url as string),
-        targetUrl ? 'targetUrl' : `the URL of application ${app.id}`,
-      );
-      const task = await this.transitions.insertQueuedTask(
-        tx,
-        {
-          applicationId: app.id,
-          scanner: scanner.displayName,
-          timeoutSeconds: params.timeoutSeconds ?? this.config.TASK_TIMEOUT_SECONDS,
-          targetUrl,
-          scanConfigId: params.scanConfigId ?? null,
-        },
-        `Scan queued at: ${at()}`,
-        { type: 'api_key', id: caller.apiKeyId },
-      );
+      const task = await this.queueTask(tx, {
+        scope: caller,
+        applicationId: params.applicationId,
+        scanner,
+        targetUrl: params.targetUrl ?? params.targetURL ?? null,
+        scanConfigId: params.scanConfigId ?? null,
+        timeoutSeconds: params.timeoutSeconds ?? this.config.TASK_TIMEOUT_SECONDS,
+        message: `Scan queued at: ${at()}`,
+        actor: { type: 'api_key', id: caller.apiKeyId },
+      });
       return toThreadFixTask(await this.tasks.loadView(tx, task, SHOWN));
     });
+  }
+
+  /**
+   * Queues one task inside the caller's transaction (queueScan, a schedule's firing): the
+   * application active and in the scope, the config the application's and the scanner's, and a
+   * target URL the policy accepts.
+   */
+  async queueTask(tx: EntityManager, request: QueueTaskRequest): Promise<TaskRow> {
+    const { scanner, targetUrl } = request;
+    const app = await this.access.activeApplication(tx, request.applicationId, request.scope);
+    if (request.scanConfigId !== null) {
+      const config = await this.tasks.findScanConfig(tx, request.scanConfigId);
+      if (!config || config.application_id !== app.id) {
+        throw new NotFound(
+          `Scan config ${request.scanConfigId} was not found for application ${app.id}.`,
+        );
+      }
+      if (config.scanner_short_name !== scanner.shortName) {
+        throw new BadRestParameter(
+          `Scan config ${config.id} is for ${config.scanner_short_name}, not ${scanner.shortName}.`,
+        );
+      }
+    }
+    // ThreadFix let such a task block its scanner's queue at claim time; refuse it up front.
+    if (!targetUrl && !(app.url && isURL(app.url, HTTP_URL_RULES))) {
+      throw new BadRestParameter(`URL for application ${app.id} needs to be set.`);
+    }
+    // The effective target, as the agent will get it: the task's own, else the application's.
+    this.targets.check(
+      targetUrl ?? (app.url as string),
+      targetUrl ? 'targetUrl' : `the URL of application ${app.id}`,
+    );
+    return this.transitions.insertQueuedTask(
+      tx,
+      {
+        applicationId: app.id,
+        scanner: scanner.displayName,
+        timeoutSeconds: request.timeoutSeconds,
+        targetUrl,
+        scanConfigId: request.scanConfigId,
+      },
+      request.message,
+      request.actor,
+    );
   }
 
   /**
