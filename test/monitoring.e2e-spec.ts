@@ -6,10 +6,20 @@
  */
 import { spawnSync } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
+import { rm } from 'node:fs/promises';
 import * as path from 'node:path';
-import Ajv, { type ErrorObject } from 'ajv';
+import Ajv, { type ErrorObject, type ValidateFunction } from 'ajv';
 import { createGenerator } from 'ts-json-schema-generator';
 import { parse, stringify } from 'yaml';
+import {
+  ClaimedTask,
+  completeTask,
+  fixture,
+  givenAgentKey,
+  givenApplication,
+  queueScan,
+  requestTask,
+} from './support/agent-flow';
 import {
   exposedFamilies,
   isExposed,
@@ -61,8 +71,9 @@ interface RuleTest {
 
 const dashboardJson = readFileSync(DASHBOARD_FILE, 'utf8');
 const dashboard = JSON.parse(dashboardJson) as Dashboard;
-const rules = (parse(readFileSync(RULES_FILE, 'utf8')) as { groups: { rules: Rule[] }[] }).groups
-  .flatMap((group) => group.rules);
+const rules = (
+  parse(readFileSync(RULES_FILE, 'utf8')) as { groups: { rules: Rule[] }[] }
+).groups.flatMap((group) => group.rules);
 
 /** The Prometheus data source every panel and query uses: the dashboard's `datasource` variable. */
 const DATASOURCE = { type: 'prometheus', uid: '${datasource}' };
@@ -76,15 +87,31 @@ function ajvErrors(errors: ErrorObject[] | null | undefined): string {
  * by Grafana from its CUE schema; raw/dashboard/x is the classic JSON model Grafana imports),
  * compiled with no property beyond those it declares.
  */
-function grafanaDashboardSchema(): object {
+async function grafanaDashboardSchema(): Promise<object> {
   const schemaPackage = path.dirname(require.resolve('@grafana/schema/package.json'));
-  return createGenerator({
-    path: path.join(schemaPackage, 'dist/types/raw/dashboard/x/types.gen.d.ts'),
-    type: 'Dashboard',
-    skipTypeCheck: true,
-    expose: 'none',
-    additionalProperties: false,
-  }).createSchema('Dashboard');
+  const types = path.join(schemaPackage, 'dist/types/raw/dashboard/x/types.gen.d.ts');
+  // A program of that file alone: without a tsconfig, TypeScript would load every @types package.
+  const dir = await tempDir('scanqueue-grafana-schema');
+  try {
+    const tsconfig = path.join(dir.path, 'tsconfig.json');
+    writeFileSync(
+      tsconfig,
+      JSON.stringify({
+        compilerOptions: { types: [], lib: ['es5'], noEmit: true },
+        files: [types],
+      }),
+    );
+    return createGenerator({
+      path: types,
+      tsconfig,
+      type: 'Dashboard',
+      skipTypeCheck: true,
+      expose: 'none',
+      additionalProperties: false,
+    }).createSchema('Dashboard');
+  } finally {
+    await dir.release();
+  }
 }
 
 /**
@@ -181,8 +208,11 @@ const IMPORT_SCHEMA = {
 
 describe('the Grafana dashboard (deploy/monitoring/grafana/scanqueue.json)', () => {
   const ajv = new Ajv({ allErrors: true, strict: false });
-  const grafana = ajv.compile(grafanaDashboardSchema());
   const importable = ajv.compile(IMPORT_SCHEMA);
+  let grafana: ValidateFunction;
+  beforeAll(async () => {
+    grafana = ajv.compile(await grafanaDashboardSchema());
+  });
 
   it("is a dashboard by Grafana's own schema (@grafana/schema's Dashboard type)", () => {
     expect(ajvErrors(grafana(dashboard) ? [] : grafana.errors)).toBe('');
@@ -286,9 +316,103 @@ describe('the metric names of the queries', () => {
   describe('against the real server', () => {
     let t: TestServer;
     beforeAll(async () => {
-      t = await TestServer.start();
+      t = await TestServer.start({ IMPORT_POLL_INTERVAL_SECONDS: '1' });
     });
     afterAll(() => t.stop());
+
+    async function scrape(): Promise<string> {
+      const res = await fetch(`${t.baseUrl}/threadfix/metrics`);
+      expect(res.status).toBe(200);
+      return res.text();
+    }
+
+    /** The value of the sample with this name and exactly these labels; undefined if none. */
+    function sampleValue(
+      text: string,
+      name: string,
+      labels: Record<string, string> = {},
+    ): number | undefined {
+      const wanted = Object.entries(labels)
+        .map(([label, value]) => `${label}="${value}"`)
+        .join(',');
+      const line = `${name}${wanted ? `{${wanted}}` : ''} `;
+      const found = text.split('\n').find((sample) => sample.startsWith(line));
+      return found === undefined ? undefined : Number(found.slice(line.length));
+    }
+
+    async function claimed(applicationId: number, agentKey: string): Promise<ClaimedTask> {
+      const queued = await queueScan(t, applicationId, 'zap');
+      const res = await requestTask(t, agentKey, 'zap');
+      expect(res.body.object.taskId).toBe(queued.id);
+      const { secureTaskKey } = res.body.object;
+      return { applicationId, taskId: queued.id, agentKey, secureTaskKey };
+    }
+
+    /** Scrapes until the sample has the value (imports run in the background). */
+    async function whenSample(name: string, labels: Record<string, string>, value: number) {
+      const deadline = Date.now() + 30_000;
+      for (;;) {
+        const text = await scrape();
+        if (sampleValue(text, name, labels) === value || Date.now() > deadline) return text;
+        await new Promise((resolve) => setTimeout(resolve, 200));
+      }
+    }
+
+    it('count what the dashboard adds: pickup latency per scanner, import runs by outcome and their duration', async () => {
+      const applicationId = await givenApplication(t);
+      const agentKey = await givenAgentKey(t);
+      const queued = await queueScan(t, applicationId, 'zap');
+      await new Promise((resolve) => setTimeout(resolve, 1100));
+      const res = await requestTask(t, agentKey, 'zap');
+      expect(res.body.object.taskId).toBe(queued.id);
+      let text = await scrape();
+      const zap = { scanner: 'zap' };
+      expect(sampleValue(text, 'scanqueue_pickup_latency_seconds_count', zap)).toBe(1);
+      expect(sampleValue(text, 'scanqueue_pickup_latency_seconds_sum', zap)).toBeGreaterThan(1);
+      expect(sampleValue(text, 'scanqueue_pickup_latency_seconds_sum', zap)).toBeLessThan(60);
+      expect(sampleValue(text, 'scanqueue_pickup_latency_seconds_count', { scanner: 'burp' })).toBe(
+        0,
+      );
+      const report = { name: 'ZAPRESULTS.xml', content: fixture('zap/5_zap_sample_one.xml') };
+      const first: ClaimedTask = {
+        applicationId,
+        taskId: queued.id,
+        agentKey,
+        secureTaskKey: res.body.object.secureTaskKey,
+      };
+      expect((await completeTask(t, first, report)).status).toBe(200);
+      text = await whenSample('scanqueue_imports_total', { outcome: 'done' }, 1);
+      expect(sampleValue(text, 'scanqueue_imports_total', { outcome: 'done' })).toBe(1);
+      expect(sampleValue(text, 'scanqueue_import_duration_seconds_count')).toBe(1);
+      expect(sampleValue(text, 'scanqueue_imports_total', { outcome: 'failed' })).toBe(0);
+
+      // A second scan whose stored file is gone when its import runs: held behind the first
+      // (as if another instance ran it) while the file is removed.
+      const [{ id: firstScan }] = await t.query<{ id: number }>(
+        'SELECT id FROM scans WHERE task_id = $1',
+        [first.taskId],
+      );
+      await t.query(
+        `UPDATE scan_imports SET phase = 'parsing', owner_instance = 'elsewhere', heartbeat_at = now() + interval '1 hour' WHERE scan_id = $1`,
+        [firstScan],
+      );
+      const second = await claimed(applicationId, agentKey);
+      expect((await completeTask(t, second, report)).status).toBe(200);
+      const [{ storage_key }] = await t.query<{ storage_key: string }>(
+        'SELECT storage_key FROM scans WHERE task_id = $1',
+        [second.taskId],
+      );
+      await rm(path.join(t.dataDir, 'scans', storage_key));
+      await t.query(
+        `UPDATE scan_imports SET phase = 'done', owner_instance = NULL, heartbeat_at = NULL WHERE scan_id = $1`,
+        [firstScan],
+      );
+      text = await whenSample('scanqueue_imports_total', { outcome: 'failed' }, 1);
+      expect(sampleValue(text, 'scanqueue_imports_total', { outcome: 'failed' })).toBe(1);
+      expect(sampleValue(text, 'scanqueue_imports_total', { outcome: 'done' })).toBe(1);
+      expect(sampleValue(text, 'scanqueue_import_duration_seconds_count')).toBe(1);
+      expect(sampleValue(text, 'scanqueue_pickup_latency_seconds_count', zap)).toBe(2);
+    });
 
     it('are metrics the service exports (/threadfix/metrics), in every dashboard query and alert rule', async () => {
       const res = await fetch(`${t.baseUrl}/threadfix/metrics`);
