@@ -22,7 +22,9 @@ import {
 } from './support/agent-flow';
 import {
   exposedFamilies,
+  exposedLabels,
   isExposed,
+  promqlLabelNames,
   promqlMetricNames,
   variableQueryExpr,
 } from './support/promql-metrics';
@@ -292,6 +294,24 @@ describe('the alert rules (deploy/monitoring/prometheus/alerts.yml)', () => {
   });
 });
 
+/** Every PromQL expression of the dashboard (panels, variables) and of the alert rules. */
+const QUERIES = [
+  ...dashboard.panels.flatMap((panel) =>
+    (panel.targets ?? []).map((target) => ({ where: panel.title, expr: target.expr ?? '' })),
+  ),
+  ...dashboard.templating.list
+    .filter((variable) => variable.type === 'query')
+    .map((variable) => ({
+      where: `variable ${variable.name}`,
+      expr: variableQueryExpr(
+        typeof variable.query === 'string' ? variable.query : (variable.query?.query ?? ''),
+      ),
+    })),
+  ...rules.map((rule) => ({ where: `alert ${rule.alert}`, expr: rule.expr })),
+];
+/** The labels Prometheus adds to every series it scrapes. */
+const TARGET_LABELS = ['job', 'instance'];
+
 describe('the metric names of the queries', () => {
   it('are found in PromQL with functions, matchers, ranges, grouping, keywords and variables', () => {
     expect(
@@ -311,6 +331,17 @@ describe('the metric names of the queries', () => {
     expect(variableQueryExpr('label_values(q_depth{job="$job"}, scanner)')).toBe(
       'q_depth{job="$job"}',
     );
+    expect(
+      promqlLabelNames(
+        'sum by (le, route) (rate(a_bucket{job="$job", route=~"/x{1}"}[5m])) / on(route) b{s!="x,y"}',
+      ),
+    ).toEqual({
+      matchers: [
+        { metric: 'a_bucket', labels: ['job', 'route'] },
+        { metric: 'b', labels: ['s'] },
+      ],
+      grouping: ['le', 'route', 'route'],
+    });
   });
 
   describe('against the real server', () => {
@@ -415,27 +446,11 @@ describe('the metric names of the queries', () => {
     });
 
     it('are metrics the service exports (/threadfix/metrics), in every dashboard query and alert rule', async () => {
-      const res = await fetch(`${t.baseUrl}/threadfix/metrics`);
-      expect(res.status).toBe(200);
-      const families = exposedFamilies(await res.text());
-      const queries = [
-        ...dashboard.panels.flatMap((panel) =>
-          (panel.targets ?? []).map((target) => ({ where: panel.title, expr: target.expr ?? '' })),
-        ),
-        ...dashboard.templating.list
-          .filter((variable) => variable.type === 'query')
-          .map((variable) => ({
-            where: `variable ${variable.name}`,
-            expr: variableQueryExpr(
-              typeof variable.query === 'string' ? variable.query : (variable.query?.query ?? ''),
-            ),
-          })),
-        ...rules.map((rule) => ({ where: `alert ${rule.alert}`, expr: rule.expr })),
-      ];
-      expect(queries.length).toBeGreaterThan(40);
+      const families = exposedFamilies(await scrape());
+      expect(QUERIES.length).toBeGreaterThan(40);
       const referenced = new Set<string>();
       const unknown: string[] = [];
-      for (const { where, expr } of queries) {
+      for (const { where, expr } of QUERIES) {
         const names = promqlMetricNames(expr);
         if (names.length === 0) unknown.push(`${where}: no metric in ${expr}`);
         for (const name of names) {
@@ -459,6 +474,25 @@ describe('the metric names of the queries', () => {
         'scanqueue_reaper_failures_total',
       ])
         expect([name, referenced.has(name)]).toEqual([name, true]);
+    });
+
+    it('match and group by labels those series carry (besides job and instance, which Prometheus adds)', async () => {
+      const carried = exposedLabels(await scrape());
+      const wrong: string[] = [];
+      for (const { where, expr } of QUERIES) {
+        const { matchers, grouping } = promqlLabelNames(expr);
+        for (const { metric, labels } of matchers)
+          for (const label of labels)
+            if (!TARGET_LABELS.includes(label) && !carried.get(metric)?.has(label))
+              wrong.push(`${where}: ${metric}{${label}}`);
+        const ofItsMetrics = promqlMetricNames(expr).flatMap((name) => [
+          ...(carried.get(name) ?? []),
+        ]);
+        for (const label of grouping)
+          if (!TARGET_LABELS.includes(label) && !ofItsMetrics.includes(label))
+            wrong.push(`${where}: by ${label}`);
+      }
+      expect(wrong).toEqual([]);
     });
   });
 });

@@ -71,3 +71,41 @@ export function isExposed(name: string, families: Map<string, string>): boolean 
   const type = families.get(suffix[1]);
   return type === 'histogram' || (type === 'summary' && suffix[2] !== 'bucket');
 }
+
+/** The label names an expression matches on, per metric, and groups by (`by`/`on` lists). */
+export function promqlLabelNames(expr: string): {
+  matchers: { metric: string; labels: string[] }[];
+  grouping: string[];
+} {
+  const quoted = /"(?:[^"\\]|\\.)*"|'(?:[^'\\]|\\.)*'|`[^`]*`/g;
+  const matchers = [
+    ...expr.matchAll(/([a-zA-Z_:][\w:]*)\s*\{((?:[^}"']|"(?:[^"\\]|\\.)*")*)\}/g),
+  ].map(([, metric, body]) => ({
+    metric,
+    labels: [...body.replace(quoted, '""').matchAll(/(\w+)\s*(?:=~|!~|!=|=)/g)].map(
+      ([, label]) => label,
+    ),
+  }));
+  const grouping = [
+    ...expr
+      .replace(quoted, '""')
+      .matchAll(/\b(?:by|without|on|ignoring|group_left|group_right)\s*\(([^)]*)\)/gi),
+  ].flatMap(([, list]) =>
+    list
+      .split(',')
+      .map((label) => label.trim())
+      .filter(Boolean),
+  );
+  return { matchers, grouping };
+}
+
+/** The label names each sample name of an exposition carries. */
+export function exposedLabels(text: string): Map<string, Set<string>> {
+  const labels = new Map<string, Set<string>>();
+  for (const [, name, body] of text.matchAll(/^([a-zA-Z_:][\w:]*)(?:\{(.*)\})? \S+$/gm)) {
+    const set = labels.get(name) ?? new Set<string>();
+    for (const [, label] of (body ?? '').matchAll(/(\w+)="(?:[^"\\]|\\.)*"/g)) set.add(label);
+    labels.set(name, set);
+  }
+  return labels;
+}
