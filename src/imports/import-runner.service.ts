@@ -33,6 +33,8 @@ import {
   UnknownReportFormat,
   type NormalizedFinding,
 } from '../scans/formats';
+import { stopwatch } from '../observability/metrics.service';
+import { ImportMetrics } from './import-metrics';
 import { ImportOutcomeListeners } from './import-outcome.listeners';
 import { ClaimedImport, MergeCounts, ScanImportsRepository } from './scan-imports.repository';
 
@@ -73,6 +75,7 @@ export class ImportRunnerService implements OnApplicationBootstrap, BeforeApplic
     private readonly jobs: JobsService,
     private readonly imports: ScanImportsRepository,
     private readonly outcomes: ImportOutcomeListeners,
+    private readonly metrics: ImportMetrics,
   ) {
     // Defined on every instance (each records scans), run where IMPORT_POLL_INTERVAL_SECONDS > 0.
     jobs.define<ScanImportJob>({
@@ -178,6 +181,7 @@ export class ImportRunnerService implements OnApplicationBootstrap, BeforeApplic
   }
 
   private async execute(run: ClaimedImport): Promise<void> {
+    const elapsed = stopwatch();
     let input: Readable | undefined;
     let abortReason: Error | undefined;
     const abortRun = (reason: Error) => {
@@ -253,6 +257,7 @@ export class ImportRunnerService implements OnApplicationBootstrap, BeforeApplic
         await this.noteOutcome(tx, run, 'done', summary);
         return summary;
       });
+      this.metrics.runEnded('done', elapsed());
       this.logger.log(`Import ${run.id} of scan ${run.scanId}: ${summary}`);
     } catch (error) {
       if (error instanceof RunAborted || abortReason) {
@@ -270,6 +275,7 @@ export class ImportRunnerService implements OnApplicationBootstrap, BeforeApplic
         // Storage or database trouble: not the report's fault. The job fails, pg-boss retries it
         // after a backoff (here or on another instance) and the claim takes the import once its
         // lease lapsed (IMPORT_LEASE_SECONDS), MAX_ATTEMPTS runs in all.
+        this.metrics.runEnded('retried');
         this.logger.warn(
           `Import ${run.id} of scan ${run.scanId} will be retried: ${error instanceof Error ? error.message : String(error)}`,
         );
@@ -297,10 +303,12 @@ export class ImportRunnerService implements OnApplicationBootstrap, BeforeApplic
   /** Marks the run failed and tells the scan's history, in one transaction. */
   private async fail(run: ClaimedImport, reason: string): Promise<void> {
     const error = reason.slice(0, MAX_ERROR_CHARS) || 'Unknown error';
-    await this.dataSource.transaction(async (tx) => {
-      if (await this.imports.failImport(tx, run, error))
-        await this.noteOutcome(tx, run, 'failed', `Import failed: ${error}`);
+    const failed = await this.dataSource.transaction(async (tx) => {
+      if (!(await this.imports.failImport(tx, run, error))) return false;
+      await this.noteOutcome(tx, run, 'failed', `Import failed: ${error}`);
+      return true;
     });
+    if (failed) this.metrics.runEnded('failed');
     this.logger.warn(`Import ${run.id} of scan ${run.scanId} failed: ${error}`);
   }
 }

@@ -8,6 +8,7 @@ import { Module } from '@nestjs/common';
 import { ApplicationsModule } from '../applications/applications.module';
 import { BackgroundModule } from '../background/background.module';
 import { ScansModule } from '../scans/scans.module';
+import { ImportMetrics } from './import-metrics';
 import { ImportOutcomeListeners } from './import-outcome.listeners';
 import { ImportRunnerService } from './import-runner.service';
 import { ImportsController } from './imports.controller';
@@ -24,6 +25,7 @@ import { VulnerabilitiesRepository } from './vulnerabilities.repository';
     ScanImportsRepository,
     VulnerabilitiesRepository,
     ImportOutcomeListeners,
+    ImportMetrics,
   ],
   exports: [ImportOutcomeListeners, ImportsService],
 })

@@ -27,6 +27,7 @@ export class TaskMetrics {
   private readonly liveTasks: Gauge<'status'>;
   private readonly finishedTasks: Counter<'status'>;
   private readonly claimDuration: Histogram<'outcome'>;
+  private readonly pickupLatency: Histogram<'scanner'>;
   private readonly uploadBytes: Counter;
   private readonly uploadDuration: Histogram;
   private readonly reaperTimedOut: Counter;
@@ -68,6 +69,13 @@ export class TaskMetrics {
       buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
       registers,
     });
+    this.pickupLatency = new Histogram({
+      name: 'scanqueue_pickup_latency_seconds',
+      help: 'Time from a task queued to its claim by an agent, per scanner (the database clock).',
+      labelNames: ['scanner'] as const,
+      buckets: [0.01, 0.05, 0.1, 0.5, 1, 5, 15, 30, 60, 300, 900, 1800, 3600, 14400, 86400],
+      registers,
+    });
     this.uploadBytes = new Counter({
       name: 'scanqueue_upload_bytes_total',
       help: 'Bytes of scan result files stored by completeTask.',
@@ -94,6 +102,8 @@ export class TaskMetrics {
       this.finishedTasks.inc({ status: statusString(status) }, 0);
     for (const outcome of ['claimed', 'empty', 'refused'] as const)
       this.claimDuration.zero({ outcome });
+    for (const scanner of SCAN_AGENT_SCANNERS)
+      this.pickupLatency.zero({ scanner: scanner.shortName });
     this.uploadBytes.inc(0);
     metrics.onScrape({ refresh: () => this.refreshQueueGauges(), reset: () => this.resetGauges() });
   }
@@ -101,6 +111,14 @@ export class TaskMetrics {
   claimObserved(seconds: number, outcome: ClaimOutcome): void {
     this.claimDuration.observe({ outcome }, seconds);
     this.logger.debug(`Claim: ${outcome} in ${(seconds * 1000).toFixed(1)} ms`);
+  }
+
+  /** A task claimed: how long it waited since it was queued (both times from the database). */
+  pickupObserved(task: { scanner: string; created_at: Date; start_time: Date | null }): void {
+    const scanner = SCAN_AGENT_SCANNERS.find((s) => s.displayName === task.scanner);
+    if (!scanner || !task.start_time) return;
+    const seconds = (task.start_time.getTime() - task.created_at.getTime()) / 1000;
+    this.pickupLatency.observe({ scanner: scanner.shortName }, Math.max(0, seconds));
   }
 
   /** A completeTask stored its file and completed its task. */

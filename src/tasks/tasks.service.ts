@@ -168,6 +168,7 @@ export class TasksService {
       message: `Assigning task to an agent with agentConfig:\n${agentConfig ?? ''}`,
     });
     this.metrics.claimObserved(claimTime(), claimOutcome(claim));
+    if (claim.task) this.metrics.pickupObserved(claim.task);
     if (claim.agentId === null) throw new Forbidden(UNKNOWN_AGENT_KEY);
     await this.agents.recordSeen(this.dataSource.manager, claim.agentId, params.agentConfig);
     if (!claim.task) throw new NoTaskFound();
