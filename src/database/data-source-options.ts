@@ -13,6 +13,7 @@ import { ScanImportEntity } from '../imports/scan-import.entity';
 import { VulnerabilityEntity } from '../imports/vulnerability.entity';
 import { TeamEntity } from '../teams/team.entity';
 import { ScanQueueTaskEntity } from '../tasks/scan-queue-task.entity';
+import { defaultPoolSize } from '../config/database-config';
 import { QueryLogger } from '../observability/query-logger';
 import { ScanStatusEntity } from '../tasks/scan-status.entity';
 import { InitialSchema1764388800000 } from './migrations/1764388800000-initial-schema';
@@ -57,7 +58,7 @@ export const MIGRATIONS = [
   Jobs1765400000000,
 ];
 
-export function dataSourceOptions(url: string, poolSize = 20): DataSourceOptions {
+export function dataSourceOptions(url: string, poolSize = defaultPoolSize()): DataSourceOptions {
   return {
     type: 'postgres',
     url,
