@@ -26,6 +26,7 @@ import { ThreadFixAdmin1765100000000 } from './migrations/1765100000000-threadfi
 import { RateLimitCounters1765200000000 } from './migrations/1765200000000-rate-limit-counters';
 import { AgentBounds1765300000000 } from './migrations/1765300000000-agent-bounds';
 import { Jobs1765400000000 } from './migrations/1765400000000-jobs';
+import { TaskWakeups1765800000000 } from './migrations/1765800000000-task-wakeups';
 
 export const ENTITIES = [
   ApiKeyEntity,
@@ -56,6 +57,7 @@ export const MIGRATIONS = [
   RateLimitCounters1765200000000,
   AgentBounds1765300000000,
   Jobs1765400000000,
+  TaskWakeups1765800000000,
 ];
 
 export function dataSourceOptions(url: string, poolSize = defaultPoolSize()): DataSourceOptions {
