@@ -191,6 +191,7 @@ export class Wakeups {
 
   private listenerLost(error: string): void {
     this.empty.setConnected(false);
-    this.logger.warn(`Lost the LISTEN connection (${error}); reconnecting`);
+    if (error !== 'stopped')
+      this.logger.warn(`Lost the LISTEN connection (${error}); reconnecting`);
   }
 }
