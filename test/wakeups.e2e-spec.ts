@@ -7,7 +7,7 @@
  */
 import { Pool, PoolClient } from 'pg';
 import { Registry } from 'prom-client';
-import type { WakeOutcome } from '../src/wakeups/waiters';
+import type { Wait, WakeOutcome } from '../src/wakeups/waiters';
 import { Wakeups, WakeupsConfig } from '../src/wakeups/wakeups';
 import { RestartablePostgres } from './support/restartable-postgres';
 import { TestServer } from './support/test-server';
@@ -215,6 +215,72 @@ describe('wake-ups (LISTEN/NOTIFY)', () => {
     await until('the due wake', () => wait.outcome !== undefined);
     expect(wait.outcome).toBe('woken');
     expect(wait.at as number).toBeGreaterThanOrEqual(due);
+  });
+});
+
+describe('wake-ups driving concurrent claimers on two instances', () => {
+  it('every task of the bursts is claimed exactly once, by woken polls only', async () => {
+    const db = await migrated();
+    // Waits far longer than the test: only a wake-up (never a timeout) makes a poll claim again.
+    const instances = [wakeups(db.url), wakeups(db.url)].map((i) => i.service);
+    const claimed: number[] = [];
+    const claim = async () =>
+      (
+        await db.pool.query<{ id: number }>(
+          `UPDATE scan_queue_tasks SET status = 2 WHERE id = (
+             SELECT id FROM scan_queue_tasks WHERE status = 1 AND scanner = $1
+             ORDER BY id LIMIT 1 FOR UPDATE SKIP LOCKED) RETURNING id`,
+          [ZAP],
+        )
+      ).rows[0]?.id;
+    /** requestTask's pattern: register, claim (unless known empty), settle, await. */
+    const agent = async (service: Wakeups) => {
+      let woken: Wait | undefined;
+      for (;;) {
+        const wait = service.register([ZAP], LONG);
+        const snapshot = service.snapshot();
+        const id = service.knownEmpty([ZAP]) ? undefined : await claim();
+        if (id === undefined) service.markEmpty([ZAP], snapshot);
+        woken?.settle(id === undefined ? 'empty' : 'claimed');
+        woken = undefined;
+        if (id !== undefined) {
+          claimed.push(id);
+          wait.settle('claimed');
+          continue;
+        }
+        const outcome = await wait.outcome;
+        if (outcome !== 'woken') return outcome;
+        woken = wait;
+      }
+    };
+    try {
+      for (const service of instances) await until('the LISTEN', () => service.listening);
+      const agents = instances.flatMap((service) =>
+        Array.from({ length: 25 }, () => agent(service)),
+      );
+      await until('every poll waiting', () => instances.every((i) => i.waiting === 25));
+      let queued = 0;
+      for (const burst of [1, 40, 3, 100, 7, 60, 1, 1, 37]) {
+        await db.queue(ZAP, burst);
+        queued += burst;
+        await sleep(burst % 2 ? 20 : 200);
+      }
+      await until('every task claimed', () => claimed.length >= queued, 20_000);
+      await sleep(300);
+      expect(claimed.length).toBe(queued);
+      expect(new Set(claimed).size).toBe(queued);
+      const [{ left }] = (
+        await db.pool.query<{ left: number }>(
+          `SELECT count(*)::int AS left FROM scan_queue_tasks WHERE status = 1`,
+        )
+      ).rows;
+      expect(left).toBe(0);
+      for (const service of instances) service.answerAll();
+      expect(new Set(await Promise.all(agents))).toEqual(new Set(['shutdown']));
+    } finally {
+      for (const service of instances) await service.stop();
+      await db.close();
+    }
   });
 });
 

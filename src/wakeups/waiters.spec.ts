@@ -77,7 +77,7 @@ describe('Waiters', () => {
     expect(ended.map((e) => e.index)).toEqual([0, 1]);
     third.settle('empty'); // withdrawn while pending
     expect(waiters.size).toBe(0);
-    expect(await third.outcome).toBe('aborted');
+    expect(await third.outcome).toBe('withdrawn');
   });
 
   it('a woken waiter whose agent went away hands the wake on', async () => {

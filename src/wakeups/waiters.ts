@@ -11,8 +11,11 @@
  * have been lost) and `shutdown` answer every waiter.
  */
 
-/** How a wait ended: a task may be there (claim again), or not (answer "No task found."). */
-export type WakeOutcome = 'woken' | 'timeout' | 'shutdown' | 'busy' | 'aborted';
+/**
+ * How a wait ended: a task may be there (claim again), or not (answer "No task found."); a wait
+ * the caller no longer needs (its claim got a task) is 'withdrawn'.
+ */
+export type WakeOutcome = 'woken' | 'timeout' | 'shutdown' | 'busy' | 'aborted' | 'withdrawn';
 
 /** What the caller's claim after (or instead of) the wait found. */
 export type ClaimAfterWait = 'claimed' | 'empty' | 'skipped';
@@ -104,7 +107,7 @@ export class Waiters {
       settle: (claim) => {
         const wokenBy = waiter.wokenBy;
         waiter.wokenBy = undefined;
-        if (waiter.pending) this.end(waiter, 'aborted');
+        if (waiter.pending) this.end(waiter, 'withdrawn');
         else if (wokenBy !== undefined && claim !== 'empty') this.wakeOne(wokenBy);
       },
     };

@@ -5,7 +5,14 @@
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { WakeOutcome } from './waiters';
 
-const OUTCOMES: readonly WakeOutcome[] = ['woken', 'timeout', 'shutdown', 'busy', 'aborted'];
+const OUTCOMES: readonly WakeOutcome[] = [
+  'woken',
+  'timeout',
+  'shutdown',
+  'busy',
+  'aborted',
+  'withdrawn',
+];
 
 export class WakeupMetrics {
   private readonly waitsEnded: Counter<'outcome'>;
@@ -31,7 +38,7 @@ export class WakeupMetrics {
     });
     this.waitsEnded = new Counter({
       name: 'scanqueue_poll_waits_total',
-      help: 'requestTask waits on this instance by how they ended (woken, timeout, shutdown, busy: over POLL_MAX_WAITERS, aborted).',
+      help: 'requestTask waits on this instance by how they ended (woken, timeout, shutdown, busy: over POLL_MAX_WAITERS, aborted: the agent went away, withdrawn: its claim got a task).',
       labelNames: ['outcome'] as const,
       registers,
     });
