@@ -6,7 +6,8 @@
  *   composition   src/*.ts (app, app.module, main), cli/
  *   shell         edge/, health/, threadfix-admin/, openapi/   (imported by the composition only)
  *   domain        nats → tasks → imports → scans → applications → teams → scan-agents → auth
- *   infrastructure events/, observability/, background/, storage/, database/, config/, rest/, errors/
+ *   infrastructure events/, observability/, background/, storage/, database/, config/, rest/, errors/,
+ *                 wakeups/
  *                 (know no domain module; among themselves only the no-cycle rule)
  *
  * HTTP in the domain: controllers, DTOs, pipes, decorators, guards, filters, interceptors and the
@@ -36,6 +37,7 @@ const INFRASTRUCTURE = [
   'config',
   'rest',
   'errors',
+  'wakeups',
 ];
 const SHELL = ['edge', 'health', 'threadfix-admin', 'openapi'];
 

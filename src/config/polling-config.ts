@@ -1,6 +1,37 @@
 /**
- * The agents' polls (long-poll requestTask, wake-ups, pacing).
+ * The agents' polls (long-poll requestTask, wake-ups, pacing): src/wakeups/.
  */
+import { Transform } from 'class-transformer';
+import { IsInt, Max, Min } from 'class-validator';
+import { toInt } from './env-values';
 import { SchedulesConfig } from './schedules-config';
 
-export class PollingConfig extends SchedulesConfig {}
+export class PollingConfig extends SchedulesConfig {
+  /**
+   * Longest time a requestTask may wait for a task (long poll); a longer ask is cut to this.
+   * 0: never wait, and open no LISTEN connection.
+   */
+  @Transform(toInt)
+  @IsInt()
+  @Min(0)
+  @Max(300)
+  POLL_WAIT_MAX_SECONDS = 30;
+
+  /** Agents one instance lets wait at once; beyond it a poll is answered at once. */
+  @Transform(toInt)
+  @IsInt()
+  @Min(1)
+  @Max(1_000_000)
+  POLL_MAX_WAITERS = 20_000;
+
+  /**
+   * How long "nothing queued for this scanner", learnt from an empty claim and kept by the
+   * notifications, spares a claim its database round trip (0: never). A missed notification is
+   * healed within this time.
+   */
+  @Transform(toInt)
+  @IsInt()
+  @Min(0)
+  @Max(60_000)
+  POLL_EMPTY_CACHE_MS = 5000;
+}

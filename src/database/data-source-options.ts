@@ -13,6 +13,7 @@ import { ScanImportEntity } from '../imports/scan-import.entity';
 import { VulnerabilityEntity } from '../imports/vulnerability.entity';
 import { TeamEntity } from '../teams/team.entity';
 import { ScanQueueTaskEntity } from '../tasks/scan-queue-task.entity';
+import { defaultPoolSize } from '../config/database-config';
 import { QueryLogger } from '../observability/query-logger';
 import { ScanStatusEntity } from '../tasks/scan-status.entity';
 import { InitialSchema1764388800000 } from './migrations/1764388800000-initial-schema';
@@ -25,6 +26,7 @@ import { ThreadFixAdmin1765100000000 } from './migrations/1765100000000-threadfi
 import { RateLimitCounters1765200000000 } from './migrations/1765200000000-rate-limit-counters';
 import { AgentBounds1765300000000 } from './migrations/1765300000000-agent-bounds';
 import { Jobs1765400000000 } from './migrations/1765400000000-jobs';
+import { TaskWakeups1765800000000 } from './migrations/1765800000000-task-wakeups';
 
 export const ENTITIES = [
   ApiKeyEntity,
@@ -55,9 +57,10 @@ export const MIGRATIONS = [
   RateLimitCounters1765200000000,
   AgentBounds1765300000000,
   Jobs1765400000000,
+  TaskWakeups1765800000000,
 ];
 
-export function dataSourceOptions(url: string, poolSize = 20): DataSourceOptions {
+export function dataSourceOptions(url: string, poolSize = defaultPoolSize()): DataSourceOptions {
   return {
     type: 'postgres',
     url,

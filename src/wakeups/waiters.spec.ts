@@ -1,0 +1,108 @@
+import { Waiters, WakeOutcome } from './waiters';
+
+const ZAP = 'OWASP Zed Attack Proxy';
+const BURP = 'Burp Suite Pro';
+
+/** Outcomes so far, in resolution order, of the given waits. */
+function watch(waits: Promise<WakeOutcome>[]) {
+  const ended: { index: number; outcome: WakeOutcome }[] = [];
+  waits.forEach((wait, index) => void wait.then((outcome) => ended.push({ index, outcome })));
+  return ended;
+}
+
+const flush = () => new Promise((resolve) => setImmediate(resolve));
+
+describe('Waiters', () => {
+  it('wakes one waiter per notification, the longest waiting first', async () => {
+    const waiters = new Waiters(1000);
+    const waits = Array.from({ length: 5 }, () => waiters.register([ZAP], 60_000).outcome);
+    const ended = watch(waits);
+    expect(waiters.wakeOne(ZAP)).toBe(true);
+    expect(waiters.wakeOne(ZAP)).toBe(true);
+    await flush();
+    expect(ended).toEqual([
+      { index: 0, outcome: 'woken' },
+      { index: 1, outcome: 'woken' },
+    ]);
+    expect(waiters.size).toBe(3);
+    expect(waiters.wakeOne(BURP)).toBe(false);
+    waiters.shutdown();
+  });
+
+  it('a waiter of several scanners is woken once, by any of them', async () => {
+    const waiters = new Waiters(1000);
+    const both = waiters.register([ZAP, BURP, ZAP], 60_000);
+    const burpOnly = waiters.register([BURP], 60_000);
+    const ended = watch([both.outcome, burpOnly.outcome]);
+    waiters.wakeOne(ZAP);
+    waiters.wakeOne(BURP);
+    await flush();
+    expect(ended).toEqual([
+      { index: 0, outcome: 'woken' },
+      { index: 1, outcome: 'woken' },
+    ]);
+    expect(waiters.size).toBe(0);
+    expect(waiters.wakeOne(ZAP)).toBe(false);
+  });
+
+  it('times out, aborts with its signal, and refuses beyond the cap', async () => {
+    const outcomes: WakeOutcome[] = [];
+    const waiters = new Waiters(2, { ended: (outcome) => outcomes.push(outcome) });
+    const controller = new AbortController();
+    const timed = waiters.register([ZAP], 5);
+    const aborted = waiters.register([ZAP], 60_000, controller.signal);
+    expect(await waiters.register([ZAP], 60_000).outcome).toBe('busy');
+    controller.abort();
+    expect(await aborted.outcome).toBe('aborted');
+    expect(await timed.outcome).toBe('timeout');
+    expect(waiters.size).toBe(0);
+    expect(outcomes).toEqual(['busy', 'aborted', 'timeout']);
+    // Nothing left to wake: the timed-out and aborted waiters are gone from the queues.
+    expect(waiters.wakeOne(ZAP)).toBe(false);
+  });
+
+  it('a woken waiter that claimed a task hands the wake on; one that found none does not', async () => {
+    const waiters = new Waiters(1000);
+    const first = waiters.register([ZAP], 60_000);
+    const second = waiters.register([ZAP], 60_000);
+    const third = waiters.register([ZAP], 60_000);
+    const ended = watch([first.outcome, second.outcome, third.outcome]);
+    waiters.wakeOne(ZAP);
+    await flush();
+    first.settle('claimed'); // it got a task: maybe not the one announced
+    await flush();
+    expect(ended.map((e) => e.index)).toEqual([0, 1]);
+    second.settle('empty'); // the announced task was taken elsewhere: no herd
+    await flush();
+    expect(ended.map((e) => e.index)).toEqual([0, 1]);
+    third.settle('empty'); // withdrawn while pending
+    expect(waiters.size).toBe(0);
+    expect(await third.outcome).toBe('withdrawn');
+  });
+
+  it('a woken waiter whose agent went away hands the wake on', async () => {
+    const waiters = new Waiters(1000);
+    const gone = waiters.register([ZAP], 60_000);
+    const next = waiters.register([ZAP], 60_000);
+    waiters.wakeOne(ZAP);
+    expect(await gone.outcome).toBe('woken');
+    gone.settle('skipped');
+    expect(await next.outcome).toBe('woken');
+    // Settling twice hands on nothing more.
+    gone.settle('skipped');
+    expect(waiters.size).toBe(0);
+  });
+
+  it('wakeAll wakes everyone; shutdown answers everyone and refuses new waits', async () => {
+    const waiters = new Waiters(1000);
+    const a = waiters.register([ZAP], 60_000).outcome;
+    const b = waiters.register([BURP, ZAP], 60_000).outcome;
+    expect(waiters.wakeAll()).toBe(2);
+    expect(await Promise.all([a, b])).toEqual(['woken', 'woken']);
+    const c = waiters.register([ZAP], 60_000).outcome;
+    expect(waiters.shutdown()).toBe(1);
+    expect(await c).toBe('shutdown');
+    expect(await waiters.register([ZAP], 60_000).outcome).toBe('shutdown');
+    expect(waiters.size).toBe(0);
+  });
+});

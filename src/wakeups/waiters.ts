@@ -1,0 +1,158 @@
+/**
+ * The waiting agents of this instance, per scanner, in arrival order. A task queued for scanner S
+ * wakes ONE waiter of S (the longest waiting): no thundering herd. A waiter holds no database
+ * connection: a timer and a promise.
+ *
+ * No lost wake-up, given the caller's order (register, then claim, then await if empty): a task
+ * committed after the claim began notifies after the waiter was registered, so it wakes this
+ * waiter or another waiter of S, which then claims. A woken waiter whose claim got a task (maybe
+ * another task than the one that woke it) hands the wake on (`settle('claimed')`), as does one
+ * whose agent went away before it could claim. `wakeAll` (the listener reconnected: notifications may
+ * have been lost) and `shutdown` answer every waiter.
+ */
+
+/**
+ * How a wait ended: a task may be there (claim again), or not (answer "No task found."); a wait
+ * the caller no longer needs (its claim got a task) is 'withdrawn'.
+ */
+export type WakeOutcome = 'woken' | 'timeout' | 'shutdown' | 'busy' | 'aborted' | 'withdrawn';
+
+/** What the caller's claim after (or instead of) the wait found. */
+export type ClaimAfterWait = 'claimed' | 'empty' | 'skipped';
+
+/** One registered wait. */
+export interface Wait {
+  /** Resolves once, with how the wait ended. */
+  readonly outcome: Promise<WakeOutcome>;
+  /**
+   * The caller is done with this wait, after its claim: 'claimed' (it got a task), 'empty' (it
+   * got none), or 'skipped' (it did not claim: its agent went away). A pending wait is withdrawn;
+   * a wait a notification woke hands that wake to the next waiter of its scanner unless the
+   * claim came back empty (then the task it announced was taken: no herd).
+   */
+  settle(claim: ClaimAfterWait): void;
+}
+
+interface Waiter {
+  readonly scanners: readonly string[];
+  readonly since: number;
+  resolve(outcome: WakeOutcome): void;
+  pending: boolean;
+  /** The scanner whose notification woke it. */
+  wokenBy?: string;
+  timer?: NodeJS.Timeout;
+  detach?: () => void;
+}
+
+export interface WaitersEvents {
+  /** A wait ended: its outcome and how long it waited (ms). */
+  ended(outcome: WakeOutcome, waitedMs: number): void;
+}
+
+export class Waiters {
+  /** Insertion-ordered sets: the first pending waiter of a scanner is its longest waiting. */
+  private readonly byScanner = new Map<string, Set<Waiter>>();
+  private pendingCount = 0;
+  private closed = false;
+
+  constructor(
+    private readonly maxWaiters: number,
+    private readonly events: WaitersEvents = { ended: () => undefined },
+  ) {}
+
+  /** Waiters not yet answered. */
+  get size(): number {
+    return this.pendingCount;
+  }
+
+  /**
+   * Registers a wait for a task of one of `scanners`, for at most `timeoutMs`. Refused at once
+   * ('busy') beyond the cap, ('shutdown') once shut down; 'aborted' when `signal` aborts.
+   */
+  register(scanners: readonly string[], timeoutMs: number, signal?: AbortSignal): Wait {
+    const unique = [...new Set(scanners)];
+    const refusal: WakeOutcome | undefined = this.closed
+      ? 'shutdown'
+      : signal?.aborted
+        ? 'aborted'
+        : this.pendingCount >= this.maxWaiters || unique.length === 0
+          ? 'busy'
+          : undefined;
+    if (refusal) {
+      this.events.ended(refusal, 0);
+      return { outcome: Promise.resolve(refusal), settle: () => undefined };
+    }
+    let resolveOutcome!: (outcome: WakeOutcome) => void;
+    const outcome = new Promise<WakeOutcome>((resolve) => (resolveOutcome = resolve));
+    const waiter: Waiter = {
+      scanners: unique,
+      since: Date.now(),
+      pending: true,
+      resolve: resolveOutcome,
+    };
+    for (const scanner of unique) {
+      let set = this.byScanner.get(scanner);
+      if (!set) this.byScanner.set(scanner, (set = new Set()));
+      set.add(waiter);
+    }
+    this.pendingCount++;
+    waiter.timer = setTimeout(() => this.end(waiter, 'timeout'), Math.max(0, timeoutMs));
+    if (signal) {
+      const onAbort = () => this.end(waiter, 'aborted');
+      signal.addEventListener('abort', onAbort, { once: true });
+      waiter.detach = () => signal.removeEventListener('abort', onAbort);
+    }
+    return {
+      outcome,
+      settle: (claim) => {
+        const wokenBy = waiter.wokenBy;
+        waiter.wokenBy = undefined;
+        if (waiter.pending) this.end(waiter, 'withdrawn');
+        else if (wokenBy !== undefined && claim !== 'empty') this.wakeOne(wokenBy);
+      },
+    };
+  }
+
+  /** A task of `scanner` was queued: wakes its longest-waiting waiter. False when none waits. */
+  wakeOne(scanner: string): boolean {
+    const set = this.byScanner.get(scanner);
+    const first = set?.values().next();
+    if (!first || first.done) return false;
+    first.value.wokenBy = scanner;
+    this.end(first.value, 'woken');
+    return true;
+  }
+
+  /** Wakes every waiter (the listener reconnected: they claim again). */
+  wakeAll(): number {
+    return this.endAll('woken');
+  }
+
+  /** Answers every waiter 'shutdown' and refuses new ones. */
+  shutdown(): number {
+    this.closed = true;
+    return this.endAll('shutdown');
+  }
+
+  private endAll(outcome: WakeOutcome): number {
+    const all = new Set<Waiter>();
+    for (const set of this.byScanner.values()) for (const waiter of set) all.add(waiter);
+    for (const waiter of all) this.end(waiter, outcome);
+    return all.size;
+  }
+
+  private end(waiter: Waiter, outcome: WakeOutcome): void {
+    if (!waiter.pending) return;
+    waiter.pending = false;
+    for (const scanner of waiter.scanners) {
+      const set = this.byScanner.get(scanner);
+      set?.delete(waiter);
+      if (set?.size === 0) this.byScanner.delete(scanner);
+    }
+    this.pendingCount--;
+    clearTimeout(waiter.timer);
+    waiter.detach?.();
+    this.events.ended(outcome, Date.now() - waiter.since);
+    waiter.resolve(outcome);
+  }
+}

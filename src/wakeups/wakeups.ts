@@ -1,0 +1,197 @@
+/**
+ * Wake-ups for long-polling agents and cheap empty polls (issue 15 items 2–3): the LISTEN
+ * connection (queued-task-listener.ts), the waiters (waiters.ts) and the "nothing queued" marks
+ * (empty-queues.ts), tied together. requestTask uses it so:
+ *
+ *     const wait = wakeups.register(scanners, waitMs, signal);  // before the claim: no lost wake-up
+ *     const snapshot = wakeups.snapshot();
+ *     const task = wakeups.knownEmpty(scanners) ? undefined : await claim();
+ *     if (!task && !knownEmpty) wakeups.markEmpty(scanners, snapshot);
+ *     if (task) { wait.settle('claimed'); wakeups.pickedUp(task.queuedAt); return task; }
+ *     const outcome = await wait.outcome;  // 'woken': claim again (and settle), else answer none
+ *
+ * Every instance hears every notification and wakes one of its own waiters: a task wakes at
+ * most one waiter per instance. Generic: knows scanners by name and tasks by nothing else.
+ * Free of Nest (tests and benchmarks use it as is); wakeups.service.ts ties it to the app's life.
+ */
+import type { Registry } from 'prom-client';
+import type { PollingConfig } from '../config/polling-config';
+import { EmptyQueues } from './empty-queues';
+import { QueuedTaskListener, QueuedTaskNotice } from './queued-task-listener';
+import { WakeupMetrics } from './wakeup-metrics';
+import { Wait, Waiters, WakeOutcome } from './waiters';
+
+export type WakeupsConfig = Pick<
+  PollingConfig,
+  'POLL_WAIT_MAX_SECONDS' | 'POLL_MAX_WAITERS' | 'POLL_EMPTY_CACHE_MS'
+>;
+
+export interface WakeupsLogger {
+  log(message: string): void;
+  warn(message: string): void;
+}
+
+/** Delayed wakes held at once (tasks with a future not_before); beyond, the waits' ends heal. */
+const MAX_DUE_WAKES = 10_000;
+/** Farther than this, a delayed task is left to the waits' ends (setTimeout's range besides). */
+const MAX_DUE_DELAY_MS = 24 * 3600 * 1000;
+/** Delayed wakes of one scanner this close together share a timer. */
+const DUE_GRANULARITY_MS = 100;
+
+export class Wakeups {
+  private readonly metrics: WakeupMetrics;
+  private readonly waiters: Waiters;
+  private readonly empty: EmptyQueues;
+  private readonly listener?: QueuedTaskListener;
+  private readonly dueWakes = new Map<string, NodeJS.Timeout>();
+
+  /** `url`: the database's; none (or POLL_WAIT_MAX_SECONDS 0) means no LISTEN. */
+  constructor(
+    private readonly config: WakeupsConfig,
+    url: string | undefined,
+    registry: Registry,
+    private readonly logger: WakeupsLogger,
+  ) {
+    this.waiters = new Waiters(config.POLL_MAX_WAITERS, {
+      ended: (outcome) => this.metrics.waitEnded(outcome),
+    });
+    this.empty = new EmptyQueues(config.POLL_EMPTY_CACHE_MS);
+    this.metrics = new WakeupMetrics(
+      registry,
+      () => this.waiters.size,
+      () => this.listening,
+    );
+    if (config.POLL_WAIT_MAX_SECONDS > 0 && url)
+      this.listener = new QueuedTaskListener(
+        { url, probeIntervalMs: 10_000, backoffBaseMs: 100, backoffMaxMs: 5000 },
+        {
+          queued: (notice) => this.queued(notice),
+          connected: () => this.listenerConnected(),
+          disconnected: (error) => this.listenerLost(error),
+        },
+      );
+  }
+
+  /** Whether waits are woken by notifications now (else they only end by their time). */
+  get listening(): boolean {
+    return this.listener?.connected ?? false;
+  }
+
+  /** Polls waiting now. */
+  get waiting(): number {
+    return this.waiters.size;
+  }
+
+  /** The wait a requestTask may ask for, cut to POLL_WAIT_MAX_SECONDS (ms). */
+  waitMs(askedSeconds: number): number {
+    const seconds = Number.isFinite(askedSeconds) ? askedSeconds : 0;
+    return Math.max(0, Math.min(seconds, this.config.POLL_WAIT_MAX_SECONDS)) * 1000;
+  }
+
+  /**
+   * Registers a wait for a task of one of `scanners` (by display name), BEFORE the claim that may
+   * find none. Answered at once 'busy' beyond POLL_MAX_WAITERS, 'shutdown' while stopping.
+   */
+  register(scanners: readonly string[], timeoutMs: number, signal?: AbortSignal): Wait {
+    return this.waiters.register(scanners, this.capped(timeoutMs), signal);
+  }
+
+  /** `register(…).outcome`, for a caller that settles nothing (a test, a benchmark). */
+  wait(scanners: readonly string[], timeoutMs: number, signal?: AbortSignal): Promise<WakeOutcome> {
+    return this.register(scanners, timeoutMs, signal).outcome;
+  }
+
+  /** Read before a claim; handed to `markEmpty` when the claim found nothing. */
+  snapshot(): number {
+    return this.empty.snapshot();
+  }
+
+  markEmpty(scanners: readonly string[], snapshot: number): void {
+    this.empty.markEmpty(scanners, snapshot);
+  }
+
+  /** True when a claim for `scanners` would surely find nothing: skip it. */
+  knownEmpty(scanners: readonly string[]): boolean {
+    return this.empty.knownEmpty(scanners);
+  }
+
+  /**
+   * Something other than a queued task made tasks of `scanners` (all when omitted) claimable
+   * again on this instance, e.g. a scanner queue resumed: the marks go and a waiter each wakes.
+   * (Another instance learns it from a NOTIFY on the channel, or within POLL_EMPTY_CACHE_MS.)
+   */
+  forget(scanners?: readonly string[]): void {
+    this.empty.forget(scanners);
+    if (!scanners) this.waiters.wakeAll();
+    else for (const scanner of scanners) this.waiters.wakeOne(scanner);
+  }
+
+  /** Acts as a notification for `scanner` at `at` (a delayed task becomes claimable). */
+  wakeAt(scanner: string, at: number): void {
+    const delay = at - Date.now();
+    if (delay <= 0) return this.notified(scanner);
+    if (delay > MAX_DUE_DELAY_MS || this.dueWakes.size >= MAX_DUE_WAKES) return;
+    const slot = Math.ceil(at / DUE_GRANULARITY_MS) * DUE_GRANULARITY_MS;
+    const key = `${slot} ${scanner}`;
+    if (this.dueWakes.has(key)) return;
+    const timer = setTimeout(() => {
+      this.dueWakes.delete(key);
+      this.notified(scanner);
+    }, slot - Date.now());
+    timer.unref();
+    this.dueWakes.set(key, timer);
+  }
+
+  /** A claim on this instance got a task that was queued at `queuedAt` (the pickup histogram). */
+  pickedUp(queuedAt: Date): void {
+    this.metrics.pickedUp((Date.now() - queuedAt.getTime()) / 1000);
+  }
+
+  /** Opens the LISTEN connection (reconnecting by itself from then on). */
+  start(): void {
+    this.listener?.start();
+  }
+
+  /** Answers every waiting poll 'shutdown' and refuses new waits (before the HTTP server drains). */
+  answerAll(): void {
+    const answered = this.waiters.shutdown();
+    if (answered > 0) this.logger.log(`Shutdown: answered ${answered} waiting polls`);
+  }
+
+  async stop(): Promise<void> {
+    this.waiters.shutdown();
+    for (const timer of this.dueWakes.values()) clearTimeout(timer);
+    this.dueWakes.clear();
+    await this.listener?.stop();
+  }
+
+  private capped(timeoutMs: number): number {
+    return Math.max(0, Math.min(timeoutMs, this.config.POLL_WAIT_MAX_SECONDS * 1000));
+  }
+
+  private queued(notice: QueuedTaskNotice): void {
+    if (notice.notBefore !== null && notice.notBefore > Date.now())
+      return this.wakeAt(notice.scanner, notice.notBefore);
+    this.notified(notice.scanner);
+  }
+
+  private notified(scanner: string): void {
+    this.empty.notified(scanner);
+    this.waiters.wakeOne(scanner);
+  }
+
+  private listenerConnected(): void {
+    this.empty.setConnected(true);
+    // Notifications sent while no LISTEN was in place are lost: every waiter claims again.
+    const woken = this.waiters.wakeAll();
+    this.logger.log(
+      `Listening for queued tasks${woken > 0 ? ` (woke ${woken} waiting polls)` : ''}`,
+    );
+  }
+
+  private listenerLost(error: string): void {
+    this.empty.setConnected(false);
+    if (error !== 'stopped')
+      this.logger.warn(`Lost the LISTEN connection (${error}); reconnecting`);
+  }
+}
