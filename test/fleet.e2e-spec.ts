@@ -4,6 +4,9 @@
  * an agent (answered "No task found.", key kept, its task still finishable) and a scanner's queue
  * (its tasks wait, others flow), each an outbox event and in the metrics, under the team scope.
  */
+import { randomBytes } from 'node:crypto';
+import { jetstreamManager } from '@nats-io/jetstream';
+import { connect } from '@nats-io/transport-node';
 import { agentIdOf, givenAppInTeam, givenKey, givenTeam, R } from './access-fixtures';
 import {
   AgentTask,
@@ -14,7 +17,11 @@ import {
   TASKS,
   taskStatus,
 } from './support/agent-flow';
+import { NatsTestServer, requireNatsServer } from './support/nats-server';
 import { RestResult, TestServer } from './support/test-server';
+
+const NATS_SERVER = requireNatsServer('the fleet events on JetStream');
+const describeWithNats = NATS_SERVER ? describe : describe.skip;
 
 let t: TestServer;
 
@@ -230,7 +237,11 @@ describe('a paused scanner queue', () => {
     expect(claimed(await requestTask(t, agent, 'acunetix')).taskId).toBe(waiting.id);
     expect(claimed(await requestTask(t, agent, 'acunetix')).taskId).toBe(later.id);
 
-    expect(await events('fleet.queue_paused')).toEqual([
+    expect(
+      (await events('fleet.queue_paused')).filter(
+        (e) => (e.payload.queue as { scanner: string }).scanner === 'Acunetix WVS',
+      ),
+    ).toEqual([
       {
         aggregate_id: 0,
         payload: {
@@ -243,7 +254,11 @@ describe('a paused scanner queue', () => {
         },
       },
     ]);
-    expect(await events('fleet.queue_resumed')).toHaveLength(1);
+    expect(
+      (await events('fleet.queue_resumed')).filter(
+        (e) => (e.payload.queue as { scanner: string }).scanner === 'Acunetix WVS',
+      ),
+    ).toHaveLength(1);
   });
 
   it('is named by any alias; an unknown scanner is 404 in the envelope', async () => {
@@ -277,6 +292,35 @@ describe('a paused scanner queue', () => {
     const res = await t.get<Queue[]>(`${R}/scanner-queues`, reader.key);
     expect(res.body.object.find((q) => q.scanner === 'appscan')).toMatchObject({ queued: 1 });
     expect(await queueView('appscan')).toMatchObject({ queued: 2 });
+  });
+});
+
+describe('concurrent pauses', () => {
+  it('of one agent or one queue: exactly one changes it and raises the event', async () => {
+    const id = await agentIdOf(t, await givenAgentKey(t));
+    const agentAnswers = await Promise.all(
+      Array.from({ length: 8 }, () => pauseAgent(id, 'pause')),
+    );
+    // A queue never paused before: the racing pauses insert its row (ON CONFLICT).
+    const queueAnswers = await Promise.all(
+      Array.from({ length: 8 }, () => pauseQueue('spider', 'pause')),
+    );
+    try {
+      for (const answers of [agentAnswers, queueAnswers]) {
+        expect(answers.map((res) => res.status)).toEqual(Array(8).fill(200));
+        expect(answers.filter((res) => res.body.object.changed)).toHaveLength(1);
+      }
+      expect(
+        (await events('fleet.agent_paused')).filter((e) => e.aggregate_id === id),
+      ).toHaveLength(1);
+      expect(
+        (await events('fleet.queue_paused')).filter(
+          (e) => (e.payload.queue as { scannerShortName: string }).scannerShortName === 'spider',
+        ),
+      ).toHaveLength(1);
+    } finally {
+      await pauseQueue('spider', 'resume');
+    }
   });
 });
 
@@ -338,5 +382,105 @@ describe('metrics', () => {
       await pauseQueue('webinspect', 'resume');
     }
     expect(await sample('scanqueue_scanner_queues_paused')).toBe(0);
+  });
+});
+
+describeWithNats('fleet events on JetStream', () => {
+  let nats: NatsTestServer;
+  let withNats: TestServer;
+  const run = randomBytes(4).toString('hex');
+  const STREAM = `SQFLEET_${run}`;
+  const PREFIX = `sqfleet${run}.`;
+
+  beforeAll(async () => {
+    nats = await NatsTestServer.start(NATS_SERVER as string);
+    // The stream as scanqueue created it before fleet events: it must gain `<prefix>fleet.>`.
+    const nc = await connect({ servers: nats.url });
+    await (
+      await jetstreamManager(nc)
+    ).streams.add({ name: STREAM, subjects: [`${PREFIX}task.>`, `${PREFIX}scan.>`] });
+    await nc.close();
+    withNats = await TestServer.start({
+      NATS_URL: nats.url,
+      NATS_STREAM: STREAM,
+      NATS_SUBJECT_PREFIX: PREFIX,
+      OUTBOX_POLL_INTERVAL_MS: '50',
+    });
+  });
+  afterAll(async () => {
+    await withNats?.stop();
+    await nats?.stop();
+  });
+
+  it('publishes pauses and resumes as documented, on a stream that gained the fleet subjects', async () => {
+    const agentKey = await givenAgentKey(withNats);
+    const id = await agentIdOf(withNats, agentKey);
+    for (const [url, status] of [
+      [`${R}/scan-agents/${id}/pause`, 200],
+      [`${R}/scanner-queues/zap/pause`, 200],
+      [`${R}/scanner-queues/zap/resume`, 200],
+    ] as const)
+      expect((await withNats.postForm(url, withNats.adminKey)).status).toBe(status);
+
+    const nc = await connect({ servers: nats.url });
+    try {
+      const jsm = await jetstreamManager(nc);
+      const deadline = Date.now() + 20_000;
+      let messages: { subject: string; body: Record<string, unknown> }[] = [];
+      while (messages.length < 3 && Date.now() < deadline) {
+        await sleep(100);
+        const info = await jsm.streams.info(STREAM);
+        messages = [];
+        for (let seq = info.state.first_seq; seq <= info.state.last_seq; seq++) {
+          const message = await jsm.streams.getMessage(STREAM, { seq });
+          if (message?.subject.startsWith(`${PREFIX}fleet.`))
+            messages.push({
+              subject: message.subject,
+              body: JSON.parse(new TextDecoder().decode(message.data)) as Record<string, unknown>,
+            });
+        }
+      }
+      expect((await jsm.streams.info(STREAM)).config.subjects).toEqual([
+        `${PREFIX}task.>`,
+        `${PREFIX}scan.>`,
+        `${PREFIX}fleet.>`,
+      ]);
+      const actor = { type: 'api_key', id: expect.any(Number) };
+      expect(messages).toEqual([
+        {
+          subject: `${PREFIX}fleet.agent_paused`,
+          body: {
+            specVersion: 1,
+            id: expect.any(String),
+            type: 'fleet.agent_paused',
+            occurredAt: expect.any(String),
+            agent: { id, apiKeyId: expect.any(Number), paused: true, pausedAt: expect.any(String) },
+            actor,
+          },
+        },
+        {
+          subject: `${PREFIX}fleet.queue_paused`,
+          body: expect.objectContaining({
+            type: 'fleet.queue_paused',
+            queue: {
+              scanner: 'OWASP Zed Attack Proxy',
+              scannerShortName: 'zap',
+              paused: true,
+              pausedAt: expect.stringMatching(/^\d{4}-\d\d-\d\dT.*Z$/),
+            },
+            actor,
+          }),
+        },
+        {
+          subject: `${PREFIX}fleet.queue_resumed`,
+          body: expect.objectContaining({
+            type: 'fleet.queue_resumed',
+            queue: expect.objectContaining({ paused: false, pausedAt: null }),
+          }),
+        },
+      ]);
+    } finally {
+      await nc.close();
+    }
   });
 });
