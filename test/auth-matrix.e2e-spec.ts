@@ -514,6 +514,82 @@ function agentCall(
   };
 }
 
+/** POST /rest/scan-agents/{id}/pause|resume: revoke's rules; a resume's agent is paused first. */
+function agentPauseRoute(action: 'pause' | 'resume'): Route {
+  const paused = action === 'pause';
+  return {
+    controller: 'scan-agents',
+    route: `POST /rest/scan-agents/{id}/${action}`,
+    anyOf: QUEUE_ADMIN,
+    restricted: true,
+    outOfScope: AS_MISSING,
+    prepare: async (ctx) => {
+      // An agent the caller may see (revoke's rule).
+      const id = await agentId(await agentKeyOf(ctx.scoped ? ctx.caller : t.adminKey));
+      if (!paused) await t.postForm(`${R}/scan-agents/${id}/pause`, t.adminKey);
+      return {
+        method: 'POST',
+        url: `${R}/scan-agents/${id}/${action}`,
+        body: { kind: 'none' },
+        missing: {
+          method: 'POST',
+          url: `${R}/scan-agents/${NONE}/${action}`,
+          body: { kind: 'none' },
+        },
+        ok: async (answer) => {
+          const result = object(answer);
+          expect(Object.keys(result)).toEqual(PAUSE_FIELDS);
+          expect(Object.keys(result.agent as object)).toEqual(AGENT_FIELDS);
+          expect(result).toMatchObject({ changed: true, agent: { id, paused } });
+          const [row] = await t.query<{ paused: boolean }>(
+            'SELECT paused_at IS NOT NULL AS paused FROM scan_agents WHERE id = $1',
+            [id],
+          );
+          expect(row.paused).toBe(paused);
+        },
+      };
+    },
+  };
+}
+
+/**
+ * POST /rest/scanner-queues/{scanner}/pause|resume on FLEET_SCANNER, set the other way first; a
+ * pause's check resumes it, so that no other route's fixture meets a paused queue.
+ */
+function queuePauseRoute(action: 'pause' | 'resume'): Route {
+  const paused = action === 'pause';
+  return {
+    controller: 'scanner-queues',
+    route: `POST /rest/scanner-queues/{scanner}/${action}`,
+    anyOf: QUEUE_ADMIN,
+    restricted: true,
+    // Every team's queue: only a key not limited to teams.
+    inScope: { status: 403, message: GLOBAL_QUEUE_SCOPE },
+    outOfScope: { kind: 'refused', status: 403, message: GLOBAL_QUEUE_SCOPE },
+    prepare: async () => {
+      const before = paused ? 'resume' : 'pause';
+      await t.postForm(`${R}/scanner-queues/${FLEET_SCANNER}/${before}`, t.adminKey);
+      return {
+        method: 'POST',
+        url: `${R}/scanner-queues/${FLEET_SCANNER}/${action}`,
+        body: { kind: 'none' },
+        ok: async (answer) => {
+          const result = object(answer);
+          expect(Object.keys(result)).toEqual(QUEUE_PAUSE_FIELDS);
+          expect(result).toMatchObject({
+            changed: true,
+            queue: { scanner: FLEET_SCANNER, paused },
+          });
+          expect(
+            await t.query('SELECT paused_at IS NOT NULL AS paused FROM scanner_queues'),
+          ).toEqual([{ paused }]);
+          if (paused) await t.postForm(`${R}/scanner-queues/${FLEET_SCANNER}/resume`, t.adminKey);
+        },
+      };
+    },
+  };
+}
+
 const ROUTES: Route[] = [
   // TasksController: ThreadFix's scan-agent protocol
   {
@@ -905,62 +981,7 @@ const ROUTES: Route[] = [
       };
     },
   },
-  {
-    controller: 'scan-agents',
-    route: 'POST /rest/scan-agents/{id}/pause',
-    anyOf: QUEUE_ADMIN,
-    restricted: true,
-    outOfScope: AS_MISSING,
-    prepare: async (ctx) => {
-      // An agent the caller may see (revoke's rule).
-      const id = await agentId(await agentKeyOf(ctx.scoped ? ctx.caller : t.adminKey));
-      return {
-        method: 'POST',
-        url: `${R}/scan-agents/${id}/pause`,
-        body: { kind: 'none' },
-        missing: { method: 'POST', url: `${R}/scan-agents/${NONE}/pause`, body: { kind: 'none' } },
-        ok: async (answer) => {
-          const result = object(answer);
-          expect(Object.keys(result)).toEqual(PAUSE_FIELDS);
-          expect(Object.keys(result.agent as object)).toEqual(AGENT_FIELDS);
-          expect(result).toMatchObject({ changed: true, agent: { id, paused: true } });
-          const [row] = await t.query<{ paused_at: Date | null }>(
-            'SELECT paused_at FROM scan_agents WHERE id = $1',
-            [id],
-          );
-          expect(row.paused_at).toBeInstanceOf(Date);
-        },
-      };
-    },
-  },
-  {
-    controller: 'scan-agents',
-    route: 'POST /rest/scan-agents/{id}/resume',
-    anyOf: QUEUE_ADMIN,
-    restricted: true,
-    outOfScope: AS_MISSING,
-    prepare: async (ctx) => {
-      const id = await agentId(await agentKeyOf(ctx.scoped ? ctx.caller : t.adminKey));
-      const paused = await t.postForm(`${R}/scan-agents/${id}/pause`, t.adminKey);
-      if (paused.status !== 200) throw new Error(`pause: ${paused.status}`);
-      return {
-        method: 'POST',
-        url: `${R}/scan-agents/${id}/resume`,
-        body: { kind: 'none' },
-        missing: { method: 'POST', url: `${R}/scan-agents/${NONE}/resume`, body: { kind: 'none' } },
-        ok: async (answer) => {
-          const result = object(answer);
-          expect(Object.keys(result)).toEqual(PAUSE_FIELDS);
-          expect(result).toMatchObject({ changed: true, agent: { id, paused: false } });
-          const [row] = await t.query<{ paused_at: Date | null }>(
-            'SELECT paused_at FROM scan_agents WHERE id = $1',
-            [id],
-          );
-          expect(row.paused_at).toBeNull();
-        },
-      };
-    },
-  },
+  ...(['pause', 'resume'] as const).map(agentPauseRoute),
   // ScannerQueuesController
   {
     controller: 'scanner-queues',
@@ -995,62 +1016,7 @@ const ROUTES: Route[] = [
       },
     }),
   },
-  {
-    controller: 'scanner-queues',
-    route: 'POST /rest/scanner-queues/{scanner}/pause',
-    anyOf: QUEUE_ADMIN,
-    restricted: true,
-    // Every team's queue: only a key not limited to teams.
-    inScope: { status: 403, message: GLOBAL_QUEUE_SCOPE },
-    outOfScope: { kind: 'refused', status: 403, message: GLOBAL_QUEUE_SCOPE },
-    prepare: async () => {
-      await t.postForm(`${R}/scanner-queues/${FLEET_SCANNER}/resume`, t.adminKey);
-      return {
-        method: 'POST',
-        url: `${R}/scanner-queues/${FLEET_SCANNER}/pause`,
-        body: { kind: 'none' },
-        ok: async (answer) => {
-          const result = object(answer);
-          expect(Object.keys(result)).toEqual(QUEUE_PAUSE_FIELDS);
-          expect(result).toMatchObject({
-            changed: true,
-            queue: { scanner: FLEET_SCANNER, paused: true },
-          });
-          expect(
-            await t.query('SELECT paused_at IS NOT NULL AS paused FROM scanner_queues'),
-          ).toEqual([{ paused: true }]);
-          await t.postForm(`${R}/scanner-queues/${FLEET_SCANNER}/resume`, t.adminKey);
-        },
-      };
-    },
-  },
-  {
-    controller: 'scanner-queues',
-    route: 'POST /rest/scanner-queues/{scanner}/resume',
-    anyOf: QUEUE_ADMIN,
-    restricted: true,
-    inScope: { status: 403, message: GLOBAL_QUEUE_SCOPE },
-    outOfScope: { kind: 'refused', status: 403, message: GLOBAL_QUEUE_SCOPE },
-    prepare: async () => {
-      await t.postForm(`${R}/scanner-queues/${FLEET_SCANNER}/pause`, t.adminKey);
-      return {
-        method: 'POST',
-        url: `${R}/scanner-queues/${FLEET_SCANNER}/resume`,
-        body: { kind: 'none' },
-        ok: async (answer) => {
-          const result = object(answer);
-          expect(Object.keys(result)).toEqual(QUEUE_PAUSE_FIELDS);
-          expect(result).toMatchObject({
-            changed: true,
-            queue: { scanner: FLEET_SCANNER, paused: false },
-          });
-          expect(
-            await t.query('SELECT paused_at IS NOT NULL AS paused FROM scanner_queues'),
-          ).toEqual([{ paused: false }]);
-        },
-      };
-    },
-  },
+  ...(['pause', 'resume'] as const).map(queuePauseRoute),
   // ApiKeysController
   {
     controller: 'api-keys',
