@@ -12,6 +12,7 @@ import { EventsModule } from './events/events.module';
 import { NatsServicesModule } from './nats/nats.module';
 import { ImportsModule } from './imports/imports.module';
 import { ScanAgentsModule } from './scan-agents/scan-agents.module';
+import { ScannerQueuesModule } from './scanner-queues/scanner-queues.module';
 import { ScansModule } from './scans/scans.module';
 import { StorageModule } from './storage/storage.module';
 import { TasksModule } from './tasks/tasks.module';
@@ -36,6 +37,7 @@ export class AppModule {
         ScanAgentsModule,
         ScansModule,
         TasksModule,
+        ScannerQueuesModule,
         HealthModule.forRoot(config),
         ObservabilityModule,
         EventsModule,

@@ -141,7 +141,8 @@ const SNAPSHOT_QUERIES: Record<string, string> = {
   teams: 'SELECT * FROM teams ORDER BY id',
   applications: 'SELECT * FROM applications ORDER BY id',
   scan_agents:
-    'SELECT id, key_hash, api_key_id, created_at, revoked_at FROM scan_agents ORDER BY id',
+    'SELECT id, key_hash, api_key_id, created_at, revoked_at, paused_at FROM scan_agents ORDER BY id',
+  scanner_queues: 'SELECT scanner, paused_at FROM scanner_queues ORDER BY scanner',
   scan_configs: 'SELECT * FROM scan_configs ORDER BY id',
   scan_queue_tasks: 'SELECT * FROM scan_queue_tasks ORDER BY id',
   scan_statuses: 'SELECT * FROM scan_statuses ORDER BY id',
@@ -395,7 +396,26 @@ const AGENT_FIELDS = [
   'lastSeenTime',
   'lastAgentConfig',
   'revokedTime',
+  'online',
+  'scanners',
+  'currentTask',
+  'paused',
+  'pausedTime',
 ];
+const PAUSE_FIELDS = ['message', 'changed', 'agent'];
+const QUEUE_FIELDS = [
+  'scanner',
+  'displayName',
+  'paused',
+  'pausedTime',
+  'queued',
+  'oldestQueuedAgeSeconds',
+];
+const QUEUE_PAUSE_FIELDS = ['message', 'changed', 'queue'];
+/** The queue the fleet routes pause and resume: no other fixture here queues its tasks. */
+const FLEET_SCANNER = 'spider';
+const GLOBAL_QUEUE_SCOPE =
+  'Pausing or resuming a scanner queue affects every team: it needs an API key not limited to teams.';
 const APP_FIELDS = [
   'id',
   'name',
@@ -491,6 +511,82 @@ function agentCall(
         scanAgentSecureKey: agentKey,
         ...(missing ? { scanQueueTaskId: NONE } : {}),
       }),
+  };
+}
+
+/** POST /rest/scan-agents/{id}/pause|resume: revoke's rules; a resume's agent is paused first. */
+function agentPauseRoute(action: 'pause' | 'resume'): Route {
+  const paused = action === 'pause';
+  return {
+    controller: 'scan-agents',
+    route: `POST /rest/scan-agents/{id}/${action}`,
+    anyOf: QUEUE_ADMIN,
+    restricted: true,
+    outOfScope: AS_MISSING,
+    prepare: async (ctx) => {
+      // An agent the caller may see (revoke's rule).
+      const id = await agentId(await agentKeyOf(ctx.scoped ? ctx.caller : t.adminKey));
+      if (!paused) await t.postForm(`${R}/scan-agents/${id}/pause`, t.adminKey);
+      return {
+        method: 'POST',
+        url: `${R}/scan-agents/${id}/${action}`,
+        body: { kind: 'none' },
+        missing: {
+          method: 'POST',
+          url: `${R}/scan-agents/${NONE}/${action}`,
+          body: { kind: 'none' },
+        },
+        ok: async (answer) => {
+          const result = object(answer);
+          expect(Object.keys(result)).toEqual(PAUSE_FIELDS);
+          expect(Object.keys(result.agent as object)).toEqual(AGENT_FIELDS);
+          expect(result).toMatchObject({ changed: true, agent: { id, paused } });
+          const [row] = await t.query<{ paused: boolean }>(
+            'SELECT paused_at IS NOT NULL AS paused FROM scan_agents WHERE id = $1',
+            [id],
+          );
+          expect(row.paused).toBe(paused);
+        },
+      };
+    },
+  };
+}
+
+/**
+ * POST /rest/scanner-queues/{scanner}/pause|resume on FLEET_SCANNER, set the other way first; a
+ * pause's check resumes it, so that no other route's fixture meets a paused queue.
+ */
+function queuePauseRoute(action: 'pause' | 'resume'): Route {
+  const paused = action === 'pause';
+  return {
+    controller: 'scanner-queues',
+    route: `POST /rest/scanner-queues/{scanner}/${action}`,
+    anyOf: QUEUE_ADMIN,
+    restricted: true,
+    // Every team's queue: only a key not limited to teams.
+    inScope: { status: 403, message: GLOBAL_QUEUE_SCOPE },
+    outOfScope: { kind: 'refused', status: 403, message: GLOBAL_QUEUE_SCOPE },
+    prepare: async () => {
+      const before = paused ? 'resume' : 'pause';
+      await t.postForm(`${R}/scanner-queues/${FLEET_SCANNER}/${before}`, t.adminKey);
+      return {
+        method: 'POST',
+        url: `${R}/scanner-queues/${FLEET_SCANNER}/${action}`,
+        body: { kind: 'none' },
+        ok: async (answer) => {
+          const result = object(answer);
+          expect(Object.keys(result)).toEqual(QUEUE_PAUSE_FIELDS);
+          expect(result).toMatchObject({
+            changed: true,
+            queue: { scanner: FLEET_SCANNER, paused },
+          });
+          expect(
+            await t.query('SELECT paused_at IS NOT NULL AS paused FROM scanner_queues'),
+          ).toEqual([{ paused }]);
+          if (paused) await t.postForm(`${R}/scanner-queues/${FLEET_SCANNER}/resume`, t.adminKey);
+        },
+      };
+    },
   };
 }
 
@@ -885,6 +981,42 @@ const ROUTES: Route[] = [
       };
     },
   },
+  ...(['pause', 'resume'] as const).map(agentPauseRoute),
+  // ScannerQueuesController
+  {
+    controller: 'scanner-queues',
+    route: 'GET /rest/scanner-queues',
+    anyOf: QUEUE_READ,
+    restricted: false,
+    readOnly: true,
+    outOfScope: {
+      kind: 'list',
+      // Every scanner's queue, its counts of their team's tasks only (they queued none).
+      check: async (answer) => {
+        const queues = array(answer);
+        expect(queues).toHaveLength(6);
+        for (const queue of queues) expect(queue).toMatchObject({ queued: 0 });
+      },
+    },
+    prepare: async () => ({
+      method: 'GET',
+      url: `${R}/scanner-queues`,
+      body: { kind: 'none' },
+      ok: async (answer) => {
+        const queues = array(answer);
+        expect(queues.map((queue) => queue.scanner)).toEqual([
+          'acunetix',
+          'spider',
+          'burp',
+          'appscan',
+          'zap',
+          'webinspect',
+        ]);
+        for (const queue of queues) expect(Object.keys(queue)).toEqual(QUEUE_FIELDS);
+      },
+    }),
+  },
+  ...(['pause', 'resume'] as const).map(queuePauseRoute),
   // ApiKeysController
   {
     controller: 'api-keys',

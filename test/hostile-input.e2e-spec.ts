@@ -681,6 +681,46 @@ const ROUTES: Route[] = [
     encoding: 'form',
     rest: true,
   },
+  ...(['pause', 'resume'] as const).map((action): Route => ({
+    name: `scan-agent ${action}`,
+    method: 'POST',
+    // The sacrificial agents only: pausing the ones the fuzz claims with would starve its claims.
+    path: idPath(
+      fc.nat().map((i) => (w: World) => pick(w.sacrificialAgentIds, i)),
+      `/${action}`,
+    ),
+    fields: [],
+    encoding: 'form',
+    rest: true,
+  })),
+  {
+    name: 'scanner-queues list',
+    method: 'GET',
+    path: constPath('/scanner-queues'),
+    fields: [],
+    encoding: 'query',
+    rest: true,
+  },
+  ...(['pause', 'resume'] as const).map((action): Route => ({
+    name: `scanner-queue ${action}`,
+    method: 'POST',
+    // Real names of one scanner only (AppSpider's) for a pause, so the other queues keep flowing
+    // for the fuzz's claims; any name for a resume; and garbage.
+    path: fc
+      .oneof(
+        fc.constantFrom(
+          ...(action === 'pause'
+            ? ['spider', 'AppSpider', 'NTO%20Spider', 'APPSPIDER']
+            : ['zap', 'OWASP%20ZAP', 'burp', 'acunetix', 'appscan', 'webinspect', 'spider']),
+        ),
+        fc.constantFrom('nessus', '%20', '%ZZ', '..', 'null', 'x'.repeat(5000), '%F0%9F%98%80'),
+        fc.string({ maxLength: 40 }).map(encodeURIComponent),
+      )
+      .map((scanner) => (): string => `/scanner-queues/${scanner}/${action}`),
+    fields: [],
+    encoding: 'form',
+    rest: true,
+  })),
   {
     name: 'tasks list',
     method: 'GET',
@@ -1398,6 +1438,8 @@ function tailOf(route: Route, tail: string): string {
     'scan-configs list': 'applications/',
     'scan file': 'applications/',
     'scan-agent revoke': 'scan-agents/',
+    'scan-agent pause': 'scan-agents/',
+    'scan-agent resume': 'scan-agents/',
     'task get': 'tasks/',
     'task statuses': 'tasks/',
     'task cancel': 'tasks/',

@@ -4,9 +4,11 @@
  * route's permission, and the same 404 out of the key's teams. Without nats-server, skipped with
  * one line saying so (a failure under SCANQUEUE_TEST_NO_SKIP=1).
  */
+import { agentIdOf } from './access-fixtures';
 import {
   completeTask,
   fixture,
+  givenAgentKey,
   givenApplication,
   givenClaimedTask,
   queueScan,
@@ -144,6 +146,7 @@ describeWithNats('NATS request/reply patterns', () => {
         rest: ['GET', `/applications/${app}/scan-configs`],
       },
       { pattern: 'agents.list', payload: {}, rest: ['GET', '/scan-agents'] },
+      { pattern: 'scannerQueues.list', payload: {}, rest: ['GET', '/scanner-queues'] },
       { pattern: 'teams.list', payload: {}, rest: ['GET', '/teams'] },
       { pattern: 'teams.get', payload: { teamId }, rest: ['GET', `/teams/${teamId}`] },
       {
@@ -418,6 +421,75 @@ describeWithNats('NATS request/reply patterns', () => {
     ).toBe(403);
   });
 
+  it('pauses and resumes agents and scanner queues as the REST routes do', async () => {
+    const agentKey = await givenAgentKey(t);
+    const agentId = await agentIdOf(t, agentKey);
+    const paused = await ask<{ changed: boolean; agent: { paused: boolean } }>(
+      'agents.pause',
+      { id: agentId },
+      t.adminKey,
+    );
+    expect(paused).toMatchObject({
+      success: true,
+      responseCode: 200,
+      object: { message: `Scan agent ${agentId} paused.`, changed: true, agent: { paused: true } },
+    });
+    // The same call again: REST and NATS answer alike (no change).
+    const again = await rest<unknown>(['POST', `/scan-agents/${agentId}/pause`], t.adminKey);
+    expect((await ask('agents.pause', { id: agentId }, t.adminKey)).object).toEqual(
+      again.body.object,
+    );
+    const application = await givenApplication(t);
+    await queueScan(t, application, 'burp');
+    expect(
+      await ask('tasks.request', { scanners: 'burp', scanAgentSecureKey: agentKey }, t.adminKey),
+    ).toMatchObject({ message: 'No task found.', object: null });
+    expect(
+      (await ask<{ changed: boolean }>('agents.resume', { id: agentId }, t.adminKey)).object
+        .changed,
+    ).toBe(true);
+    expect((await ask('agents.resume', { id: 'x' }, t.adminKey)).responseCode).toBe(400);
+    expect((await ask('agents.resume', { id: 2147483000 }, t.adminKey)).responseCode).toBe(404);
+
+    const queue = await ask<{ changed: boolean; queue: { scanner: string; paused: boolean } }>(
+      'scannerQueues.pause',
+      { scanner: 'Burp Suite' },
+      t.adminKey,
+    );
+    expect(queue.object).toMatchObject({ changed: true, queue: { scanner: 'burp', paused: true } });
+    expect(
+      await ask('tasks.request', { scanners: 'burp', scanAgentSecureKey: agentKey }, t.adminKey),
+    ).toMatchObject({ message: 'No task found.', object: null });
+    expect((await ask('scannerQueues.list', {}, t.adminKey)).object).toEqual(
+      (await rest(['GET', '/scanner-queues'], t.adminKey)).body.object,
+    );
+    expect(
+      (await ask<{ changed: boolean }>('scannerQueues.resume', { scanner: 'burp' }, t.adminKey))
+        .object.changed,
+    ).toBe(true);
+    expect(
+      (await ask('tasks.request', { scanners: 'burp', scanAgentSecureKey: agentKey }, t.adminKey))
+        .success,
+    ).toBe(true);
+    for (const [payload, status] of [
+      [{ scanner: 'nessus' }, 404],
+      [{}, 400],
+      [{ scanner: 'x'.repeat(101) }, 400],
+    ] as [Record<string, unknown>, number][]) {
+      const reply = await ask('scannerQueues.pause', payload, t.adminKey);
+      expect([payload, reply.responseCode, reply.object]).toEqual([payload, status, null]);
+    }
+    // A key limited to teams may not pause a queue (every team's), nor see another team's agent.
+    const [{ id: team }] = await t.query<{ id: number }>(
+      `INSERT INTO teams (name) VALUES ('nats-patterns-fleet') RETURNING id`,
+    );
+    const scoped = (await newKey(['CAN_MANAGE_SCAN_QUEUE'], { teamIds: [team] })).apiKey;
+    const refused = await ask('scannerQueues.pause', { scanner: 'burp' }, scoped);
+    const refusedRest = await rest(['POST', '/scanner-queues/burp/pause'], scoped);
+    expect([refused.responseCode, refused.message]).toEqual([403, refusedRest.body.message]);
+    expect((await ask('agents.pause', { id: agentId }, scoped)).responseCode).toBe(404);
+  });
+
   it('refuses each write to a key without its permission, and out of its teams answers 404', async () => {
     const readOnly = (await newKey(['READ_ACCESS'])).apiKey;
     const [{ id: otherTeam }] = await t.query<{ id: number }>(
@@ -440,6 +512,10 @@ describeWithNats('NATS request/reply patterns', () => {
       ['apiKeys.list', {}],
       ['apiKeys.revoke', { id: 1 }],
       ['agents.revoke', { id: 1 }],
+      ['agents.pause', { id: 1 }],
+      ['agents.resume', { id: 1 }],
+      ['scannerQueues.pause', { scanner: 'zap' }],
+      ['scannerQueues.resume', { scanner: 'zap' }],
       ['tasks.cancel', { id: 1 }],
       ['tasks.queue', { applicationId: app, scannerType: 'zap' }],
       ['tasks.requestScanAgentKey', {}],

@@ -70,7 +70,10 @@ export const ACCESS = {
   queueing: { anyOf: [CAN_MANAGE_SCAN_AGENTS], restricted: true },
   /** Task and agent lists and details, a task's status history. */
   queueRead: { anyOf: [CAN_MANAGE_SCAN_QUEUE, READ_ACCESS], restricted: false },
-  /** Cancel a task, revoke an agent (and pause/resume when they come). */
+  /**
+   * Cancel a task; revoke, pause and resume an agent; pause and resume a scanner's queue (every
+   * team's: only for a key not limited to teams, scanner-queues.service.ts).
+   */
   queueAdmin: { anyOf: [CAN_MANAGE_SCAN_QUEUE], restricted: true },
   /** ThreadFix's team calls (docs/threadfix-compatibility.md): a team, the list, a lookup. */
   teamRead: { anyOf: [READ_ACCESS], restricted: false },

@@ -26,6 +26,8 @@ import { ThreadFixAdmin1765100000000 } from './migrations/1765100000000-threadfi
 import { RateLimitCounters1765200000000 } from './migrations/1765200000000-rate-limit-counters';
 import { AgentBounds1765300000000 } from './migrations/1765300000000-agent-bounds';
 import { Jobs1765400000000 } from './migrations/1765400000000-jobs';
+import { FleetControl1765700000000 } from './migrations/1765700000000-fleet-control';
+import { ScannerQueueEntity } from '../scan-agents/scanner-queue.entity';
 import { TaskWakeups1765800000000 } from './migrations/1765800000000-task-wakeups';
 
 export const ENTITIES = [
@@ -44,6 +46,7 @@ export const ENTITIES = [
   ScanImportEntity,
   FindingEntity,
   VulnerabilityEntity,
+  ScannerQueueEntity,
 ];
 
 export const MIGRATIONS = [
@@ -57,6 +60,7 @@ export const MIGRATIONS = [
   RateLimitCounters1765200000000,
   AgentBounds1765300000000,
   Jobs1765400000000,
+  FleetControl1765700000000,
   TaskWakeups1765800000000,
 ];
 

@@ -21,7 +21,7 @@ export const EVENT_OF_UPLOAD_PHASE: Partial<Record<string, UploadEventType>> = {
 };
 
 /** The subjects (under NATS_SUBJECT_PREFIX) the stream must capture: every event type's root. */
-export const EVENT_SUBJECT_ROOTS = ['task', 'scan'] as const;
+export const EVENT_SUBJECT_ROOTS = ['task', 'scan', 'fleet'] as const;
 
 /** Version of the event message's shape (the modules' mappers); bumped on an incompatible change. */
 export const EVENT_SPEC_VERSION = 1;

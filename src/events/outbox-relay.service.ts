@@ -91,14 +91,13 @@ export class OutboxRelayService implements OnApplicationBootstrap, OnApplication
     const subjects = EVENT_SUBJECT_ROOTS.map((root) => `${prefix}${root}.>`);
     try {
       const info = await manager.streams.info(name);
-      // A stream scanqueue created before upload events existed (exactly its old default subject)
-      // gains the new subjects; an operator's own configuration is left alone.
+      // A stream scanqueue created before some event roots existed (only default subjects, fewer
+      // than today's) gains the new ones; an operator's own configuration is left alone.
       const current = info.config.subjects ?? [];
-      if (current.length === 1 && current[0] === `${prefix}task.>`) {
+      const added = subjects.filter((subject) => !current.includes(subject));
+      if (current.every((subject) => subjects.includes(subject)) && added.length > 0) {
         await manager.streams.update(name, { ...info.config, subjects });
-        this.logger.log(
-          `JetStream stream ${name} now also captures ${subjects.slice(1).join(', ')}`,
-        );
+        this.logger.log(`JetStream stream ${name} now also captures ${added.join(', ')}`);
       }
     } catch (error) {
       if (!(error instanceof JetStreamApiError && error.code === JetStreamApiCodes.StreamNotFound))

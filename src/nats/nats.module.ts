@@ -6,10 +6,12 @@ import { Module } from '@nestjs/common';
 import { ApplicationsModule } from '../applications/applications.module';
 import { ImportsModule } from '../imports/imports.module';
 import { ScanAgentsModule } from '../scan-agents/scan-agents.module';
+import { ScannerQueuesModule } from '../scanner-queues/scanner-queues.module';
 import { ScansModule } from '../scans/scans.module';
 import { TasksModule } from '../tasks/tasks.module';
 import { TeamsModule } from '../teams/teams.module';
 import { DirectoryMessagesController } from './directory-messages.controller';
+import { FleetMessagesController } from './fleet-messages.controller';
 import { ImportsMessagesController } from './imports-messages.controller';
 import { ScansMessagesController } from './scans-messages.controller';
 import { TasksMessagesController } from './tasks-messages.controller';
@@ -22,12 +24,14 @@ import { TasksMessagesController } from './tasks-messages.controller';
     ScanAgentsModule,
     TeamsModule,
     ApplicationsModule,
+    ScannerQueuesModule,
   ],
   controllers: [
     TasksMessagesController,
     DirectoryMessagesController,
     ScansMessagesController,
     ImportsMessagesController,
+    FleetMessagesController,
   ],
 })
 export class NatsServicesModule {}

@@ -39,4 +39,12 @@ export class ScanAgentEntity {
 
   @Column({ name: 'revoked_at', type: 'timestamptz', nullable: true })
   revokedAt!: Date | null;
+
+  /** Set while an admin has the agent paused: it keeps its key and is handed no task. */
+  @Column({ name: 'paused_at', type: 'timestamptz', nullable: true })
+  pausedAt!: Date | null;
+
+  /** Short names of the known scanners its latest requestTask asked for (at most every scanner). */
+  @Column({ name: 'last_scanners', type: 'text', array: true, nullable: true })
+  lastScanners!: string[] | null;
 }

@@ -1,8 +1,11 @@
-/** All SQL of scan agents: their keys' rows, the usable-agent check other statements embed, and the scoped admin view. */
+/**
+ * All SQL of scan agents: their keys' rows, the usable-agent and paused-agent checks other
+ * statements embed, liveness, pausing, and the scoped admin view.
+ */
 import { Injectable } from '@nestjs/common';
 import { DataSource, EntityManager } from 'typeorm';
 import { TeamScope, teamScopeParam } from '../auth/team-scope';
-import { ScanAgentEntity } from './scan-agent.entity';
+import { agentEventType, fleetOutboxInsert } from './fleet-events';
 
 /** The agent an agent key belongs to, as the protocol's checks need it. */
 export interface AgentRow {
@@ -19,6 +22,37 @@ export function agentUsableSql(apiKeyParam: string, agent = 'a'): string {
   return `${agent}.revoked_at IS NULL AND ${agent}.api_key_id = ${apiKeyParam}
     AND EXISTS (SELECT 1 FROM api_keys issuer WHERE issuer.id = ${agent}.api_key_id AND issuer.revoked_at IS NULL)`;
 }
+
+/**
+ * SQL: the agent `a` is paused (the claim answers it "No task found." and hands out nothing; its key
+ * and the tasks it holds work as before).
+ */
+export function agentPausedSql(agent = 'a'): string {
+  return `${agent}.paused_at IS NOT NULL`;
+}
+
+/** An agent as the admin view shows it: its row, whether it is online, and the task it holds. */
+export interface FleetAgentRow {
+  id: number;
+  api_key_id: number;
+  created_at: Date;
+  last_seen_at: Date | null;
+  last_agent_config: string | null;
+  last_scanners: string[] | null;
+  revoked_at: Date | null;
+  paused_at: Date | null;
+  online: boolean;
+  current_task_id: number | null;
+}
+
+/** What a pause or resume found: the agent (in scope) and whether it changed. */
+export interface PauseOutcome {
+  found: boolean;
+  changed: boolean;
+}
+
+/** scan_queue_tasks.status of an ASSIGNED task (tasks/task-status.ts, which this module cannot import). */
+const ASSIGNED = 2;
 
 /**
  * The agents a scope may see and revoke: those issued by API keys whose teams lie within the
@@ -58,29 +92,85 @@ export class ScanAgentsRepository {
     return rows[0];
   }
 
-  /** The agent's latest poll; written only when a minute has passed or the agentConfig changed. */
+  /**
+   * The agent's latest call: written only when `writeSeconds` have passed (instances share the
+   * guard) or its agentConfig or scanners changed. Undefined values keep what is recorded.
+   */
   async recordSeen(
     tx: EntityManager,
     agentId: number,
-    agentConfig: string | undefined,
+    seen: { agentConfig?: string; scanners?: readonly string[]; writeSeconds: number },
   ): Promise<void> {
     await tx.query(
-      `UPDATE scan_agents SET last_seen_at = now(), last_agent_config = coalesce($2, last_agent_config)
-       WHERE id = $1 AND (last_seen_at IS NULL OR last_seen_at < now() - interval '1 minute'
-                          OR last_agent_config IS DISTINCT FROM coalesce($2, last_agent_config))`,
-      [agentId, agentConfig ?? null],
+      `UPDATE scan_agents SET last_seen_at = now(), last_agent_config = coalesce($2, last_agent_config),
+              last_scanners = coalesce($3::text[], last_scanners)
+       WHERE id = $1 AND (last_seen_at IS NULL OR last_seen_at < now() - make_interval(secs => $4)
+                          OR last_agent_config IS DISTINCT FROM coalesce($2, last_agent_config)
+                          OR last_scanners IS DISTINCT FROM coalesce($3::text[], last_scanners))`,
+      [agentId, seen.agentConfig ?? null, seen.scanners ?? null, seen.writeSeconds],
     );
   }
 
-  listInScope(scope: TeamScope): Promise<ScanAgentEntity[]> {
-    return this.dataSource
-      .getRepository(ScanAgentEntity)
-      .createQueryBuilder('a')
-      .where(AGENTS_IN_SCOPE.replaceAll('$1', 'CAST(:scope AS int[])'), {
-        scope: teamScopeParam(scope),
-      })
-      .orderBy('a.id', 'ASC')
-      .getMany();
+  /**
+   * The agents the scope may see (one when `id` is given), with `online` computed now from
+   * `onlineSeconds` and the newest ASSIGNED task each holds (scan_queue_tasks_scan_agent_id_idx).
+   */
+  listInScope(scope: TeamScope, onlineSeconds: number, id?: number): Promise<FleetAgentRow[]> {
+    return this.dataSource.query(
+      `SELECT a.id, a.api_key_id, a.created_at, a.last_seen_at, a.last_agent_config, a.last_scanners,
+              a.revoked_at, a.paused_at,
+              coalesce(a.last_seen_at >= now() - make_interval(secs => $2), false) AS online,
+              (SELECT t.id FROM scan_queue_tasks t WHERE t.scan_agent_id = a.id AND t.status = ${ASSIGNED}
+               ORDER BY t.id DESC LIMIT 1) AS current_task_id
+       FROM scan_agents a
+       WHERE (${AGENTS_IN_SCOPE}) AND ($3::int IS NULL OR a.id = $3)
+       ORDER BY a.id`,
+      [teamScopeParam(scope), onlineSeconds, id ?? null],
+    );
+  }
+
+  /**
+   * Pauses (or resumes) the agent when the scope may see it, with its event in the same
+   * statement; an agent already so changes nothing and raises no event.
+   */
+  async setPausedInScope(
+    id: number,
+    scope: TeamScope,
+    paused: boolean,
+    actorApiKeyId: number,
+  ): Promise<PauseOutcome> {
+    const [outcome]: PauseOutcome[] = await this.dataSource.query(
+      `WITH target AS (
+         SELECT a.id FROM scan_agents a WHERE a.id = $2 AND (${AGENTS_IN_SCOPE})
+       ), changed AS (
+         UPDATE scan_agents a SET paused_at = CASE WHEN $3 THEN now() END
+         FROM target
+         WHERE a.id = target.id AND (a.paused_at IS NULL) = $3
+         RETURNING a.id, a.api_key_id, a.paused_at
+       ), outbox AS (
+         ${fleetOutboxInsert(
+           agentEventType(paused),
+           'changed',
+           'f.id',
+           `'agent', jsonb_build_object('id', f.id, 'apiKeyId', f.api_key_id, 'pausedAt', f.paused_at)`,
+           '$4',
+         )}
+       )
+       SELECT EXISTS (SELECT 1 FROM target) AS found, EXISTS (SELECT 1 FROM changed) AS changed`,
+      [teamScopeParam(scope), id, paused, actorApiKeyId],
+    );
+    return outcome;
+  }
+
+  /** The fleet gauges: agents paused (not revoked) and agents online now. */
+  async fleetCounts(onlineSeconds: number): Promise<{ paused: number; online: number }> {
+    const [counts]: { paused: number; online: number }[] = await this.dataSource.query(
+      `SELECT count(*) FILTER (WHERE paused_at IS NOT NULL)::int AS paused,
+              count(*) FILTER (WHERE last_seen_at >= now() - make_interval(secs => $1))::int AS online
+       FROM scan_agents WHERE revoked_at IS NULL`,
+      [onlineSeconds],
+    );
+    return counts;
   }
 
   /** Revokes the agent when the scope may see it (false when it may not, or it is missing). */
@@ -96,9 +186,5 @@ export class ScanAgentsRepository {
       [teamScopeParam(scope), id],
     );
     return rows.length > 0;
-  }
-
-  get(id: number): Promise<ScanAgentEntity> {
-    return this.dataSource.getRepository(ScanAgentEntity).findOneByOrFail({ id });
   }
 }

@@ -9,19 +9,34 @@ import { EntityManager } from 'typeorm';
 import { AuthenticationFailed, BadRestParameter, Forbidden, NotFound } from '../rest/rest-error';
 import { UNKNOWN_API_KEY } from '../auth/api-keys.service';
 import { generateSecretKey, hashSecretKey, secretKeyMatches } from '../auth/secret-keys';
+import { AuthenticatedCaller } from '../auth/authenticated-caller';
 import { TeamScope } from '../auth/team-scope';
 import { UsageThrottle } from '../auth/usage-throttle';
-import { ScanAgentEntity } from './scan-agent.entity';
-import { AgentRow, ScanAgentsRepository } from './scan-agents.repository';
+import { AppConfig } from '../config/app-config';
+import { FleetMetrics } from './fleet-metrics';
+import { AgentRow, FleetAgentRow, ScanAgentsRepository } from './scan-agents.repository';
 
 export const MISSING_AGENT_KEY = 'No secure scan agent key found error.';
 export const UNKNOWN_AGENT_KEY = 'Secure scan agent key was not recognized.';
 
+/** A pause or resume: the agent after it, and whether it changed (false: it already was). */
+export interface AgentPauseResult {
+  message: string;
+  changed: boolean;
+  agent: FleetAgentRow;
+}
+
 @Injectable()
 export class ScanAgentsService {
-  private readonly seen = new UsageThrottle();
+  private readonly seen: UsageThrottle;
 
-  constructor(private readonly repository: ScanAgentsRepository) {}
+  constructor(
+    private readonly repository: ScanAgentsRepository,
+    private readonly config: AppConfig,
+    private readonly metrics: FleetMetrics,
+  ) {
+    this.seen = new UsageThrottle(config.agentSeenWriteSeconds * 1000);
+  }
 
   /**
    * requestScanAgentKey: a new agent identity owned by the calling API key. A key revoked on
@@ -50,24 +65,65 @@ export class ScanAgentsService {
     return agent;
   }
 
-  /** Records the agent's latest poll; at most one write a minute unless the agentConfig changed. */
+  /**
+   * Records an authenticated agent call (a heartbeat): at most one write per agent every
+   * agentSeenWriteSeconds, unless the agentConfig or the scanners asked for (requestTask's) changed.
+   */
   async recordSeen(
     tx: EntityManager,
     agentId: number,
     agentConfig: string | undefined,
+    scanners?: readonly string[],
   ): Promise<void> {
-    if (!this.seen.shouldRecord(agentId, agentConfig)) return;
-    await this.repository.recordSeen(tx, agentId, agentConfig);
+    const value =
+      agentConfig === undefined && scanners === undefined
+        ? undefined
+        : JSON.stringify([agentConfig ?? null, scanners ?? null]);
+    if (!this.seen.shouldRecord(agentId, value)) return;
+    await this.repository.recordSeen(tx, agentId, {
+      agentConfig,
+      scanners,
+      writeSeconds: this.config.agentSeenWriteSeconds,
+    });
   }
 
-  list(scope: TeamScope): Promise<ScanAgentEntity[]> {
-    return this.repository.listInScope(scope);
+  list(scope: TeamScope): Promise<FleetAgentRow[]> {
+    return this.repository.listInScope(scope, this.config.AGENT_ONLINE_SECONDS);
   }
 
   /** Revokes an agent the scope may see; one it may not answers as a missing one. */
-  async revoke(id: number, scope: TeamScope): Promise<ScanAgentEntity> {
-    if (!(await this.repository.revokeInScope(id, scope)))
-      throw new NotFound(`No scan agent found with id ${id}.`);
-    return this.repository.get(id);
+  async revoke(id: number, scope: TeamScope): Promise<FleetAgentRow> {
+    if (!(await this.repository.revokeInScope(id, scope))) throw agentNotFound(id);
+    return this.inScope(id, scope);
+  }
+
+  /**
+   * Pauses (`paused`) or resumes an agent the scope may see (the scope rule of revoke). Pausing a
+   * paused agent (resuming a running one) changes nothing and says so.
+   */
+  async setPaused(
+    id: number,
+    caller: AuthenticatedCaller,
+    paused: boolean,
+  ): Promise<AgentPauseResult> {
+    const outcome = await this.repository.setPausedInScope(id, caller, paused, caller.apiKeyId);
+    if (!outcome.found) throw agentNotFound(id);
+    if (outcome.changed) this.metrics.actionTaken('agent', paused);
+    const verb = paused ? 'paused' : 'resumed';
+    return {
+      message: outcome.changed
+        ? `Scan agent ${id} ${verb}.`
+        : `Scan agent ${id} was already ${paused ? 'paused' : 'running'}.`,
+      changed: outcome.changed,
+      agent: await this.inScope(id, caller),
+    };
+  }
+
+  private async inScope(id: number, scope: TeamScope): Promise<FleetAgentRow> {
+    const [agent] = await this.repository.listInScope(scope, this.config.AGENT_ONLINE_SECONDS, id);
+    if (!agent) throw agentNotFound(id);
+    return agent;
   }
 }
+
+const agentNotFound = (id: number) => new NotFound(`No scan agent found with id ${id}.`);

@@ -9,7 +9,8 @@ import { Injectable } from '@nestjs/common';
 import { EntityManager } from 'typeorm';
 import { TeamScope, teamScopeParam } from '../auth/team-scope';
 import { applicationInScopeSql } from '../auth/team-scope.repository';
-import { agentUsableSql } from '../scan-agents/scan-agents.repository';
+import { agentPausedSql, agentUsableSql } from '../scan-agents/scan-agents.repository';
+import { scannerQueueOpenSql } from '../scan-agents/scanner-queues.repository';
 import { StatusActorType } from './scan-status.entity';
 import { outboxInsertSql, outboxMessageSql } from '../events/outbox.repository';
 import { eventOfStatus, TaskEventType } from './task-events';
@@ -156,13 +157,18 @@ export class TaskTransitionsRepository {
       config_file: Buffer | null;
     })[] = await tx.query(
       `WITH agent AS (
-           SELECT a.id FROM scan_agents a WHERE a.key_hash = $1 AND ${agentUsableSql('$7')}
+           SELECT a.id,
+             ${agentPausedSql('a')} AS paused
+           FROM scan_agents a WHERE a.key_hash = $1 AND ${agentUsableSql('$7')}
          ), next AS (
            -- The team predicate filters candidates in the index's order (the planner hashes the
            -- teams' applications): the index still serves the claim (EXPLAIN in docs/security.md).
            SELECT id FROM scan_queue_tasks
            WHERE status = ${QUEUED} AND active AND scanner = ANY($2::text[]) AND EXISTS (SELECT 1 FROM agent)
              AND ${applicationInScopeSql('$8', 'scan_queue_tasks.application_id')}
+             -- Fleet control: a paused agent claims nothing (its key still works); tasks of a paused queue wait.
+             AND NOT (SELECT paused FROM agent)
+             AND ${scannerQueueOpenSql('scan_queue_tasks.scanner', '$2')}
            ORDER BY id
            LIMIT 1
            FOR UPDATE SKIP LOCKED

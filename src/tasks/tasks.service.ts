@@ -170,7 +170,12 @@ export class TasksService {
     this.metrics.claimObserved(claimTime(), claimOutcome(claim));
     if (claim.task) this.metrics.pickupObserved(claim.task);
     if (claim.agentId === null) throw new Forbidden(UNKNOWN_AGENT_KEY);
-    await this.agents.recordSeen(this.dataSource.manager, claim.agentId, params.agentConfig);
+    await this.agents.recordSeen(
+      this.dataSource.manager,
+      claim.agentId,
+      params.agentConfig,
+      scanners.map((scanner) => scanner.shortName),
+    );
     if (!claim.task) throw new NoTaskFound();
     // A claimed task always has its application's URL to fall back on.
     const targetUrl = claim.task.target_url || (claim.applicationUrl ?? '');
