@@ -5,7 +5,7 @@
  *
  *   composition   src/*.ts (app, app.module, main), cli/
  *   shell         edge/, health/, threadfix-admin/, openapi/   (imported by the composition only)
- *   domain        nats → tasks → imports → scans → applications → teams → scan-agents → auth
+ *   domain        nats → schedules → tasks → imports → scans → applications → teams → scan-agents → auth
  *   infrastructure events/, observability/, background/, storage/, database/, config/, rest/, errors/
  *                 (know no domain module; among themselves only the no-cycle rule)
  *
@@ -19,6 +19,7 @@
 /** Highest first: each may import those after it. */
 const DOMAIN = [
   'nats',
+  'schedules',
   'tasks',
   'imports',
   'scans',

@@ -13,6 +13,7 @@ import { NatsServicesModule } from './nats/nats.module';
 import { ImportsModule } from './imports/imports.module';
 import { ScanAgentsModule } from './scan-agents/scan-agents.module';
 import { ScansModule } from './scans/scans.module';
+import { SchedulesModule } from './schedules/schedules.module';
 import { StorageModule } from './storage/storage.module';
 import { TasksModule } from './tasks/tasks.module';
 import { TeamsModule } from './teams/teams.module';
@@ -36,6 +37,7 @@ export class AppModule {
         ScanAgentsModule,
         ScansModule,
         TasksModule,
+        SchedulesModule,
         HealthModule.forRoot(config),
         ObservabilityModule,
         EventsModule,

@@ -15,6 +15,7 @@ import { TeamEntity } from '../teams/team.entity';
 import { ScanQueueTaskEntity } from '../tasks/scan-queue-task.entity';
 import { QueryLogger } from '../observability/query-logger';
 import { ScanStatusEntity } from '../tasks/scan-status.entity';
+import { ScheduledScanEntity, ScheduledScanRunEntity } from '../schedules/scheduled-scan.entity';
 import { InitialSchema1764388800000 } from './migrations/1764388800000-initial-schema';
 import { QueuedTasksIndex1764475200000 } from './migrations/1764475200000-queued-tasks-index';
 import { OutboxEvents1764800000000 } from './migrations/1764800000000-outbox-events';
@@ -25,6 +26,7 @@ import { ThreadFixAdmin1765100000000 } from './migrations/1765100000000-threadfi
 import { RateLimitCounters1765200000000 } from './migrations/1765200000000-rate-limit-counters';
 import { AgentBounds1765300000000 } from './migrations/1765300000000-agent-bounds';
 import { Jobs1765400000000 } from './migrations/1765400000000-jobs';
+import { ScheduledScans1765600000000 } from './migrations/1765600000000-scheduled-scans';
 
 export const ENTITIES = [
   ApiKeyEntity,
@@ -42,6 +44,8 @@ export const ENTITIES = [
   ScanImportEntity,
   FindingEntity,
   VulnerabilityEntity,
+  ScheduledScanEntity,
+  ScheduledScanRunEntity,
 ];
 
 export const MIGRATIONS = [
@@ -55,6 +59,7 @@ export const MIGRATIONS = [
   RateLimitCounters1765200000000,
   AgentBounds1765300000000,
   Jobs1765400000000,
+  ScheduledScans1765600000000,
 ];
 
 export function dataSourceOptions(url: string, poolSize = 20): DataSourceOptions {

@@ -7,11 +7,13 @@ import { ApplicationsModule } from '../applications/applications.module';
 import { ImportsModule } from '../imports/imports.module';
 import { ScanAgentsModule } from '../scan-agents/scan-agents.module';
 import { ScansModule } from '../scans/scans.module';
+import { SchedulesModule } from '../schedules/schedules.module';
 import { TasksModule } from '../tasks/tasks.module';
 import { TeamsModule } from '../teams/teams.module';
 import { DirectoryMessagesController } from './directory-messages.controller';
 import { ImportsMessagesController } from './imports-messages.controller';
 import { ScansMessagesController } from './scans-messages.controller';
+import { SchedulesMessagesController } from './schedules-messages.controller';
 import { TasksMessagesController } from './tasks-messages.controller';
 
 @Module({
@@ -22,12 +24,14 @@ import { TasksMessagesController } from './tasks-messages.controller';
     ScanAgentsModule,
     TeamsModule,
     ApplicationsModule,
+    SchedulesModule,
   ],
   controllers: [
     TasksMessagesController,
     DirectoryMessagesController,
     ScansMessagesController,
     ImportsMessagesController,
+    SchedulesMessagesController,
   ],
 })
 export class NatsServicesModule {}
