@@ -3,8 +3,8 @@
  * instances, stopped and started at will, fire each due time once: a firing locks its schedule row
  * (`FOR UPDATE SKIP LOCKED`, other instances take another), and in the same transaction records the
  * due time (UNIQUE per schedule), queues the task or records why not, and moves next_run_at to the
- * first due time after now. A time missed while every instance was down is so fired once when one
- * comes back, and the times after it are passed over (no storm of catch-ups).
+ * next due time. A due time found more than SCHEDULE_MISFIRE_SECONDS late (every instance was down)
+ * is fired once when one comes back, and the due times since are passed over (no storm of catch-ups).
  */
 import { Injectable, Logger, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
 import { DataSource, EntityManager } from 'typeorm';
@@ -87,9 +87,14 @@ export class SchedulerService implements OnApplicationBootstrap, OnApplicationSh
         const schedule = await this.schedules.lockNextDue(tx);
         if (!schedule) return false;
         const dueAt = schedule.next_run_at as Date;
-        const nextRunAt = this.nextAfter(schedule, schedule.db_now);
+        const now = schedule.db_now;
+        const missed =
+          now.getTime() - dueAt.getTime() > this.config.SCHEDULE_MISFIRE_SECONDS * 1000;
+        // A late due time is fired and the next one follows it; a missed one (every instance was
+        // down) is fired once (or skipped) and the due times since are passed over.
+        const nextRunAt = this.nextAfter(schedule, missed ? now : dueAt);
         taken = { id: schedule.id, dueAt, nextRunAt };
-        const firing = await this.fire(tx, schedule, dueAt, schedule.db_now);
+        const firing = await this.fire(tx, schedule, dueAt, missed, now);
         if (
           await this.schedules.recordRun(tx, {
             scheduleId: schedule.id,
@@ -140,18 +145,16 @@ export class SchedulerService implements OnApplicationBootstrap, OnApplicationSh
     tx: EntityManager,
     schedule: ScheduleRow,
     dueAt: Date,
+    missed: boolean,
     now: Date,
   ): Promise<Firing> {
     const due = dueAt.toISOString();
-    const lateSeconds = (now.getTime() - dueAt.getTime()) / 1000;
-    if (
-      this.config.SCHEDULE_CATCH_UP === 'skip' &&
-      lateSeconds > this.config.SCHEDULE_MISFIRE_SECONDS
-    )
+    const late = `${Math.round((now.getTime() - dueAt.getTime()) / 1000)} s late, no instance ran then`;
+    if (missed && this.config.SCHEDULE_CATCH_UP === 'skip')
       return {
         outcome: 'skipped',
         taskId: null,
-        message: `Missed by ${Math.round(lateSeconds)} s (no instance ran then); SCHEDULE_CATCH_UP=skip.`,
+        message: `Missed (${late}); SCHEDULE_CATCH_UP=skip.`,
       };
     if (schedule.when_pending === 'skip' && (await this.schedules.hasPendingTask(tx, schedule.id)))
       return {
@@ -162,7 +165,7 @@ export class SchedulerService implements OnApplicationBootstrap, OnApplicationSh
     const scanner = resolveScanner(schedule.scanner);
     if (!scanner)
       return { outcome: 'failed', taskId: null, message: `Unknown scanner ${schedule.scanner}.` };
-    const message = `Scan queued by schedule ${schedule.id} for ${due}`;
+    const message = `Scan queued by schedule ${schedule.id} for ${due}${missed ? ` (caught up: ${late})` : ''}`;
     try {
       const task = await this.tasks.queueTask(tx, {
         // The schedule's creator was checked when it was made; the schedule runs as the system.
