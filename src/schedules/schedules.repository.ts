@@ -11,37 +11,6 @@ import { teamInScopeSql } from '../auth/team-scope.repository';
 import { TaskStatus } from '../tasks/task-status';
 import { RunOutcome, WhenPending } from './scheduled-scan.entity';
 
-/** A schedule as stored, with its latest run (null before the first). */
-export interface ScheduleRow {
-  id: number;
-  application_id: number;
-  scanner: string;
-  cron_expression: string;
-  timezone: string;
-  frequency: string | null;
-  hour: number | null;
-  minute: number | null;
-  period: string | null;
-  day: string | null;
-  target_url: string | null;
-  scan_config_id: number | null;
-  enabled: boolean;
-  when_pending: WhenPending;
-  priority: number | null;
-  retry_limit: number | null;
-  retry_delay_seconds: number | null;
-  retry_backoff: boolean | null;
-  next_run_at: Date | null;
-  created_by_api_key_id: number | null;
-  created_at: Date;
-  updated_at: Date;
-  last_due_at: Date | null;
-  last_fired_at: Date | null;
-  last_outcome: RunOutcome | null;
-  last_task_id: number | null;
-  last_message: string | null;
-}
-
 /** The columns a caller sets (create and update). */
 export interface ScheduleValues {
   scanner: string;
@@ -61,6 +30,20 @@ export interface ScheduleValues {
   retry_delay_seconds: number | null;
   retry_backoff: boolean | null;
   next_run_at: Date | null;
+}
+
+/** A schedule as stored, with its latest run (null before the first). */
+export interface ScheduleRow extends ScheduleValues {
+  id: number;
+  application_id: number;
+  created_by_api_key_id: number | null;
+  created_at: Date;
+  updated_at: Date;
+  last_due_at: Date | null;
+  last_fired_at: Date | null;
+  last_outcome: RunOutcome | null;
+  last_task_id: number | null;
+  last_message: string | null;
 }
 
 const VALUE_COLUMNS: (keyof ScheduleValues)[] = [
