@@ -2,9 +2,33 @@
  * Scheduled scans (src/schedules): the scheduler's loop and the bounds of a schedule.
  */
 import { Transform } from 'class-transformer';
-import { IsIn, IsInt, Matches, Max, Min } from 'class-validator';
+import { IsIn, IsInt, Max, Min, ValidateBy } from 'class-validator';
 import { toInt } from './env-values';
 import { FleetConfig } from './fleet-config';
+
+/** Empty, or a zone name this runtime knows (Intl), as a schedule's `timezone` must be. */
+const IsTimeZoneOrEmpty = () =>
+  ValidateBy({
+    name: 'isTimeZoneOrEmpty',
+    validator: {
+      validate: (value: unknown) => {
+        if (value === '') return true;
+        if (
+          typeof value !== 'string' ||
+          !/^[A-Za-z][A-Za-z0-9_+-]*(\/[A-Za-z0-9_+-]+)*$/.test(value)
+        )
+          return false;
+        try {
+          new Intl.DateTimeFormat('en-US', { timeZone: value });
+          return true;
+        } catch {
+          return false;
+        }
+      },
+      defaultMessage: () =>
+        'SCHEDULE_DEFAULT_TIMEZONE must be an IANA time zone name (Europe/Berlin) or empty',
+    },
+  });
 
 export class SchedulesConfig extends FleetConfig {
   /**
@@ -50,8 +74,6 @@ export class SchedulesConfig extends FleetConfig {
   SCHEDULE_MISFIRE_SECONDS = 10;
 
   /** IANA zone of a schedule created without `timezone`; empty: the server's zone at creation. */
-  @Matches(/^([A-Za-z][A-Za-z0-9_+-]*(\/[A-Za-z0-9_+-]+)*)?$/, {
-    message: 'SCHEDULE_DEFAULT_TIMEZONE must be an IANA time zone name (Europe/Berlin) or empty',
-  })
+  @IsTimeZoneOrEmpty()
   SCHEDULE_DEFAULT_TIMEZONE = '';
 }
