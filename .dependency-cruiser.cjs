@@ -5,7 +5,8 @@
  *
  *   composition   src/*.ts (app, app.module, main), cli/
  *   shell         edge/, health/, threadfix-admin/, openapi/   (imported by the composition only)
- *   domain        nats → tasks → scanner-queues → imports → scans → applications → teams → scan-agents → auth
+ *   domain        nats → schedules → tasks → scanner-queues → imports → scans → applications → teams →
+ *                 scan-agents → auth
  *   infrastructure events/, observability/, background/, storage/, database/, config/, rest/, errors/,
  *                 wakeups/
  *                 (know no domain module; among themselves only the no-cycle rule)
@@ -20,6 +21,7 @@
 /** Highest first: each may import those after it. */
 const DOMAIN = [
   'nats',
+  'schedules',
   'tasks',
   'scanner-queues',
   'imports',

@@ -14,6 +14,7 @@ import { ImportsModule } from './imports/imports.module';
 import { ScanAgentsModule } from './scan-agents/scan-agents.module';
 import { ScannerQueuesModule } from './scanner-queues/scanner-queues.module';
 import { ScansModule } from './scans/scans.module';
+import { SchedulesModule } from './schedules/schedules.module';
 import { StorageModule } from './storage/storage.module';
 import { TasksModule } from './tasks/tasks.module';
 import { TeamsModule } from './teams/teams.module';
@@ -38,6 +39,7 @@ export class AppModule {
         ScansModule,
         TasksModule,
         ScannerQueuesModule,
+        SchedulesModule,
         HealthModule.forRoot(config),
         ObservabilityModule,
         EventsModule,

@@ -151,6 +151,8 @@ const SNAPSHOT_QUERIES: Record<string, string> = {
   scan_upload_history: 'SELECT * FROM scan_upload_history ORDER BY id',
   scan_imports: 'SELECT * FROM scan_imports ORDER BY id',
   outbox_events: 'SELECT id, event_type, aggregate_id, payload FROM outbox_events ORDER BY id',
+  scheduled_scans: 'SELECT * FROM scheduled_scans ORDER BY id',
+  scheduled_scan_runs: 'SELECT * FROM scheduled_scan_runs ORDER BY id',
 };
 
 async function storageFiles(): Promise<string[]> {
@@ -329,6 +331,90 @@ async function taskRow(id: number) {
   );
   return row;
 }
+
+/** A yearly schedule (it never fires during the suite) of a fresh application of ours. */
+async function givenSchedule(): Promise<{ applicationId: number; id: number; path: string }> {
+  const applicationId = await givenApplication(t);
+  const res = await t.postJson<{ id: number }>(
+    `${R}/applications/${applicationId}/scheduledScans`,
+    t.adminKey,
+    { scanner: 'zap', cronExpression: '0 0 1 1 *', timezone: 'UTC' },
+  );
+  if (res.status !== 200) throw new Error(`givenSchedule: ${res.status} ${res.body.message}`);
+  const id = res.body.object.id;
+  return { applicationId, id, path: `${R}/applications/${applicationId}/scheduledScans/${id}` };
+}
+
+const SCHEDULE_FIELDS = [
+  'id',
+  'applicationId',
+  'scanner',
+  'scannerShortName',
+  'cronExpression',
+  'timezone',
+  'frequency',
+  'hour',
+  'minute',
+  'period',
+  'day',
+  'scheduledDate',
+  'targetUrl',
+  'scanConfigId',
+  'enabled',
+  'whenPending',
+  'priority',
+  'retryLimit',
+  'retryDelaySeconds',
+  'retryBackoff',
+  'nextRunAt',
+  'lastRunAt',
+  'lastRun',
+  'createdByApiKeyId',
+  'createdTime',
+  'modifiedTime',
+];
+
+/** A schedule route on a schedule of ours; `missing`: the same call on a missing application. */
+function scheduleRoute(
+  method: Call['method'],
+  suffix: string,
+  route: string,
+  anyOf: Perm[],
+  check: (answer: Answer, schedule: { applicationId: number; id: number }) => Promise<void>,
+  json?: Record<string, unknown>,
+): Route {
+  return {
+    controller: 'schedules',
+    route,
+    anyOf,
+    restricted: anyOf === APP_WRITE,
+    readOnly: method === 'GET',
+    outOfScope: AS_MISSING,
+    prepare: async () => {
+      const schedule = await givenSchedule();
+      const body: Body = json ? { kind: 'json', json } : { kind: 'none' };
+      return {
+        method,
+        url: `${schedule.path}${suffix}`,
+        body,
+        missing: {
+          method,
+          url: `${R}/applications/${NONE}/scheduledScans/${schedule.id}${suffix}`,
+          body,
+        },
+        ok: (answer) => check(answer, schedule),
+      };
+    },
+  };
+}
+
+const scheduleRow = async (id: number) =>
+  (
+    await t.query<{ enabled: boolean; when_pending: string }>(
+      'SELECT enabled, when_pending FROM scheduled_scans WHERE id = $1',
+      [id],
+    )
+  )[0];
 
 // ---------------------------------------------------------------------------------------------
 // The routes, as the controllers declare them. `prepare` makes what a realistic call needs and
@@ -1796,6 +1882,133 @@ const ROUTES: Route[] = [
       };
     },
   },
+  // SchedulesController
+  {
+    controller: 'schedules',
+    route: 'POST /rest/applications/{applicationId}/scheduledScans',
+    anyOf: APP_WRITE,
+    restricted: true,
+    outOfScope: AS_MISSING,
+    prepare: async () => {
+      const applicationId = await givenApplication(t);
+      const create = (appId: number): Call => ({
+        method: 'POST',
+        url: `${R}/applications/${appId}/scheduledScans`,
+        body: {
+          kind: 'json',
+          json: {
+            scanner: 'burp',
+            frequency: 'Weekly',
+            day: 'Sunday',
+            hour: 3,
+            minute: 15,
+            period: 'AM',
+          },
+        },
+      });
+      return {
+        ...create(applicationId),
+        missing: create(NONE),
+        ok: async (answer) => {
+          const schedule = object(answer);
+          expect(Object.keys(schedule)).toEqual(SCHEDULE_FIELDS);
+          expect(schedule).toMatchObject({
+            applicationId,
+            scanner: 'Burp Suite Pro',
+            cronExpression: '15 3 * * SUN',
+          });
+          expect(
+            await t.query('SELECT id FROM scheduled_scans WHERE id = $1', [schedule.id]),
+          ).toHaveLength(1);
+        },
+      };
+    },
+  },
+  {
+    controller: 'schedules',
+    route: 'GET /rest/applications/{applicationId}/scheduledScans',
+    anyOf: APP_READ,
+    restricted: false,
+    readOnly: true,
+    outOfScope: AS_MISSING,
+    prepare: async () => {
+      const schedule = await givenSchedule();
+      return {
+        method: 'GET',
+        url: `${R}/applications/${schedule.applicationId}/scheduledScans`,
+        body: { kind: 'none' },
+        missing: {
+          method: 'GET',
+          url: `${R}/applications/${NONE}/scheduledScans`,
+          body: { kind: 'none' },
+        },
+        ok: async (answer) => {
+          const [only, ...more] = array(answer);
+          expect(more).toEqual([]);
+          expect(Object.keys(only)).toEqual(SCHEDULE_FIELDS);
+          expect(only.id).toBe(schedule.id);
+        },
+      };
+    },
+  },
+  scheduleRoute(
+    'GET',
+    '',
+    'GET /rest/applications/{applicationId}/scheduledScans/{scheduleId}',
+    APP_READ,
+    async (answer, schedule) => {
+      const shown = object(answer);
+      expect(Object.keys(shown)).toEqual(SCHEDULE_FIELDS);
+      expect(shown).toMatchObject({ id: schedule.id, applicationId: schedule.applicationId });
+    },
+  ),
+  scheduleRoute(
+    'PATCH',
+    '',
+    'PATCH /rest/applications/{applicationId}/scheduledScans/{scheduleId}',
+    APP_WRITE,
+    async (answer, schedule) => {
+      expect(object(answer)).toMatchObject({ id: schedule.id, whenPending: 'queue' });
+      expect((await scheduleRow(schedule.id)).when_pending).toBe('queue');
+    },
+    { whenPending: 'queue' },
+  ),
+  scheduleRoute(
+    'DELETE',
+    '',
+    'DELETE /rest/applications/{applicationId}/scheduledScans/{scheduleId}',
+    APP_WRITE,
+    async (answer, schedule) => {
+      expect(text(answer)).toBe(
+        'Cron Scan for OWASP Zed Attack Proxy Scheduled Scan successfully deleted.',
+      );
+      expect(await scheduleRow(schedule.id)).toBeUndefined();
+    },
+  ),
+  scheduleRoute(
+    'POST',
+    '/disable',
+    'POST /rest/applications/{applicationId}/scheduledScans/{scheduleId}/disable',
+    APP_WRITE,
+    async (answer, schedule) => {
+      expect(object(answer)).toMatchObject({ id: schedule.id, enabled: false, nextRunAt: null });
+      expect((await scheduleRow(schedule.id)).enabled).toBe(false);
+    },
+  ),
+  scheduleRoute(
+    'POST',
+    '/enable',
+    'POST /rest/applications/{applicationId}/scheduledScans/{scheduleId}/enable',
+    APP_WRITE,
+    async (answer, schedule) => {
+      expect(object(answer)).toMatchObject({
+        id: schedule.id,
+        enabled: true,
+        nextRunAt: expect.any(String),
+      });
+      expect((await scheduleRow(schedule.id)).enabled).toBe(true);
+    },
+  ),
 ];
 
 // ---------------------------------------------------------------------------------------------

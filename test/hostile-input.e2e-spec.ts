@@ -516,6 +516,37 @@ const idPath = (real: fc.Arbitrary<Resolver<Value>>, tail = '') =>
     { weight: 2, arbitrary: garbageId.map((id) => (): string => `${id}${tail}`) },
   );
 
+/** An application's schedule: a real application, a low id (the fuzz's own) or garbage. */
+const schedulePath = (tail = '') =>
+  fc.tuple(idPath(realAppId), fc.oneof(fc.integer({ min: 1, max: 30 }).map(String), garbageId)).map(
+    ([app, id]): Resolver<string> =>
+      (w, task) =>
+        `${app(w, task)}/scheduledScans/${id}${tail}`,
+  );
+const scheduleFields: [string, fc.Arbitrary<Resolver<Value>>][] = [
+  ['scanner', good(fc.constantFrom('zap', 'Burp Suite', 'OWASP ZAP', 'webinspect'))],
+  [
+    'cronExpression',
+    good(
+      fc.oneof(
+        fc.constantFrom('0 2 * * *', '*/5 * * * *', '0 0 1 1 *', '0 0 2 ? * MON'),
+        fc.string(),
+      ),
+    ),
+  ],
+  ['timezone', good(fc.constantFrom('UTC', 'Europe/Berlin', 'America/New_York', 'utc'))],
+  ['frequency', good(fc.constantFrom('Daily', 'Weekly', 'daily'))],
+  ['hour', good(fc.integer({ min: 0, max: 12 }))],
+  ['minute', good(fc.constantFrom(0, 15, 30, 45))],
+  ['period', good(fc.constantFrom('AM', 'PM'))],
+  ['day', good(fc.constantFrom('Monday', 'sunday'))],
+  ['targetUrl', urlValue],
+  ['whenPending', good(fc.constantFrom('skip', 'queue'))],
+  ['enabled', good(fc.boolean())],
+  ['priority', good(fc.integer({ min: -100, max: 100 }))],
+  ['retryLimit', good(fc.integer({ min: 0, max: 20 }))],
+];
+
 const ROUTES: Route[] = [
   {
     name: 'health',
@@ -644,6 +675,62 @@ const ROUTES: Route[] = [
     path: idPath(realAppId, '/scan-configs'),
     fields: [],
     encoding: 'query',
+    rest: true,
+  },
+  {
+    name: 'schedule create',
+    method: 'POST',
+    path: idPath(realAppId, '/scheduledScans'),
+    fields: scheduleFields,
+    encoding: 'json',
+    rest: true,
+  },
+  {
+    name: 'schedules list',
+    method: 'GET',
+    path: idPath(realAppId, '/scheduledScans'),
+    fields: [],
+    encoding: 'query',
+    rest: true,
+  },
+  {
+    name: 'schedule get',
+    method: 'GET',
+    path: schedulePath(),
+    fields: [],
+    encoding: 'query',
+    rest: true,
+  },
+  {
+    name: 'schedule patch',
+    method: 'PATCH',
+    path: schedulePath(),
+    fields: scheduleFields,
+    encoding: 'json',
+    rest: true,
+  },
+  {
+    name: 'schedule delete',
+    method: 'DELETE',
+    path: schedulePath(),
+    fields: [],
+    encoding: 'query',
+    rest: true,
+  },
+  {
+    name: 'schedule enable',
+    method: 'POST',
+    path: schedulePath('/enable'),
+    fields: [],
+    encoding: 'form',
+    rest: true,
+  },
+  {
+    name: 'schedule disable',
+    method: 'POST',
+    path: schedulePath('/disable'),
+    fields: [],
+    encoding: 'form',
     rest: true,
   },
   {
@@ -1436,6 +1523,13 @@ function tailOf(route: Route, tail: string): string {
     'application deactivate': 'applications/',
     'scans list': 'applications/',
     'scan-configs list': 'applications/',
+    'schedule create': 'applications/',
+    'schedules list': 'applications/',
+    'schedule get': 'applications/',
+    'schedule patch': 'applications/',
+    'schedule delete': 'applications/',
+    'schedule enable': 'applications/',
+    'schedule disable': 'applications/',
     'scan file': 'applications/',
     'scan-agent revoke': 'scan-agents/',
     'scan-agent pause': 'scan-agents/',

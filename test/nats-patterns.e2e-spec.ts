@@ -490,6 +490,77 @@ describeWithNats('NATS request/reply patterns', () => {
     expect((await ask('agents.pause', { id: agentId }, scoped)).responseCode).toBe(404);
   });
 
+  it("answers each schedule pattern as its REST route does, within the key's teams", async () => {
+    const app = await givenApplication(t);
+    const path = `/applications/${app}/scheduledScans`;
+    const fields = { scanner: 'zap', cronExpression: '0 0 1 1 *', timezone: 'UTC' };
+    const created = await ask<{ id: number }>(
+      'schedules.create',
+      { applicationId: app, ...fields },
+      t.adminKey,
+    );
+    const createdRest = await rest<{ id: number }>(['POST', path, fields], t.adminKey);
+    expect(created).toMatchObject({ success: true, object: { cronExpression: '0 0 1 1 *' } });
+    expect(Object.keys(created.object)).toEqual(Object.keys(createdRest.body.object));
+    const scheduleId = created.object.id;
+    const ids = { applicationId: app, scheduleId };
+    const pairs: Pair[] = [
+      { pattern: 'schedules.list', payload: { applicationId: app }, rest: ['GET', path] },
+      { pattern: 'schedules.get', payload: ids, rest: ['GET', `${path}/${scheduleId}`] },
+      {
+        pattern: 'schedules.update',
+        payload: { ...ids, whenPending: 'queue' },
+        rest: ['PATCH', `${path}/${scheduleId}`, { whenPending: 'queue' }],
+      },
+      {
+        pattern: 'schedules.disable',
+        payload: ids,
+        rest: ['POST', `${path}/${scheduleId}/disable`],
+      },
+      { pattern: 'schedules.enable', payload: ids, rest: ['POST', `${path}/${scheduleId}/enable`] },
+    ];
+    const withoutTimes = (value: unknown) =>
+      JSON.parse(JSON.stringify(value), (key: string, v: unknown) =>
+        key === 'modifiedTime' || key === 'nextRunAt' ? undefined : v,
+      ) as unknown;
+    for (const pair of pairs) {
+      const viaNats = await ask(pair.pattern, pair.payload, t.adminKey);
+      const viaRest = await rest(pair.rest, t.adminKey);
+      expect([pair.pattern, viaNats.responseCode, viaRest.status]).toEqual([
+        pair.pattern,
+        200,
+        200,
+      ]);
+      expect([pair.pattern, withoutTimes(viaNats.object)]).toEqual([
+        pair.pattern,
+        withoutTimes(viaRest.body.object),
+      ]);
+    }
+    // Refused alike: a reader may not write; a key of another team finds nothing.
+    const readOnly = (await newKey(['READ_ACCESS'])).apiKey;
+    const [{ id: otherTeam }] = await t.query<{ id: number }>(
+      `INSERT INTO teams (name) VALUES ('nats-schedules-elsewhere') RETURNING id`,
+    );
+    const elsewhere = (
+      await newKey(['CAN_MANAGE_APPLICATIONS', 'READ_ACCESS'], { teamIds: [otherTeam] })
+    ).apiKey;
+    for (const pattern of ['schedules.update', 'schedules.disable', 'schedules.delete']) {
+      expect([pattern, (await ask(pattern, ids, readOnly)).responseCode]).toEqual([pattern, 403]);
+      const outOfScope = await ask(pattern, ids, elsewhere);
+      expect([pattern, outOfScope.responseCode, outOfScope.message]).toEqual([
+        pattern,
+        404,
+        `Application with id ${app} was not found.`,
+      ]);
+    }
+    const deleted = await ask<string>('schedules.delete', ids, t.adminKey);
+    expect(deleted.object).toBe(
+      (await rest<string>(['DELETE', `${path}/${createdRest.body.object.id}`], t.adminKey)).body
+        .object,
+    );
+    expect((await ask('schedules.get', ids, t.adminKey)).responseCode).toBe(404);
+  });
+
   it('refuses each write to a key without its permission, and out of its teams answers 404', async () => {
     const readOnly = (await newKey(['READ_ACCESS'])).apiKey;
     const [{ id: otherTeam }] = await t.query<{ id: number }>(

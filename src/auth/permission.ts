@@ -110,4 +110,8 @@ export const ACCESS = {
     restricted: false,
   },
   apiKeys: { anyOf: [CAN_MANAGE_API_KEYS], restricted: true },
+  /** An application's scheduled scans: who reads the application (spec §7). */
+  scheduleRead: { anyOf: [READ_ACCESS, CAN_MANAGE_APPLICATIONS], restricted: false },
+  /** Create, change, delete, enable, disable a schedule: ThreadFix's CAN_MANAGE_APPLICATIONS. */
+  scheduleWrite: { anyOf: [CAN_MANAGE_APPLICATIONS], restricted: true },
 } as const satisfies Record<string, AccessRule>;

@@ -16,6 +16,7 @@ import { ScanQueueTaskEntity } from '../tasks/scan-queue-task.entity';
 import { defaultPoolSize } from '../config/database-config';
 import { QueryLogger } from '../observability/query-logger';
 import { ScanStatusEntity } from '../tasks/scan-status.entity';
+import { ScheduledScanEntity, ScheduledScanRunEntity } from '../schedules/scheduled-scan.entity';
 import { InitialSchema1764388800000 } from './migrations/1764388800000-initial-schema';
 import { QueuedTasksIndex1764475200000 } from './migrations/1764475200000-queued-tasks-index';
 import { OutboxEvents1764800000000 } from './migrations/1764800000000-outbox-events';
@@ -26,6 +27,7 @@ import { ThreadFixAdmin1765100000000 } from './migrations/1765100000000-threadfi
 import { RateLimitCounters1765200000000 } from './migrations/1765200000000-rate-limit-counters';
 import { AgentBounds1765300000000 } from './migrations/1765300000000-agent-bounds';
 import { Jobs1765400000000 } from './migrations/1765400000000-jobs';
+import { ScheduledScans1765600000000 } from './migrations/1765600000000-scheduled-scans';
 import { FleetControl1765700000000 } from './migrations/1765700000000-fleet-control';
 import { ScannerQueueEntity } from '../scan-agents/scanner-queue.entity';
 import { TaskWakeups1765800000000 } from './migrations/1765800000000-task-wakeups';
@@ -46,6 +48,8 @@ export const ENTITIES = [
   ScanImportEntity,
   FindingEntity,
   VulnerabilityEntity,
+  ScheduledScanEntity,
+  ScheduledScanRunEntity,
   ScannerQueueEntity,
 ];
 
@@ -60,6 +64,7 @@ export const MIGRATIONS = [
   RateLimitCounters1765200000000,
   AgentBounds1765300000000,
   Jobs1765400000000,
+  ScheduledScans1765600000000,
   FleetControl1765700000000,
   TaskWakeups1765800000000,
 ];

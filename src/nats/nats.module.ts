@@ -8,12 +8,14 @@ import { ImportsModule } from '../imports/imports.module';
 import { ScanAgentsModule } from '../scan-agents/scan-agents.module';
 import { ScannerQueuesModule } from '../scanner-queues/scanner-queues.module';
 import { ScansModule } from '../scans/scans.module';
+import { SchedulesModule } from '../schedules/schedules.module';
 import { TasksModule } from '../tasks/tasks.module';
 import { TeamsModule } from '../teams/teams.module';
 import { DirectoryMessagesController } from './directory-messages.controller';
 import { FleetMessagesController } from './fleet-messages.controller';
 import { ImportsMessagesController } from './imports-messages.controller';
 import { ScansMessagesController } from './scans-messages.controller';
+import { SchedulesMessagesController } from './schedules-messages.controller';
 import { TasksMessagesController } from './tasks-messages.controller';
 
 @Module({
@@ -25,6 +27,7 @@ import { TasksMessagesController } from './tasks-messages.controller';
     TeamsModule,
     ApplicationsModule,
     ScannerQueuesModule,
+    SchedulesModule,
   ],
   controllers: [
     TasksMessagesController,
@@ -32,6 +35,7 @@ import { TasksMessagesController } from './tasks-messages.controller';
     ScansMessagesController,
     ImportsMessagesController,
     FleetMessagesController,
+    SchedulesMessagesController,
   ],
 })
 export class NatsServicesModule {}
