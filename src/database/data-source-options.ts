@@ -25,6 +25,7 @@ import { ThreadFixAdmin1765100000000 } from './migrations/1765100000000-threadfi
 import { RateLimitCounters1765200000000 } from './migrations/1765200000000-rate-limit-counters';
 import { AgentBounds1765300000000 } from './migrations/1765300000000-agent-bounds';
 import { Jobs1765400000000 } from './migrations/1765400000000-jobs';
+import { TaskLifecycle1765500000000 } from './migrations/1765500000000-task-lifecycle';
 
 export const ENTITIES = [
   ApiKeyEntity,
@@ -55,6 +56,7 @@ export const MIGRATIONS = [
   RateLimitCounters1765200000000,
   AgentBounds1765300000000,
   Jobs1765400000000,
+  TaskLifecycle1765500000000,
 ];
 
 export function dataSourceOptions(url: string, poolSize = 20): DataSourceOptions {
