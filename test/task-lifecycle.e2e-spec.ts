@@ -373,6 +373,9 @@ describe('QUEUED expiry and task heartbeats', () => {
     ]);
     const late = await completeTask(t, claimed, { name: 'zap.xml', content: '<OWASPZAPReport/>' });
     expect([late.status, late.body.success]).toEqual([409, false]);
+    expect(late.body.message).toMatch(
+      new RegExp(`^ScanQueueTask ${task.id} was taken back at .*: no call from its agent since `),
+    );
     const status = await t.postForm(`${TASKS}/taskStatusUpdate`, t.adminKey, {
       ...keysOf(claimed),
       message: 'still here',
