@@ -40,12 +40,28 @@ export async function fixture(
   return { sq, databaseUrl, db, appId: app.id, apiKeyId, agentKeys, agentIds };
 }
 
-/** `count` QUEUED ZAP tasks with their "Scan queued" history rows, as queueScan writes them. */
-export async function seedQueued(f: Fixture, count: number): Promise<void> {
+/**
+ * `count` QUEUED ZAP tasks with their "Scan queued" history rows, as queueScan writes them; with
+ * `mixedPriorities`, priorities spread over -100..100 (row 5: the claim walks them in order).
+ */
+export async function seedQueued(
+  f: Fixture,
+  count: number,
+  options: { mixedPriorities?: boolean } = {},
+): Promise<void> {
+  // A baseline built before priorities (--baseline) has no such column: its tasks stay FIFO.
+  const [{ known }] = (
+    await f.db.query(
+      `SELECT EXISTS (SELECT 1 FROM information_schema.columns
+                      WHERE table_name = 'scan_queue_tasks' AND column_name = 'priority') AS known`,
+    )
+  ).rows as { known: boolean }[];
+  const mixed = (options.mixedPriorities ?? false) && known;
   await f.db.query(
     `WITH task AS (
-       INSERT INTO scan_queue_tasks (application_id, scanner, status, timeout_seconds, queued_by_api_key_id)
-       SELECT $1, $2, 1, 43200, $3 FROM generate_series(1, $4)
+       INSERT INTO scan_queue_tasks (application_id, scanner, status, timeout_seconds, queued_by_api_key_id${mixed ? ', priority' : ''})
+       SELECT $1, $2, 1, 43200, $3${mixed ? ', (g * 7919) % 201 - 100' : ''}
+       FROM generate_series(1, $4) g
        RETURNING id
      )
      INSERT INTO scan_statuses (task_id, message, from_status, to_status, actor_type, actor_id)
@@ -55,11 +71,15 @@ export async function seedQueued(f: Fixture, count: number): Promise<void> {
 }
 
 /** An empty queue and history, then `depth` queued tasks; vacuumed so every trial starts alike. */
-export async function resetQueue(f: Fixture, depth: number): Promise<void> {
+export async function resetQueue(
+  f: Fixture,
+  depth: number,
+  options: { mixedPriorities?: boolean } = {},
+): Promise<void> {
   await f.db.query(
     'TRUNCATE scan_queue_tasks, scan_statuses, scans, scan_imports, findings, outbox_events CASCADE',
   );
-  await seedQueued(f, depth);
+  await seedQueued(f, depth, options);
   await f.db.query('VACUUM ANALYZE scan_queue_tasks, scan_statuses');
 }
 

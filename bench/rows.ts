@@ -282,7 +282,8 @@ export async function historyRow(sides: Side[]) {
   const started = Date.now();
   for (const { big } of sides) {
     await seedHistory(big as Fixture, H.finished);
-    await seedQueued(big as Fixture, H.queued);
+    // Mixed priorities (issue 14): the claim takes the highest first, then the oldest.
+    await seedQueued(big as Fixture, H.queued, { mixedPriorities: true });
     await (big as Fixture).db.query('VACUUM ANALYZE scan_queue_tasks, scan_statuses');
   }
   const seedSeconds = (Date.now() - started) / 1000;
@@ -295,7 +296,7 @@ export async function historyRow(sides: Side[]) {
     // The big queue just drains a little each round; the small one is refilled from empty.
     ...perSide(sides, 'history', ({ big }) => claimTrial(big as Fixture, 'history')),
     ...perSide(sides, 'no history', async ({ f }) => {
-      await resetQueue(f, H.small);
+      await resetQueue(f, H.small, { mixedPriorities: true });
       return claimTrial(f, 'no history');
     }),
   });

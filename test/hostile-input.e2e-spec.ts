@@ -876,6 +876,10 @@ const ROUTES: Route[] = [
       ['targetURL', urlValue],
       ['timeoutSeconds', good(fc.integer({ min: 60, max: 86_400 }))],
       ['scanConfigId', good(fc.integer({ min: 1, max: 5 }))],
+      ['priority', good(fc.integer({ min: -100, max: 100 }))],
+      ['retryLimit', good(fc.integer({ min: 0, max: 20 }))],
+      ['retryDelaySeconds', good(fc.integer({ min: 0, max: 86_400 }))],
+      ['retryBackoff', good(fc.constantFrom('true', 'false'))],
     ],
     encoding: 'form',
     rest: true,
@@ -1943,6 +1947,31 @@ describe('named hostile requests found by the fuzz (regressions)', () => {
         { method: 'GET', path: p, headers: withAdmin() },
         404,
         'Bad rest request due to unrecognized path.',
+      );
+    }
+  });
+
+  it("queueScan's priority and retry policy out of bounds are 400s with the field's bounds", async () => {
+    const appId = await givenApplication(t);
+    for (const [field, value, message] of [
+      ['priority', '101', 'priority must be -100 to 100.'],
+      ['priority', '-32769', 'priority must be -100 to 100.'],
+      ['priority', '2.5', 'priority must be an integer.'],
+      ['retryLimit', '21', 'retryLimit must be 0 to 20.'],
+      ['retryLimit', '-1', 'retryLimit must be 0 to 20.'],
+      ['retryDelaySeconds', '86401', 'retryDelaySeconds must be 0 to 86400.'],
+      ['retryDelaySeconds', '99999999999999', 'retryDelaySeconds must be 0 to 86400.'],
+      ['retryBackoff', 'yes', 'retryBackoff must be true or false.'],
+    ]) {
+      await expectEnvelope(
+        {
+          method: 'POST',
+          path: `${TASKS}/queueScan`,
+          headers: withAdmin({ 'content-type': 'application/x-www-form-urlencoded' }),
+          body: Buffer.from(`applicationId=${appId}&scannerType=zap&${field}=${value}`),
+        },
+        400,
+        message,
       );
     }
   });

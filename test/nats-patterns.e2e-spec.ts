@@ -407,6 +407,37 @@ describeWithNats('NATS request/reply patterns', () => {
     expect((await ask('tasks.cancel', { id: second.id }, t.adminKey)).responseCode).toBe(
       (await t.postForm(`${TASKS}/${second.id}/cancel`, t.adminKey)).status,
     );
+    // queueScan's priority and retry policy (issue 14), validated as over REST.
+    const urgent = await ask<{ id: number }>(
+      'tasks.queue',
+      {
+        applicationId: application,
+        scannerType: 'acunetix',
+        priority: 7,
+        retryLimit: 3,
+        retryDelaySeconds: 30,
+        retryBackoff: false,
+      },
+      t.adminKey,
+    );
+    expect(
+      await t.query(
+        'SELECT priority, retry_limit, retry_delay_seconds, retry_backoff FROM scan_queue_tasks WHERE id = $1',
+        [urgent.object.id],
+      ),
+    ).toEqual([{ priority: 7, retry_limit: 3, retry_delay_seconds: 30, retry_backoff: false }]);
+    for (const bad of [{ priority: 101 }, { retryLimit: 21 }, { retryBackoff: 'maybe' }]) {
+      expect(
+        (
+          await ask(
+            'tasks.queue',
+            { applicationId: application, scannerType: 'acunetix', ...bad },
+            t.adminKey,
+          )
+        ).responseCode,
+      ).toBe(400);
+    }
+    await ask('tasks.cancel', { id: urgent.object.id }, t.adminKey);
     const [{ id: agentId }] = await t.query<{ id: number }>(
       'SELECT scan_agent_id AS id FROM scan_queue_tasks WHERE id = $1',
       [queued.id],

@@ -13,7 +13,15 @@ import { givenAgentKey, givenApplication, queueScan } from './support/agent-flow
 import { TestServer } from './support/test-server';
 
 const EVERY_TEAM = { teamIds: null };
-const DIST_REPOSITORY = path.resolve(__dirname, '../dist/src/tasks/task-transitions.repository.js');
+const DIST_TASKS = path.resolve(__dirname, '../dist/src/tasks');
+/** The repository class and file of each statement called (the reaper's live beside the others). */
+const REPOSITORIES: Record<string, [string, string]> = {
+  timeOutOverdueTasks: ['TaskReaperRepository', 'task-reaper.repository.js'],
+};
+const TRANSITIONS: [string, string] = [
+  'TaskTransitionsRepository',
+  'task-transitions.repository.js',
+];
 
 /**
  * One repository call on its own connection, in a Node process running the build (Nest's runtime
@@ -21,13 +29,13 @@ const DIST_REPOSITORY = path.resolve(__dirname, '../dist/src/tasks/task-transiti
  */
 const CALL = `
 const { Client } = require('pg');
-const { TaskTransitionsRepository } = require(process.env.REPOSITORY);
+const Repository = require(process.env.REPOSITORY)[process.env.REPOSITORY_CLASS];
 (async () => {
   const { method, args } = JSON.parse(process.env.CALL);
   const client = new Client({ connectionString: process.env.DATABASE_URL });
   await client.connect();
   const tx = { query: async (sql, params) => (await client.query(sql, params)).rows };
-  const result = await new TaskTransitionsRepository()[method](tx, ...args);
+  const result = await new Repository()[method](tx, ...args);
   await client.end();
   process.stdout.write(JSON.stringify(result ?? null));
 })();`;
@@ -45,11 +53,13 @@ describe('TaskTransitionsRepository guards', () => {
   let apiKeyId: number;
 
   async function call<T>(method: string, ...args: unknown[]): Promise<T> {
+    const [repositoryClass, file] = REPOSITORIES[method] ?? TRANSITIONS;
     const { stdout } = await promisify(execFile)(process.execPath, ['-e', CALL], {
       env: {
         ...process.env,
         DATABASE_URL: t.env.DATABASE_URL,
-        REPOSITORY: DIST_REPOSITORY,
+        REPOSITORY: path.join(DIST_TASKS, file),
+        REPOSITORY_CLASS: repositoryClass,
         CALL: JSON.stringify({ method, args }),
       },
     });
@@ -180,13 +190,15 @@ describe('TaskTransitionsRepository guards', () => {
     });
     // A note on a task that is not complete is refused, as is a timeout before it is due.
     expect(await call('appendCompletedTaskNote', task.id, 'imported')).toBe(false);
-    expect(await call('timeOutOverdueTasks', 100)).not.toContain(task.id);
+    const reapedIds = async () =>
+      (await call<{ id: number }[]>('timeOutOverdueTasks', 100)).map((row) => row.id);
+    expect(await reapedIds()).not.toContain(task.id);
 
     await t.query(
       `UPDATE scan_queue_tasks SET timeout_time = now() - interval '1 second' WHERE id = $1`,
       [task.id],
     );
-    expect(await call('timeOutOverdueTasks', 100)).toEqual([task.id]);
+    expect(await reapedIds()).toEqual([task.id]);
     expect((await message('task-key')).added).toBe(false);
     expect(await trail(task.id)).toMatchObject({ status: 5, history: [1, 2, null, null, 5] });
   });

@@ -27,6 +27,7 @@ import { ThreadFixAdmin1765100000000 } from './migrations/1765100000000-threadfi
 import { RateLimitCounters1765200000000 } from './migrations/1765200000000-rate-limit-counters';
 import { AgentBounds1765300000000 } from './migrations/1765300000000-agent-bounds';
 import { Jobs1765400000000 } from './migrations/1765400000000-jobs';
+import { TaskLifecycle1765500000000 } from './migrations/1765500000000-task-lifecycle';
 import { ScheduledScans1765600000000 } from './migrations/1765600000000-scheduled-scans';
 import { FleetControl1765700000000 } from './migrations/1765700000000-fleet-control';
 import { ScannerQueueEntity } from '../scan-agents/scanner-queue.entity';
@@ -64,6 +65,7 @@ export const MIGRATIONS = [
   RateLimitCounters1765200000000,
   AgentBounds1765300000000,
   Jobs1765400000000,
+  TaskLifecycle1765500000000,
   ScheduledScans1765600000000,
   FleetControl1765700000000,
   TaskWakeups1765800000000,

@@ -25,6 +25,12 @@ import { TaskStatus } from './task-status';
 @Index('scan_queue_tasks_claimable_idx', { synchronize: false })
 @Index('scan_queue_tasks_queued_idx', { synchronize: false })
 @Index('scan_queue_tasks_overdue_idx', { synchronize: false })
+@Index('scan_queue_tasks_expiry_idx', { synchronize: false })
+@Index('scan_queue_tasks_silence_idx', { synchronize: false })
+@Check('scan_queue_tasks_priority_check', 'priority BETWEEN -100 AND 100')
+@Check('scan_queue_tasks_attempt_check', 'attempt >= 1')
+@Check('scan_queue_tasks_retry_limit_check', 'retry_limit BETWEEN 0 AND 20')
+@Check('scan_queue_tasks_retry_delay_seconds_check', 'retry_delay_seconds BETWEEN 0 AND 86400')
 export class ScanQueueTaskEntity {
   @PrimaryGeneratedColumn()
   id!: number;
@@ -110,4 +116,42 @@ export class ScanQueueTaskEntity {
     foreignKeyConstraintName: 'scan_queue_tasks_queued_by_api_key_id_fkey',
   })
   queuedBy?: ApiKeyEntity | null;
+
+  /** Higher is claimed first (-100..100); equal priorities go oldest first. */
+  @Column({ type: 'smallint', default: 0 })
+  priority!: number;
+
+  /** 1 for a task as queued; a retry is the task it retries' attempt + 1. */
+  @Column({ type: 'smallint', default: 1 })
+  attempt!: number;
+
+  /** The retry policy in effect (task-retries.repository.ts): retries after the first attempt. */
+  @Column({ name: 'retry_limit', type: 'smallint', default: 0 })
+  retryLimit!: number;
+
+  @Column({ name: 'retry_delay_seconds', type: 'int', default: 60 })
+  retryDelaySeconds!: number;
+
+  /** Whether the delay doubles with each attempt. */
+  @Column({ name: 'retry_backoff', type: 'boolean', default: true })
+  retryBackoff!: boolean;
+
+  /** The failed or timed-out task this one retries. */
+  @Column({ name: 'retry_of_task_id', type: 'int', nullable: true })
+  retryOfTaskId!: number | null;
+
+  @ManyToOne(() => ScanQueueTaskEntity)
+  @JoinColumn({
+    name: 'retry_of_task_id',
+    foreignKeyConstraintName: 'scan_queue_tasks_retry_of_task_id_fkey',
+  })
+  retryOf?: ScanQueueTaskEntity | null;
+
+  /** A retry is not claimed before this time (its backoff). */
+  @Column({ name: 'not_before', type: 'timestamptz', nullable: true })
+  notBefore!: Date | null;
+
+  /** The claim or the latest agent call about the task: TASK_SILENCE_SECONDS counts from here. */
+  @Column({ name: 'last_heard_at', type: 'timestamptz', nullable: true })
+  lastHeardAt!: Date | null;
 }

@@ -15,6 +15,7 @@ import { TaskRow } from './task-rows';
 import { Actor } from './task-transitions.repository';
 import { MissingTaskKey, TaskKeyMismatch, TaskNotFound } from './task-errors';
 import { TasksRepository } from './tasks.repository';
+import { TaskStatus } from './task-status';
 
 export interface TaskAccessGranted {
   task: TaskRow;
@@ -52,6 +53,9 @@ export class TaskAccess {
     });
     if (!task || task.scan_agent_id !== agent.id) throw new TaskNotFound(params.scanQueueTaskId);
     if (!secretKeyMatches(params.secureTaskKey, task.secure_key_hash)) throw new TaskKeyMismatch();
+    // Every authenticated call is a sign of life of the agent, and of its task (TASK_SILENCE_SECONDS).
+    await this.agents.recordSeen(tx, agent.id, undefined);
+    if (task.status === TaskStatus.ASSIGNED) await this.tasks.heardFrom(tx, task.id);
     return {
       task,
       agent,

@@ -70,6 +70,9 @@ export class TaskStateConflict extends StateConflict {
       case TaskStatus.COMPLETE_DELETED:
         return `ScanQueueTask ${id} was cancelled by an administrator.`;
       case TaskStatus.COMPLETE_TIMEDOUT:
+        // Taken back before its timeout: its agent was silent (TASK_SILENCE_SECONDS).
+        if (task.end_time && task.timeout_time && task.end_time < task.timeout_time)
+          return `ScanQueueTask ${id} was taken back at ${task.end_time.toISOString()}: no call from its agent since ${task.last_heard_at?.toISOString() ?? 'the claim'}; its result is no longer accepted.`;
         return `ScanQueueTask ${id} timed out at ${task.timeout_time?.toISOString() ?? 'its timeout'}; its result is no longer accepted.`;
       case TaskStatus.COMPLETE_SUCCESSFUL:
         return `ScanQueueTask ${id} has already completed successfully.`;

@@ -48,6 +48,12 @@ describe('toEventMessage of a task event', () => {
         startTime: '2026-11-29T08:00:05.000Z',
         endTime: '2026-11-29T08:20:00.000Z',
         timeoutTime: null,
+        // An event stored before issue 14 reads as a first attempt of priority 0.
+        priority: 0,
+        attempt: 1,
+        attempts: 1,
+        retryOfTaskId: null,
+        notBefore: null,
       },
       message: 'Scan completed successfully at: 2026-11-29T08:20:00.000Z',
       scan: { id: 12, sha256: 'ab'.repeat(32), sizeBytes: 48213 },

@@ -49,6 +49,15 @@ interface StoredTask {
   startTime: string | null;
   endTime: string | null;
   timeoutTime: string | null;
+  /** Issue 14 (absent in older events: 0, 1, 1, null, null). */
+  priority?: number;
+  /** 1-based; `attempts` is the most the task's retry policy allows. */
+  attempt?: number;
+  attempts?: number;
+  /** The failed or timed-out task this one retries. */
+  retryOfTaskId?: number | null;
+  /** A retry is not claimed before this time. */
+  notBefore?: string | null;
 }
 
 interface StoredTaskEvent {
@@ -59,7 +68,7 @@ interface StoredTaskEvent {
 
 /** A task event's own fields (after the envelope event.mapper.ts builds); times in ISO-8601 UTC. */
 export interface TaskEventBody {
-  task: StoredTask & { scannerShortName: string | null; statusName: string };
+  task: Required<StoredTask> & { scannerShortName: string | null; statusName: string };
   /** The status-history message of the change (at most 4,000 characters). */
   message: string | null;
   /** task.completed only: the stored result file. */
@@ -84,6 +93,11 @@ export function toTaskEventBody(row: OutboxRow): TaskEventBody {
       startTime: isoTime(task.startTime),
       endTime: isoTime(task.endTime),
       timeoutTime: isoTime(task.timeoutTime),
+      priority: task.priority ?? 0,
+      attempt: task.attempt ?? 1,
+      attempts: task.attempts ?? 1,
+      retryOfTaskId: task.retryOfTaskId ?? null,
+      notBefore: isoTime(task.notBefore ?? null),
     },
     message,
     ...(scan

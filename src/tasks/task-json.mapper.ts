@@ -169,6 +169,15 @@ export class AdminTaskJson extends ThreadFixTaskJson {
   @ApiProperty({ nullable: true, type: String, description: 'agentConfig sent with the claim' })
   agentConfig!: string | null;
   @ApiProperty() timeoutSeconds!: number;
+  @ApiProperty({ description: 'higher is claimed first (-100..100)' }) priority!: number;
+  @ApiProperty({ description: '1-based attempt of this task (a retry is a new task)' })
+  attempt!: number;
+  @ApiProperty({ description: 'the most attempts its retry policy allows (retryLimit + 1)' })
+  attempts!: number;
+  @ApiProperty({ nullable: true, type: Number, description: 'the task this one retries' })
+  retryOfTaskId!: number | null;
+  @ApiProperty({ nullable: true, type: Number, description: 'a retry is not claimed before (ms)' })
+  notBefore!: number | null;
   @ApiProperty({
     type: [AdminStatusJson],
     description:
@@ -205,6 +214,11 @@ export function toAdminTask(view: TaskView, withHistory: boolean): AdminTaskJson
     scanAgentId: view.task.scan_agent_id,
     agentConfig: view.task.scan_agent_info,
     timeoutSeconds: view.task.timeout_seconds,
+    priority: view.task.priority,
+    attempt: view.task.attempt,
+    attempts: view.task.retry_limit + 1,
+    retryOfTaskId: view.task.retry_of_task_id,
+    notBefore: view.task.not_before?.getTime() ?? null,
     statusHistory: withHistory ? view.statuses.map(toAdminStatus) : [],
   };
 }

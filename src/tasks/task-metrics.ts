@@ -32,6 +32,9 @@ export class TaskMetrics {
   private readonly uploadDuration: Histogram;
   private readonly reaperTimedOut: Counter;
   private readonly reaperFailures: Counter;
+  private readonly retries: Counter<'scanner'>;
+  private readonly expiredQueued: Counter;
+  private readonly silentTakenBack: Counter;
 
   constructor(
     metrics: MetricsService,
@@ -97,6 +100,23 @@ export class TaskMetrics {
       help: 'Reaper runs on this instance that failed (logged at ERROR).',
       registers,
     });
+    this.retries = new Counter({
+      name: 'scanqueue_task_retries_total',
+      help: 'Retries this instance queued (a failed or timed-out attempt with attempts left), per scanner.',
+      labelNames: ['scanner'] as const,
+      registers,
+    });
+    this.expiredQueued = new Counter({
+      name: 'scanqueue_reaper_expired_queued_tasks_total',
+      help: 'QUEUED tasks the reaper on this instance timed out, never claimed (QUEUED_TASK_EXPIRY_SECONDS).',
+      registers,
+    });
+    this.silentTakenBack = new Counter({
+      name: 'scanqueue_reaper_silent_tasks_total',
+      help: 'Assigned tasks the reaper on this instance took back from a silent agent (TASK_SILENCE_SECONDS).',
+      registers,
+    });
+    for (const scanner of SCAN_AGENT_SCANNERS) this.retries.inc({ scanner: scanner.shortName }, 0);
     // Series that exist from the start, so rate() and alerts see a 0 rather than nothing.
     for (const status of TERMINAL_STATUSES)
       this.finishedTasks.inc({ status: statusString(status) }, 0);
@@ -136,6 +156,24 @@ export class TaskMetrics {
 
   tasksTimedOut(count: number): void {
     this.reaperTimedOut.inc(count);
+    this.finishedTasks.inc({ status: statusString(TaskStatus.COMPLETE_TIMEDOUT) }, count);
+  }
+
+  /** Retries queued, by the scanner's display name (as tasks store it). */
+  tasksRetried(scanners: string[]): void {
+    for (const scanner of scanners) {
+      const shortName = SCAN_AGENT_SCANNERS.find((s) => s.displayName === scanner)?.shortName;
+      this.retries.inc({ scanner: shortName ?? scanner });
+    }
+  }
+
+  queuedTasksExpired(count: number): void {
+    this.expiredQueued.inc(count);
+    this.finishedTasks.inc({ status: statusString(TaskStatus.COMPLETE_TIMEDOUT) }, count);
+  }
+
+  silentTasksTakenBack(count: number): void {
+    this.silentTakenBack.inc(count);
     this.finishedTasks.inc({ status: statusString(TaskStatus.COMPLETE_TIMEDOUT) }, count);
   }
 

@@ -9,8 +9,8 @@ const {
 } = TaskStatus;
 
 describe('task state machine', () => {
-  it('lets a queued task be claimed or cancelled only', () => {
-    expect(ALLOWED_TRANSITIONS[QUEUED]).toEqual([ASSIGNED, DELETED]);
+  it('lets a queued task be claimed, cancelled or expired only', () => {
+    expect(ALLOWED_TRANSITIONS[QUEUED]).toEqual([ASSIGNED, DELETED, TIMEDOUT]);
   });
 
   it('lets an assigned task end in any of the four ways', () => {
@@ -23,7 +23,7 @@ describe('task state machine', () => {
     expect(sourcesOf(ASSIGNED)).toEqual([QUEUED]);
     expect(sourcesOf(DELETED)).toEqual([QUEUED, ASSIGNED]);
     expect(sourcesOf(COMPLETE_SUCCESSFUL)).toEqual([ASSIGNED]);
-    expect(sourcesOf(TIMEDOUT)).toEqual([ASSIGNED]);
+    expect(sourcesOf(TIMEDOUT)).toEqual([QUEUED, ASSIGNED]);
     expect(sourcesOf(QUEUED)).toEqual([]);
   });
 

@@ -16,7 +16,8 @@ const {
 
 /** From → the statuses it may move to. Terminal statuses are final. */
 export const ALLOWED_TRANSITIONS: Readonly<Record<TaskStatus, readonly TaskStatus[]>> = {
-  [QUEUED]: [ASSIGNED, COMPLETE_DELETED],
+  // A QUEUED task times out when QUEUED_TASK_EXPIRY_SECONDS passes without a claim.
+  [QUEUED]: [ASSIGNED, COMPLETE_DELETED, COMPLETE_TIMEDOUT],
   [ASSIGNED]: [COMPLETE_SUCCESSFUL, COMPLETE_FAILED, COMPLETE_TIMEDOUT, COMPLETE_DELETED],
   [COMPLETE_SUCCESSFUL]: [],
   [COMPLETE_DELETED]: [],

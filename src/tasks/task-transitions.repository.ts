@@ -12,20 +12,22 @@ import { applicationInScopeSql } from '../auth/team-scope.repository';
 import { agentPausedSql, agentUsableSql } from '../scan-agents/scan-agents.repository';
 import { scannerQueueOpenSql } from '../scan-agents/scanner-queues.repository';
 import { StatusActorType } from './scan-status.entity';
-import { outboxInsertSql, outboxMessageSql } from '../events/outbox.repository';
-import { eventOfStatus, TaskEventType } from './task-events';
+import { eventOfStatus } from './task-events';
+import { HISTORY_COLUMNS, taskOutboxInsert } from './task-outbox.repository';
+import { retryCtes } from './task-retries.repository';
 import { TaskRow } from './task-rows';
 import { sourcesOf } from './task-state';
 import { TaskStatus } from './task-status';
+import type { RetryPolicy } from './retry-policy';
 
-const { QUEUED, ASSIGNED, COMPLETE_SUCCESSFUL, COMPLETE_TIMEDOUT } = TaskStatus;
+const { QUEUED, ASSIGNED, COMPLETE_SUCCESSFUL } = TaskStatus;
+
+export { taskOutboxInsert } from './task-outbox.repository';
 
 export interface Actor {
   type: StatusActorType;
   id: number | null;
 }
-
-const HISTORY_COLUMNS = 'task_id, message, from_status, to_status, actor_type, actor_id';
 
 export interface NewTask {
   applicationId: number;
@@ -33,6 +35,8 @@ export interface NewTask {
   timeoutSeconds: number;
   targetUrl: string | null;
   scanConfigId: number | null;
+  priority: number;
+  retry: RetryPolicy;
 }
 
 export interface Claim {
@@ -70,41 +74,6 @@ export interface AgentStatusMessage {
   maxMessages: number;
 }
 
-const timedOutMessage = (column: string) =>
-  `'Task timed out: no result by ' || to_char(${column} AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"')`;
-
-/**
- * The outbox INSERT of a statement's event, as a CTE body: one `type` event per row of `source`
- * (a CTE or subquery with scan_queue_tasks' columns as they are after the change), carrying
- * `messageSql` (an SQL expression: the history row's message). The payload is what
- * toTaskEventMessage reads; it names no key or key hash.
- */
-export function taskOutboxInsert(
-  type: TaskEventType,
-  source: string,
-  messageSql: string,
-  options: { withScan?: boolean } = {},
-): string {
-  const scan = options.withScan
-    ? `, 'scan', (SELECT jsonb_build_object('id', s.id, 'sha256', s.sha256, 'sizeBytes', s.size_bytes)
-                  FROM scans s WHERE s.task_id = t.id)`
-    : '';
-  return outboxInsertSql({
-    type,
-    from: `${source} t`,
-    aggregateId: 't.id',
-    payload: `jsonb_build_object(
-         'task', jsonb_build_object(
-           'id', t.id, 'applicationId', t.application_id, 'scanner', t.scanner, 'status', t.status,
-           'agentId', t.scan_agent_id, 'timeoutSeconds', t.timeout_seconds,
-           -- Credentials in a target URL (user:password@) stay out of events.
-           'targetUrl', regexp_replace(t.target_url, '^([a-z][a-z0-9+.-]*://)[^/?#@]*@', '\\1', 'i'),
-           'createdAt', t.created_at, 'startTime', t.start_time, 'endTime', t.end_time,
-           'timeoutTime', t.timeout_time),
-         'message', ${outboxMessageSql(messageSql)}${scan})`,
-  });
-}
-
 @Injectable()
 export class TaskTransitionsRepository {
   /** (nothing) → QUEUED. */
@@ -116,8 +85,9 @@ export class TaskTransitionsRepository {
   ): Promise<TaskRow> {
     const rows: TaskRow[] = await tx.query(
       `WITH task AS (
-         INSERT INTO scan_queue_tasks (application_id, scanner, status, timeout_seconds, target_url, scan_config_id, queued_by_api_key_id)
-         VALUES ($1, $2, ${QUEUED}, $3, $4, $5, $6)
+         INSERT INTO scan_queue_tasks (application_id, scanner, status, timeout_seconds, target_url, scan_config_id, queued_by_api_key_id,
+                                       priority, retry_limit, retry_delay_seconds, retry_backoff)
+         VALUES ($1, $2, ${QUEUED}, $3, $4, $5, $6, $9, $10, $11, $12)
          RETURNING *
        ), history AS (
          INSERT INTO scan_statuses (${HISTORY_COLUMNS})
@@ -135,20 +105,25 @@ export class TaskTransitionsRepository {
         actor.id,
         message,
         actor.type,
+        task.priority,
+        task.retry.limit,
+        task.retry.delaySeconds,
+        task.retry.backoff,
       ],
     );
     return rows[0];
   }
 
   /**
-   * QUEUED → ASSIGNED: the oldest active queued task of one of the agent's scanners whose application
+   * QUEUED → ASSIGNED: the highest-priority, then oldest, active queued task (a retry not before its
+   * not_before) of one of the agent's scanners whose application
    * is in the key's teams, in one statement that also checks the agent key (issued by the presenting
    * API key, neither revoked), records the config handed out (so the task JSON shows
    * it, as ThreadFix's did) and returns what the agent's Task payload needs: one round trip per poll.
    * `FOR UPDATE SKIP LOCKED` lets concurrent claimers (on any number of instances) pass over a row
    * another one is taking instead of waiting for it, so each task is claimed exactly once.
-   * Served by scan_queue_tasks_queued_idx (id) WHERE status = 1 AND active (several scanners) or
-   * scan_queue_tasks_claimable_idx (scanner, id) (one scanner).
+   * Served by scan_queue_tasks_queued_idx (priority DESC, id) WHERE status = 1 AND active (several
+   * scanners) or scan_queue_tasks_claimable_idx (scanner, priority DESC, id) (one scanner).
    */
   async claimNextTask(tx: EntityManager, claim: Claim): Promise<ClaimResult> {
     const rows: (TaskRow & {
@@ -169,13 +144,15 @@ export class TaskTransitionsRepository {
              -- Fleet control: a paused agent claims nothing (its key still works); tasks of a paused queue wait.
              AND NOT (SELECT paused FROM agent)
              AND ${scannerQueueOpenSql('scan_queue_tasks.scanner', '$2')}
-           ORDER BY id
+             AND (not_before IS NULL OR not_before <= now())
+           ORDER BY priority DESC, id
            LIMIT 1
            FOR UPDATE SKIP LOCKED
          ), claimed AS (
            UPDATE scan_queue_tasks t
            SET status = ${ASSIGNED}, start_time = now(), timeout_time = now() + make_interval(secs => t.timeout_seconds),
                secure_key_hash = $4, scan_agent_id = (SELECT id FROM agent), scan_agent_info = $5,
+               last_heard_at = now(),
                scan_config_id = coalesce(t.scan_config_id, (
                  SELECT c.id FROM scan_configs c
                  WHERE c.application_id = t.application_id
@@ -219,7 +196,9 @@ export class TaskTransitionsRepository {
 
   /**
    * Any allowed move into `to` (complete, fail, cancel, time out one task). Returns the updated row,
-   * or undefined when the task was not in a status that may move to `to` (someone else won).
+   * or undefined when the task was not in a status that may move to `to` (someone else won). With
+   * `retry` (an agent's failTask), the next attempt is queued in the same statement when the task's
+   * policy has one left: `retried_as` is its id, else null.
    */
   async transitionTask(
     tx: EntityManager,
@@ -227,8 +206,10 @@ export class TaskTransitionsRepository {
     to: TaskStatus,
     message: string,
     actor: Actor,
-  ): Promise<TaskRow | undefined> {
-    const rows: TaskRow[] = await tx.query(
+    options: { retry?: { reason: string } } = {},
+  ): Promise<(TaskRow & { retried_as: number | null }) | undefined> {
+    const retry = options.retry ? retryCtes('moved', '$7::text') : '';
+    const rows: (TaskRow & { retried_as: number | null })[] = await tx.query(
       `WITH current AS (
          SELECT id, status FROM scan_queue_tasks WHERE id = $1 AND status = ANY($3::smallint[]) FOR UPDATE
        ), moved AS (
@@ -238,11 +219,20 @@ export class TaskTransitionsRepository {
        ), history AS (
          INSERT INTO scan_statuses (${HISTORY_COLUMNS})
          SELECT id, $4, from_status, $2, $5, $6 FROM moved
+         RETURNING id
        ), outbox AS (
          ${taskOutboxInsert(eventOfStatus(to), 'moved', '$4::text', { withScan: to === COMPLETE_SUCCESSFUL })}
-       )
-       SELECT * FROM moved`,
-      [taskId, to, sourcesOf(to), message, actor.type, actor.id],
+       )${retry}
+       SELECT moved.*, ${options.retry ? '(SELECT id FROM retry)' : 'NULL::int'} AS retried_as FROM moved`,
+      [
+        taskId,
+        to,
+        sourcesOf(to),
+        message,
+        actor.type,
+        actor.id,
+        ...(options.retry ? [options.retry.reason] : []),
+      ],
     );
     return rows[0];
   }
@@ -265,7 +255,7 @@ export class TaskTransitionsRepository {
       `WITH agent AS (
          SELECT a.id FROM scan_agents a WHERE a.key_hash = $3 AND ${agentUsableSql('$5')}
        ), task AS (
-         UPDATE scan_queue_tasks t SET status_messages = t.status_messages + 1
+         UPDATE scan_queue_tasks t SET status_messages = t.status_messages + 1, last_heard_at = now()
          FROM agent
          WHERE t.id = $1 AND t.scan_agent_id = agent.id AND t.status = ${ASSIGNED}
            AND t.secure_key_hash = $4 AND t.status_messages < $7
@@ -290,36 +280,6 @@ export class TaskTransitionsRepository {
       ],
     );
     return { agentId: rows[0].agent_id, added: rows[0].added };
-  }
-
-  /**
-   * ASSIGNED → COMPLETE_TIMEDOUT for up to `limit` overdue tasks. Safe on every instance at once:
-   * SKIP LOCKED splits the work, and the status guard stops a task being timed out twice.
-   * Served by scan_queue_tasks_overdue_idx (timeout_time) WHERE status = 2.
-   */
-  async timeOutOverdueTasks(tx: EntityManager, limit: number): Promise<number[]> {
-    const rows: { id: number }[] = await tx.query(
-      `WITH overdue AS (
-         SELECT id FROM scan_queue_tasks
-         WHERE status = ${ASSIGNED} AND timeout_time < now()
-         ORDER BY timeout_time
-         LIMIT $1
-         FOR UPDATE SKIP LOCKED
-       ), moved AS (
-         UPDATE scan_queue_tasks t SET status = ${COMPLETE_TIMEDOUT}, end_time = now()
-         FROM overdue WHERE t.id = overdue.id AND t.status = ${ASSIGNED}
-         RETURNING t.*
-       ), history AS (
-         INSERT INTO scan_statuses (${HISTORY_COLUMNS})
-         SELECT id, ${timedOutMessage('timeout_time')}, ${ASSIGNED}, ${COMPLETE_TIMEDOUT}, 'system', NULL
-         FROM moved
-       ), outbox AS (
-         ${taskOutboxInsert('task.timedout', 'moved', timedOutMessage('t.timeout_time'))}
-       )
-       SELECT id FROM moved`,
-      [limit],
-    );
-    return rows.map((row) => row.id);
   }
 
   /**

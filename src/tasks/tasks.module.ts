@@ -14,11 +14,13 @@ import { TargetUrlPolicy } from './target-url-policy';
 import { TaskMetrics } from './task-metrics';
 import { TaskMetricsRepository } from './task-metrics.repository';
 import { TaskReaperService } from './task-reaper.service';
+import { TaskReaperRepository } from './task-reaper.repository';
 import { TasksAdminController } from './tasks-admin.controller';
 import { TasksController } from './tasks.controller';
 import { TaskTransitionsRepository } from './task-transitions.repository';
 import { TasksRepository } from './tasks.repository';
 import { TasksService } from './tasks.service';
+import { RetryPolicies } from './retry-policy';
 
 @Module({
   imports: [ScanAgentsModule, ScansModule, ImportsModule],
@@ -34,10 +36,12 @@ import { TasksService } from './tasks.service';
     TasksRepository,
     TaskTransitionsRepository,
     TaskReaperService,
+    TaskReaperRepository,
     TargetUrlPolicy,
     TaskMetrics,
     TaskMetricsRepository,
     ImportHistoryListener,
+    RetryPolicies,
   ],
   // The target URL policy serves the other ways in (schedules); the upload caps (UploadSlots) come
   // from ScansModule, beside the direct upload that shares them.

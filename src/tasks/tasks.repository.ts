@@ -145,6 +145,17 @@ export class TasksRepository {
     return { total: count as number, statuses };
   }
 
+  /**
+   * An agent called about its ASSIGNED task: the silence (TASK_SILENCE_SECONDS) counts from now.
+   * Not a transition: the status stays.
+   */
+  async heardFrom(tx: EntityManager, taskId: number): Promise<void> {
+    await tx.query(
+      `UPDATE scan_queue_tasks SET last_heard_at = now() WHERE id = $1 AND status = ${TaskStatus.ASSIGNED}`,
+      [taskId],
+    );
+  }
+
   /** The newest failure/transition message recorded when the task moved to `status`. */
   async transitionMessage(
     tx: EntityManager,

@@ -40,6 +40,7 @@ import { TargetUrlPolicy } from './target-url-policy';
 import { agentActor, TaskAccess } from './task-access';
 import { at, badScannerType, failureReason, SHOWN, STATUS_UPDATED } from './task-wording';
 import { claimOutcome, TaskMetrics } from './task-metrics';
+import { RetryPolicies, RetryPolicy } from './retry-policy';
 
 /** One task to queue: what queueScan's parameters and a schedule both come down to. */
 export interface QueueTaskRequest {
@@ -53,6 +54,10 @@ export interface QueueTaskRequest {
   /** The history row's message. */
   message: string;
   actor: Actor;
+  /** -100..100, higher claimed first; default 0. */
+  priority?: number;
+  /** Overrides of the scanner's TASK_RETRY_POLICY. */
+  retry?: Partial<RetryPolicy>;
 }
 
 @Injectable()
@@ -66,6 +71,7 @@ export class TasksService {
     private readonly transitions: TaskTransitionsRepository,
     private readonly metrics: TaskMetrics,
     private readonly targets: TargetUrlPolicy,
+    private readonly retryPolicies: RetryPolicies,
   ) {}
 
   requestScanAgentKey(caller: AuthenticatedCaller): Promise<string> {
@@ -92,6 +98,12 @@ export class TasksService {
         timeoutSeconds: params.timeoutSeconds ?? this.config.TASK_TIMEOUT_SECONDS,
         message: `Scan queued at: ${at()}`,
         actor: { type: 'api_key', id: caller.apiKeyId },
+        priority: params.priority,
+        retry: {
+          limit: params.retryLimit,
+          delaySeconds: params.retryDelaySeconds,
+          backoff: params.retryBackoff,
+        },
       });
       return toThreadFixTask(await this.tasks.loadView(tx, task, SHOWN));
     });
@@ -135,6 +147,8 @@ export class TasksService {
         timeoutSeconds: request.timeoutSeconds,
         targetUrl,
         scanConfigId: request.scanConfigId,
+        priority: request.priority ?? 0,
+        retry: this.retryPolicies.resolve(scanner, request.retry),
       },
       request.message,
       request.actor,
@@ -243,14 +257,16 @@ export class TasksService {
         );
       }
       if (task.status !== TaskStatus.ASSIGNED) throw new TaskStateConflict(task);
-      await this.transitions.transitionTask(
+      const failed = await this.transitions.transitionTask(
         tx,
         task.id,
         TaskStatus.COMPLETE_FAILED,
         message,
         agentActor(agent),
+        { retry: { reason: 'failed on its agent' } },
       );
       this.metrics.taskFinished(TaskStatus.COMPLETE_FAILED);
+      if (failed?.retried_as) this.metrics.tasksRetried([task.scanner]);
       return message;
     });
   }

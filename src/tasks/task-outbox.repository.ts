@@ -1,0 +1,38 @@
+/** The history columns and the outbox INSERT every task statement appends (task-transitions.repository.ts). */
+import { outboxInsertSql, outboxMessageSql } from '../events/outbox.repository';
+import { TaskEventType } from './task-events';
+
+export const HISTORY_COLUMNS = 'task_id, message, from_status, to_status, actor_type, actor_id';
+
+/**
+ * The outbox INSERT of a statement's event, as a CTE body: one `type` event per row of `source`
+ * (a CTE or subquery with scan_queue_tasks' columns as they are after the change), carrying
+ * `messageSql` (an SQL expression: the history row's message). The payload is what
+ * toTaskEventMessage reads; it names no key or key hash.
+ */
+export function taskOutboxInsert(
+  type: TaskEventType,
+  source: string,
+  messageSql: string,
+  options: { withScan?: boolean } = {},
+): string {
+  const scan = options.withScan
+    ? `, 'scan', (SELECT jsonb_build_object('id', s.id, 'sha256', s.sha256, 'sizeBytes', s.size_bytes)
+                  FROM scans s WHERE s.task_id = t.id)`
+    : '';
+  return outboxInsertSql({
+    type,
+    from: `${source} t`,
+    aggregateId: 't.id',
+    payload: `jsonb_build_object(
+         'task', jsonb_build_object(
+           'id', t.id, 'applicationId', t.application_id, 'scanner', t.scanner, 'status', t.status,
+           'agentId', t.scan_agent_id, 'timeoutSeconds', t.timeout_seconds,
+           -- Credentials in a target URL (user:password@) stay out of events.
+           'targetUrl', regexp_replace(t.target_url, '^([a-z][a-z0-9+.-]*://)[^/?#@]*@', '\\1', 'i'),
+           'createdAt', t.created_at, 'startTime', t.start_time, 'endTime', t.end_time,
+           'timeoutTime', t.timeout_time, 'priority', t.priority, 'attempt', t.attempt,
+           'attempts', t.retry_limit + 1, 'retryOfTaskId', t.retry_of_task_id, 'notBefore', t.not_before),
+         'message', ${outboxMessageSql(messageSql)}${scan})`,
+  });
+}
