@@ -253,6 +253,52 @@ describe('the schedule API and its policies', () => {
     await t.postForm(`${schedulesOf(app)}/${schedule.id}/disable`, t.adminKey);
   }, 60_000);
 
+  it("gives its tasks the schedule's priority and retry policy, else the defaults", async () => {
+    const app = await givenApplication(t);
+    const tuned = await givenSchedule(t, app, {
+      scanner: 'appscan',
+      cronExpression: '*/2 * * * * *',
+      timezone: 'UTC',
+      priority: 7,
+      retryLimit: 2,
+      retryDelaySeconds: 30,
+      retryBackoff: false,
+    });
+    const plain = await givenSchedule(t, app, {
+      scanner: 'acunetix',
+      cronExpression: '*/2 * * * * *',
+      timezone: 'UTC',
+    });
+    const taskOf = (scheduleId: number) =>
+      until('a task', async () => (await tasksOf(t, scheduleId))[0]);
+    const [tunedTask, plainTask] = [await taskOf(tuned.id), await taskOf(plain.id)];
+    for (const id of [tuned.id, plain.id]) {
+      await t.postForm(`${schedulesOf(app)}/${id}/disable`, t.adminKey);
+    }
+    const rows = await t.query<{
+      id: number;
+      priority: number;
+      retry_limit: number;
+      retry_delay_seconds: number;
+      retry_backoff: boolean;
+    }>(
+      `SELECT id, priority, retry_limit, retry_delay_seconds, retry_backoff FROM scan_queue_tasks
+       WHERE id = ANY($1::int[]) ORDER BY id`,
+      [[tunedTask.task_id, plainTask.task_id]],
+    );
+    expect(rows.find((row) => row.id === tunedTask.task_id)).toMatchObject({
+      priority: 7,
+      retry_limit: 2,
+      retry_delay_seconds: 30,
+      retry_backoff: false,
+    });
+    // No TASK_RETRY_POLICY in this server: no retries, priority 0.
+    expect(rows.find((row) => row.id === plainTask.task_id)).toMatchObject({
+      priority: 0,
+      retry_limit: 0,
+    });
+  }, 60_000);
+
   it("refuses bad fields with ThreadFix's messages in the envelope (400)", async () => {
     const app = await givenApplication(t);
     const cases: [Record<string, unknown>, string | RegExp][] = [

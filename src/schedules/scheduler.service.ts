@@ -177,6 +177,13 @@ export class SchedulerService implements OnApplicationBootstrap, OnApplicationSh
         timeoutSeconds: this.config.TASK_TIMEOUT_SECONDS,
         message,
         actor: { type: 'system', id: null },
+        // null: the scanner's TASK_RETRY_POLICY and the default priority, as for queueScan.
+        priority: schedule.priority ?? undefined,
+        retry: {
+          limit: schedule.retry_limit ?? undefined,
+          delaySeconds: schedule.retry_delay_seconds ?? undefined,
+          backoff: schedule.retry_backoff ?? undefined,
+        },
       });
       return { outcome: 'queued', taskId: task.id, message };
     } catch (error) {
