@@ -248,10 +248,10 @@ export async function uploadRow(sides: Side[], yardstick: Yardstick | null) {
   const sizes = [];
   for (const sizeMb of P.sizesMb) {
     log(`row 4: completeTask of a ${sizeMb} MB ZAP report`);
-    const bare = async ({ base, pid, uploadDir }: Yardstick) => {
+    const bare = async ({ base, pid, uploadDir }: Yardstick, route = '/upload') => {
       const job: Job = {
         kind: 'upload',
-        url: `${base}/upload`,
+        url: `${base}${route}`,
         headers: {},
         fields: { scanQueueTaskId: 1, scanAgentSecureKey: 'x', secureTaskKey: 'y' },
         sizeMb,
@@ -264,7 +264,13 @@ export async function uploadRow(sides: Side[], yardstick: Yardstick | null) {
     };
     const trials = await alternate<UploadTrial>(P.uploadRounds, {
       ...perSide(sides, 'scanqueue', ({ f }) => scanqueueUpload(f, sizeMb)),
-      ...(yardstick === null ? {} : { 'bare fastify + multipart': () => bare(yardstick) }),
+      ...(yardstick === null
+        ? {}
+        : {
+            'bare fastify + multipart': () => bare(yardstick),
+            // Issue 15's yardstick: what any upload that keeps a file must do at the least.
+            'bare multipart + SHA-256 + fsync': () => bare(yardstick, '/upload-durable'),
+          }),
     });
     const summaries = summarize(trials, { mbPerSecond: (r) => r.mbPerSecond });
     for (const [member, list] of Object.entries(trials)) {

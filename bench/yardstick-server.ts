@@ -1,13 +1,16 @@
 /**
  * The yardsticks: a bare Fastify server (no Nest, no auth, no validation) run as its own process
  * by bench/run.ts. POST /status does taskStatusUpdate's single statement (task-transitions.ts) through
- * a `pg` pool the size of scanqueue's; POST /upload pipes a multipart file part to disk.
+ * a `pg` pool the size of scanqueue's; POST /upload pipes a multipart file part to disk; POST
+ * /upload-durable also hashes it (SHA-256) and fsyncs the file, as any upload that keeps a file must.
  * Env: PORT, DATABASE_URL, UPLOAD_DIR.
  */
 import fastifyMultipart from '@fastify/multipart';
 import Fastify from 'fastify';
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { createWriteStream } from 'node:fs';
+import { open } from 'node:fs/promises';
+import { Transform } from 'node:stream';
 import * as path from 'node:path';
 import { parse } from 'node:querystring';
 import { pipeline } from 'node:stream/promises';
@@ -57,6 +60,24 @@ async function main(): Promise<void> {
     const target = path.join(uploadDir, randomBytes(8).toString('hex'));
     await pipeline(file.file, createWriteStream(target));
     return { success: true, fields: Object.keys(file.fields).length };
+  });
+
+  app.post('/upload-durable', async (request) => {
+    const file = await request.file();
+    if (!file) throw new Error('no file part');
+    const target = path.join(uploadDir, randomBytes(8).toString('hex'));
+    const hash = createHash('sha256');
+    const hashing = new Transform({
+      transform(chunk: Buffer, _encoding, callback) {
+        hash.update(chunk);
+        callback(null, chunk);
+      },
+    });
+    const handle = await open(target, 'w');
+    await pipeline(file.file, hashing, handle.createWriteStream({ autoClose: false }));
+    await handle.sync();
+    await handle.close();
+    return { success: true, sha256: hash.digest('hex') };
   });
 
   await app.listen({ port: Number(process.env.PORT), host: '127.0.0.1' });
