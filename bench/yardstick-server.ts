@@ -73,8 +73,9 @@ async function main(): Promise<void> {
         callback(null, chunk);
       },
     });
-    const handle = await open(target, 'w');
-    await pipeline(file.file, hashing, handle.createWriteStream({ autoClose: false }));
+    await pipeline(file.file, hashing, createWriteStream(target));
+    // fsync reaches the file's data through any descriptor of it.
+    const handle = await open(target, 'r+');
     await handle.sync();
     await handle.close();
     return { success: true, sha256: hash.digest('hex') };
