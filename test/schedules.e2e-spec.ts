@@ -195,6 +195,7 @@ describe('the schedule API and its policies', () => {
       SCHEDULE_MIN_INTERVAL_SECONDS: '2',
       SCHEDULER_INTERVAL_SECONDS: '1',
       SCHEDULES_PER_APPLICATION: '3',
+      SCHEDULE_RUNS_KEPT: '10',
     });
   }, 60_000);
   afterAll(() => t?.stop());
@@ -297,6 +298,42 @@ describe('the schedule API and its policies', () => {
       priority: 0,
       retry_limit: 0,
     });
+  }, 60_000);
+
+  it('keeps SCHEDULE_RUNS_KEPT runs of a schedule, and the run of a task still pending', async () => {
+    const app = await givenApplication(t);
+    const schedule = await givenSchedule(t, app, {
+      scanner: 'zap',
+      cronExpression: '*/2 * * * * *',
+      timezone: 'UTC',
+    });
+    const queued = await t.postForm<{ id: number }>(`${TASKS}/queueScan`, t.adminKey, {
+      applicationId: app,
+      scannerType: 'zap',
+    });
+    // 30 old runs; the oldest queued the task above, which is still QUEUED.
+    await t.query(
+      `INSERT INTO scheduled_scan_runs (schedule_id, due_at, outcome, task_id, message)
+       SELECT $1, timestamptz '2020-01-01T00:00:00Z' + i * interval '1 minute',
+              CASE WHEN i = 1 THEN 'queued' ELSE 'skipped' END,
+              CASE WHEN i = 1 THEN $2::int END, 'old'
+       FROM generate_series(1, 30) AS i`,
+      [schedule.id, queued.body.object.id],
+    );
+    const since = new Date();
+    await until('a firing after the old runs', async () =>
+      (await runsOf(t, schedule.id)).some((run) => run.fired_at > since) ? true : undefined,
+    );
+    await t.postForm(`${schedulesOf(app)}/${schedule.id}/disable`, t.adminKey);
+    const runs = await runsOf(t, schedule.id);
+    // The newest 10 (the firing included) and the pending task's run; nothing in between.
+    expect(runs.length).toBeLessThanOrEqual(11);
+    expect(runs[0]).toMatchObject({ task_id: queued.body.object.id, outcome: 'queued' });
+    expect(runs.filter((run) => run.message === 'old').length).toBeLessThanOrEqual(10);
+    // That run still holds the schedule back (whenPending=skip).
+    expect(runs.filter((run) => run.fired_at > since).map((run) => run.outcome)).not.toContain(
+      'queued',
+    );
   }, 60_000);
 
   it("refuses bad fields with ThreadFix's messages in the envelope (400)", async () => {

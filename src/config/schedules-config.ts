@@ -48,6 +48,16 @@ export class SchedulesConfig extends FleetConfig {
   @Max(86_400)
   SCHEDULE_MIN_INTERVAL_SECONDS = 60;
 
+  /**
+   * Runs (due times and what came of them) kept per schedule; older ones are deleted as new ones
+   * are recorded, but for those whose task is still QUEUED or ASSIGNED (whenPending=skip reads them).
+   */
+  @Transform(toInt)
+  @IsInt()
+  @Min(10)
+  @Max(100_000)
+  SCHEDULE_RUNS_KEPT = 100;
+
   /** Schedules one application may have. */
   @Transform(toInt)
   @IsInt()

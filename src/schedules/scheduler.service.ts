@@ -100,6 +100,7 @@ export class SchedulerService implements OnApplicationBootstrap, OnApplicationSh
             scheduleId: schedule.id,
             dueAt,
             nextRunAt,
+            keep: this.config.SCHEDULE_RUNS_KEPT,
             ...firing,
           })
         )
@@ -125,6 +126,7 @@ export class SchedulerService implements OnApplicationBootstrap, OnApplicationSh
             outcome: 'failed',
             taskId: null,
             message,
+            keep: this.config.SCHEDULE_RUNS_KEPT,
           })
         )
           this.metrics.fired('failed');

@@ -88,6 +88,8 @@ export interface RunRecord {
   taskId: number | null;
   message: string;
   nextRunAt: Date | null;
+  /** SCHEDULE_RUNS_KEPT: the schedule's runs kept, this one included. */
+  keep: number;
 }
 
 @Injectable()
@@ -223,9 +225,18 @@ export class SchedulesRepository {
          INSERT INTO scheduled_scan_runs (schedule_id, due_at, outcome, task_id, message)
          SELECT $1, $2, $3, $4, $5 FROM advanced
          RETURNING id
+       ), pruned AS (
+         -- The runs before the newest $7 (this one included) go (scheduled_scan_runs_schedule_id_due_at_key), but for
+         -- those whose task is still pending: a schedule's runs are bounded.
+         DELETE FROM scheduled_scan_runs old
+         WHERE old.schedule_id = $1 AND EXISTS (SELECT 1 FROM advanced)
+           AND old.due_at < (SELECT kept.due_at FROM scheduled_scan_runs kept WHERE kept.schedule_id = $1
+                             ORDER BY kept.due_at DESC OFFSET $7::int - 2 LIMIT 1)
+           AND NOT EXISTS (SELECT 1 FROM scan_queue_tasks t
+                           WHERE t.id = old.task_id AND t.status IN (${TaskStatus.QUEUED}, ${TaskStatus.ASSIGNED}))
        )
        SELECT count(*)::int AS recorded FROM run`,
-      [run.scheduleId, run.dueAt, run.outcome, run.taskId, run.message, run.nextRunAt],
+      [run.scheduleId, run.dueAt, run.outcome, run.taskId, run.message, run.nextRunAt, run.keep],
     );
     return recorded === 1;
   }
