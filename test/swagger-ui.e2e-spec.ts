@@ -217,9 +217,11 @@ describe('Swagger UI in Chromium', () => {
     expect(names).toEqual(expect.arrayContaining(Object.keys(fields)));
     for (const name of names) {
       // Swagger UI pre-fills every field with a sample ("string", 0); an empty field is not sent.
-      await body
-        .locator(`tr[data-property-name="${name}"] input[type=text]`)
-        .fill(fields[name] ?? '');
+      // A boolean is a select whose empty choice ("--") is not sent either.
+      const row = body.locator(`tr[data-property-name="${name}"]`);
+      const select = row.locator('select');
+      if ((await select.count()) > 0) await select.selectOption(fields[name] ?? '');
+      else await row.locator('input[type=text]').fill(fields[name] ?? '');
     }
     await operation.getByRole('button', { name: 'Execute' }).click();
     const live = operation.locator('.live-responses-table .response');

@@ -21,7 +21,8 @@ export const ToInt = () =>
 
 export const ToBoolean = () =>
   Transform(({ value }: { value: unknown }) =>
-    value === 'true' ? true : value === 'false' ? false : value,
+    // Blank is absent (as EmptyAsMissing): Swagger UI sends a boolean left at "--" as empty.
+    value === 'true' ? true : value === 'false' ? false : value === '' ? undefined : value,
   );
 
 /** Empty strings count as absent, as Spring treated a blank @RequestParam. */
