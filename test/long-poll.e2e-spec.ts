@@ -4,6 +4,7 @@
  * once as in ThreadFix; every answer paces the agent (X-Scanqueue-Poll-Interval); a bad wait is a
  * 400; graceful shutdown answers the waiters.
  */
+import { agentIdOf, R } from './access-fixtures';
 import { givenAgentKey, givenApplication, queueScan, TASKS } from './support/agent-flow';
 import { apiKeyHeader, Envelope, TestServer } from './support/test-server';
 
@@ -140,5 +141,46 @@ describe('graceful shutdown with waiting agents', () => {
     } finally {
       await t.stop();
     }
+  });
+});
+
+describe('long polls and fleet pauses', () => {
+  let t: TestServer;
+  let app: number;
+
+  beforeAll(async () => {
+    t = await TestServer.start();
+    app = await givenApplication(t);
+  });
+  afterAll(() => t.stop());
+
+  const fleet = (path: string) => t.postForm(`${R}/${path}`, t.adminKey);
+
+  it('answers a paused agent "No task found." even when it waits, and its resume wakes it', async () => {
+    const agent = await givenAgentKey(t);
+    const id = await agentIdOf(t, agent);
+    expect((await fleet(`scan-agents/${id}/pause`)).status).toBe(200);
+    const task = await queueScan(t, app, 'zap');
+    const paused = await poll(t, agent, { waitSeconds: 1 });
+    expect(paused.body.message).toBe('No task found.');
+    expect(paused.ms).toBeGreaterThanOrEqual(900);
+    const waiting = poll(t, agent, { waitSeconds: 15 });
+    await sleep(300);
+    const resumedAt = Date.now();
+    expect((await fleet(`scan-agents/${id}/resume`)).status).toBe(200);
+    expect((await waiting).body.object?.taskId).toBe(task.id);
+    expect(Date.now() - resumedAt).toBeLessThan(1000);
+  });
+
+  it("wakes a waiter when its scanner's queue is resumed", async () => {
+    const agent = await givenAgentKey(t);
+    expect((await fleet(`scanner-queues/zap/pause`)).status).toBe(200);
+    const task = await queueScan(t, app, 'zap');
+    const waiting = poll(t, agent, { waitSeconds: 15 });
+    await sleep(500);
+    const resumedAt = Date.now();
+    expect((await fleet(`scanner-queues/zap/resume`)).status).toBe(200);
+    expect((await waiting).body.object?.taskId).toBe(task.id);
+    expect(Date.now() - resumedAt).toBeLessThan(1000);
   });
 });

@@ -47,9 +47,7 @@ function waitHeader(value: string | string[] | undefined): number | undefined {
   const text = Array.isArray(value) ? value[0] : value;
   const seconds = /^\d{1,9}$/.test(text.trim()) ? Number(text.trim()) : NaN;
   if (!(seconds <= MAX_WAIT_SECONDS))
-    throw new BadRestParameter(
-      `${WAIT_HEADER} must be an integer from 0 to ${MAX_WAIT_SECONDS}.`,
-    );
+    throw new BadRestParameter(`${WAIT_HEADER} must be an integer from 0 to ${MAX_WAIT_SECONDS}.`);
   return seconds;
 }
 

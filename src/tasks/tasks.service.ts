@@ -25,11 +25,7 @@ import {
   RequestTaskParams,
   TaskStatusUpdateParams,
 } from './task-params.dto';
-import {
-  StatusMessageTooLong,
-  TaskStateConflict,
-  TooManyStatusMessages,
-} from './task-errors';
+import { StatusMessageTooLong, TaskStateConflict, TooManyStatusMessages } from './task-errors';
 import { AgentTaskJson, ThreadFixTaskJson, toAgentTask, toThreadFixTask } from './task-json.mapper';
 import { Actor, TaskTransitionsRepository } from './task-transitions.repository';
 import { TaskStatus } from './task-status';
