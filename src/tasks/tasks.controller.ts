@@ -112,10 +112,9 @@ export class TasksController {
     summary:
       'Claim the oldest queued task for one of the agent’s scanners (atomic); "No task found." when none',
     description:
-      'Fields: `scanners` (comma-separated), `agentConfig` (text, or a file part named `files`), `scanAgentSecureKey`.',
+      'Fields: `scanners` (comma-separated), `agentConfig` (text, or a file part named `files`), `scanAgentSecureKey`, and, for a long poll, `waitSeconds` (0–3600, cut to POLL_WAIT_MAX_SECONDS; or the X-Scanqueue-Wait header): with no task claimable the answer waits for one that long.',
   })
   @ApiEnvelope(AgentTaskJson, {
-    failures: [400],
     headers: {
       [POLL_INTERVAL_HEADER]: {
         description:
