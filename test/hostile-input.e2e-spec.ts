@@ -892,6 +892,8 @@ const ROUTES: Route[] = [
       ['scanners', scannerName],
       ['agentConfig', good(fc.string({ maxLength: 100 }))],
       ['scanAgentSecureKey', realAgentKey],
+      // A good wait is 0 here (a long one would only slow the run); bad ones are 400s.
+      ['waitSeconds', good(fc.constant(0))],
     ],
     encoding: 'form',
     file: 'files',

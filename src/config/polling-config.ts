@@ -34,4 +34,18 @@ export class PollingConfig extends SchedulesConfig {
   @Min(0)
   @Max(60_000)
   POLL_EMPTY_CACHE_MS = 5000;
+
+  /** Pacing: seconds an agent is told (X-Scanqueue-Poll-Interval) to wait after "No task found.". */
+  @Transform(toInt)
+  @IsInt()
+  @Min(0)
+  @Max(3600)
+  POLL_INTERVAL_SECONDS = 5;
+
+  /** Pacing after a poll the server refused to let wait (over POLL_MAX_WAITERS): longer. */
+  @Transform(toInt)
+  @IsInt()
+  @Min(0)
+  @Max(3600)
+  POLL_BUSY_INTERVAL_SECONDS = 30;
 }

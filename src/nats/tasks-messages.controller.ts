@@ -28,6 +28,7 @@ import {
 } from '../tasks/task-params.dto';
 import { TasksAdminService } from '../tasks/tasks-admin.service';
 import { TasksService } from '../tasks/tasks.service';
+import { NoTaskFound } from '../tasks/task-errors';
 import { ServiceCaller } from './service-key.guard';
 import {
   ApplicationIdMessage,
@@ -72,14 +73,16 @@ export class TasksMessagesController {
     return this.tasks.queueScan(caller, params);
   }
 
-  /** POST rest/tasks/requestTask (agentConfig as a field) */
+  /** POST rest/tasks/requestTask (agentConfig as a field); answered at once (no long poll). */
   @MessagePattern('tasks.request')
   @RequireAccess(ACCESS.agentProtocol)
-  request(
+  async request(
     @ServiceCaller() caller: Caller,
     @Message() params: RequestTaskParams,
   ): Promise<AgentTaskJson> {
-    return this.tasks.requestTask(caller, params);
+    const answer = await this.tasks.requestTask(caller, { ...params, waitSeconds: 0 });
+    if (!answer.task) throw new NoTaskFound();
+    return answer.task;
   }
 
   /** POST rest/tasks/taskStatusUpdate */

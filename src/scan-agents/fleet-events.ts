@@ -81,3 +81,12 @@ export function toFleetEventBody(row: OutboxRow): FleetEventBody {
 }
 
 registerEventMapper('fleet', (row) => ({ ...toFleetEventBody(row) }));
+
+/**
+ * SQL: tells every instance's waiting polls (src/wakeups/, the channel of migration 1765800000000)
+ * that tasks of `scannerExpr` may be claimable again (a queue or an agent resumed), as a queued
+ * task does; id 0 names no task. Sent at commit, so a poll woken by it sees the resume.
+ */
+export function claimableAgainSql(scannerExpr: string): string {
+  return `pg_notify('scanqueue_task_queued', json_build_object('id', 0, 'scanner', ${scannerExpr})::text)::text`;
+}

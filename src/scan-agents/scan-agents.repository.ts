@@ -5,7 +5,7 @@
 import { Injectable } from '@nestjs/common';
 import { DataSource, EntityManager } from 'typeorm';
 import { TeamScope, teamScopeParam } from '../auth/team-scope';
-import { agentEventType, fleetOutboxInsert } from './fleet-events';
+import { agentEventType, claimableAgainSql, fleetOutboxInsert } from './fleet-events';
 
 /** The agent an agent key belongs to, as the protocol's checks need it. */
 export interface AgentRow {
@@ -156,7 +156,12 @@ export class ScanAgentsRepository {
            '$4',
          )}
        )
-       SELECT EXISTS (SELECT 1 FROM target) AS found, EXISTS (SELECT 1 FROM changed) AS changed`,
+       SELECT EXISTS (SELECT 1 FROM target) AS found, EXISTS (SELECT 1 FROM changed) AS changed,
+         -- A resumed agent may be waiting (long poll): its scanners' waiters claim again.
+         (SELECT string_agg(${claimableAgainSql('s.scanner')}, '')
+          FROM (SELECT DISTINCT t.scanner FROM scan_queue_tasks t
+                WHERE t.status = 1 AND t.active AND EXISTS (SELECT 1 FROM changed c WHERE c.paused_at IS NULL)) s
+         ) AS notified`,
       [teamScopeParam(scope), id, paused, actorApiKeyId],
     );
     return outcome;

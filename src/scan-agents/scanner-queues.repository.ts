@@ -7,7 +7,7 @@ import { Injectable } from '@nestjs/common';
 import { DataSource } from 'typeorm';
 import { TeamScope, teamScopeParam } from '../auth/team-scope';
 import { applicationInScopeSql } from '../auth/team-scope.repository';
-import { fleetOutboxInsert, queueEventType } from './fleet-events';
+import { claimableAgainSql, fleetOutboxInsert, queueEventType } from './fleet-events';
 import { PauseOutcome } from './scan-agents.repository';
 
 /** scan_queue_tasks.status of a QUEUED task (tasks/task-status.ts, which this module cannot import). */
@@ -93,7 +93,8 @@ export class ScannerQueuesRepository {
            '$4',
          )}
        )
-       SELECT true AS found, EXISTS (SELECT 1 FROM moved) AS changed`,
+       SELECT true AS found, EXISTS (SELECT 1 FROM moved) AS changed,
+         (SELECT string_agg(${claimableAgainSql('r.scanner')}, '') FROM resumed r) AS notified`,
       [scanner.displayName, scanner.shortName, paused, actorApiKeyId],
     );
     return outcome;

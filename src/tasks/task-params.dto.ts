@@ -21,6 +21,8 @@ import {
 import { RETRY_BOUNDS } from './retry-policy';
 
 const MAX_TIMEOUT_SECONDS = 30 * 24 * 3600;
+/** A wait asked for beyond this is refused (a longer one within it is cut to POLL_WAIT_MAX_SECONDS). */
+export const MAX_WAIT_SECONDS = 3600;
 /** Ids are PostgreSQL int4: a larger number would fail in the query (a 500), not as a bad parameter. */
 const MAX_ID = 2147483647;
 
@@ -182,6 +184,17 @@ export class RequestTaskParams {
   @IsString()
   @MaxLength(200)
   scanAgentSecureKey?: string;
+
+  @ApiPropertyOptional({
+    description:
+      'long poll: seconds to wait for a task when none is queued (cut to POLL_WAIT_MAX_SECONDS; or header X-Scanqueue-Wait); 0 or none: answer at once',
+  })
+  @ToInt()
+  @IsOptional()
+  @IsInt({ message: 'waitSeconds must be an integer.' })
+  @Min(0)
+  @Max(MAX_WAIT_SECONDS)
+  waitSeconds?: number;
 }
 
 export class SetTaskConfigParams {

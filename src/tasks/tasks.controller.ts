@@ -5,7 +5,7 @@
  * as in ThreadFix (permission.ts ACCESS, docs/security.md).
  */
 import { Controller, Get, Req, Res } from '@nestjs/common';
-import { ApiBody, ApiConsumes, ApiOperation, ApiTags } from '@nestjs/swagger';
+import { ApiBody, ApiConsumes, ApiHeader, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { FastifyReply, FastifyRequest } from 'fastify';
 import { AuthenticatedCaller, Caller } from '../auth/authenticated-caller';
 import { ACCESS } from '../auth/permission';
@@ -27,12 +27,29 @@ import { TaskForms } from './task-forms';
 import { TASK_KEYS, TaskResultsService } from './task-results.service';
 import { FILE_MISSING } from './task-wording';
 import { TasksService } from './tasks.service';
+import { NoTaskFound } from './task-errors';
+import { MAX_WAIT_SECONDS } from './task-params.dto';
+import { BadRestParameter } from '../rest/rest-error';
 
 /**
  * setTaskConfig's answer keeps ThreadFix's envelope (clients read its `object` text); the id of the
  * saved config, which queueScan's scanConfigId names, comes in this header.
  */
 export const SCAN_CONFIG_ID_HEADER = 'X-Scan-Config-Id';
+
+/** Pacing: seconds the agent should wait before its next requestTask. */
+export const POLL_INTERVAL_HEADER = 'X-Scanqueue-Poll-Interval';
+/** Long poll: the wait, for clients that cannot add a form field. */
+export const WAIT_HEADER = 'X-Scanqueue-Wait';
+
+function waitHeader(value: string | string[] | undefined): number | undefined {
+  if (value === undefined) return undefined;
+  const text = Array.isArray(value) ? value[0] : value;
+  const seconds = /^\d{1,9}$/.test(text.trim()) ? Number(text.trim()) : NaN;
+  if (!(seconds <= MAX_WAIT_SECONDS))
+    throw new BadRestParameter(`${WAIT_HEADER} must be an integer from 0 to ${MAX_WAIT_SECONDS}.`);
+  return seconds;
+}
 
 const FORM = ['application/x-www-form-urlencoded', 'application/json'];
 const AGENT_OPERATION = () => RequireAccess(ACCESS.agentProtocol);
@@ -95,15 +112,38 @@ export class TasksController {
     summary:
       'Claim the oldest queued task for one of the agent’s scanners (atomic); "No task found." when none',
     description:
-      'Fields: `scanners` (comma-separated), `agentConfig` (text, or a file part named `files`), `scanAgentSecureKey`.',
+      'Fields: `scanners` (comma-separated), `agentConfig` (text, or a file part named `files`), `scanAgentSecureKey`, and, for a long poll, `waitSeconds` (0–3600, cut to POLL_WAIT_MAX_SECONDS; or the X-Scanqueue-Wait header): with no task claimable the answer waits for one that long.',
   })
-  @ApiEnvelope(AgentTaskJson)
+  @ApiEnvelope(AgentTaskJson, {
+    headers: {
+      [POLL_INTERVAL_HEADER]: {
+        description:
+          'seconds the agent should wait before its next requestTask: 0 after a task, POLL_INTERVAL_SECONDS after "No task found.", longer when the server was too busy to let it wait',
+        schema: { type: 'integer' },
+      },
+    },
+  })
+  @ApiHeader({
+    name: WAIT_HEADER,
+    required: false,
+    description: 'long poll: seconds to wait for a task (as the `waitSeconds` field)',
+  })
   async requestTask(
     @Caller() caller: AuthenticatedCaller,
     @Req() request: FastifyRequest,
+    @Res({ passthrough: true }) reply: FastifyReply,
     @RestParams() plain: Record<string, unknown>,
   ): Promise<AgentTaskJson> {
-    return this.tasks.requestTask(caller, await this.forms.requestTaskParams(request, plain));
+    const params = await this.forms.requestTaskParams(request, plain);
+    params.waitSeconds ??= waitHeader(request.headers[WAIT_HEADER.toLowerCase()]);
+    // An agent that goes away stops waiting. (The request's own 'close' came with its body.)
+    const gone = new AbortController();
+    reply.raw.once('close', () => gone.abort());
+    if (request.raw.socket?.destroyed) gone.abort();
+    const answer = await this.tasks.requestTask(caller, params, gone.signal);
+    void reply.header(POLL_INTERVAL_HEADER, String(answer.pollIntervalSeconds));
+    if (!answer.task) throw new NoTaskFound();
+    return answer.task;
   }
 
   @RestPost('taskStatusUpdate')

@@ -3,6 +3,7 @@ import { Module } from '@nestjs/common';
 import { ImportsModule } from '../imports/imports.module';
 import { ScanAgentsModule } from '../scan-agents/scan-agents.module';
 import { ScansModule } from '../scans/scans.module';
+import { WakeupsModule } from '../wakeups/wakeups.module';
 import { ImportHistoryListener } from './import-history.listener';
 import { ScanConfigsController } from './scan-configs.controller';
 import { ScanConfigsService } from './scan-configs.service';
@@ -23,7 +24,7 @@ import { TasksService } from './tasks.service';
 import { RetryPolicies } from './retry-policy';
 
 @Module({
-  imports: [ScanAgentsModule, ScansModule, ImportsModule],
+  imports: [ScanAgentsModule, ScansModule, ImportsModule, WakeupsModule],
   // The protocol's static paths (tasks/queueScan …) are registered before the admin's tasks/:id.
   controllers: [TasksController, TasksAdminController, ScanConfigsController],
   providers: [

@@ -25,12 +25,7 @@ import {
   RequestTaskParams,
   TaskStatusUpdateParams,
 } from './task-params.dto';
-import {
-  NoTaskFound,
-  StatusMessageTooLong,
-  TaskStateConflict,
-  TooManyStatusMessages,
-} from './task-errors';
+import { StatusMessageTooLong, TaskStateConflict, TooManyStatusMessages } from './task-errors';
 import { AgentTaskJson, ThreadFixTaskJson, toAgentTask, toThreadFixTask } from './task-json.mapper';
 import { Actor, TaskTransitionsRepository } from './task-transitions.repository';
 import { TaskStatus } from './task-status';
@@ -41,6 +36,14 @@ import { agentActor, TaskAccess } from './task-access';
 import { at, badScannerType, failureReason, SHOWN, STATUS_UPDATED } from './task-wording';
 import { claimOutcome, TaskMetrics } from './task-metrics';
 import { RetryPolicies, RetryPolicy } from './retry-policy';
+import { WakeupsService } from '../wakeups/wakeups.service';
+import type { Wait } from '../wakeups/waiters';
+
+/** requestTask's answer: a task, or none ("No task found."), and when to poll next (pacing). */
+export interface PollAnswer {
+  task?: AgentTaskJson;
+  pollIntervalSeconds: number;
+}
 
 /** One task to queue: what queueScan's parameters and a schedule both come down to. */
 export interface QueueTaskRequest {
@@ -72,6 +75,7 @@ export class TasksService {
     private readonly metrics: TaskMetrics,
     private readonly targets: TargetUrlPolicy,
     private readonly retryPolicies: RetryPolicies,
+    private readonly wakeups: WakeupsService,
   ) {}
 
   requestScanAgentKey(caller: AuthenticatedCaller): Promise<string> {
@@ -156,18 +160,66 @@ export class TasksService {
   }
 
   /**
-   * Claims for the agent: only with the API key that issued its agent key, and only tasks of that
-   * key's teams. A task whose target the policy refuses now (the application's URL or the policy
-   * changed since it was queued) is failed instead of handed out.
+   * requestTask, long-polled when the agent asks for a wait (`waitSeconds`, cut to
+   * POLL_WAIT_MAX_SECONDS): with nothing claimable the poll waits holding no database connection
+   * and claims again when Wakeups says a task of its scanners was queued. The wait is registered
+   * BEFORE each claim, so a task queued between the claim and the wait still wakes it. Without a
+   * wait, one claim, answered at once (ThreadFix's clients).
    */
   async requestTask(
     caller: AuthenticatedCaller,
     params: RequestTaskParams,
-  ): Promise<AgentTaskJson> {
+    signal?: AbortSignal,
+  ): Promise<PollAnswer> {
     if (!params.scanAgentSecureKey) throw new BadRestParameter(MISSING_AGENT_KEY);
     const scanners = [
       ...new Set(params.scanners.split(',').map((name) => resolveScanner(name))),
     ].filter((scanner): scanner is ScannerType => scanner !== undefined);
+    const names = scanners.map((scanner) => scanner.displayName);
+    const waitMs = this.wakeups.waitMs(params.waitSeconds ?? 0);
+    const empty = { pollIntervalSeconds: this.config.POLL_INTERVAL_SECONDS };
+    if (waitMs === 0) return (await this.claimOnce(caller, params, scanners)) ?? empty;
+    let woken: Wait | undefined;
+    const deadline = Date.now() + waitMs;
+    for (;;) {
+      const wait = this.wakeups.register(names, Math.max(0, deadline - Date.now()), signal);
+      const snapshot = this.wakeups.snapshot();
+      let answer: PollAnswer | undefined;
+      try {
+        answer = await this.claimOnce(caller, params, scanners);
+      } catch (error) {
+        wait.settle('skipped');
+        woken?.settle('skipped');
+        throw error;
+      }
+      if (!answer) this.wakeups.markEmpty(names, snapshot);
+      woken?.settle(answer ? 'claimed' : 'empty');
+      woken = undefined;
+      if (answer) {
+        wait.settle('claimed');
+        return answer;
+      }
+      const outcome = await wait.outcome;
+      if (outcome === 'busy')
+        return { pollIntervalSeconds: this.config.POLL_BUSY_INTERVAL_SECONDS };
+      if (outcome !== 'woken' || Date.now() >= deadline) {
+        if (outcome === 'woken') wait.settle('skipped');
+        return empty;
+      }
+      woken = wait;
+    }
+  }
+
+  /**
+   * One claim for the agent: only with the API key that issued its agent key, and only tasks of
+   * that key's teams. A task whose target the policy refuses now (the application's URL or the
+   * policy changed since it was queued) is failed instead of handed out. Undefined: none claimable.
+   */
+  private async claimOnce(
+    caller: AuthenticatedCaller,
+    params: RequestTaskParams,
+    scanners: ScannerType[],
+  ): Promise<PollAnswer | undefined> {
     const agentConfig = params.agentConfig ?? null;
     const secureTaskKey = generateSecretKey();
     // One statement checks the agent key and claims: an agent's poll is one round trip.
@@ -176,13 +228,17 @@ export class TasksService {
       apiKeyId: caller.apiKeyId,
       scope: caller,
       scanners,
-      agentKeyHash: hashSecretKey(params.scanAgentSecureKey),
+      agentKeyHash: hashSecretKey(params.scanAgentSecureKey as string),
       secureKeyHash: hashSecretKey(secureTaskKey),
       agentInfo: agentConfig,
       message: `Assigning task to an agent with agentConfig:\n${agentConfig ?? ''}`,
     });
     this.metrics.claimObserved(claimTime(), claimOutcome(claim));
-    if (claim.task) this.metrics.pickupObserved(claim.task);
+    if (claim.task) {
+      // The dashboards' histogram (database clock, per scanner) and the wake-ups' own.
+      this.metrics.pickupObserved(claim.task);
+      this.wakeups.pickedUp(claim.task.created_at);
+    }
     if (claim.agentId === null) throw new Forbidden(UNKNOWN_AGENT_KEY);
     await this.agents.recordSeen(
       this.dataSource.manager,
@@ -190,7 +246,7 @@ export class TasksService {
       params.agentConfig,
       scanners.map((scanner) => scanner.shortName),
     );
-    if (!claim.task) throw new NoTaskFound();
+    if (!claim.task) return undefined;
     // A claimed task always has its application's URL to fall back on.
     const targetUrl = claim.task.target_url || (claim.applicationUrl ?? '');
     const refusal = this.targets.refusal(targetUrl);
@@ -203,12 +259,16 @@ export class TasksService {
         { type: 'system', id: null },
       );
       this.metrics.taskFinished(TaskStatus.COMPLETE_FAILED);
-      throw new NoTaskFound();
+      // Another task may be queued behind it: poll again at once.
+      return { pollIntervalSeconds: 0 };
     }
-    return toAgentTask(claim.task, targetUrl, claim.configFile, {
-      secureTaskKey,
-      scanAgentSecureKey: params.scanAgentSecureKey,
-    });
+    return {
+      pollIntervalSeconds: 0,
+      task: toAgentTask(claim.task, targetUrl, claim.configFile, {
+        secureTaskKey,
+        scanAgentSecureKey: params.scanAgentSecureKey as string,
+      }),
+    };
   }
 
   async taskStatusUpdate(
