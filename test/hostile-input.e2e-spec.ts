@@ -1956,13 +1956,17 @@ describe('named hostile requests found by the fuzz (regressions)', () => {
   it("queueScan's priority and retry policy out of bounds are 400s with the field's bounds", async () => {
     const appId = await givenApplication(t);
     for (const [field, value, message] of [
-      ['priority', '101', 'priority must be -100 to 100.'],
-      ['priority', '-32769', 'priority must be -100 to 100.'],
-      ['priority', '2.5', 'priority must be an integer.'],
-      ['retryLimit', '21', 'retryLimit must be 0 to 20.'],
-      ['retryLimit', '-1', 'retryLimit must be 0 to 20.'],
-      ['retryDelaySeconds', '86401', 'retryDelaySeconds must be 0 to 86400.'],
-      ['retryDelaySeconds', '99999999999999', 'retryDelaySeconds must be 0 to 86400.'],
+      ['priority', '101', 'priority must be an integer from -100 to 100.'],
+      ['priority', '-32769', 'priority must be an integer from -100 to 100.'],
+      ['priority', '2.5', 'priority must be an integer from -100 to 100.'],
+      ['retryLimit', '21', 'retryLimit must be an integer from 0 to 20.'],
+      ['retryLimit', '-1', 'retryLimit must be an integer from 0 to 20.'],
+      ['retryDelaySeconds', '86401', 'retryDelaySeconds must be an integer from 0 to 86400.'],
+      [
+        'retryDelaySeconds',
+        '99999999999999',
+        'retryDelaySeconds must be an integer from 0 to 86400.',
+      ],
       ['retryBackoff', 'yes', 'retryBackoff must be true or false.'],
     ]) {
       await expectEnvelope(

@@ -17,6 +17,12 @@ import {
 } from 'class-validator';
 import { EmptyAsMissing, HTTP_URL_RULES, IsRequired, ToBoolean, ToInt } from '../rest/param-rules';
 import { RunOutcome, WhenPending } from './scheduled-scan.entity';
+import {
+  PriorityField,
+  RetryBackoffField,
+  RetryDelayField,
+  RetryLimitField,
+} from '../tasks/task-policy-fields';
 
 const MAX_ID = 2147483647;
 
@@ -103,34 +109,16 @@ class ScheduleFieldsParams {
   @IsIn(['skip', 'queue'], { message: 'whenPending must be skip or queue.' })
   whenPending?: WhenPending;
 
-  @ApiPropertyOptional({ minimum: -100, maximum: 100, description: "the tasks' priority" })
-  @ToInt()
-  @IsOptional()
-  @IsInt({ message: 'priority must be an integer from -100 to 100.' })
-  @Min(-100, { message: 'priority must be an integer from -100 to 100.' })
-  @Max(100, { message: 'priority must be an integer from -100 to 100.' })
+  @PriorityField("the tasks' priority")
   priority?: number;
 
-  @ApiPropertyOptional({ minimum: 0, maximum: 20, description: "the tasks' retry attempts" })
-  @ToInt()
-  @IsOptional()
-  @IsInt({ message: 'retryLimit must be an integer from 0 to 20.' })
-  @Min(0, { message: 'retryLimit must be an integer from 0 to 20.' })
-  @Max(20, { message: 'retryLimit must be an integer from 0 to 20.' })
+  @RetryLimitField("the tasks' retry attempts")
   retryLimit?: number;
 
-  @ApiPropertyOptional({ minimum: 0, maximum: 86400 })
-  @ToInt()
-  @IsOptional()
-  @IsInt({ message: 'retryDelaySeconds must be an integer from 0 to 86400.' })
-  @Min(0, { message: 'retryDelaySeconds must be an integer from 0 to 86400.' })
-  @Max(86_400, { message: 'retryDelaySeconds must be an integer from 0 to 86400.' })
+  @RetryDelayField("seconds before the tasks' first retry")
   retryDelaySeconds?: number;
 
-  @ApiPropertyOptional()
-  @ToBoolean()
-  @IsOptional()
-  @IsBoolean({ message: 'retryBackoff must be true or false.' })
+  @RetryBackoffField("true: the tasks' retry delay doubles with each attempt")
   retryBackoff?: boolean;
 }
 

@@ -1,24 +1,19 @@
 /** The agent protocol's parameters, with ThreadFix's names (form fields, query string or JSON). */
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
-import {
-  IsBoolean,
-  IsInt,
-  IsOptional,
-  IsString,
-  IsUrl,
-  Max,
-  MaxLength,
-  Min,
-} from 'class-validator';
+import { IsInt, IsOptional, IsString, IsUrl, Max, MaxLength, Min } from 'class-validator';
 import {
   CommaSeparatedList,
   EmptyAsMissing,
   HTTP_URL_RULES,
   IsRequired,
-  ToBoolean,
   ToInt,
 } from '../rest/param-rules';
-import { RETRY_BOUNDS } from './retry-policy';
+import {
+  PriorityField,
+  RetryBackoffField,
+  RetryDelayField,
+  RetryLimitField,
+} from './task-policy-fields';
 
 const MAX_TIMEOUT_SECONDS = 30 * 24 * 3600;
 /** A wait asked for beyond this is refused (a longer one within it is cut to POLL_WAIT_MAX_SECONDS). */
@@ -81,42 +76,18 @@ export class QueueScanParams {
   @Max(MAX_TIMEOUT_SECONDS)
   timeoutSeconds?: number;
 
-  @ApiPropertyOptional({
-    description: 'higher is claimed first (-100..100, default 0); equal priorities go oldest first',
-  })
-  @ToInt()
-  @IsOptional()
-  @IsInt({ message: 'priority must be an integer.' })
-  @Min(-100, { message: 'priority must be -100 to 100.' })
-  @Max(100, { message: 'priority must be -100 to 100.' })
+  @PriorityField('higher is claimed first (default 0); equal priorities go oldest first')
   priority?: number;
 
-  @ApiPropertyOptional({
-    description: `retries after a failed or timed-out attempt (0..${RETRY_BOUNDS.limit}; default: the scanner's TASK_RETRY_POLICY)`,
-  })
-  @ToInt()
-  @IsOptional()
-  @IsInt({ message: 'retryLimit must be an integer.' })
-  @Min(0, { message: `retryLimit must be 0 to ${RETRY_BOUNDS.limit}.` })
-  @Max(RETRY_BOUNDS.limit, { message: `retryLimit must be 0 to ${RETRY_BOUNDS.limit}.` })
+  @RetryLimitField(
+    "retries after a failed or timed-out attempt (default: the scanner's TASK_RETRY_POLICY)",
+  )
   retryLimit?: number;
 
-  @ApiPropertyOptional({
-    description: `seconds before the first retry may be claimed (0..${RETRY_BOUNDS.delaySeconds}; ±20 % jitter)`,
-  })
-  @ToInt()
-  @IsOptional()
-  @IsInt({ message: 'retryDelaySeconds must be an integer.' })
-  @Min(0, { message: `retryDelaySeconds must be 0 to ${RETRY_BOUNDS.delaySeconds}.` })
-  @Max(RETRY_BOUNDS.delaySeconds, {
-    message: `retryDelaySeconds must be 0 to ${RETRY_BOUNDS.delaySeconds}.`,
-  })
+  @RetryDelayField('seconds before the first retry may be claimed (±20 % jitter)')
   retryDelaySeconds?: number;
 
-  @ApiPropertyOptional({ description: 'true: the delay doubles with each attempt' })
-  @ToBoolean()
-  @IsOptional()
-  @IsBoolean({ message: 'retryBackoff must be true or false.' })
+  @RetryBackoffField('true: the delay doubles with each attempt')
   retryBackoff?: boolean;
 }
 
