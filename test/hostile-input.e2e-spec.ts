@@ -1953,6 +1953,40 @@ describe('named hostile requests found by the fuzz (regressions)', () => {
     }
   });
 
+  it('an application created or renamed to a taken name: 409, nothing logged at ERROR (fuzz seed 762621338)', async () => {
+    const logBefore = t.output.length;
+    const name = `taken-${Date.now()}`;
+    const first = await t.postJson<{ id: number }>('/rest/applications', t.adminKey, { name });
+    const second = await t.postJson<{ id: number }>('/rest/applications', t.adminKey, {
+      name: `${name}-2`,
+    });
+    expect([first.status, second.status]).toEqual([200, 200]);
+    const again = await t.postJson('/rest/applications', t.adminKey, { name: name.toUpperCase() });
+    expect([again.status, again.body.message]).toEqual([
+      409,
+      `An application named '${name.toUpperCase()}' already exists in this team.`,
+    ]);
+    const renamed = await t.postJson(
+      `/rest/applications/${second.body.object.id}`,
+      t.adminKey,
+      { name },
+      'PATCH',
+    );
+    expect([renamed.status, renamed.body.message]).toEqual([
+      409,
+      `An application named '${name}' already exists.`,
+    ]);
+    // Its own name, in another case, is not taken by itself.
+    const own = await t.postJson(
+      `/rest/applications/${first.body.object.id}`,
+      t.adminKey,
+      { name: name.toUpperCase() },
+      'PATCH',
+    );
+    expect(own.status).toBe(200);
+    expect(t.output.slice(logBefore)).not.toMatch(/ERROR/);
+  });
+
   it("queueScan's priority and retry policy out of bounds are 400s with the field's bounds", async () => {
     const appId = await givenApplication(t);
     for (const [field, value, message] of [

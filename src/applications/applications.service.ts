@@ -32,6 +32,18 @@ export class ApplicationsService {
   }
 
   /**
+   * Checked before the write so that a taken name is an answer, not a failed query in the logs; the
+   * unique index (team, lower(name)) still decides a race between two writers.
+   */
+  private async nameTaken(teamId: number, name: string, exceptId?: number): Promise<boolean> {
+    const query = this.applications
+      .createQueryBuilder('app')
+      .where('app.team_id = :teamId AND lower(app.name) = lower(:name)', { teamId, name });
+    if (exceptId !== undefined) query.andWhere('app.id <> :exceptId', { exceptId });
+    return query.getExists();
+  }
+
+  /**
    * The named active team, or the default team when none is named. A team outside the scope is
    * missing to it.
    */
@@ -53,6 +65,9 @@ export class ApplicationsService {
 
   async create(input: CreateApplicationDto, scope: TeamScope): Promise<ApplicationEntity> {
     const team = await this.teamFor(input.teamId, scope);
+    const taken = () =>
+      new StateConflict(`An application named '${input.name}' already exists in this team.`);
+    if (await this.nameTaken(team.id, input.name.trim())) throw taken();
     try {
       return await this.applications.save(
         this.applications.create({
@@ -63,10 +78,7 @@ export class ApplicationsService {
         }),
       );
     } catch (error) {
-      if (isUniqueViolation(error))
-        throw new StateConflict(
-          `An application named '${input.name}' already exists in this team.`,
-        );
+      if (isUniqueViolation(error)) throw taken();
       throw error;
     }
   }
@@ -94,11 +106,13 @@ export class ApplicationsService {
     if (input.name !== undefined) app.name = input.name.trim();
     if (input.url !== undefined) app.url = input.url;
     if (input.description !== undefined) app.description = input.description;
+    const taken = () => new StateConflict(`An application named '${input.name}' already exists.`);
+    if (input.name !== undefined && (await this.nameTaken(app.teamId, app.name, app.id)))
+      throw taken();
     try {
       return await this.applications.save(app);
     } catch (error) {
-      if (isUniqueViolation(error))
-        throw new StateConflict(`An application named '${input.name}' already exists.`);
+      if (isUniqueViolation(error)) throw taken();
       throw error;
     }
   }
