@@ -510,7 +510,7 @@ describe('the schedule API and its policies', () => {
     expect(await t.query('SELECT * FROM scheduled_scans ORDER BY id')).toEqual(before);
   });
 
-  it('records a failure and moves on when the application is inactive; deleting it removes its schedules', async () => {
+  it("deactivating an application or deleting its team removes its schedules in that transaction (ThreadFix's cascade)", async () => {
     const app = await givenApplication(t);
     const schedule = await givenSchedule(t, app, {
       scanner: 'appscan',
@@ -518,28 +518,56 @@ describe('the schedule API and its policies', () => {
       timezone: 'UTC',
       whenPending: 'queue',
     });
+    await until('a run', async () =>
+      (await runsOf(t, schedule.id)).length > 0 ? true : undefined,
+    );
     expect(
       (await t.postForm(`/threadfix/rest/applications/${app}/deactivate`, t.adminKey)).status,
     ).toBe(200);
-    const failed = await until('a failed run', async () =>
-      (await runsOf(t, schedule.id)).find((run) => run.outcome === 'failed'),
-    );
-    expect(failed.message).toBe(`Not queued: Application with id ${app} was not found.`);
-    await until('a second failed run', async () =>
-      (await runsOf(t, schedule.id)).filter((run) => run.outcome === 'failed').length >= 2
-        ? true
-        : undefined,
-    );
-    const [{ next }] = await t.query<{ next: Date }>(
-      'SELECT next_run_at AS next FROM scheduled_scans WHERE id = $1',
-      [schedule.id],
-    );
-    expect(next.getTime()).toBeGreaterThan(Date.now() - 3000); // advanced, not stuck
-    expect(await tasksOf(t, schedule.id)).toEqual([]);
-    await t.query('DELETE FROM applications WHERE id = $1', [app]);
     expect(await t.query('SELECT id FROM scheduled_scans WHERE id = $1', [schedule.id])).toEqual(
       [],
     );
     expect(await runsOf(t, schedule.id)).toEqual([]);
+    const queuedBefore = (await tasksOf(t, schedule.id)).length;
+    await new Promise((resolve) => setTimeout(resolve, 4500)); // two more due times
+    expect((await tasksOf(t, schedule.id)).length).toBe(queuedBefore);
+
+    // A team's soft delete deactivates its applications, and so removes their schedules.
+    const team = await t.postForm<{ id: number }>('/threadfix/rest/teams/new', t.adminKey, {
+      name: `schedules-team-${Date.now()}`,
+    });
+    expect(team.status).toBe(200);
+    const inTeam = await t.postJson<{ id: number }>('/rest/applications', t.adminKey, {
+      name: `scheduled-in-team-${Date.now()}`,
+      url: 'http://target.example/app',
+      teamId: team.body.object.id,
+    });
+    expect(inTeam.status).toBe(200);
+    const teamSchedule = await givenSchedule(t, inTeam.body.object.id, {
+      scanner: 'zap',
+      cronExpression: '0 2 * * *',
+    });
+    const deleted = await t.request(
+      'DELETE',
+      `/threadfix/rest/teams/${team.body.object.id}/delete`,
+      {
+        key: t.adminKey,
+      },
+    );
+    expect(deleted.status).toBe(200);
+    expect(
+      await t.query('SELECT id FROM scheduled_scans WHERE id = $1', [teamSchedule.id]),
+    ).toEqual([]);
+
+    // A hard delete cascades too (the foreign key).
+    const other = await givenApplication(t);
+    const otherSchedule = await givenSchedule(t, other, {
+      scanner: 'zap',
+      cronExpression: '0 2 * * *',
+    });
+    await t.query('DELETE FROM applications WHERE id = $1', [other]);
+    expect(
+      await t.query('SELECT id FROM scheduled_scans WHERE id = $1', [otherSchedule.id]),
+    ).toEqual([]);
   });
 });

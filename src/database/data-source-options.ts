@@ -32,6 +32,7 @@ import { ScheduledScans1765600000000 } from './migrations/1765600000000-schedule
 import { FleetControl1765700000000 } from './migrations/1765700000000-fleet-control';
 import { ScannerQueueEntity } from '../scan-agents/scanner-queue.entity';
 import { TaskWakeups1765800000000 } from './migrations/1765800000000-task-wakeups';
+import { SchedulesFollowApplications1765950000000 } from './migrations/1765950000000-schedules-follow-applications';
 
 export const ENTITIES = [
   ApiKeyEntity,
@@ -69,6 +70,7 @@ export const MIGRATIONS = [
   ScheduledScans1765600000000,
   FleetControl1765700000000,
   TaskWakeups1765800000000,
+  SchedulesFollowApplications1765950000000,
 ];
 
 export function dataSourceOptions(url: string, poolSize = defaultPoolSize()): DataSourceOptions {
