@@ -168,7 +168,8 @@ function parseJson(text: string): unknown {
 }
 
 function isRawRoute(method: string, pathWithQuery: string): boolean {
-  const p = pathWithQuery.split('?')[0];
+  // Dot segments resolved as a URL's are: `/threadfix//../health` is the health route.
+  const p = new URL(`http://scanqueue.invalid${pathWithQuery.split('?')[0]}`).pathname;
   return /^(\/threadfix)?\/(health|docs|docs-json)(\/|$)/.test(p) || method === 'HEAD';
 }
 
