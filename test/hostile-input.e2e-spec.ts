@@ -168,8 +168,14 @@ function parseJson(text: string): unknown {
 }
 
 function isRawRoute(method: string, pathWithQuery: string): boolean {
+  const raw = pathWithQuery.split('?')[0];
   // Dot segments resolved as a URL's are: `/threadfix//../health` is the health route.
-  const p = new URL(`http://scanqueue.invalid${pathWithQuery.split('?')[0]}`).pathname;
+  let p = raw;
+  try {
+    p = raw.startsWith('/') ? new URL(`http://scanqueue.invalid${raw}`).pathname : raw;
+  } catch {
+    // Not a path a URL can hold: matched as it is.
+  }
   return /^(\/threadfix)?\/(health|docs|docs-json)(\/|$)/.test(p) || method === 'HEAD';
 }
 
