@@ -37,6 +37,7 @@ describe('loadAgentConfig', () => {
     expect(config).toMatchObject({
       serverUrl: 'http://scanqueue.example:8080/threadfix',
       apiVersion: 'latest',
+      pollWaitSeconds: 30,
       pollIntervalMinSeconds: 5,
       pollIntervalMaxSeconds: 300,
       statusIntervalSeconds: 30,
@@ -189,6 +190,23 @@ describe('loadAgentConfig', () => {
     expect(error.message).toContain(expected);
   });
 
+  it('takes a long-poll wait of whole seconds from 0 (plain polling) to 240, from the file or the environment', () => {
+    expect(loadAgentConfig(file({ ...VALID, pollWaitSeconds: 0 }), {}).pollWaitSeconds).toBe(0);
+    expect(
+      loadAgentConfig(file(VALID), { SCANQUEUE_AGENT_POLL_WAIT_SECONDS: '240' }).pollWaitSeconds,
+    ).toBe(240);
+    for (const wrong of [-1, 241, 2.5, '10', true]) {
+      const error = errorOf(() => loadAgentConfig(file({ ...VALID, pollWaitSeconds: wrong }), {}));
+      expect(error.message).toBe(
+        'pollWaitSeconds (SCANQUEUE_AGENT_POLL_WAIT_SECONDS): must be a whole number of seconds from 0 (no long poll) to 240',
+      );
+    }
+    expect(
+      errorOf(() => loadAgentConfig(file(VALID), { SCANQUEUE_AGENT_POLL_WAIT_SECONDS: 'soon' }))
+        .message,
+    ).toContain('SCANQUEUE_AGENT_POLL_WAIT_SECONDS');
+  });
+
   it('names the config file when it is missing or not JSON', () => {
     expect(errorOf(() => loadAgentConfig(path.join(dir, 'nope.json'), {})).message).toMatch(
       /^--config: cannot read .*nope\.json/,
@@ -203,6 +221,7 @@ describe('loadAgentConfig', () => {
     const example = path.resolve(__dirname, '../scanqueue-agent.example.json');
     const config = loadAgentConfig(example, { SCANQUEUE_AGENT_API_KEY: 'k'.repeat(43) });
     expect(config.scanners.map((entry) => entry.scanner.shortName)).toEqual(['zap', 'burp']);
+    expect(config.pollWaitSeconds).toBe(30);
   });
 
   it('never puts the API key into an error message', () => {

@@ -42,7 +42,14 @@ export interface AgentConfig {
   /** Shown to admins in the task's assignment status (agentConfig). */
   agentName: string;
   scanners: ScannerCommand[];
+  /**
+   * Long poll: how long each requestTask asks the server to hold it while no task is queued
+   * (X-Scanqueue-Wait); 0: plain polling, as ThreadFix's agents do.
+   */
+  pollWaitSeconds: number;
+  /** Floor of the backoff (errors, or a server that sends no X-Scanqueue-Poll-Interval). */
   pollIntervalMinSeconds: number;
+  /** Ceiling of every wait between polls, the server's interval included. */
   pollIntervalMaxSeconds: number;
   statusIntervalSeconds: number;
   /** How long a killed command gets between SIGTERM and SIGKILL. */
@@ -67,6 +74,7 @@ export const ENVIRONMENT: Record<string, string> = {
   apiKey: 'SCANQUEUE_AGENT_API_KEY',
   agentName: 'SCANQUEUE_AGENT_NAME',
   scanners: 'SCANQUEUE_AGENT_SCANNERS',
+  pollWaitSeconds: 'SCANQUEUE_AGENT_POLL_WAIT_SECONDS',
   pollIntervalMinSeconds: 'SCANQUEUE_AGENT_POLL_INTERVAL_MIN_SECONDS',
   pollIntervalMaxSeconds: 'SCANQUEUE_AGENT_POLL_INTERVAL_MAX_SECONDS',
   statusIntervalSeconds: 'SCANQUEUE_AGENT_STATUS_INTERVAL_SECONDS',
@@ -78,6 +86,7 @@ export const CONFIG_FILE_VARIABLE = 'SCANQUEUE_AGENT_CONFIG';
 
 const JSON_FIELDS = new Set(['scanners']);
 const NUMBER_FIELDS = new Set([
+  'pollWaitSeconds',
   'pollIntervalMinSeconds',
   'pollIntervalMaxSeconds',
   'statusIntervalSeconds',
@@ -150,6 +159,27 @@ function seconds(raw: Raw, field: string, fallback: number, max = 86_400): numbe
   const value = raw[field] ?? fallback;
   if (typeof value !== 'number' || !Number.isFinite(value) || value <= 0 || value > max)
     throw new AgentConfigError(label(field), `must be a number of seconds > 0 and <= ${max}`);
+  return value;
+}
+
+/**
+ * The long poll's wait: whole seconds (the server takes no fraction), 0 for none, and under Node
+ * fetch's own 300 s limit on an answer's headers once the client's margin is added.
+ */
+export const MAX_POLL_WAIT_SECONDS = 240;
+
+function pollWait(raw: Raw): number {
+  const value = raw.pollWaitSeconds ?? 30;
+  if (
+    typeof value !== 'number' ||
+    !Number.isInteger(value) ||
+    value < 0 ||
+    value > MAX_POLL_WAIT_SECONDS
+  )
+    throw new AgentConfigError(
+      label('pollWaitSeconds'),
+      `must be a whole number of seconds from 0 (no long poll) to ${MAX_POLL_WAIT_SECONDS}`,
+    );
   return value;
 }
 
@@ -268,6 +298,7 @@ export function loadAgentConfig(
     apiKey,
     agentName: string(raw, 'agentName', hostname()),
     scanners: scannerCommands(raw),
+    pollWaitSeconds: pollWait(raw),
     pollIntervalMinSeconds,
     pollIntervalMaxSeconds,
     statusIntervalSeconds: seconds(raw, 'statusIntervalSeconds', 30),

@@ -1,8 +1,10 @@
 /**
- * The agent loop: an agent key, then poll requestTask (backoff with jitter while the queue is
- * empty or the server unreachable), run the scanner command for each task while reporting
- * progress, and finish the task with completeTask or failTask. stop() (on a signal) ends the
- * loop; a running scan is killed and its task failed, so it does not wait for the server's timeout.
+ * The agent loop: an agent key, then poll requestTask (a long poll: the server holds it until a
+ * task is queued; between polls the wait the server asks for, jittered and bounded, or backoff
+ * with jitter while the server is unreachable or sends no pacing), run the scanner command for
+ * each task while reporting progress, and finish the task with completeTask or failTask. stop()
+ * (on a signal) ends the loop, abandoning a poll still waiting; a running scan is killed and its
+ * task failed, so it does not wait for the server's timeout.
  */
 import { existsSync } from 'node:fs';
 import { mkdir, rm, stat, writeFile } from 'node:fs/promises';
@@ -13,10 +15,13 @@ import type { AgentTask } from '@scanqueue/wire';
 import { AgentConfig, ENVIRONMENT, CONFIG_FILE_VARIABLE, ScannerCommand } from './agent-config';
 import { AgentLog } from './agent-log';
 import { Backoff } from './backoff';
+import { pacedDelayMs } from './pacing';
 import { fillPlaceholders, RunResult, ScannerRun } from './scanner-run';
 import {
   describe,
   isCleartextRemote,
+  PollAbandoned,
+  PollAnswer,
   RefusedError,
   TaskKeys,
   ThreadFixClient,
@@ -91,8 +96,11 @@ export class Agent {
       if (agentKey === undefined) return EXIT.OK;
       this.log.secret(agentKey);
       const names = this.config.scanners.map((entry) => entry.scanner.displayName);
+      const polling = this.config.pollWaitSeconds
+        ? `long polls of ${this.config.pollWaitSeconds}s`
+        : 'plain polls';
       this.log.info(
-        `agent ${this.config.agentName} ready: ${this.config.serverUrl}, scanners ${names.join(', ')}`,
+        `agent ${this.config.agentName} ready: ${this.config.serverUrl}, scanners ${names.join(', ')}, ${polling}`,
       );
       await this.pollLoop(agentKey, names);
       this.log.info('stopped');
@@ -116,28 +124,59 @@ export class Agent {
       `scanners=${scanners.join(',')}`,
     ].join('\n');
     let lastWasEmpty = false;
+    let paceless = false;
     while (!this.stopping) {
-      // A requestTask in flight is never aborted: the server may have claimed a task for us.
-      let task: AgentTask | null;
+      let answer: PollAnswer;
       try {
-        task = await this.client.requestTask(agentKey, scanners, agentConfig);
+        answer = await this.client.requestTask(agentKey, scanners, agentConfig, {
+          waitSeconds: this.config.pollWaitSeconds,
+          // stop() gives up a poll still waiting for its answer; one already answering (the
+          // server may have claimed a task for us) is read, and its task failed by handleTask.
+          abandon: this.stopSignal.signal,
+        });
       } catch (error) {
+        if (error instanceof PollAbandoned) break;
         if (error instanceof RefusedError) throw this.refused('requestTask', error);
         await this.wait(`requestTask failed (${describe(error)})`, error);
         continue;
       }
-      if (!task) {
-        // Like ThreadFix's agent, only the first of a run of empty polls is worth an info line…
-        if (!lastWasEmpty) this.log.info('no task available; backing off');
-        lastWasEmpty = true;
+      const { task, pollIntervalSeconds } = answer;
+      if (task) {
+        lastWasEmpty = false;
+        this.backoff.reset();
+        await this.handleTask(task, agentKey);
+        // (scanqueue asks for 0 after a task; honoured all the same.)
+        if (pollIntervalSeconds) await this.pace('next poll', pollIntervalSeconds);
+        continue;
+      }
+      // Like ThreadFix's agent, only the first of a run of empty polls is worth an info line…
+      if (!lastWasEmpty) this.log.info('no task available');
+      lastWasEmpty = true;
+      if (pollIntervalSeconds === undefined) {
+        // An older scanqueue or ThreadFix itself: no pacing, and no wait either (it answered at once).
+        if (!paceless)
+          this.log.info(
+            'the server sends no X-Scanqueue-Poll-Interval: pacing polls by backoff (pollIntervalMinSeconds…pollIntervalMaxSeconds)',
+          );
+        paceless = true;
         // …but the waits are always logged, so an operator (and the tests) can see the backoff.
         await this.wait('no task', undefined);
         continue;
       }
-      lastWasEmpty = false;
       this.backoff.reset();
-      await this.handleTask(task, agentKey);
+      await this.pace('no task', pollIntervalSeconds);
     }
+  }
+
+  /** Waits as long as the server asked (X-Scanqueue-Poll-Interval), jittered, within the ceiling. */
+  private async pace(why: string, intervalSeconds: number): Promise<void> {
+    const ceiling = this.config.pollIntervalMaxSeconds;
+    const delayMs = pacedDelayMs(intervalSeconds, ceiling);
+    const cut = intervalSeconds > ceiling ? `, cut to pollIntervalMaxSeconds ${ceiling}s` : '';
+    this.log.info(
+      `${why}; next poll in ${(delayMs / 1000).toFixed(2)}s (server interval ${intervalSeconds}s${cut})`,
+    );
+    await sleep(delayMs, undefined, { signal: this.stopSignal.signal }).catch(() => undefined);
   }
 
   /** Retries a call until it answers (backoff on transient errors); undefined if stopped first. */
@@ -167,9 +206,10 @@ export class Agent {
 
   private async wait(why: string, error: unknown): Promise<void> {
     const step = this.backoff.next();
-    const delayMs = Math.max(
-      step.delayMs,
-      error instanceof TransientError ? (error.retryAfterMs ?? 0) : 0,
+    // A Retry-After is honoured up to the ceiling, like the server's interval.
+    const delayMs = Math.min(
+      Math.max(step.delayMs, error instanceof TransientError ? (error.retryAfterMs ?? 0) : 0),
+      this.config.pollIntervalMaxSeconds * 1000,
     );
     const line = `${why}; next poll in ${(delayMs / 1000).toFixed(2)}s (backoff ${step.attempt}, ceiling ${(step.ceilingMs / 1000).toFixed(2)}s)`;
     if (error) this.log.warn(line);

@@ -20,6 +20,7 @@ import type {
   TaskOperation,
   ThreadFixEnvelope,
 } from '@scanqueue/wire';
+import { parsePollInterval, POLL_INTERVAL_HEADER, WAIT_HEADER } from './pacing';
 
 export interface TaskKeys {
   taskId: number;
@@ -58,6 +59,13 @@ export class RefusedError extends Error {
   }
 }
 
+/** A long poll given up because the agent is stopping (before any answer came). */
+export class PollAbandoned extends Error {
+  constructor() {
+    super('requestTask abandoned: the agent is stopping');
+  }
+}
+
 /** The server answered with a redirect the agent will not follow (another origin, or a POST turned GET). */
 export class RedirectRefused extends RefusedError {
   constructor(status: number, reason: string) {
@@ -67,6 +75,12 @@ export class RedirectRefused extends RefusedError {
 
 const NO_TASK: NoTaskMessage = 'No task found.';
 const REQUEST_TIMEOUT_MS = 60_000;
+/**
+ * A long poll's timeout is its wait plus this: the server answers when the wait ends, then claims
+ * once more. (Node's fetch gives up on headers after 300 s of its own: pollWaitSeconds stays under
+ * 300 − this margin.)
+ */
+export const LONG_POLL_MARGIN_SECONDS = 30;
 /** Same-origin redirects followed per call (a proxy adding a slash, say); more is a loop. */
 const MAX_REDIRECTS = 5;
 const REDIRECT_STATUSES = new Set([301, 302, 303, 307, 308]);
@@ -135,6 +149,20 @@ function settle(status: number, text: string, retryAfterHeader?: string | null):
   return envelope;
 }
 
+/** requestTask's answer: a task or none, and the server's pacing. */
+export interface PollAnswer {
+  task: AgentTask | null;
+  /** X-Scanqueue-Poll-Interval, seconds; undefined when the server sent none (or garbage). */
+  pollIntervalSeconds?: number;
+}
+
+interface CallOptions {
+  headers?: Record<string, string>;
+  timeoutMs?: number;
+  /** Aborts the call while its answer has not begun (PollAbandoned); ignored after. */
+  abandon?: AbortSignal;
+}
+
 export class ThreadFixClient {
   private readonly base: string;
 
@@ -153,26 +181,39 @@ export class ThreadFixClient {
   private async call(
     operation: TaskOperation,
     form?: RequestTaskForm | TaskMessageForm,
-  ): Promise<Envelope> {
+    options: CallOptions = {},
+  ): Promise<{ envelope: Envelope; headers: Headers }> {
     const method = form ? 'POST' : 'GET';
     let url = new URL(this.base + operation);
     let response: Response;
     for (let redirects = 0; ; redirects++) {
+      // `abandon` cuts the call only until the answer's headers arrive: once the server has
+      // answered (it may have claimed a task for us) the answer is read to the end.
+      const abandoned = new AbortController();
+      const abandon = () => abandoned.abort();
+      if (options.abandon?.aborted) throw new PollAbandoned();
+      options.abandon?.addEventListener('abort', abandon, { once: true });
       try {
         // Redirects are the agent's to judge (redirectTarget), not fetch's to follow.
         response = await fetch(url, {
           method,
           redirect: 'manual',
-          headers: this.headers(),
+          headers: this.headers(options.headers),
           body: form
             ? new URLSearchParams(
                 Object.entries(form).map(([k, v]): [string, string] => [k, String(v)]),
               )
             : undefined,
-          signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS),
+          signal: AbortSignal.any([
+            AbortSignal.timeout(options.timeoutMs ?? REQUEST_TIMEOUT_MS),
+            abandoned.signal,
+          ]),
         });
       } catch (error) {
+        if (abandoned.signal.aborted) throw new PollAbandoned();
         throw new TransientError(`cannot reach the server: ${describe(error)}`);
+      } finally {
+        options.abandon?.removeEventListener('abort', abandon);
       }
       if (!REDIRECT_STATUSES.has(response.status)) break;
       await response.body?.cancel();
@@ -186,36 +227,54 @@ export class ThreadFixClient {
     } catch (error) {
       throw new TransientError(`connection lost while reading the answer: ${describe(error)}`);
     }
-    return settle(response.status, text, response.headers.get('retry-after'));
+    return {
+      envelope: settle(response.status, text, response.headers.get('retry-after')),
+      headers: response.headers,
+    };
   }
 
   async requestScanAgentKey(): Promise<string> {
-    const envelope = await this.call('requestScanAgentKey');
+    const { envelope } = await this.call('requestScanAgentKey');
     if (envelope.success !== true || typeof envelope.object !== 'string')
       throw new RefusedError(200, String(envelope.message || 'no agent key in the answer'));
     return envelope.object;
   }
 
-  /** The next task for one of `scanners`, or null when the queue has none. */
+  /**
+   * The next task for one of `scanners` (null when the queue has none), and the seconds the server
+   * asks the agent to wait before polling again (undefined: it said nothing, or nothing readable).
+   * With `waitSeconds` > 0 it is a long poll: the server holds the request until a task is queued
+   * or the wait is over; a server that does not long-poll ignores the header and answers at once.
+   * `abandon` (the agent stopping) gives up a poll still waiting for its answer: PollAbandoned.
+   */
   async requestTask(
     agentKey: string,
     scanners: string[],
     agentConfig: string,
-  ): Promise<AgentTask | null> {
+    poll: { waitSeconds: number; abandon?: AbortSignal },
+  ): Promise<PollAnswer> {
     const form: RequestTaskForm = {
       scanners: scanners.join(','),
       agentConfig,
       scanAgentSecureKey: agentKey,
     };
-    const envelope = await this.call('requestTask', form);
+    const { envelope, headers } = await this.call('requestTask', form, {
+      headers: poll.waitSeconds > 0 ? { [WAIT_HEADER]: String(poll.waitSeconds) } : {},
+      timeoutMs: Math.max(
+        REQUEST_TIMEOUT_MS,
+        (poll.waitSeconds + LONG_POLL_MARGIN_SECONDS) * 1000,
+      ),
+      abandon: poll.abandon,
+    });
+    const pollIntervalSeconds = parsePollInterval(headers.get(POLL_INTERVAL_HEADER));
     if (envelope.success !== true) {
-      if (envelope.message === NO_TASK) return null;
+      if (envelope.message === NO_TASK) return { task: null, pollIntervalSeconds };
       throw new RefusedError(200, String(envelope.message || 'requestTask failed'));
     }
     const task = envelope.object as AgentTask | null;
     if (!task || typeof task.taskId !== 'number' || typeof task.secureTaskKey !== 'string')
       throw new TransientError('requestTask answered success without a task');
-    return task;
+    return { task, pollIntervalSeconds };
   }
 
   async taskStatusUpdate(keys: TaskKeys, message: string): Promise<void> {
