@@ -5,7 +5,7 @@
 import { ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
-import { createServer } from 'node:http';
+import { createServer, IncomingHttpHeaders, request, Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -77,9 +77,123 @@ class AgentProcess {
   }
 }
 
+/** One request the agent sent through a RecordingProxy. */
+interface ProxiedRequest {
+  path: string;
+  /** The X-Scanqueue-Wait the agent sent (before an oldServer proxy drops it). */
+  wait?: string;
+  at: number;
+  /** When the server's answer began reaching the agent (headers sent on). */
+  headersAt?: number;
+  answeredAt?: number;
+  /** When the agent hung up before the whole answer reached it. */
+  abandonedAt?: number;
+}
+
+/**
+ * A loopback HTTP proxy between the agent and the real server that records what the agent sends
+ * and when. `oldServer`: drops X-Scanqueue-Wait on the way in and X-Scanqueue-Poll-Interval on the
+ * way out, as a server from before long polls would. `holdBodyMs`: sends an answer's headers at
+ * once and its body that much later (an answer caught on the wire).
+ */
+class RecordingProxy {
+  private constructor(
+    private readonly server: Server,
+    readonly baseUrl: string,
+    readonly requests: ProxiedRequest[],
+  ) {}
+
+  static async start(
+    upstream: TestServer,
+    options: { oldServer?: boolean; holdBodyMs?: number } = {},
+  ): Promise<RecordingProxy> {
+    const target = new URL(upstream.baseUrl);
+    const requests: ProxiedRequest[] = [];
+    const server = createServer((incoming, outgoing) => {
+      const seen: ProxiedRequest = {
+        path: incoming.url ?? '',
+        wait: header(incoming.headers, 'x-scanqueue-wait'),
+        at: Date.now(),
+      };
+      requests.push(seen);
+      const headers = { ...incoming.headers };
+      if (options.oldServer) delete headers['x-scanqueue-wait'];
+      const forward = request(
+        {
+          host: target.hostname,
+          port: target.port,
+          path: incoming.url,
+          method: incoming.method,
+          headers,
+        },
+        (answer) => {
+          const answerHeaders = { ...answer.headers };
+          if (options.oldServer) delete answerHeaders['x-scanqueue-poll-interval'];
+          outgoing.writeHead(answer.statusCode ?? 502, answerHeaders);
+          outgoing.flushHeaders();
+          seen.headersAt = Date.now();
+          const chunks: Buffer[] = [];
+          answer.on('data', (chunk: Buffer) => chunks.push(chunk));
+          answer.once('end', () =>
+            setTimeout(() => {
+              outgoing.end(Buffer.concat(chunks));
+              seen.answeredAt = Date.now();
+            }, options.holdBodyMs ?? 0),
+          );
+        },
+      );
+      forward.once('error', () => outgoing.destroy());
+      incoming.pipe(forward);
+      // The agent hung up: so does the proxy, and the server sees its waiter go.
+      outgoing.once('close', () => {
+        if (seen.answeredAt === undefined) {
+          seen.abandonedAt = Date.now();
+          forward.destroy();
+        }
+      });
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const { port } = server.address() as AddressInfo;
+    const proxy = new RecordingProxy(server, `http://127.0.0.1:${port}`, requests);
+    proxies.push(proxy);
+    return proxy;
+  }
+
+  /** The requestTask calls, in the order they arrived. */
+  polls(): ProxiedRequest[] {
+    return this.requests.filter((seen) => seen.path.endsWith('/tasks/requestTask'));
+  }
+
+  /** Resolves once `count` requestTask calls have arrived. */
+  async untilPolls(count: number, timeoutMs = 20_000): Promise<ProxiedRequest[]> {
+    const deadline = Date.now() + timeoutMs;
+    while (this.polls().length < count) {
+      if (Date.now() > deadline)
+        throw new Error(`only ${this.polls().length} of ${count} requestTask calls arrived`);
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+    return this.polls();
+  }
+
+  async close(): Promise<void> {
+    this.server.closeAllConnections();
+    await new Promise((resolve) => this.server.close(resolve));
+  }
+}
+
+function header(headers: IncomingHttpHeaders, name: string): string | undefined {
+  const value = headers[name];
+  return Array.isArray(value) ? value[0] : value;
+}
+
+/** Milliseconds between consecutive arrivals. */
+const gaps = (polls: ProxiedRequest[]) => polls.slice(1).map((poll, i) => poll.at - polls[i].at);
+
 const running: AgentProcess[] = [];
+const proxies: RecordingProxy[] = [];
 afterEach(async () => {
   await Promise.all(running.splice(0).map((agent) => agent.stop()));
+  await Promise.all(proxies.splice(0).map((proxy) => proxy.close()));
 });
 
 let configs = 0;
@@ -119,8 +233,8 @@ async function startAgent(
   return agent;
 }
 
-async function adminTask(id: number): Promise<AdminTask> {
-  return (await t.get<AdminTask>(`/threadfix/rest/tasks/${id}`, t.adminKey)).body.object;
+async function adminTask(id: number, server = t): Promise<AdminTask> {
+  return (await server.get<AdminTask>(`/threadfix/rest/tasks/${id}`, server.adminKey)).body.object;
 }
 
 async function waitForStatus(id: number, status: number, timeoutMs = 20_000): Promise<AdminTask> {
@@ -429,11 +543,16 @@ describe('scanqueue-agent', () => {
     expect(agent.output).not.toContain('hunter2-secret');
   });
 
-  it('backs off with growing, jittered waits while no task is available', async () => {
+  it('backs off with growing, jittered waits while no task is available from a server that sends no pacing (an older one)', async () => {
+    // The proxy makes scanqueue look like a server from before long polls: it drops the agent's
+    // X-Scanqueue-Wait (so the answer comes at once) and the answer's X-Scanqueue-Poll-Interval.
+    const old = await RecordingProxy.start(t, { oldServer: true });
     const agent = await startAgent({
+      serverUrl: `${old.baseUrl}/threadfix`,
       scanners: { spider: { command: [process.execPath, FAKE, 'nooutput'] } },
       pollIntervalMinSeconds: 0.02,
       pollIntervalMaxSeconds: 0.4,
+      pollWaitSeconds: 30,
     });
     const line =
       /^(\S+) info  no task; next poll in ([\d.]+)s \(backoff (\d+), ceiling ([\d.]+)s\)$/gm;
@@ -455,8 +574,16 @@ describe('scanqueue-agent', () => {
     // And the agent really waits that long before polling again (a lower bound only).
     for (let i = 1; i < waits.length; i++)
       expect(waits[i].at - waits[i - 1].at).toBeGreaterThanOrEqual(waits[i - 1].delay * 1000 - 5);
-    // One info line for the empty queue, not one per poll.
+    // One info line for the empty queue, not one per poll; one saying why it backs off.
     expect(agent.output.match(/no task available/g)).toHaveLength(1);
+    expect(agent.output.match(/sends no X-Scanqueue-Poll-Interval/g)).toHaveLength(1);
+    // It asked for a wait every time; the old server answered at once all the same.
+    const polls = old.polls();
+    expect(polls.length).toBeGreaterThanOrEqual(8);
+    for (const poll of polls) {
+      expect(poll.wait).toBe('30');
+      expect(poll.answeredAt! - poll.at).toBeLessThan(2000);
+    }
     expect(await agent.stop()).toBe(0);
   });
 
@@ -664,5 +791,166 @@ describe('scanqueue-agent', () => {
   it("prints the package's own version with --version", () => {
     const printed = execFileSync(process.execPath, [CLI, '--version'], { encoding: 'utf8' });
     expect(printed).toBe(`scanqueue-agent ${version}\n`);
+  });
+});
+
+/**
+ * Long polls and server-driven pacing against servers of their own (a queue no other test
+ * touches, and the pacing under test): every request the agent sends goes through a
+ * RecordingProxy, which shows what it carried and when it came.
+ */
+describe('scanqueue-agent long polls and pacing', () => {
+  /** POLL_INTERVAL_SECONDS 2: a plain-polling agent would take up to 2.5 s to see a task. */
+  let paced: TestServer;
+  /** An interval no agent should wait out: its ceiling must cut it. */
+  let huge: TestServer;
+  const keys = new Map<TestServer, string>();
+
+  beforeAll(async () => {
+    [paced, huge] = await Promise.all([
+      TestServer.start({ POLL_INTERVAL_SECONDS: '2', POLL_WAIT_MAX_SECONDS: '30' }),
+      TestServer.start({ POLL_INTERVAL_SECONDS: '3600' }),
+    ]);
+    for (const server of [paced, huge]) {
+      const created = await server.postJson<{ apiKey: string }>(
+        '/threadfix/rest/api-keys',
+        server.adminKey,
+        { name: 'agent', permissions: ['CAN_RUN_SCAN_AGENT'] },
+      );
+      keys.set(server, created.body.object.apiKey);
+    }
+  });
+  afterAll(async () => {
+    await Promise.all([paced?.stop(), huge?.stop()]);
+  });
+
+  async function agentThrough(
+    proxy: RecordingProxy,
+    server: TestServer,
+    config: Record<string, unknown>,
+  ): Promise<AgentProcess> {
+    return startAgent({
+      serverUrl: `${proxy.baseUrl}/threadfix`,
+      apiKey: keys.get(server),
+      scanners: { spider: { command: [process.execPath, FAKE, 'sleep', '120'] } },
+      ...config,
+    });
+  }
+
+  /** The time the agent logged a claim of task `id`. */
+  async function claimedAt(agent: AgentProcess, id: number): Promise<number> {
+    const [, at] = await agent.waitFor(new RegExp(`^(\\S+) info  task ${id}: claimed`, 'm'));
+    return Date.parse(at);
+  }
+
+  it('long-polls: a task queued during its wait is claimed within a second, by the poll that was waiting', async () => {
+    const proxy = await RecordingProxy.start(paced);
+    const agent = await agentThrough(proxy, paced, {
+      pollWaitSeconds: 20,
+      pollIntervalMinSeconds: 5,
+      pollIntervalMaxSeconds: 10,
+    });
+    await agent.waitFor(/ready: .*long polls of 20s/);
+    const [poll] = await proxy.untilPolls(1);
+    expect(poll.wait).toBe('20');
+    // Well into its wait: still the one request, not answered.
+    await new Promise((resolve) => setTimeout(resolve, 1000));
+    expect(proxy.polls()).toHaveLength(1);
+    expect(poll.headersAt).toBeUndefined();
+
+    const app = await givenApplication(paced);
+    const queuedAt = Date.now();
+    const queued = await queueScan(paced, app, 'spider');
+    const pickupMs = (await claimedAt(agent, queued.id)) - queuedAt;
+    // A plain poller told to wait 2 s would be 0–2.5 s late; the waiting poll answers at once.
+    expect(pickupMs).toBeLessThan(1000);
+    expect(poll.answeredAt! - queuedAt).toBeLessThan(1000);
+    expect(proxy.polls()).toHaveLength(1);
+    expect((await adminTask(queued.id, paced)).statusString).toBe('ASSIGNED');
+    console.log(`long-poll pickup: queueScan → agent's claim in ${pickupMs} ms`);
+  });
+
+  it('waits between polls as long as the server asks (X-Scanqueue-Poll-Interval), not by its own backoff', async () => {
+    const proxy = await RecordingProxy.start(paced);
+    // Plain polls (no wait) and a backoff that alone would poll again within 0.1 s.
+    const agent = await agentThrough(proxy, paced, {
+      pollWaitSeconds: 0,
+      pollIntervalMinSeconds: 0.05,
+      pollIntervalMaxSeconds: 60,
+    });
+    const polls = await proxy.untilPolls(4);
+    for (const poll of polls) expect(poll.wait).toBeUndefined();
+    // The server says 2 s; the agent draws from [2, 2.5] s (plus a poll's own round trip).
+    const spacing = gaps(polls);
+    expect(Math.min(...spacing)).toBeGreaterThanOrEqual(2000);
+    expect(Math.max(...spacing)).toBeLessThan(3000);
+    // Jittered: not all the same to the 10 ms.
+    expect(new Set(spacing.map((gap) => Math.round(gap / 10))).size).toBeGreaterThan(1);
+    expect(agent.output).toMatch(/no task; next poll in 2\.\d\ds \(server interval 2s\)/);
+    expect(agent.output).not.toMatch(/backoff \d/);
+  });
+
+  it('cuts a huge server interval at its pollIntervalMaxSeconds, still jittered', async () => {
+    const proxy = await RecordingProxy.start(huge);
+    const agent = await agentThrough(proxy, huge, {
+      pollWaitSeconds: 0,
+      pollIntervalMinSeconds: 0.05,
+      pollIntervalMaxSeconds: 1,
+    });
+    // Told 3600 s, it polls again within [0.8, 1] s of each answer: 4 polls in about 3 s.
+    const polls = await proxy.untilPolls(4, 10_000);
+    const spacing = gaps(polls);
+    expect(Math.min(...spacing)).toBeGreaterThanOrEqual(800);
+    expect(Math.max(...spacing)).toBeLessThan(1500);
+    expect(agent.output).toContain('(server interval 3600s, cut to pollIntervalMaxSeconds 1s)');
+  });
+
+  it('on SIGTERM during a long poll hangs up at once and exits 0; the server hands the next task to no one', async () => {
+    const proxy = await RecordingProxy.start(paced);
+    const agent = await agentThrough(proxy, paced, { pollWaitSeconds: 30 });
+    const [poll] = await proxy.untilPolls(1);
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    const signalledAt = Date.now();
+    agent.child.kill('SIGTERM');
+    expect(await agent.exit).toBe(0);
+    const exitMs = Date.now() - signalledAt;
+    // Not the rest of its 30 s wait, nor the request's timeout.
+    expect(exitMs).toBeLessThan(1500);
+    expect(poll.abandonedAt).toBeDefined();
+    expect(poll.headersAt).toBeUndefined();
+    expect(agent.output).toMatch(/received SIGTERM: stopping[\s\S]*stopped/);
+    console.log(`SIGTERM during a long poll: exited in ${exitMs} ms`);
+
+    // The server let the waiter go: a task queued now stays queued for the next agent.
+    const queued = await queueScan(paced, await givenApplication(paced), 'spider');
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    expect((await adminTask(queued.id, paced)).statusString).toBe('QUEUED');
+    expect(
+      (await paced.postForm(`/threadfix/rest/tasks/${queued.id}/cancel`, paced.adminKey)).status,
+    ).toBe(200);
+  });
+
+  it('on SIGTERM while an answer with a task is arriving, reads it and fails the task "agent stopped" (not left to time out)', async () => {
+    // The answer's headers come at once, its body 1.5 s later: the signal falls in between.
+    const proxy = await RecordingProxy.start(paced, { holdBodyMs: 1500 });
+    const agent = await agentThrough(proxy, paced, { pollWaitSeconds: 30 });
+    const app = await givenApplication(paced);
+    const queued = await queueScan(paced, app, 'spider');
+    const deadline = Date.now() + 20_000;
+    while (!proxy.polls().some((poll) => poll.headersAt !== undefined)) {
+      if (Date.now() > deadline) throw new Error(`no answer began:\n${agent.output}`);
+      await new Promise((resolve) => setTimeout(resolve, 10));
+    }
+    agent.child.kill('SIGTERM');
+    expect(await agent.exit).toBe(0);
+    // The task it claimed was handed back failed, not left assigned to an agent that is gone.
+    expect(agent.output).toMatch(
+      new RegExp(`received SIGTERM: stopping[\\s\\S]*task ${queued.id}: claimed`),
+    );
+    const failed = await adminTask(queued.id, paced);
+    expect(failed.statusString).toBe('COMPLETE_FAILED');
+    expect(failed.statusHistory[failed.statusHistory.length - 1].message).toContain(
+      'for the following reason: agent stopped',
+    );
   });
 });
