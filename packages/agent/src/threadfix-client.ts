@@ -260,10 +260,7 @@ export class ThreadFixClient {
     };
     const { envelope, headers } = await this.call('requestTask', form, {
       headers: poll.waitSeconds > 0 ? { [WAIT_HEADER]: String(poll.waitSeconds) } : {},
-      timeoutMs: Math.max(
-        REQUEST_TIMEOUT_MS,
-        (poll.waitSeconds + LONG_POLL_MARGIN_SECONDS) * 1000,
-      ),
+      timeoutMs: Math.max(REQUEST_TIMEOUT_MS, (poll.waitSeconds + LONG_POLL_MARGIN_SECONDS) * 1000),
       abandon: poll.abandon,
     });
     const pollIntervalSeconds = parsePollInterval(headers.get(POLL_INTERVAL_HEADER));
