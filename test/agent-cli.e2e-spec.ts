@@ -807,10 +807,9 @@ describe('scanqueue-agent long polls and pacing', () => {
   const keys = new Map<TestServer, string>();
 
   beforeAll(async () => {
-    [paced, huge] = await Promise.all([
-      TestServer.start({ POLL_INTERVAL_SECONDS: '2', POLL_WAIT_MAX_SECONDS: '30' }),
-      TestServer.start({ POLL_INTERVAL_SECONDS: '3600' }),
-    ]);
+    // One after the other: two servers booting at once on a loaded machine can miss their deadline.
+    paced = await TestServer.start({ POLL_INTERVAL_SECONDS: '2', POLL_WAIT_MAX_SECONDS: '30' });
+    huge = await TestServer.start({ POLL_INTERVAL_SECONDS: '3600' });
     for (const server of [paced, huge]) {
       const created = await server.postJson<{ apiKey: string }>(
         '/threadfix/rest/api-keys',
@@ -819,7 +818,7 @@ describe('scanqueue-agent long polls and pacing', () => {
       );
       keys.set(server, created.body.object.apiKey);
     }
-  });
+  }, 120_000);
   afterAll(async () => {
     await Promise.all([paced?.stop(), huge?.stop()]);
   });
@@ -862,10 +861,12 @@ describe('scanqueue-agent long polls and pacing', () => {
     const queuedAt = Date.now();
     const queued = await queueScan(paced, app, 'spider');
     const pickupMs = (await claimedAt(agent, queued.id)) - queuedAt;
-    // A plain poller told to wait 2 s would be 0–2.5 s late; the waiting poll answers at once.
-    expect(pickupMs).toBeLessThan(1000);
-    expect(poll.answeredAt! - queuedAt).toBeLessThan(1000);
+    // The waiting poll answered it: no second poll came (a plain poller told to wait 2 s would
+    // have needed one, 0–2.5 s later). Typically ~100 ms; the bound leaves room for a loaded
+    // machine (load average 15 on 2 cores measured 1.2 s).
     expect(proxy.polls()).toHaveLength(1);
+    expect(pickupMs).toBeLessThan(1500);
+    expect(poll.answeredAt! - queuedAt).toBeLessThan(1500);
     expect((await adminTask(queued.id, paced)).statusString).toBe('ASSIGNED');
     console.log(`long-poll pickup: queueScan → agent's claim in ${pickupMs} ms`);
   });
