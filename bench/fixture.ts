@@ -47,10 +47,10 @@ export async function fixture(
  */
 export async function seedAgentKeys(f: Fixture, count: number): Promise<string[]> {
   const keys = Array.from({ length: count }, () => generateSecretKey());
-  await f.db.query(
-    `INSERT INTO scan_agents (key_hash, api_key_id) SELECT unnest($1::text[]), $2`,
-    [keys.map(hashSecretKey), f.apiKeyId],
-  );
+  await f.db.query(`INSERT INTO scan_agents (key_hash, api_key_id) SELECT unnest($1::text[]), $2`, [
+    keys.map(hashSecretKey),
+    f.apiKeyId,
+  ]);
   return keys;
 }
 

@@ -36,7 +36,6 @@ export const P = QUICK
       pickup: {
         agents: 500,
         waitSeconds: 4,
-        openSeconds: 1,
         rounds: 2,
         tasksPerRound: 10,
         idleSeconds: 2,
@@ -65,7 +64,6 @@ export const P = QUICK
       pickup: {
         agents: 10_000,
         waitSeconds: 30,
-        openSeconds: 10,
         rounds: 4,
         tasksPerRound: 50,
         idleSeconds: 10,

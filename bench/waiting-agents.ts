@@ -16,10 +16,9 @@ export interface PickupJob {
   applicationId: number;
   agentKeys: string[];
   serverPid: number;
-  /** Each poll's waitSeconds (the first one of each agent is spread over 2..this). */
+  /** Each poll's waitSeconds; the agents start one after another over this time, so that their
+   * waits run out at a steady rate from the start. */
   waitSeconds: number;
-  /** Seconds over which the agents open their connections and first polls. */
-  openSeconds: number;
   rounds: number;
   tasksPerRound: number;
   idleSeconds: number;
@@ -52,6 +51,11 @@ export interface PickupResult {
   idleCpuPercent: number;
   /** Polls answered before half their wait without a task (the server did not let them wait). */
   earlyAnswers: number;
+  /** Polls that failed (connection reset, non-200), each retried by its agent after 1 s. */
+  failedPolls: number;
+  firstFailure?: string;
+  /** scanqueue_poll_waiters when the measuring began (all agents started, up to a minute more). */
+  waitingAtStart: number;
   /** X-Scanqueue-Poll-Interval of the answers "No task found." (the agents re-poll at once). */
   pacingSeconds: string[];
   openFilesLimits: { loadgen: number; server: number };
@@ -73,7 +77,9 @@ export async function pickup(job: PickupJob): Promise<PickupResult> {
   // One socket per agent on each side, plus the processes' own files.
   for (const [side, limit] of Object.entries(limits)) {
     if (limit < n + 500)
-      throw new Error(`${side}: ulimit -n is ${limit}, ${n} waiting agents need at least ${n + 500}`);
+      throw new Error(
+        `${side}: ulimit -n is ${limit}, ${n} waiting agents need at least ${n + 500}`,
+      );
   }
   const http = new Agent({ keepAlive: true, maxSockets: n + 10, maxFreeSockets: n + 10 });
   const control = new Agent({ keepAlive: true, maxSockets: 2 });
@@ -87,6 +93,14 @@ export async function pickup(job: PickupJob): Promise<PickupResult> {
     failure ??= error instanceof Error ? error : new Error(String(error));
     stopping = true;
   };
+  // An overloaded server resets or refuses polls: counted, and the agent polls again after 1 s.
+  let failedPolls = 0;
+  let firstFailure: string | undefined;
+  const failedPoll = async (what: string) => {
+    failedPolls++;
+    firstFailure ??= what;
+    await sleep(1000);
+  };
   let noTaskAnswers = 0;
   let earlyAnswers = 0;
   const pacing = new Set<string>();
@@ -94,8 +108,8 @@ export async function pickup(job: PickupJob): Promise<PickupResult> {
   let onTask: ((taskId: number) => void) | undefined;
 
   const agent = async (i: number): Promise<void> => {
-    // Spread the first waits so that the waits run out at a steady rate, not all at once.
-    let wait = 2 + Math.floor(Math.random() * (job.waitSeconds - 1));
+    const wait = job.waitSeconds;
+    let polls = 0;
     while (!stopping) {
       const body = new URLSearchParams({
         scanners: 'zap',
@@ -108,9 +122,12 @@ export async function pickup(job: PickupJob): Promise<PickupResult> {
       try {
         res = await postForm(http, url, headers, body);
       } catch (error) {
-        if (!stopping) fail(error);
-        return;
+        if (stopping) return;
+        const how = `${ms(sent).toFixed(0)} ms into a ${wait} s wait, poll ${polls + 1}`;
+        await failedPoll(`agent ${i}, ${how}: ${String(error)}`);
+        continue;
       }
+      polls++;
       const answer = JSON.parse(res.text) as {
         success: boolean;
         message: string;
@@ -124,9 +141,8 @@ export async function pickup(job: PickupJob): Promise<PickupResult> {
         if (ms(sent) < (wait * 1000) / 2) earlyAnswers++;
         pacing.add(String(res.headers['x-scanqueue-poll-interval']));
       } else if (!stopping) {
-        fail(new Error(`requestTask: ${res.status} ${res.text.slice(0, 200)}`));
+        await failedPoll(`requestTask: ${res.status} ${res.text.slice(0, 200)}`);
       }
-      wait = job.waitSeconds;
     }
   };
 
@@ -138,20 +154,20 @@ export async function pickup(job: PickupJob): Promise<PickupResult> {
 
   const agents: Promise<void>[] = [];
   try {
-    // Open the connections over openSeconds, in steps of 50 ms.
-    const steps = Math.max(1, Math.round(job.openSeconds * 20));
+    // Start the agents over one wait, in steps of 50 ms.
+    const steps = Math.max(1, Math.round(job.waitSeconds * 20));
     for (let step = 0; step < steps && !stopping; step++) {
       for (let i = Math.floor((step * n) / steps); i < Math.floor(((step + 1) * n) / steps); i++)
         agents.push(agent(i));
       await sleep(50);
     }
-    // Until (nearly) all are waiting on the server: a few are always between two polls.
+    // Until (nearly) all wait on the server (a few are always between two polls), or a minute: an
+    // overloaded server may never get there, and the report says how many waited.
     const settled = Date.now() + 60_000;
-    let waiting = await waiters();
-    while (!stopping && waiting < n * 0.99) {
-      if (Date.now() > settled) throw new Error(`only ${waiting} of ${n} agents wait`);
+    let waitingAtStart = await waiters();
+    while (!stopping && waitingAtStart < n * 0.99 && Date.now() < settled) {
       await sleep(500);
-      waiting = await waiters();
+      waitingAtStart = await waiters();
     }
 
     const latencies: number[] = [];
@@ -162,7 +178,10 @@ export async function pickup(job: PickupJob): Promise<PickupResult> {
       for (let t = 0; t < job.tasksPerRound && !stopping; t++) {
         const sent = process.hrtime.bigint();
         const picked = new Promise<{ taskId: number; ms: number }>((resolve, reject) => {
-          const timer = setTimeout(() => reject(new Error('no agent got the task in 10 s')), 10_000);
+          const timer = setTimeout(
+            () => reject(new Error('no agent got the task in 60 s')),
+            60_000,
+          );
           onTask = (taskId) => {
             clearTimeout(timer);
             answers.push({ taskId, atEpochMs: performance.timeOrigin + performance.now() });
@@ -218,6 +237,9 @@ export async function pickup(job: PickupJob): Promise<PickupResult> {
       idle,
       idleCpuPercent: round2(median(idle.map((w) => w.serverCpuPercent))),
       earlyAnswers,
+      failedPolls,
+      firstFailure,
+      waitingAtStart,
       pacingSeconds: [...pacing].sort(),
       openFilesLimits: limits,
     };
