@@ -7,15 +7,8 @@ import { Agent } from 'node:http';
 import autocannon from 'autocannon';
 import { Client, Pool } from 'pg';
 import PgBoss from 'pg-boss';
-import { EntityManager } from 'typeorm';
-import { generateSecretKey, hashSecretKey } from '../src/auth/secret-keys';
-import { EVERY_TEAM } from '../src/auth/team-scope';
-import { TaskTransitionsRepository } from '../src/tasks/task-transitions.repository';
 import { percentile, postForm, uploadZapReport, ZAP } from './support';
 import { pickup, PickupJob } from './waiting-agents';
-
-/** The statements themselves: the repository holds no state. */
-const transitions = new TaskTransitionsRepository();
 
 export interface ClaimResult {
   claims: number;
@@ -32,15 +25,6 @@ export type Job =
       base: string;
       apiKey: string;
       agentKeys: string[];
-      claims: number;
-      seconds: number;
-    }
-  | {
-      kind: 'claim-pg';
-      databaseUrl: string;
-      /** The API key that issued the agent keys (an agent key works only with it). */
-      apiKeyId: number;
-      agentKeyHashes: string[];
       claims: number;
       seconds: number;
     }
@@ -145,34 +129,6 @@ function claimHttp(job: Extract<Job, { kind: 'claim-http' }>): Promise<ClaimResu
     if (res.status === 200 && answer.message === 'No task found.') return false;
     throw new Error(`requestTask: ${res.status} ${res.text.slice(0, 200)}`);
   });
-}
-
-/** The ceiling: scanqueue's own claim statement (task-transitions.ts), one connection per agent. */
-async function claimPg(job: Extract<Job, { kind: 'claim-pg' }>): Promise<ClaimResult> {
-  const clients = job.agentKeyHashes.map(() => new Client({ connectionString: job.databaseUrl }));
-  await Promise.all(clients.map((c) => c.connect()));
-  try {
-    return await runClaims(clients.length, job.claims, job.seconds, async (worker) => {
-      const client = clients[worker];
-      // claimNextTask only calls `query(sql, params)` and reads the rows.
-      const tx = {
-        query: async (sql: string, params: unknown[]) => (await client.query(sql, params)).rows,
-      } as unknown as EntityManager;
-      const secureTaskKey = generateSecretKey();
-      const claim = await transitions.claimNextTask(tx, {
-        apiKeyId: job.apiKeyId,
-        scope: EVERY_TEAM,
-        scanners: [{ displayName: ZAP, shortName: 'zap' }],
-        agentKeyHash: job.agentKeyHashes[worker],
-        secureKeyHash: hashSecretKey(secureTaskKey),
-        agentInfo: 'bench',
-        message: 'Assigning task to an agent with agentConfig:\nbench',
-      });
-      return claim.task !== undefined;
-    });
-  } finally {
-    await Promise.all(clients.map((c) => c.end()));
-  }
 }
 
 /**
@@ -297,8 +253,6 @@ async function run(job: Job): Promise<unknown> {
   switch (job.kind) {
     case 'claim-http':
       return claimHttp(job);
-    case 'claim-pg':
-      return claimPg(job);
     case 'claim-minimal':
       return claimMinimal(job);
     case 'pickup':

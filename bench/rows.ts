@@ -4,7 +4,6 @@
  */
 import { readdir, rm } from 'node:fs/promises';
 import * as path from 'node:path';
-import { hashSecretKey } from '../src/auth/secret-keys';
 import {
   Fixture,
   resetQueue,
