@@ -178,10 +178,12 @@ export async function pickup(job: PickupJob): Promise<PickupResult> {
       for (let t = 0; t < job.tasksPerRound && !stopping; t++) {
         const sent = process.hrtime.bigint();
         const picked = new Promise<{ taskId: number; ms: number }>((resolve, reject) => {
-          const timer = setTimeout(
-            () => reject(new Error('no agent got the task in 60 s')),
-            60_000,
-          );
+          const timer = setTimeout(() => {
+            const state = `${queueScanAnswered ? 'queueScan answered' : 'queueScan unanswered'}, ${waitingAtStart} waited at the start, ${failedPolls} polls failed (first: ${firstFailure ?? 'none'})`;
+            reject(
+              new Error(`task ${t + 1} of round ${round + 1}: no agent got it in 60 s; ${state}`),
+            );
+          }, 60_000);
           onTask = (taskId) => {
             clearTimeout(timer);
             answers.push({ taskId, atEpochMs: performance.timeOrigin + performance.now() });
@@ -192,8 +194,12 @@ export async function pickup(job: PickupJob): Promise<PickupResult> {
           applicationId: String(job.applicationId),
           scannerType: 'zap',
         }).toString();
+        let queueScanAnswered = false;
         const queued = postForm(control, `${job.base}/tasks/queueScan`, headers, form).then(
-          (res) => ({ res, ms: ms(sent) }),
+          (res) => {
+            queueScanAnswered = true;
+            return { res, ms: ms(sent) };
+          },
         );
         const [got, { res, ms: queueMs }] = await Promise.all([picked, queued]);
         onTask = undefined;
