@@ -9,7 +9,7 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import { cpus, release, totalmem } from 'node:os';
 import * as path from 'node:path';
 import type { Client } from 'pg';
-import { AGENTS, log, P, QUICK, Summary } from './measure';
+import { AGENTS, BASELINE, log, P, QUICK, Summary } from './measure';
 import { median, ROOT } from './support';
 import type { PickupResult } from './waiting-agents';
 
@@ -301,7 +301,7 @@ function markdown(report: Report, title: string, intro: string, table: string[])
   const lines = [
     `# ${title} (${report.mode} run, ${report.date})`,
     '',
-    `Medians of ${P.rounds} alternated rounds (row 4: ${P.uploadRounds}; row 5: ${H.rounds})${P.warmUp ? ', after one unmeasured warm-up of each member' : ''}. RSS growth is the largest of the rounds. Rows 1-2: every claimer (scanqueue's agents, pg connections running the minimal claim, pg-boss) runs at ${concurrencies} concurrent claimers, all alternated, and each is shown at its best concurrency (all medians under "Claims at each concurrency"). Row 7 has absolute targets: its ${W.rounds} rounds of ${W.tasksPerRound} tasks and ${W.idleSeconds} s idle windows alternate on a server of its own; the p99 is over all its pickups. ${intro}`,
+    `Medians of ${P.rounds} alternated rounds (row 4: ${P.uploadRounds}; row 5: ${H.rounds})${P.warmUp ? ', after one unmeasured warm-up of each member' : ''}. RSS growth is the largest of the rounds. Rows 1-2: every claimer (${BASELINE === undefined ? "scanqueue's agents, pg connections running the minimal claim, pg-boss" : "each side's agents"}) runs at ${concurrencies} concurrent claimers, all alternated, and each is shown at its best concurrency (all medians under "Claims at each concurrency").${BASELINE === undefined ? ` Row 7 has absolute targets: its ${W.rounds} rounds of ${W.tasksPerRound} tasks and ${W.idleSeconds} s idle windows alternate on a server of its own; the p99 is over all its pickups.` : ''} ${intro}`,
     '',
     `Machine: ${report.machine.cpus as string}, ${report.machine.memoryGb as number} GB. Load average (1, 5, 15 min) at the start of the run: ${(report.machine.loadAverageAtStart as number[]).join(', ')}; at its end: ${((report.machine.loadAverageAtEnd as number[] | undefined) ?? ['?']).join(', ')}.`,
     report.mode === 'quick' ? '\n**Quick mode: a smoke test; the numbers mean nothing.**\n' : '',
