@@ -4,6 +4,7 @@
  * status forms.
  */
 import { Client } from 'pg';
+import { generateSecretKey, hashSecretKey } from '../src/auth/secret-keys';
 import { api, Scanqueue, ZAP } from './support';
 
 /** scanqueue's data: the API key and applications over HTTP, agents over HTTP, tasks by SQL. */
@@ -38,6 +39,19 @@ export async function fixture(
     (r: { id: number }) => r.id,
   );
   return { sq, databaseUrl, db, appId: app.id, apiKeyId, agentKeys, agentIds };
+}
+
+/**
+ * `count` more agent keys, issued by the fixture's API key, inserted by SQL as
+ * requestScanAgentKey inserts them (row 7's thousands of agents would take minutes over HTTP).
+ */
+export async function seedAgentKeys(f: Fixture, count: number): Promise<string[]> {
+  const keys = Array.from({ length: count }, () => generateSecretKey());
+  await f.db.query(`INSERT INTO scan_agents (key_hash, api_key_id) SELECT unnest($1::text[]), $2`, [
+    keys.map(hashSecretKey),
+    f.apiKeyId,
+  ]);
+  return keys;
 }
 
 /**

@@ -7,14 +7,8 @@ import { Agent } from 'node:http';
 import autocannon from 'autocannon';
 import { Client, Pool } from 'pg';
 import PgBoss from 'pg-boss';
-import { EntityManager } from 'typeorm';
-import { generateSecretKey, hashSecretKey } from '../src/auth/secret-keys';
-import { EVERY_TEAM } from '../src/auth/team-scope';
-import { TaskTransitionsRepository } from '../src/tasks/task-transitions.repository';
 import { percentile, postForm, uploadZapReport, ZAP } from './support';
-
-/** The statements themselves: the repository holds no state. */
-const transitions = new TaskTransitionsRepository();
+import { pickup, PickupJob } from './waiting-agents';
 
 export interface ClaimResult {
   claims: number;
@@ -35,14 +29,14 @@ export type Job =
       seconds: number;
     }
   | {
-      kind: 'claim-pg';
+      kind: 'claim-minimal';
       databaseUrl: string;
-      /** The API key that issued the agent keys (an agent key works only with it). */
-      apiKeyId: number;
-      agentKeyHashes: string[];
+      /** One connection per agent id (the history row's actor). */
+      agentIds: number[];
       claims: number;
       seconds: number;
     }
+  | PickupJob
   | { kind: 'pgboss-setup'; databaseUrl: string; queue: string }
   | { kind: 'pgboss-seed'; databaseUrl: string; queue: string; depth: number }
   | {
@@ -109,14 +103,16 @@ async function runClaims(
   };
 }
 
-// One keep-alive pool per server, kept across jobs so that only the first trial pays the connects.
+// One keep-alive pool per server and agent count, kept across jobs so that only the first trial
+// pays the connects.
 const httpAgents = new Map<string, Agent>();
 
 function claimHttp(job: Extract<Job, { kind: 'claim-http' }>): Promise<ClaimResult> {
-  let agent = httpAgents.get(job.base);
+  const poolKey = `${job.base} ${job.agentKeys.length}`;
+  let agent = httpAgents.get(poolKey);
   if (!agent) {
     agent = new Agent({ keepAlive: true, maxSockets: job.agentKeys.length });
-    httpAgents.set(job.base, agent);
+    httpAgents.set(poolKey, agent);
   }
   const http = agent;
   const url = `${job.base}/tasks/requestTask`;
@@ -135,28 +131,37 @@ function claimHttp(job: Extract<Job, { kind: 'claim-http' }>): Promise<ClaimResu
   });
 }
 
-/** The ceiling: scanqueue's own claim statement (task-transitions.ts), one connection per agent. */
-async function claimPg(job: Extract<Job, { kind: 'claim-pg' }>): Promise<ClaimResult> {
-  const clients = job.agentKeyHashes.map(() => new Client({ connectionString: job.databaseUrl }));
+/**
+ * Issue 15's claim yardstick: the least a claim with history can be on scanqueue's tables, one
+ * statement (the oldest of the highest priority, as scanqueue's claim takes it; served by
+ * scan_queue_tasks_claimable_idx), sent as a pg named statement (prepared once per connection).
+ */
+const MINIMAL_CLAIM = {
+  name: 'bench_minimal_claim',
+  text: `WITH claimed AS (
+           UPDATE scan_queue_tasks SET status = 2, start_time = now(), scan_agent_id = $1
+           WHERE id = (SELECT id FROM scan_queue_tasks
+                       WHERE status = 1 AND active AND scanner = $2
+                       ORDER BY priority DESC, id
+                       LIMIT 1
+                       FOR UPDATE SKIP LOCKED)
+           RETURNING id
+         )
+         INSERT INTO scan_statuses (task_id, message, from_status, to_status, actor_type, actor_id)
+         SELECT id, $3, 1, 2, 'agent', $1 FROM claimed
+         RETURNING task_id`,
+};
+
+async function claimMinimal(job: Extract<Job, { kind: 'claim-minimal' }>): Promise<ClaimResult> {
+  const clients = job.agentIds.map(() => new Client({ connectionString: job.databaseUrl }));
   await Promise.all(clients.map((c) => c.connect()));
   try {
     return await runClaims(clients.length, job.claims, job.seconds, async (worker) => {
-      const client = clients[worker];
-      // claimNextTask only calls `query(sql, params)` and reads the rows.
-      const tx = {
-        query: async (sql: string, params: unknown[]) => (await client.query(sql, params)).rows,
-      } as unknown as EntityManager;
-      const secureTaskKey = generateSecretKey();
-      const claim = await transitions.claimNextTask(tx, {
-        apiKeyId: job.apiKeyId,
-        scope: EVERY_TEAM,
-        scanners: [{ displayName: ZAP, shortName: 'zap' }],
-        agentKeyHash: job.agentKeyHashes[worker],
-        secureKeyHash: hashSecretKey(secureTaskKey),
-        agentInfo: 'bench',
-        message: 'Assigning task to an agent with agentConfig:\nbench',
+      const { rowCount } = await clients[worker].query({
+        ...MINIMAL_CLAIM,
+        values: [job.agentIds[worker], ZAP, 'Assigning task to an agent with agentConfig:\nbench'],
       });
-      return claim.task !== undefined;
+      return rowCount === 1;
     });
   } finally {
     await Promise.all(clients.map((c) => c.end()));
@@ -248,8 +253,10 @@ async function run(job: Job): Promise<unknown> {
   switch (job.kind) {
     case 'claim-http':
       return claimHttp(job);
-    case 'claim-pg':
-      return claimPg(job);
+    case 'claim-minimal':
+      return claimMinimal(job);
+    case 'pickup':
+      return pickup(job);
     case 'pgboss-setup':
       return withBoss(job.databaseUrl, 1, true, async (boss) => {
         await boss.createQueue(job.queue);

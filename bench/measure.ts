@@ -29,9 +29,17 @@ export const P = QUICK
       claims: 200,
       claimSeconds: 1,
       statusSeconds: 1,
+      claimConcurrencies: [4, 8, 16],
       sizesMb: [1, 2],
       uploadRounds: 2,
       history: { queued: 2_000, finished: 20_000, small: 200, claims: 100, seconds: 1, rounds: 2 },
+      pickup: {
+        agents: 500,
+        waitSeconds: 4,
+        rounds: 2,
+        tasksPerRound: 10,
+        idleSeconds: 2,
+      },
     }
   : {
       warmUp: true,
@@ -40,6 +48,8 @@ export const P = QUICK
       claims: 5_000,
       claimSeconds: 10,
       statusSeconds: 8,
+      /** Rows 1-2: each claimer (scanqueue's agents, pg connections, pg-boss) at its best of these. */
+      claimConcurrencies: [4, 8, 16],
       sizesMb: [10, 100, 500],
       uploadRounds: 3,
       history: {
@@ -49,6 +59,14 @@ export const P = QUICK
         claims: 600,
         seconds: 8,
         rounds: 5,
+      },
+      /** Row 7: agents long-polling (POLL_WAIT_MAX_SECONDS's default wait), tasks, idle windows. */
+      pickup: {
+        agents: 10_000,
+        waitSeconds: 30,
+        rounds: 4,
+        tasksPerRound: 50,
+        idleSeconds: 10,
       },
     };
 

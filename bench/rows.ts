@@ -4,8 +4,14 @@
  */
 import { readdir, rm } from 'node:fs/promises';
 import * as path from 'node:path';
-import { hashSecretKey } from '../src/auth/secret-keys';
-import { Fixture, resetQueue, seedHistory, seedQueued, statusBodies } from './fixture';
+import {
+  Fixture,
+  resetQueue,
+  seedAgentKeys,
+  seedHistory,
+  seedQueued,
+  statusBodies,
+} from './fixture';
 import type { ClaimResult, Job } from './loadgen';
 import {
   AGENTS,
@@ -17,9 +23,11 @@ import {
   Members,
   P,
   summarize,
+  Summary,
   Trial,
 } from './measure';
-import { api, rssKb, sleep, UploadResult } from './support';
+import { api, median, percentile, rssKb, sleep, UploadResult } from './support';
+import type { PickupResult } from './waiting-agents';
 
 /** A scanqueue under test: this build, or the `--baseline` checkout's. */
 export interface Side {
@@ -90,24 +98,23 @@ const ratePick = {
   p99Ms: (r: Rate) => r.p99Ms,
 };
 
-/** Row 1's and row 2's yardsticks: the claim SQL straight through pg, and pg-boss. */
-function claimYardsticks(f: Fixture, bossUrl: string): Members<ClaimResult> {
+/** Rows 1-2's members at `n` concurrent claimers: the minimal claim through pg, and pg-boss. */
+function claimYardsticks(f: Fixture, bossUrl: string, n: number): Members<ClaimResult> {
   return {
-    'pg ceiling': async () => {
+    [`minimal claim ×${n}`]: async () => {
       await resetQueue(f, P.depth);
       const job: Job = {
-        kind: 'claim-pg',
+        kind: 'claim-minimal',
         databaseUrl: f.databaseUrl,
-        apiKeyId: f.apiKeyId,
-        agentKeyHashes: f.agentKeys.map(hashSecretKey),
+        agentIds: f.agentIds.slice(0, n),
         claims: P.claims,
         seconds: P.claimSeconds,
       };
       const t = await measured(null, () => loadgen.run<ClaimResult>(job));
-      checkClaims(t.result, 'pg ceiling');
+      checkClaims(t.result, 'minimal claim');
       return t;
     },
-    'pg-boss': async () => {
+    [`pg-boss ×${n}`]: async () => {
       await loadgen.run({
         kind: 'pgboss-seed',
         databaseUrl: bossUrl,
@@ -119,7 +126,7 @@ function claimYardsticks(f: Fixture, bossUrl: string): Members<ClaimResult> {
           kind: 'claim-pgboss',
           databaseUrl: bossUrl,
           queue: 'scans',
-          connections: AGENTS,
+          connections: n,
           claims: P.claims,
           seconds: P.claimSeconds,
         }),
@@ -130,38 +137,65 @@ function claimYardsticks(f: Fixture, bossUrl: string): Members<ClaimResult> {
   };
 }
 
+/** The member (`${claimer} ×n`, per side with --baseline) of each claimer with the most claims/s. */
+function bestOf(summaries: Record<string, Summary>): Record<string, string> {
+  const best: Record<string, string> = {};
+  for (const [member, s] of Object.entries(summaries)) {
+    const claimer = member.replace(/ ×\d+/, '');
+    if (!(claimer in best) || s.perSecond > summaries[best[claimer]].perSecond)
+      best[claimer] = member;
+  }
+  return best;
+}
+
+/**
+ * Rows 1-2: scanqueue's agents over HTTP, the minimal claim + history (prepared) and pg-boss, each
+ * at 4, 8 and 16 concurrent claimers, all alternated; each claimer's figure is its best
+ * concurrency's median (`best`).
+ */
 export async function claimRows(sides: Side[], bossUrl: string | null) {
-  log(`rows 1-2: claims, ${AGENTS} agents, ${P.depth}-deep queue`);
+  const ns = P.claimConcurrencies;
+  log(`rows 1-2: claims at ${ns.join('/')} concurrent claimers, ${P.depth}-deep queue`);
   if (bossUrl !== null) {
     await loadgen.run({ kind: 'pgboss-setup', databaseUrl: bossUrl, queue: 'scans' });
   }
-  const trials = await alternate<ClaimResult>(P.rounds, {
-    ...perSide(sides, 'scanqueue', async ({ f }) => {
-      await resetQueue(f, P.depth);
-      const t = await measured(f.sq.pid, () =>
-        loadgen.run<ClaimResult>(claimHttp(f, P.claims, P.claimSeconds)),
-      );
-      checkClaims(t.result, 'scanqueue');
-      return t;
-    }),
-    ...(bossUrl === null ? {} : claimYardsticks(sides[0].f, bossUrl)),
-  });
-  return { summaries: summarize(trials, ratePick), trials };
+  const members: Members<ClaimResult> = {};
+  for (const n of ns) {
+    Object.assign(
+      members,
+      perSide(sides, `scanqueue ×${n}`, async ({ f }) => {
+        await resetQueue(f, P.depth);
+        const job = {
+          ...claimHttp(f, P.claims, P.claimSeconds),
+          agentKeys: f.agentKeys.slice(0, n),
+        };
+        const t = await measured(f.sq.pid, () => loadgen.run<ClaimResult>(job));
+        checkClaims(t.result, 'scanqueue');
+        return t;
+      }),
+      bossUrl === null ? {} : claimYardsticks(sides[0].f, bossUrl, n),
+    );
+  }
+  const trials = await alternate<ClaimResult>(P.rounds, members);
+  const summaries = summarize(trials, ratePick);
+  return { summaries, best: bestOf(summaries), trials };
 }
+
+/** Rows 3 and 6: autocannon, AGENTS connections, rotating over `bodies`. */
+const cannon = (url: string, headers: Record<string, string>, pid: number, bodies: string[]) =>
+  measured(pid, () =>
+    loadgen.run<Rate>({
+      kind: 'autocannon',
+      url,
+      headers,
+      bodies,
+      connections: AGENTS,
+      seconds: P.statusSeconds,
+    }),
+  );
 
 export async function statusRow(sides: Side[], yardstick: Yardstick | null) {
   log(`row 3: taskStatusUpdate, autocannon ${AGENTS} connections × ${P.statusSeconds} s`);
-  const cannon = (url: string, headers: Record<string, string>, pid: number, bodies: string[]) =>
-    measured(pid, () =>
-      loadgen.run<Rate>({
-        kind: 'autocannon',
-        url,
-        headers,
-        bodies,
-        connections: AGENTS,
-        seconds: P.statusSeconds,
-      }),
-    );
   // One claimed task per agent on each server; requests rotate over them.
   const bodies = new Map<Side, string[]>();
   for (const side of sides) {
@@ -307,4 +341,91 @@ export async function historyRow(sides: Side[]) {
     }),
   });
   return { seedSeconds, summaries: summarize(trials, ratePick), trials };
+}
+
+/**
+ * Row 6: requestTask of known agents with nothing queued (answered at once: no wait asked), against
+ * bare Fastify answering a constant JSON; same load generator, connections and forms.
+ */
+export async function emptyPollRow(sides: Side[], yardstick: Yardstick | null) {
+  log(`row 6: empty polls, autocannon ${AGENTS} connections × ${P.statusSeconds} s`);
+  const forms = (f: Fixture) =>
+    f.agentKeys.map((scanAgentSecureKey) =>
+      new URLSearchParams({ scanners: 'zap', agentConfig: 'bench', scanAgentSecureKey }).toString(),
+    );
+  for (const { f } of sides) {
+    await resetQueue(f, 0);
+    // Every answer of the trials must be this one (autocannon only counts 2xx).
+    const res = await fetch(`${f.sq.base}/tasks/requestTask`, {
+      method: 'POST',
+      headers: { authorization: `APIKEY ${f.sq.key}` },
+      body: new URLSearchParams(forms(f)[0]),
+    });
+    const text = await res.text();
+    if (res.status !== 200 || !text.includes('No task found.'))
+      throw new Error(`empty poll: ${res.status} ${text.slice(0, 200)}`);
+  }
+  const trials = await alternate<Rate>(P.rounds, {
+    ...perSide(sides, 'scanqueue', ({ f }) =>
+      cannon(
+        `${f.sq.base}/tasks/requestTask`,
+        { authorization: `APIKEY ${f.sq.key}` },
+        f.sq.pid,
+        forms(f),
+      ),
+    ),
+    ...(yardstick === null
+      ? {}
+      : {
+          'bare fastify, constant JSON': () =>
+            cannon(`${yardstick.base}/empty-poll`, {}, yardstick.pid, forms(sides[0].f)),
+        }),
+  });
+  return { summaries: summarize(trials, ratePick), trials };
+}
+
+/**
+ * Row 7 on a server of its own (`f`, nothing queued): P.pickup.agents agents long-poll it; tasks
+ * queued one at a time, each timed to the answer of the agent it woke; the server's CPU while they
+ * all wait and nothing is queued. Absolute targets, no yardstick: one measurement, its rounds
+ * inside the load generator's job.
+ */
+export async function pickupRow(f: Fixture) {
+  const { agents, ...timing } = P.pickup;
+  log(`row 7: pickup, ${agents} agents long-polling (waitSeconds ${timing.waitSeconds}) over HTTP`);
+  await resetQueue(f, 0);
+  const agentKeys = await seedAgentKeys(f, agents);
+  let measurement: PickupResult;
+  try {
+    measurement = await loadgen.run<PickupResult>({
+      kind: 'pickup',
+      base: f.sq.base,
+      apiKey: f.sq.key,
+      applicationId: f.appId,
+      agentKeys,
+      serverPid: f.sq.pid,
+      ...timing,
+    });
+  } catch (error) {
+    // An overloaded server may lose a pickup: the report says so instead of losing every row.
+    log(`  row 7 failed: ${String(error)}`);
+    return { error: String(error).split('\n')[0] };
+  }
+  const { answers, ...result } = measurement;
+  // The same pickups timed from each task's created_at (its queue time in the database) instead.
+  const { rows } = await f.db.query<{ id: number; queued: number }>(
+    `SELECT id, extract(epoch FROM created_at) * 1000 AS queued FROM scan_queue_tasks WHERE id = ANY($1)`,
+    [answers.map((a) => a.taskId)],
+  );
+  const queuedAt = new Map(rows.map((r) => [r.id, Number(r.queued)]));
+  const sinceQueued = answers.map((a) => a.atEpochMs - (queuedAt.get(a.taskId) as number));
+  sinceQueued.sort((a, b) => a - b);
+  const fromCreatedAtMs = {
+    p50: +median(sinceQueued).toFixed(2),
+    p99: +percentile(sinceQueued, 99).toFixed(2),
+    max: +sinceQueued[sinceQueued.length - 1].toFixed(2),
+  };
+  const row = { ...result, fromCreatedAtMs };
+  log(`  ${JSON.stringify(row)}`);
+  return row;
 }

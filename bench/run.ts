@@ -18,7 +18,16 @@ import * as path from 'node:path';
 import { fixture } from './fixture';
 import { AGENTS, BASELINE, loadgen, log, ONLY_ROWS, P, QUICK, runs } from './measure';
 import { BenchRows, commitOf, machine, versions, writeCompareReport, writeReport } from './report';
-import { claimRows, historyRow, Side, statusRow, uploadRow, Yardstick } from './rows';
+import {
+  claimRows,
+  emptyPollRow,
+  historyRow,
+  pickupRow,
+  Side,
+  statusRow,
+  uploadRow,
+  Yardstick,
+} from './rows';
 import { freePort, ROOT, startDatabase, startScanqueue, stopChild, waitForHttp } from './support';
 
 function startYardstick(
@@ -98,11 +107,21 @@ async function main(): Promise<void> {
         side.big = await serve(side.root, `history_${side.label.replace(' ', '_')}`);
       rows.history = await historyRow(sides);
     }
+    if (runs(6)) rows.emptyPoll = await emptyPollRow(sides, yardstick);
+    // Row 7 has targets, not a pair: this build only, on a server of its own.
+    if (runs(7) && BASELINE === undefined) {
+      const own = await serve(ROOT, 'pickup');
+      rows.pickup = await pickupRow(own);
+      await own.sq.stop();
+    }
 
     const report = {
       mode,
       date: new Date().toISOString(),
-      machine: await machine(sides[0].f.db, database.embedded, loadAverageAtStart),
+      machine: {
+        ...(await machine(sides[0].f.db, database.embedded, loadAverageAtStart)),
+        loadAverageAtEnd: loadavg().map((l) => +l.toFixed(2)),
+      },
       versions:
         BASELINE === undefined
           ? versions(ROOT)

@@ -7,7 +7,7 @@ import { ChildProcess, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
-import { Agent, request } from 'node:http';
+import { Agent, IncomingHttpHeaders, request } from 'node:http';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
@@ -126,13 +126,13 @@ export async function uploadZapReport(
   return { ...response, bytes, seconds: Number(process.hrtime.bigint() - started) / 1e9 };
 }
 
-/** A small form POST over a keep-alive agent; resolves with the status and the body text. */
+/** A small form POST over a keep-alive agent; resolves with the status, headers and body text. */
 export function postForm(
   agent: Agent,
   url: string,
   headers: Record<string, string>,
   body: string,
-): Promise<{ status: number; text: string }> {
+): Promise<{ status: number; headers: IncomingHttpHeaders; text: string }> {
   return new Promise((resolve, reject) => {
     const req = request(url, {
       agent,
@@ -147,7 +147,7 @@ export function postForm(
       let text = '';
       res.setEncoding('utf8');
       res.on('data', (c: string) => (text += c));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, text }));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, text }));
     });
     req.on('error', reject);
     req.end(body);

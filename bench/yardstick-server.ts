@@ -2,7 +2,8 @@
  * The yardsticks: a bare Fastify server (no Nest, no auth, no validation) run as its own process
  * by bench/run.ts. POST /status does taskStatusUpdate's single statement (task-transitions.ts) through
  * a `pg` pool the size of scanqueue's; POST /upload pipes a multipart file part to disk; POST
- * /upload-durable also hashes it (SHA-256) and fsyncs the file, as any upload that keeps a file must.
+ * /upload-durable also hashes it (SHA-256) and fsyncs the file, as any upload that keeps a file must;
+ * POST /empty-poll answers a constant JSON (what requestTask answers when nothing is queued).
  * Env: PORT, DATABASE_URL, UPLOAD_DIR.
  */
 import fastifyMultipart from '@fastify/multipart';
@@ -19,6 +20,8 @@ import { EntityManager } from 'typeorm';
 import { hashSecretKey } from '../src/auth/secret-keys';
 import { EVERY_TEAM } from '../src/auth/team-scope';
 import { TaskTransitionsRepository } from '../src/tasks/task-transitions.repository';
+
+const NO_TASK_FOUND = { message: 'No task found.', success: false, responseCode: -1, object: null };
 
 /** The statements themselves: the repository holds no state. */
 const transitions = new TaskTransitionsRepository();
@@ -39,6 +42,9 @@ async function main(): Promise<void> {
   await app.register(fastifyMultipart, { limits: { fileSize: 2 ** 40, files: 1 } });
 
   app.get('/health', async () => ({ status: 'ok' }));
+
+  // Row 6's yardstick: the form parsed, a constant answer (requestTask's "No task found.").
+  app.post('/empty-poll', async () => NO_TASK_FOUND);
 
   app.post('/status', async (request, reply) => {
     const form = request.body as Record<string, string>;

@@ -460,10 +460,12 @@ describe('the metric names of the queries', () => {
         }
       }
       expect(unknown).toEqual([]);
-      // The panels the issue asks for: queue depth and age, pickup latency, claims, uploads,
-      // imports, HTTP, the reaper.
+      // The panels the issue asks for: queue depth and age, pickup latency, claims, waiting
+      // agents, agents online (and its alert), uploads, imports, HTTP, the reaper.
       for (const name of [
         'scanqueue_queue_depth',
+        'scanqueue_poll_waiters',
+        'scanqueue_agents_online',
         'scanqueue_queue_oldest_age_seconds',
         'scanqueue_pickup_latency_seconds_bucket',
         'scanqueue_claim_duration_seconds_count',
