@@ -35,6 +35,8 @@ class WorkerSession implements ScanXmlCheckSession {
   /** Bytes copied for the worker and not posted yet (at most BATCH_BYTES). */
   private batch: Uint8Array<ArrayBuffer> | undefined;
   private batchFill = 0;
+  /** Batches the worker has checked and handed back, reused rather than allocated again. */
+  private readonly spares: ArrayBuffer[] = [];
   private postedAny = false;
   private failure: Error | undefined;
   private drained: Waiter | undefined;
@@ -49,8 +51,8 @@ class WorkerSession implements ScanXmlCheckSession {
   write(chunk: Buffer): void | Promise<void> {
     if (this.failure) throw this.failure;
     // A copy goes to the worker (transferred, not cloned again): the original goes on to storage.
-    for (let offset = 0; offset < chunk.byteLength; ) {
-      this.batch ??= new Uint8Array(BATCH_BYTES);
+    for (let offset = 0; offset < chunk.byteLength;) {
+      this.batch ??= new Uint8Array(this.spares.pop() ?? new ArrayBuffer(BATCH_BYTES));
       const taken = Math.min(BATCH_BYTES - this.batchFill, chunk.byteLength - offset);
       this.batch.set(chunk.subarray(offset, offset + taken), this.batchFill);
       this.batchFill += taken;
@@ -78,6 +80,7 @@ class WorkerSession implements ScanXmlCheckSession {
   handle(reply: CheckReply): void {
     if ('acked' in reply) {
       this.inFlight -= reply.acked;
+      if (!this.closed) this.spares.push(reply.buffer);
       if (this.drained && this.inFlight <= MAX_IN_FLIGHT_BYTES / 2) {
         this.drained.resolve();
         this.drained = undefined;
@@ -115,6 +118,7 @@ class WorkerSession implements ScanXmlCheckSession {
   private close(): void {
     this.closed = true;
     this.batch = undefined;
+    this.spares.length = 0;
     this.worker.sessions.delete(this.id);
   }
 }
