@@ -3,6 +3,8 @@
  * report overlaps with receiving and storing it and never stalls the event loop for other requests.
  * Each upload is a session on the least busy worker; at most MAX_IN_FLIGHT_BYTES of it wait in a
  * worker's queue (backpressure to the request), so memory stays flat whatever the file size.
+ * The bytes go over in batches of BATCH_BYTES, not one message per socket read (~64 KiB): the
+ * worker is what limits an upload's speed, and each message and its acknowledgement cost it time.
  */
 import { Inject, Injectable, Logger, OnApplicationShutdown } from '@nestjs/common';
 import * as path from 'node:path';
@@ -19,6 +21,8 @@ import type { CheckReply, CheckRequest } from './scan-xml-check.worker';
 
 /** Bytes of one upload posted to its worker and not yet checked before the request is paused. */
 const MAX_IN_FLIGHT_BYTES = 4 * 1024 * 1024;
+/** Bytes gathered (copied) before they are posted to the worker in one message. */
+const BATCH_BYTES = 512 * 1024;
 
 interface Waiter {
   resolve(): void;
@@ -28,6 +32,12 @@ interface Waiter {
 class WorkerSession implements ScanXmlCheckSession {
   onFailure?: (error: Error) => void;
   private inFlight = 0;
+  /** Bytes copied for the worker and not posted yet (at most BATCH_BYTES). */
+  private batch: Uint8Array<ArrayBuffer> | undefined;
+  private batchFill = 0;
+  /** Batches the worker has checked and handed back, reused rather than allocated again. */
+  private readonly spares: ArrayBuffer[] = [];
+  private postedAny = false;
   private failure: Error | undefined;
   private drained: Waiter | undefined;
   private finished: { resolve(scanner: ScannerType): void; reject(error: Error): void } | undefined;
@@ -41,15 +51,22 @@ class WorkerSession implements ScanXmlCheckSession {
   write(chunk: Buffer): void | Promise<void> {
     if (this.failure) throw this.failure;
     // A copy goes to the worker (transferred, not cloned again): the original goes on to storage.
-    const copy = new Uint8Array(chunk);
-    this.inFlight += copy.byteLength;
-    this.worker.post({ id: this.id, chunk: copy }, [copy.buffer]);
+    for (let offset = 0; offset < chunk.byteLength;) {
+      this.batch ??= new Uint8Array(this.spares.pop() ?? new ArrayBuffer(BATCH_BYTES));
+      const taken = Math.min(BATCH_BYTES - this.batchFill, chunk.byteLength - offset);
+      this.batch.set(chunk.subarray(offset, offset + taken), this.batchFill);
+      this.batchFill += taken;
+      offset += taken;
+      // The first bytes go at once: most refusals (a DOCTYPE, another scanner's root) are there.
+      if (this.batchFill === BATCH_BYTES || !this.postedAny) this.postBatch();
+    }
     if (this.inFlight <= MAX_IN_FLIGHT_BYTES) return;
     return new Promise((resolve, reject) => (this.drained = { resolve, reject }));
   }
 
   end(): Promise<ScannerType> {
     if (this.failure) return Promise.reject(this.failure);
+    this.postBatch();
     this.worker.post({ id: this.id, end: true });
     return new Promise((resolve, reject) => (this.finished = { resolve, reject }));
   }
@@ -63,6 +80,7 @@ class WorkerSession implements ScanXmlCheckSession {
   handle(reply: CheckReply): void {
     if ('acked' in reply) {
       this.inFlight -= reply.acked;
+      if (!this.closed) this.spares.push(reply.buffer);
       if (this.drained && this.inFlight <= MAX_IN_FLIGHT_BYTES / 2) {
         this.drained.resolve();
         this.drained = undefined;
@@ -86,8 +104,21 @@ class WorkerSession implements ScanXmlCheckSession {
     else this.onFailure?.(error);
   }
 
+  private postBatch(): void {
+    const batch = this.batch;
+    if (batch === undefined || this.batchFill === 0) return;
+    const bytes = batch.subarray(0, this.batchFill);
+    this.batch = undefined;
+    this.batchFill = 0;
+    this.postedAny = true;
+    this.inFlight += bytes.byteLength;
+    this.worker.post({ id: this.id, chunk: bytes }, [batch.buffer]);
+  }
+
   private close(): void {
     this.closed = true;
+    this.batch = undefined;
+    this.spares.length = 0;
     this.worker.sessions.delete(this.id);
   }
 }

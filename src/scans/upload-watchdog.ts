@@ -6,16 +6,13 @@ import { RequestTimedOut } from '../rest/rest-error';
  * pipeline ends with a 408 instead of holding a temp file and a connection for ever.
  */
 export function failWhenIdle(stream: Readable, idleMs: number): () => void {
-  let timer: NodeJS.Timeout;
-  const arm = () => {
-    clearTimeout(timer);
-    timer = setTimeout(
-      () =>
-        stream.destroy(new RequestTimedOut(`The upload stalled: no data for ${idleMs / 1000} s.`)),
-      idleMs,
-    );
-  };
-  arm();
+  const timer = setTimeout(
+    () =>
+      stream.destroy(new RequestTimedOut(`The upload stalled: no data for ${idleMs / 1000} s.`)),
+    idleMs,
+  );
+  // Each chunk restarts the same timer (refresh), rather than a new timer per chunk.
+  const arm = () => void timer.refresh();
   stream.on('data', arm);
   const disarm = () => {
     clearTimeout(timer);

@@ -25,6 +25,8 @@ import {
 
 /** Temp folder under the root; dot-named so no key (whose segments never start with '.') reaches it. */
 const INCOMING = '.incoming';
+/** Bytes an upload's temp file stream queues before the request is paused (backpressure). */
+const WRITE_BUFFER_BYTES = 1024 * 1024;
 /** Another instance's temp file untouched this long belongs to an upload that is dead. */
 const ABANDONED_AFTER_MS = 3600_000;
 
@@ -67,7 +69,13 @@ export class LocalFolderScanStorage extends ScanStorage {
     const tempPath = path.join(this.incomingDir, `${this.instanceId}.${id}.part`);
     const key = `${monthFolder(new Date())}/${this.instanceId}.${id}-${sanitizeKeyHint(keyHint)}`;
     // flush: the stream fsyncs the file before closing it, so a committed file is durable.
-    const stream = createWriteStream(tempPath, { flags: 'wx', flush: true });
+    // highWaterMark: chunks that arrive while a write is under way go out together in one writev,
+    // instead of one write (and one thread-pool round trip) per ~64 KiB socket read.
+    const stream = createWriteStream(tempPath, {
+      flags: 'wx',
+      flush: true,
+      highWaterMark: WRITE_BUFFER_BYTES,
+    });
     return new LocalUpload(stream, tempPath, path.join(this.rootDir, key), key);
   }
 
