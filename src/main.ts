@@ -9,7 +9,9 @@ async function main(): Promise<void> {
   const config = loadAppConfig();
   const app = await createApp(config);
   const logger = new Logger('scanqueue');
-  await app.listen({ port: config.PORT, host: config.HOST });
+  // A fleet of long-polling agents reconnects in bursts: Node's default backlog (511) overflows
+  // and resets them. The kernel still caps it at net.core.somaxconn.
+  await app.listen({ port: config.PORT, host: config.HOST, backlog: 4096 });
   if (config.NATS_URL) connectServiceMessages(app, config);
   logger.log(
     `Listening on http://${config.HOST}:${config.PORT}${config.CONTEXT_PATH} (docs: ${config.CONTEXT_PATH}/docs)`,
