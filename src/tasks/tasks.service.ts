@@ -105,7 +105,7 @@ export class TasksService {
   ): Promise<ThreadFixTaskJson> {
     const scanner = resolveScanner(params.scannerType);
     if (!scanner) throw badScannerType(params.scannerType);
-    return this.dataSource.transaction(async (tx) => {
+    const queued = await this.dataSource.transaction(async (tx) => {
       const task = await this.queueTask(tx, {
         scope: caller,
         applicationId: params.applicationId,
@@ -124,6 +124,10 @@ export class TasksService {
       });
       return toThreadFixTask(await this.tasks.loadView(tx, task, SHOWN));
     });
+    // Committed: a poll this caller sends next must not hear a "nothing queued" its NOTIFY has
+    // yet to clear (that comes within milliseconds, and wakes the waiter).
+    this.wakeups.queuedHere(scanner.displayName);
+    return queued;
   }
 
   /**

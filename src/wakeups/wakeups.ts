@@ -132,6 +132,14 @@ export class Wakeups {
     else for (const scanner of scanners) this.waiters.wakeOne(scanner);
   }
 
+  /**
+   * This instance committed a QUEUED task of `scanner`: its marks go now, before the NOTIFY (which
+   * wakes a waiter) arrives, so the caller's next poll here cannot be answered from a stale mark.
+   */
+  queuedHere(scanner: string): void {
+    this.empty.notified(scanner);
+  }
+
   /** Acts as a notification for `scanner` at `at` (a delayed task becomes claimable). */
   wakeAt(scanner: string, at: number): void {
     const delay = at - Date.now();
