@@ -202,7 +202,7 @@ describe('cheap empty polls', () => {
     expect((await poll(a, orphan, 'zap', a.adminKey)).status).toBe(403);
   });
 
-  it("a paused agent gets nothing and marks nothing empty; a resume on the other instance works at once", async () => {
+  it('a paused agent gets nothing and marks nothing empty; a resume on the other instance works at once', async () => {
     const paused = await givenAgentKey(a);
     const running = await givenAgentKey(a);
     expect(taskOf(await poll(a, paused))).toBeUndefined();

@@ -54,7 +54,10 @@ export interface Claim {
 }
 
 /** What a claim answers of its task: the agent's Task payload's, the pickup metric's. */
-export type ClaimedTask = Pick<TaskRow, 'id' | 'scanner' | 'target_url' | 'created_at' | 'start_time'>;
+export type ClaimedTask = Pick<
+  TaskRow,
+  'id' | 'scanner' | 'target_url' | 'created_at' | 'start_time'
+>;
 
 export interface ClaimResult {
   /** The agent the key belongs to; null when the key is unknown or revoked (nothing was claimed). */
