@@ -7,7 +7,7 @@
  */
 import { Injectable } from '@nestjs/common';
 import { EntityManager } from 'typeorm';
-import { queryPrepared } from '../database/prepared-statements';
+import { queryPrepared } from '../sql/prepared-statements';
 import { TeamScope, teamScopeParam } from '../auth/team-scope';
 import { applicationInScopeSql } from '../auth/team-scope.repository';
 import { agentPausedSql, agentUsableSql } from '../scan-agents/scan-agents.repository';
