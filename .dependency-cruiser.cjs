@@ -41,6 +41,7 @@ const INFRASTRUCTURE = [
   'rest',
   'errors',
   'wakeups',
+  'sql',
 ];
 const SHELL = ['edge', 'health', 'threadfix-admin', 'openapi'];
 

@@ -32,6 +32,8 @@ export class ApiKeysService implements OnApplicationBootstrap {
    */
   private readonly recentlyAuthenticated: TtlCache<string, AuthenticatedCaller>;
   private readonly recentlyRevoked: TtlCache<string, true>;
+  /** Told of every revocation in this process (the agent keys' cache, scan-agents). */
+  private readonly revokedListeners: ((apiKeyId: number) => void)[] = [];
 
   constructor(
     private readonly repository: ApiKeysRepository,
@@ -43,6 +45,11 @@ export class ApiKeysService implements OnApplicationBootstrap {
 
   async onApplicationBootstrap(): Promise<void> {
     if (this.config.BOOTSTRAP_API_KEY) await this.ensureBootstrapKey(this.config.BOOTSTRAP_API_KEY);
+  }
+
+  /** `listener` hears the id of every key revoked in this process, after the revocation commits. */
+  onRevoked(listener: (apiKeyId: number) => void): void {
+    this.revokedListeners.push(listener);
   }
 
   /** Creates the admin key from BOOTSTRAP_API_KEY once; a revoked one stays revoked. */
@@ -109,6 +116,7 @@ export class ApiKeysService implements OnApplicationBootstrap {
     this.recentlyAuthenticated.delete(key.keyHash);
     // A lookup that read the key just before the revocation committed must not cache it again.
     this.recentlyRevoked.set(key.keyHash, true);
+    for (const listener of this.revokedListeners) listener(key.id);
     return key;
   }
 

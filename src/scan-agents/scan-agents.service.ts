@@ -7,17 +7,21 @@
 import { Injectable } from '@nestjs/common';
 import { EntityManager } from 'typeorm';
 import { AuthenticationFailed, BadRestParameter, Forbidden, NotFound } from '../rest/rest-error';
-import { UNKNOWN_API_KEY } from '../auth/api-keys.service';
+import { ApiKeysService, UNKNOWN_API_KEY } from '../auth/api-keys.service';
 import { generateSecretKey, hashSecretKey, secretKeyMatches } from '../auth/secret-keys';
 import { AuthenticatedCaller } from '../auth/authenticated-caller';
 import { TeamScope } from '../auth/team-scope';
 import { UsageThrottle } from '../auth/usage-throttle';
 import { AppConfig } from '../config/app-config';
+import { AgentKeyCache, KnownAgent } from './agent-key-cache';
 import { FleetMetrics } from './fleet-metrics';
 import { AgentRow, FleetAgentRow, ScanAgentsRepository } from './scan-agents.repository';
 
 export const MISSING_AGENT_KEY = 'No secure scan agent key found error.';
 export const UNKNOWN_AGENT_KEY = 'Secure scan agent key was not recognized.';
+
+/** Agent keys one instance remembers (agent-key-cache.ts); beyond, the least recently used go. */
+const MAX_KNOWN_AGENT_KEYS = 20_000;
 
 /** A pause or resume: the agent after it, and whether it changed (false: it already was). */
 export interface AgentPauseResult {
@@ -29,13 +33,34 @@ export interface AgentPauseResult {
 @Injectable()
 export class ScanAgentsService {
   private readonly seen: UsageThrottle;
+  private readonly knownKeys: AgentKeyCache;
 
   constructor(
     private readonly repository: ScanAgentsRepository,
     private readonly config: AppConfig,
     private readonly metrics: FleetMetrics,
+    apiKeys: ApiKeysService,
   ) {
     this.seen = new UsageThrottle(config.agentSeenWriteSeconds * 1000);
+    this.knownKeys = new AgentKeyCache(config.API_KEY_CACHE_SECONDS * 1000, MAX_KNOWN_AGENT_KEYS);
+    // Revoking an API key revokes its agents (in its transaction): none stays known here.
+    apiKeys.onRevoked((apiKeyId) => this.knownKeys.forget((agent) => agent.apiKeyId === apiKeyId));
+  }
+
+  /**
+   * The agent of a key hash a recent claim on this instance confirmed, without asking the database
+   * (undefined: not known, ask). Presented with an API key other than its issuer's it is refused
+   * as the claim refuses it: 403, one answer for unknown, revoked and foreign keys.
+   */
+  knownAgent(keyHash: string, apiKeyId: number): KnownAgent | undefined {
+    const agent = this.knownKeys.get(keyHash);
+    if (agent && agent.apiKeyId !== apiKeyId) throw new Forbidden(UNKNOWN_AGENT_KEY);
+    return agent;
+  }
+
+  /** A claim confirmed this agent key (issued by `apiKeyId`, not revoked). */
+  rememberAgent(keyHash: string, agent: KnownAgent): void {
+    this.knownKeys.set(keyHash, agent);
   }
 
   /**
@@ -94,6 +119,7 @@ export class ScanAgentsService {
   /** Revokes an agent the scope may see; one it may not answers as a missing one. */
   async revoke(id: number, scope: TeamScope): Promise<FleetAgentRow> {
     if (!(await this.repository.revokeInScope(id, scope))) throw agentNotFound(id);
+    this.knownKeys.forget((agent) => agent.agentId === id);
     return this.inScope(id, scope);
   }
 
@@ -108,6 +134,7 @@ export class ScanAgentsService {
   ): Promise<AgentPauseResult> {
     const outcome = await this.repository.setPausedInScope(id, caller, paused, caller.apiKeyId);
     if (!outcome.found) throw agentNotFound(id);
+    this.knownKeys.forget((agent) => agent.agentId === id);
     if (outcome.changed) this.metrics.actionTaken('agent', paused);
     const verb = paused ? 'paused' : 'resumed';
     return {

@@ -133,7 +133,7 @@ export class AgentTaskJson implements AgentTask {
 }
 
 export function toAgentTask(
-  task: TaskRow,
+  task: Pick<TaskRow, 'id' | 'scanner'>,
   targetUrl: string,
   configFile: Buffer | null,
   keys: PresentedKeys,

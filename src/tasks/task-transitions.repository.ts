@@ -7,6 +7,7 @@
  */
 import { Injectable } from '@nestjs/common';
 import { EntityManager } from 'typeorm';
+import { queryPrepared } from '../sql/prepared-statements';
 import { TeamScope, teamScopeParam } from '../auth/team-scope';
 import { applicationInScopeSql } from '../auth/team-scope.repository';
 import { agentPausedSql, agentUsableSql } from '../scan-agents/scan-agents.repository';
@@ -52,10 +53,18 @@ export interface Claim {
   message: string;
 }
 
+/** What a claim answers of its task: the agent's Task payload's, the pickup metric's. */
+export type ClaimedTask = Pick<
+  TaskRow,
+  'id' | 'scanner' | 'target_url' | 'created_at' | 'start_time'
+>;
+
 export interface ClaimResult {
   /** The agent the key belongs to; null when the key is unknown or revoked (nothing was claimed). */
   agentId: number | null;
-  task?: TaskRow;
+  /** The agent is paused: it claimed nothing, whatever is queued. */
+  agentPaused: boolean;
+  task?: ClaimedTask;
   applicationUrl: string | null;
   /** The config file the agent gets: the task's own, else the application's for the scanner. */
   configFile: Buffer | null;
@@ -72,6 +81,71 @@ export interface AgentStatusMessage {
   scope: TeamScope;
   /** STATUS_MESSAGES_PER_TASK: a task that has this many takes no more. */
   maxMessages: number;
+}
+
+/** The task's columns its event reads (taskOutboxInsert), with the history row's and the claim's. */
+const TASK_EVENT_COLUMNS = `t.id, t.application_id, t.scanner, t.status, t.scan_agent_id, t.timeout_seconds,
+  t.target_url, t.created_at, t.start_time, t.end_time, t.timeout_time, t.priority, t.attempt,
+  t.retry_limit, t.retry_of_task_id, t.not_before, t.scan_config_id`;
+
+/**
+ * The claim (claimNextTask), a prepared statement: planned once per connection. Its result columns
+ * are listed, never `t.*`: a prepared statement whose result type changes fails (a migration adding
+ * a column while instances run).
+ */
+const CLAIM_NEXT_TASK_SQL = `WITH agent AS (
+    SELECT a.id,
+      ${agentPausedSql('a')} AS paused
+    FROM scan_agents a WHERE a.key_hash = $1 AND ${agentUsableSql('$7')}
+  ), next AS (
+    -- The team predicate filters candidates in the index's order (the planner hashes the
+    -- teams' applications): the index still serves the claim (EXPLAIN in docs/security.md).
+    SELECT id FROM scan_queue_tasks
+    WHERE status = ${QUEUED} AND active AND scanner = ANY($2::text[]) AND EXISTS (SELECT 1 FROM agent)
+      AND ${applicationInScopeSql('$8', 'scan_queue_tasks.application_id')}
+      -- Fleet control: a paused agent claims nothing (its key still works); tasks of a paused queue wait.
+      AND NOT (SELECT paused FROM agent)
+      AND ${scannerQueueOpenSql('scan_queue_tasks.scanner', '$2')}
+      AND (not_before IS NULL OR not_before <= now())
+    ORDER BY priority DESC, id
+    LIMIT 1
+    FOR UPDATE SKIP LOCKED
+  ), claimed AS (
+    UPDATE scan_queue_tasks t
+    SET status = ${ASSIGNED}, start_time = now(), timeout_time = now() + make_interval(secs => t.timeout_seconds),
+        secure_key_hash = $4, scan_agent_id = (SELECT id FROM agent), scan_agent_info = $5,
+        last_heard_at = now(),
+        scan_config_id = coalesce(t.scan_config_id, (
+          SELECT c.id FROM scan_configs c
+          WHERE c.application_id = t.application_id
+            AND c.scanner_short_name = ($3::text[])[array_position($2::text[], t.scanner::text)]))
+    FROM next WHERE t.id = next.id AND t.status = ${QUEUED}
+    RETURNING ${TASK_EVENT_COLUMNS}
+  ), history AS (
+    INSERT INTO scan_statuses (${HISTORY_COLUMNS})
+    SELECT id, $6, ${QUEUED}, ${ASSIGNED}, 'agent', scan_agent_id FROM claimed
+  ), outbox AS (
+    ${taskOutboxInsert('task.assigned', 'claimed', '$6::text')}
+  )
+  SELECT (SELECT id FROM agent) AS claimed_by, (SELECT paused FROM agent) AS agent_paused,
+    claimed.id, claimed.scanner, claimed.target_url, claimed.created_at, claimed.start_time,
+    -- The application's URL only when the task has none of its own (the agent's fallback).
+    CASE WHEN coalesce(claimed.target_url, '') = '' THEN
+      (SELECT a.url FROM applications a WHERE a.id = claimed.application_id) END AS application_url,
+    (SELECT c.content FROM scan_configs c WHERE c.id = claimed.scan_config_id) AS config_file
+  FROM (SELECT 1) AS always
+  LEFT JOIN claimed ON true`;
+
+interface ClaimRow {
+  claimed_by: number | null;
+  agent_paused: boolean | null;
+  id: number | null;
+  scanner: string;
+  target_url: string | null;
+  created_at: Date;
+  start_time: Date | null;
+  application_url: string | null;
+  config_file: Buffer | null;
 }
 
 @Injectable()
@@ -126,72 +200,35 @@ export class TaskTransitionsRepository {
    * scanners) or scan_queue_tasks_claimable_idx (scanner, priority DESC, id) (one scanner).
    */
   async claimNextTask(tx: EntityManager, claim: Claim): Promise<ClaimResult> {
-    const rows: (TaskRow & {
-      claimed_by: number | null;
-      application_url: string | null;
-      config_file: Buffer | null;
-    })[] = await tx.query(
-      `WITH agent AS (
-           SELECT a.id,
-             ${agentPausedSql('a')} AS paused
-           FROM scan_agents a WHERE a.key_hash = $1 AND ${agentUsableSql('$7')}
-         ), next AS (
-           -- The team predicate filters candidates in the index's order (the planner hashes the
-           -- teams' applications): the index still serves the claim (EXPLAIN in docs/security.md).
-           SELECT id FROM scan_queue_tasks
-           WHERE status = ${QUEUED} AND active AND scanner = ANY($2::text[]) AND EXISTS (SELECT 1 FROM agent)
-             AND ${applicationInScopeSql('$8', 'scan_queue_tasks.application_id')}
-             -- Fleet control: a paused agent claims nothing (its key still works); tasks of a paused queue wait.
-             AND NOT (SELECT paused FROM agent)
-             AND ${scannerQueueOpenSql('scan_queue_tasks.scanner', '$2')}
-             AND (not_before IS NULL OR not_before <= now())
-           ORDER BY priority DESC, id
-           LIMIT 1
-           FOR UPDATE SKIP LOCKED
-         ), claimed AS (
-           UPDATE scan_queue_tasks t
-           SET status = ${ASSIGNED}, start_time = now(), timeout_time = now() + make_interval(secs => t.timeout_seconds),
-               secure_key_hash = $4, scan_agent_id = (SELECT id FROM agent), scan_agent_info = $5,
-               last_heard_at = now(),
-               scan_config_id = coalesce(t.scan_config_id, (
-                 SELECT c.id FROM scan_configs c
-                 WHERE c.application_id = t.application_id
-                   AND c.scanner_short_name = ($3::text[])[array_position($2::text[], t.scanner::text)]))
-           FROM next WHERE t.id = next.id AND t.status = ${QUEUED}
-           RETURNING t.*
-         ), history AS (
-           INSERT INTO scan_statuses (${HISTORY_COLUMNS})
-           SELECT id, $6, ${QUEUED}, ${ASSIGNED}, 'agent', scan_agent_id FROM claimed
-         ), outbox AS (
-           ${taskOutboxInsert('task.assigned', 'claimed', '$6::text')}
-         )
-         SELECT (SELECT id FROM agent) AS claimed_by, claimed.*, a.url AS application_url, c.content AS config_file
-         FROM (SELECT 1) AS always
-         LEFT JOIN claimed ON true
-         LEFT JOIN applications a ON a.id = claimed.application_id
-         LEFT JOIN scan_configs c ON c.id = claimed.scan_config_id`,
-      [
-        claim.agentKeyHash,
-        claim.scanners.map((s) => s.displayName),
-        claim.scanners.map((s) => s.shortName),
-        claim.secureKeyHash,
-        claim.agentInfo,
-        claim.message,
-        claim.apiKeyId,
-        teamScopeParam(claim.scope),
-      ],
-    );
+    const rows = await queryPrepared<ClaimRow[]>(tx, 'claim_next_task', CLAIM_NEXT_TASK_SQL, [
+      claim.agentKeyHash,
+      claim.scanners.map((s) => s.displayName),
+      claim.scanners.map((s) => s.shortName),
+      claim.secureKeyHash,
+      claim.agentInfo,
+      claim.message,
+      claim.apiKeyId,
+      teamScopeParam(claim.scope),
+    ]);
     const [row] = rows;
+    const agentPaused = row.agent_paused === true;
     if (row.claimed_by === null || row.id === null) {
-      return { agentId: row.claimed_by, applicationUrl: null, configFile: null };
+      return { agentId: row.claimed_by, agentPaused, applicationUrl: null, configFile: null };
     }
-    const {
-      claimed_by: agentId,
-      application_url: applicationUrl,
-      config_file: configFile,
-      ...task
-    } = row;
-    return { agentId, task, applicationUrl, configFile };
+    const task: ClaimedTask = {
+      id: row.id,
+      scanner: row.scanner,
+      target_url: row.target_url,
+      created_at: row.created_at,
+      start_time: row.start_time,
+    };
+    return {
+      agentId: row.claimed_by,
+      agentPaused,
+      task,
+      applicationUrl: row.application_url,
+      configFile: row.config_file,
+    };
   }
 
   /**
@@ -251,7 +288,10 @@ export class TaskTransitionsRepository {
     tx: EntityManager,
     update: AgentStatusMessage,
   ): Promise<{ agentId: number | null; added: boolean }> {
-    const rows: { agent_id: number | null; added: boolean }[] = await tx.query(
+    // Prepared: agents post these every few seconds.
+    const rows = await queryPrepared<{ agent_id: number | null; added: boolean }[]>(
+      tx,
+      'append_agent_status_message',
       `WITH agent AS (
          SELECT a.id FROM scan_agents a WHERE a.key_hash = $3 AND ${agentUsableSql('$5')}
        ), task AS (
@@ -260,7 +300,7 @@ export class TaskTransitionsRepository {
          WHERE t.id = $1 AND t.scan_agent_id = agent.id AND t.status = ${ASSIGNED}
            AND t.secure_key_hash = $4 AND t.status_messages < $7
            AND ${applicationInScopeSql('$6', 't.application_id')}
-         RETURNING t.*
+         RETURNING ${TASK_EVENT_COLUMNS}
        ), added AS (
          INSERT INTO scan_statuses (${HISTORY_COLUMNS})
          SELECT id, $2, NULL, NULL, 'agent', scan_agent_id FROM task

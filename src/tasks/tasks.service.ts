@@ -37,12 +37,25 @@ import { at, badScannerType, failureReason, SHOWN, STATUS_UPDATED } from './task
 import { claimOutcome, TaskMetrics } from './task-metrics';
 import { RetryPolicies, RetryPolicy } from './retry-policy';
 import { WakeupsService } from '../wakeups/wakeups.service';
+import { EVERY_SCOPE } from '../wakeups/wakeups';
 import type { Wait } from '../wakeups/waiters';
 
 /** requestTask's answer: a task, or none ("No task found."), and when to poll next (pacing). */
 export interface PollAnswer {
   task?: AgentTaskJson;
   pollIntervalSeconds: number;
+}
+
+/** One requestTask: what each of its looks for a task needs. */
+interface Poll {
+  caller: AuthenticatedCaller;
+  params: RequestTaskParams;
+  scanners: ScannerType[];
+  /** The scanners' display names (what tasks and wake-ups name them by). */
+  names: string[];
+  /** The key's teams, as the "nothing queued" marks tell scopes apart. */
+  scope: string;
+  agentKeyHash: string;
 }
 
 /** One task to queue: what queueScan's parameters and a schedule both come down to. */
@@ -92,7 +105,7 @@ export class TasksService {
   ): Promise<ThreadFixTaskJson> {
     const scanner = resolveScanner(params.scannerType);
     if (!scanner) throw badScannerType(params.scannerType);
-    return this.dataSource.transaction(async (tx) => {
+    const queued = await this.dataSource.transaction(async (tx) => {
       const task = await this.queueTask(tx, {
         scope: caller,
         applicationId: params.applicationId,
@@ -111,6 +124,10 @@ export class TasksService {
       });
       return toThreadFixTask(await this.tasks.loadView(tx, task, SHOWN));
     });
+    // Committed: a poll this caller sends next must not hear a "nothing queued" its NOTIFY has
+    // yet to clear (that comes within milliseconds, and wakes the waiter).
+    this.wakeups.queuedHere(scanner.displayName);
+    return queued;
   }
 
   /**
@@ -175,24 +192,29 @@ export class TasksService {
     const scanners = [
       ...new Set(params.scanners.split(',').map((name) => resolveScanner(name))),
     ].filter((scanner): scanner is ScannerType => scanner !== undefined);
-    const names = scanners.map((scanner) => scanner.displayName);
+    const poll: Poll = {
+      caller,
+      params,
+      scanners,
+      names: scanners.map((scanner) => scanner.displayName),
+      scope: caller.teamIds === null ? EVERY_SCOPE : caller.teamIds.join(','),
+      agentKeyHash: hashSecretKey(params.scanAgentSecureKey),
+    };
     const waitMs = this.wakeups.waitMs(params.waitSeconds ?? 0);
     const empty = { pollIntervalSeconds: this.config.POLL_INTERVAL_SECONDS };
-    if (waitMs === 0) return (await this.claimOnce(caller, params, scanners)) ?? empty;
+    if (waitMs === 0) return (await this.pollOnce(poll)) ?? empty;
     let woken: Wait | undefined;
     const deadline = Date.now() + waitMs;
     for (;;) {
-      const wait = this.wakeups.register(names, Math.max(0, deadline - Date.now()), signal);
-      const snapshot = this.wakeups.snapshot();
+      const wait = this.wakeups.register(poll.names, Math.max(0, deadline - Date.now()), signal);
       let answer: PollAnswer | undefined;
       try {
-        answer = await this.claimOnce(caller, params, scanners);
+        answer = await this.pollOnce(poll);
       } catch (error) {
         wait.settle('skipped');
         woken?.settle('skipped');
         throw error;
       }
-      if (!answer) this.wakeups.markEmpty(names, snapshot);
       woken?.settle(answer ? 'claimed' : 'empty');
       woken = undefined;
       if (answer) {
@@ -211,15 +233,40 @@ export class TasksService {
   }
 
   /**
+   * One poll's look for a task: none, with no database round trip, when its agent key is known
+   * here (a recent claim confirmed it) and every scanner it asks for is known empty within its
+   * key's scope (the notifications keep that fresh); else a claim, whose finding nothing marks
+   * them empty for the next polls. The heartbeat is recorded either way (a write only when due).
+   */
+  private async pollOnce(poll: Poll): Promise<PollAnswer | undefined> {
+    const known = this.agents.knownAgent(poll.agentKeyHash, poll.caller.apiKeyId);
+    if (known && this.wakeups.knownEmpty(poll.names, poll.scope)) {
+      await this.recordSeen(poll, known.agentId);
+      return undefined;
+    }
+    const snapshot = this.wakeups.snapshot();
+    const { answer, agentPaused } = await this.claimOnce(poll);
+    // A paused agent's claim saw tasks it could not take: it proves no queue empty.
+    if (!answer && !agentPaused) this.wakeups.markEmpty(poll.names, snapshot, poll.scope);
+    return answer;
+  }
+
+  private recordSeen(poll: Poll, agentId: number): Promise<void> {
+    return this.agents.recordSeen(
+      this.dataSource.manager,
+      agentId,
+      poll.params.agentConfig,
+      poll.scanners.map((scanner) => scanner.shortName),
+    );
+  }
+
+  /**
    * One claim for the agent: only with the API key that issued its agent key, and only tasks of
    * that key's teams. A task whose target the policy refuses now (the application's URL or the
-   * policy changed since it was queued) is failed instead of handed out. Undefined: none claimable.
+   * policy changed since it was queued) is failed instead of handed out. No answer: none claimable.
    */
-  private async claimOnce(
-    caller: AuthenticatedCaller,
-    params: RequestTaskParams,
-    scanners: ScannerType[],
-  ): Promise<PollAnswer | undefined> {
+  private async claimOnce(poll: Poll): Promise<{ answer?: PollAnswer; agentPaused: boolean }> {
+    const { caller, params } = poll;
     const agentConfig = params.agentConfig ?? null;
     const secureTaskKey = generateSecretKey();
     // One statement checks the agent key and claims: an agent's poll is one round trip.
@@ -227,26 +274,23 @@ export class TasksService {
     const claim = await this.transitions.claimNextTask(this.dataSource.manager, {
       apiKeyId: caller.apiKeyId,
       scope: caller,
-      scanners,
-      agentKeyHash: hashSecretKey(params.scanAgentSecureKey as string),
+      scanners: poll.scanners,
+      agentKeyHash: poll.agentKeyHash,
       secureKeyHash: hashSecretKey(secureTaskKey),
       agentInfo: agentConfig,
       message: `Assigning task to an agent with agentConfig:\n${agentConfig ?? ''}`,
     });
     this.metrics.claimObserved(claimTime(), claimOutcome(claim));
-    if (claim.task) {
-      // The dashboards' histogram (database clock, per scanner) and the wake-ups' own.
-      this.metrics.pickupObserved(claim.task);
-      this.wakeups.pickedUp(claim.task.created_at);
-    }
+    if (claim.task) this.metrics.pickupObserved(claim.task);
     if (claim.agentId === null) throw new Forbidden(UNKNOWN_AGENT_KEY);
-    await this.agents.recordSeen(
-      this.dataSource.manager,
-      claim.agentId,
-      params.agentConfig,
-      scanners.map((scanner) => scanner.shortName),
-    );
-    if (!claim.task) return undefined;
+    const { agentPaused } = claim;
+    this.agents.rememberAgent(poll.agentKeyHash, {
+      agentId: claim.agentId,
+      apiKeyId: caller.apiKeyId,
+      paused: agentPaused,
+    });
+    await this.recordSeen(poll, claim.agentId);
+    if (!claim.task) return { agentPaused };
     // A claimed task always has its application's URL to fall back on.
     const targetUrl = claim.task.target_url || (claim.applicationUrl ?? '');
     const refusal = this.targets.refusal(targetUrl);
@@ -260,14 +304,17 @@ export class TasksService {
       );
       this.metrics.taskFinished(TaskStatus.COMPLETE_FAILED);
       // Another task may be queued behind it: poll again at once.
-      return { pollIntervalSeconds: 0 };
+      return { agentPaused, answer: { pollIntervalSeconds: 0 } };
     }
     return {
-      pollIntervalSeconds: 0,
-      task: toAgentTask(claim.task, targetUrl, claim.configFile, {
-        secureTaskKey,
-        scanAgentSecureKey: params.scanAgentSecureKey as string,
-      }),
+      agentPaused,
+      answer: {
+        pollIntervalSeconds: 0,
+        task: toAgentTask(claim.task, targetUrl, claim.configFile, {
+          secureTaskKey,
+          scanAgentSecureKey: params.scanAgentSecureKey as string,
+        }),
+      },
     };
   }
 

@@ -75,4 +75,17 @@ describe('EmptyQueues', () => {
     never.markEmpty([ZAP], never.snapshot());
     expect(never.knownEmpty([ZAP])).toBe(false);
   });
+
+  it("a team-limited key's empty claim answers only for its own teams; every team's for all", () => {
+    const empty = connected();
+    empty.markEmpty([ZAP], empty.snapshot(), '1,2');
+    expect(empty.knownEmpty([ZAP], '1,2')).toBe(true);
+    expect(empty.knownEmpty([ZAP], '3')).toBe(false);
+    expect(empty.knownEmpty([ZAP])).toBe(false); // other teams' tasks may wait
+    empty.markEmpty([ZAP], empty.snapshot());
+    expect(empty.knownEmpty([ZAP], '3')).toBe(true);
+    empty.notified(ZAP);
+    expect(empty.knownEmpty([ZAP], '1,2')).toBe(false);
+    expect(empty.knownEmpty([ZAP])).toBe(false);
+  });
 });

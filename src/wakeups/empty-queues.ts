@@ -5,9 +5,18 @@
  * listener) came since, since the claim may have missed that task. A notification for S, a
  * reconnect or disconnect, or `forget` (pause/resume of a scanner queue, a delayed task due)
  * clears it; and a mark older than `maxAgeMs` no longer counts, so a missed notification heals.
+ *
+ * A claim sees only its caller's part of a queue (an API key limited to teams), so a mark is kept
+ * per scope: `EVERY_SCOPE` (the claim saw every task of S) also answers for any narrower scope,
+ * a narrower scope's mark only for itself. A notification for S clears all of S's marks.
  */
 /** Distinct scanner names remembered (there are a handful). */
 const MAX_SCANNERS = 10_000;
+/** Distinct scopes marked per scanner (API keys limited to teams); beyond, the scanner's go. */
+const MAX_SCOPES = 1_000;
+
+/** The scope of a claim that saw every task (an API key of every team). */
+export const EVERY_SCOPE = '';
 
 export class EmptyQueues {
   /** Bumped by every event that may make a queue non-empty. */
@@ -16,8 +25,8 @@ export class EmptyQueues {
   private readonly lastNotified = new Map<string, number>();
   /** Sequence of the last (re)connection or disconnection: marks older than it are void. */
   private lastReset = 0;
-  /** When each scanner was marked empty (ms). */
-  private readonly marks = new Map<string, number>();
+  /** When each scanner was marked empty (ms), per scope. */
+  private readonly marks = new Map<string, Map<string, number>>();
   private connected = false;
 
   constructor(
@@ -30,19 +39,34 @@ export class EmptyQueues {
     return this.connected ? this.sequence : -1;
   }
 
-  /** A claim for `scanners` that began at `snapshot` found nothing. */
-  markEmpty(scanners: readonly string[], snapshot: number): void {
+  /** A claim for `scanners` within `scope` that began at `snapshot` found nothing. */
+  markEmpty(scanners: readonly string[], snapshot: number, scope = EVERY_SCOPE): void {
     if (this.maxAgeMs <= 0 || !this.connected || snapshot < this.lastReset) return;
     const at = this.now();
-    for (const scanner of scanners)
-      if ((this.lastNotified.get(scanner) ?? -1) <= snapshot) this.marks.set(scanner, at);
+    for (const scanner of scanners) {
+      if ((this.lastNotified.get(scanner) ?? -1) > snapshot) continue;
+      let scopes = this.marks.get(scanner);
+      if (!scopes) this.marks.set(scanner, (scopes = new Map()));
+      if (scopes.size >= MAX_SCOPES) scopes.clear();
+      scopes.set(scope, at);
+    }
   }
 
-  /** True when every one of `scanners` is freshly known empty (and the listener is connected). */
-  knownEmpty(scanners: readonly string[]): boolean {
+  /**
+   * True when every one of `scanners` is freshly known empty within `scope` (and the listener is
+   * connected).
+   */
+  knownEmpty(scanners: readonly string[], scope = EVERY_SCOPE): boolean {
     if (!this.connected || scanners.length === 0) return false;
     const oldest = this.now() - this.maxAgeMs;
-    return scanners.every((scanner) => (this.marks.get(scanner) ?? -Infinity) > oldest);
+    return scanners.every((scanner) => {
+      const scopes = this.marks.get(scanner);
+      return (
+        scopes !== undefined &&
+        ((scopes.get(EVERY_SCOPE) ?? -Infinity) > oldest ||
+          (scope !== EVERY_SCOPE && (scopes.get(scope) ?? -Infinity) > oldest))
+      );
+    });
   }
 
   /** A task of `scanner` was queued. */

@@ -1,8 +1,9 @@
 /**
  * The wake-ups' Prometheus metrics, in the generic registry (src/observability/metrics.service.ts's),
- * this instance's own: the agents waiting now, how their waits ended, and the pickup latency.
+ * this instance's own: the agents waiting now and how their waits ended. (The pickup latency is
+ * the tasks' scanqueue_pickup_latency_seconds, task-metrics.ts.)
  */
-import { Counter, Gauge, Histogram, Registry } from 'prom-client';
+import { Counter, Gauge, Registry } from 'prom-client';
 import type { WakeOutcome } from './waiters';
 
 const OUTCOMES: readonly WakeOutcome[] = [
@@ -16,7 +17,6 @@ const OUTCOMES: readonly WakeOutcome[] = [
 
 export class WakeupMetrics {
   private readonly waitsEnded: Counter<'outcome'>;
-  private readonly pickup: Histogram;
 
   constructor(registry: Registry, waiters: () => number, listening: () => boolean) {
     const registers = [registry];
@@ -42,21 +42,11 @@ export class WakeupMetrics {
       labelNames: ['outcome'] as const,
       registers,
     });
-    this.pickup = new Histogram({
-      name: 'scanqueue_task_pickup_seconds',
-      help: 'Seconds from a task becoming QUEUED to its claim by an agent, claims on this instance.',
-      buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 3600],
-      registers,
-    });
     // Series that exist from the start, so rate() and alerts see a 0 rather than nothing.
     for (const outcome of OUTCOMES) this.waitsEnded.inc({ outcome }, 0);
   }
 
   waitEnded(outcome: WakeOutcome): void {
     this.waitsEnded.inc({ outcome });
-  }
-
-  pickedUp(seconds: number): void {
-    this.pickup.observe(Math.max(0, seconds));
   }
 }

@@ -5,9 +5,9 @@
  *
  *     const wait = wakeups.register(scanners, waitMs, signal);  // before the claim: no lost wake-up
  *     const snapshot = wakeups.snapshot();
- *     const task = wakeups.knownEmpty(scanners) ? undefined : await claim();
- *     if (!task && !knownEmpty) wakeups.markEmpty(scanners, snapshot);
- *     if (task) { wait.settle('claimed'); wakeups.pickedUp(task.queuedAt); return task; }
+ *     const task = wakeups.knownEmpty(scanners, scope) ? undefined : await claim();
+ *     if (!task && !knownEmpty) wakeups.markEmpty(scanners, snapshot, scope);
+ *     if (task) { wait.settle('claimed'); return task; }
  *     const outcome = await wait.outcome;  // 'woken': claim again (and settle), else answer none
  *
  * Every instance hears every notification and wakes one of its own waiters: a task wakes at
@@ -16,7 +16,9 @@
  */
 import type { Registry } from 'prom-client';
 import type { PollingConfig } from '../config/polling-config';
-import { EmptyQueues } from './empty-queues';
+import { EmptyQueues, EVERY_SCOPE } from './empty-queues';
+
+export { EVERY_SCOPE } from './empty-queues';
 import { QueuedTaskListener, QueuedTaskNotice } from './queued-task-listener';
 import { WakeupMetrics } from './wakeup-metrics';
 import { Wait, Waiters, WakeOutcome } from './waiters';
@@ -106,13 +108,17 @@ export class Wakeups {
     return this.empty.snapshot();
   }
 
-  markEmpty(scanners: readonly string[], snapshot: number): void {
-    this.empty.markEmpty(scanners, snapshot);
+  /**
+   * A claim for `scanners` that saw the tasks of `scope` (EVERY_SCOPE: all of them) found none.
+   * Never after a claim that could not take a task it saw (a paused agent's).
+   */
+  markEmpty(scanners: readonly string[], snapshot: number, scope = EVERY_SCOPE): void {
+    this.empty.markEmpty(scanners, snapshot, scope);
   }
 
-  /** True when a claim for `scanners` would surely find nothing: skip it. */
-  knownEmpty(scanners: readonly string[]): boolean {
-    return this.empty.knownEmpty(scanners);
+  /** True when a claim for `scanners` within `scope` would surely find nothing: skip it. */
+  knownEmpty(scanners: readonly string[], scope = EVERY_SCOPE): boolean {
+    return this.empty.knownEmpty(scanners, scope);
   }
 
   /**
@@ -124,6 +130,14 @@ export class Wakeups {
     this.empty.forget(scanners);
     if (!scanners) this.waiters.wakeAll();
     else for (const scanner of scanners) this.waiters.wakeOne(scanner);
+  }
+
+  /**
+   * This instance committed a QUEUED task of `scanner`: its marks go now, before the NOTIFY (which
+   * wakes a waiter) arrives, so the caller's next poll here cannot be answered from a stale mark.
+   */
+  queuedHere(scanner: string): void {
+    this.empty.notified(scanner);
   }
 
   /** Acts as a notification for `scanner` at `at` (a delayed task becomes claimable). */
@@ -140,11 +154,6 @@ export class Wakeups {
     }, slot - Date.now());
     timer.unref();
     this.dueWakes.set(key, timer);
-  }
-
-  /** A claim on this instance got a task that was queued at `queuedAt` (the pickup histogram). */
-  pickedUp(queuedAt: Date): void {
-    this.metrics.pickedUp((Date.now() - queuedAt.getTime()) / 1000);
   }
 
   /** Opens the LISTEN connection (reconnecting by itself from then on). */

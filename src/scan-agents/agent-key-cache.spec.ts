@@ -1,0 +1,42 @@
+import { AgentKeyCache } from './agent-key-cache';
+
+describe('AgentKeyCache', () => {
+  let now = 1_000_000;
+  const clock = () => now;
+  const agent = (agentId: number, apiKeyId = 1) => ({ agentId, apiKeyId, paused: false });
+
+  it('keeps an agent for its TTL, then forgets it', () => {
+    const cache = new AgentKeyCache(2000, 10, clock);
+    cache.set('a', agent(1));
+    now += 1999;
+    expect(cache.get('a')).toMatchObject({ agentId: 1, apiKeyId: 1 });
+    now += 1;
+    expect(cache.get('a')).toBeUndefined();
+    expect(cache.size).toBe(0);
+  });
+
+  it('is bounded: the least recently used entry goes first', () => {
+    const cache = new AgentKeyCache(60_000, 2, clock);
+    cache.set('a', agent(1));
+    cache.set('b', agent(2));
+    expect(cache.get('a')?.agentId).toBe(1); // a is now the most recently used
+    cache.set('c', agent(3));
+    expect(cache.get('b')).toBeUndefined();
+    expect(cache.get('a')?.agentId).toBe(1);
+    expect(cache.get('c')?.agentId).toBe(3);
+  });
+
+  it("forgets an agent, or an API key's agents; TTL 0 keeps nothing", () => {
+    const cache = new AgentKeyCache(60_000, 10, clock);
+    cache.set('a', agent(1, 7));
+    cache.set('b', agent(2, 7));
+    cache.set('c', agent(3, 8));
+    cache.forget((known) => known.agentId === 3);
+    expect(cache.get('c')).toBeUndefined();
+    cache.forget((known) => known.apiKeyId === 7);
+    expect(cache.size).toBe(0);
+    const none = new AgentKeyCache(0, 10, clock);
+    none.set('a', agent(1));
+    expect(none.get('a')).toBeUndefined();
+  });
+});
