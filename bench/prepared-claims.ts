@@ -1,7 +1,7 @@
 /**
  * Evidence for issue 15 item 1 (docs/performance.md): scanqueue's claim statement, verbatim
  * (task-transitions.repository.ts), sent as TypeORM sends it (unnamed: parsed and planned on every
- * call) and as a pg named query (src/database/prepared-statements.ts: prepared once per
+ * call) and as a pg named query (src/sql/prepared-statements.ts: prepared once per
  * connection), over pools of several sizes, alternated; then requestTask over HTTP (64 agents)
  * against servers started with several DATABASE_POOL_SIZE values.
  * Run: npm run build && npx ts-node --transpile-only bench/prepared-claims.ts [seconds] [rounds] [pg|http]

@@ -1,11 +1,11 @@
 /**
- * src/database/prepared-statements.ts on a real PostgreSQL: a named statement answers what
+ * src/sql/prepared-statements.ts on a real PostgreSQL: a named statement answers what
  * TypeORM's query() answers, is parsed once per connection (pg_prepared_statements counts its
  * executions), runs on the transaction's own connection inside a transaction, and fails as
  * query() fails.
  */
 import { DataSource, EntityManager, QueryFailedError } from 'typeorm';
-import { queryPrepared } from '../src/database/prepared-statements';
+import { queryPrepared } from '../src/sql/prepared-statements';
 import { createTestDatabase } from './support/test-server';
 
 const SERIES = 'SELECT n, n * $1::int AS m, $2::text AS label FROM generate_series(1, $3::int) n';
