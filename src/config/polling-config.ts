@@ -35,7 +35,7 @@ export class PollingConfig extends SchedulesConfig {
   @Max(60_000)
   POLL_EMPTY_CACHE_MS = 5000;
 
-  /** Pacing: seconds an agent is told (X-Scanqueue-Poll-Interval) to wait after "No task found.". */
+  /** Pacing: seconds an agent is told (X-Scanqueue-Poll-Interval) to wait after an immediate "No task found." (0 after a wait that ran out). */
   @Transform(toInt)
   @IsInt()
   @Min(0)

@@ -118,7 +118,7 @@ export class TasksController {
     headers: {
       [POLL_INTERVAL_HEADER]: {
         description:
-          'seconds the agent should wait before its next requestTask: 0 after a task, POLL_INTERVAL_SECONDS after "No task found.", longer when the server was too busy to let it wait',
+          'seconds the agent should wait before its next requestTask: 0 after a task and after a wait that ran out, POLL_INTERVAL_SECONDS after an immediate "No task found.", longer when the server was too busy to let it wait',
         schema: { type: 'integer' },
       },
     },

@@ -224,6 +224,9 @@ export class TasksService {
       const outcome = await wait.outcome;
       if (outcome === 'busy')
         return { pollIntervalSeconds: this.config.POLL_BUSY_INTERVAL_SECONDS };
+      // A wait that ran its whole time already spaced the polls: the next one may start at
+      // once, so a long-polling agent is always listening (GitLab's runners do the same).
+      if (outcome === 'timeout') return { pollIntervalSeconds: 0 };
       if (outcome !== 'woken' || Date.now() >= deadline) {
         if (outcome === 'woken') wait.settle('skipped');
         return empty;
