@@ -1,7 +1,7 @@
 /**
  * The yardsticks: a bare Fastify server (no Nest, no auth, no validation) run as its own process
- * by bench/run.ts. POST /status does taskStatusUpdate's single statement (task-transitions.ts) through
- * a `pg` pool the size of scanqueue's; POST /upload pipes a multipart file part to disk; POST
+ * by bench/run.ts. POST /status does taskStatusUpdate's single statement (task-transitions.ts), as a
+ * pg named statement like the server's, over a pool of 20; POST /upload pipes a multipart file part to disk; POST
  * /upload-durable also hashes it (SHA-256) and fsyncs the file, as any upload that keeps a file must;
  * POST /empty-poll answers a constant JSON (what requestTask answers when nothing is queued).
  * Env: PORT, DATABASE_URL, UPLOAD_DIR.
@@ -15,8 +15,7 @@ import { Transform } from 'node:stream';
 import * as path from 'node:path';
 import { parse } from 'node:querystring';
 import { pipeline } from 'node:stream/promises';
-import { Pool } from 'pg';
-import { EntityManager } from 'typeorm';
+import { DataSource, EntityManager } from 'typeorm';
 import { hashSecretKey } from '../src/auth/secret-keys';
 import { EVERY_TEAM } from '../src/auth/team-scope';
 import { TaskTransitionsRepository } from '../src/tasks/task-transitions.repository';
@@ -27,10 +26,15 @@ const NO_TASK_FOUND = { message: 'No task found.', success: false, responseCode:
 const transitions = new TaskTransitionsRepository();
 
 async function main(): Promise<void> {
-  const pool = new Pool({ connectionString: process.env.DATABASE_URL, max: 20 });
-  const db = {
-    query: async (sql: string, params: unknown[]) => (await pool.query(sql, params)).rows,
-  } as unknown as EntityManager;
+  // A TypeORM DataSource over the same pg pool size: the repository's hot statements run as pg
+  // named statements (src/sql/prepared-statements.ts), as in the server.
+  const dataSource = new DataSource({
+    type: 'postgres',
+    url: process.env.DATABASE_URL,
+    poolSize: 20,
+  });
+  await dataSource.initialize();
+  const db: EntityManager = dataSource.manager;
   const uploadDir = process.env.UPLOAD_DIR as string;
 
   const app = Fastify({ bodyLimit: 1024 * 1024, keepAliveTimeout: 65_000 });
@@ -88,7 +92,7 @@ async function main(): Promise<void> {
   });
 
   await app.listen({ port: Number(process.env.PORT), host: '127.0.0.1' });
-  process.once('SIGTERM', () => void app.close().then(() => pool.end()));
+  process.once('SIGTERM', () => void app.close().then(() => dataSource.destroy()));
 }
 
 main().catch((error: unknown) => {
