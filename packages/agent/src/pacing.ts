@@ -1,7 +1,8 @@
 /**
  * Server-driven pacing: scanqueue tells the agent how long to wait before its next requestTask
- * (X-Scanqueue-Poll-Interval, seconds: 0 after a task, its POLL_INTERVAL_SECONDS after "No task
- * found.", longer when it is too busy to let polls wait). The agent obeys within its own bounds:
+ * (X-Scanqueue-Poll-Interval, seconds: 0 after a task and after a wait that ran out, its
+ * POLL_INTERVAL_SECONDS after an immediate "No task found.", longer when it is too busy to let
+ * polls wait). The agent obeys within its own bounds:
  * never below 0, never above its ceiling (pollIntervalMaxSeconds), and jittered so that a fleet
  * told the same interval at the same moment (a restart, a burst of empty answers) drifts apart.
  */
