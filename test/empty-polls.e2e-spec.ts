@@ -44,6 +44,24 @@ function taskOf(res: RestResult<AgentTask>): number | undefined {
   return res.body.object.taskId;
 }
 
+/**
+ * Polls until a task is claimed or `ms` have passed: until another instance's NOTIFY reaches this
+ * one (a few ms), a poll may still hear "No task found.".
+ */
+async function claimWithin(
+  t: TestServer,
+  agentKey: string,
+  scanners: string,
+  ms: number,
+  apiKey = t.adminKey,
+): Promise<number | undefined> {
+  const start = Date.now();
+  let claimed: number | undefined;
+  while (claimed === undefined && Date.now() - start < ms)
+    claimed = taskOf(await poll(t, agentKey, scanners, apiKey));
+  return claimed;
+}
+
 const queuedCount = async (t: TestServer) =>
   (
     await t.query<{ n: number }>(`SELECT count(*)::int AS n FROM scan_queue_tasks WHERE status = 1`)
@@ -97,8 +115,9 @@ describe('cheap empty polls', () => {
     expect(taskOf(await poll(a, agent, 'zap,burp,appscan'))).toBeUndefined();
     expect((await queries(a)) - q2 - scrape).toBeGreaterThan(0);
 
+    // Queued on the other instance: claimed by the first poll after its NOTIFY reaches a.
     const queued = await queueScan(b, app, 'burp');
-    expect(taskOf(await poll(a, agent, 'zap,burp'))).toBe(queued.id);
+    expect(await claimWithin(a, agent, 'zap,burp', 500)).toBe(queued.id);
   });
 
   it('a task queued on the other instance is claimed by the next poll after the NOTIFY, 30 times over', async () => {
@@ -121,9 +140,7 @@ describe('cheap empty polls', () => {
       // Until the NOTIFY reaches instance a (a few ms), a poll may still hear "No task found.";
       // the first poll after it claims the task (a stale mark would hide it for 5 s).
       const committed = Date.now();
-      let claimed: number | undefined;
-      while (claimed === undefined && Date.now() - committed < 5000)
-        claimed = taskOf(await poll(a, agent));
+      const claimed = await claimWithin(a, agent, 'zap', 5000);
       latencies.push(Date.now() - committed);
       expect([i, claimed]).toEqual([i, id]);
     }
@@ -216,8 +233,8 @@ describe('cheap empty polls', () => {
     const second = await queueScan(a, app, 'zap');
     expect(taskOf(await poll(a, paused))).toBeUndefined();
     expect((await b.postForm(`${R}/scan-agents/${id}/resume`, b.adminKey)).status).toBe(200);
-    await sleep(50); // the resume's NOTIFY reaches instance a
-    expect(taskOf(await poll(a, paused))).toBe(second.id);
+    // Claimed once the resume's NOTIFY reaches instance a.
+    expect(await claimWithin(a, paused, 'zap', 2000)).toBe(second.id);
   });
 
   it('a paused scanner queue: "No task found.", and its resume on the other instance clears the mark', async () => {
@@ -228,8 +245,8 @@ describe('cheap empty polls', () => {
     expect(taskOf(await poll(a, agent))).toBeUndefined();
     expect(taskOf(await poll(a, agent))).toBeUndefined();
     expect((await b.postForm(`${R}/scanner-queues/zap/resume`, b.adminKey)).status).toBe(200);
-    await sleep(50); // the resume's NOTIFY reaches instance a
-    expect(taskOf(await poll(a, agent))).toBe(task.id);
+    // Claimed once the resume's NOTIFY reaches instance a.
+    expect(await claimWithin(a, agent, 'zap', 2000)).toBe(task.id);
   });
 
   it("a key limited to teams proves only its own teams' queues empty", async () => {
@@ -243,7 +260,6 @@ describe('cheap empty polls', () => {
     expect(taskOf(await poll(a, admin))).toBe(elsewhere.id);
     // And a task of its team reaches it at once.
     const own = await queueScan(b, await givenAppInTeam(a, team), 'zap');
-    await sleep(50); // the NOTIFY reaches instance a
-    expect(taskOf(await poll(a, scopedAgent, 'zap', scoped.key))).toBe(own.id);
+    expect(await claimWithin(a, scopedAgent, 'zap', 2000, scoped.key)).toBe(own.id);
   });
 });
