@@ -219,6 +219,30 @@ describe('cheap empty polls', () => {
     expect((await poll(a, orphan, 'zap', a.adminKey)).status).toBe(403);
   });
 
+  it('an agent revoked on the other instance, or in SQL, is refused here at once (its NOTIFY), though cached', async () => {
+    const refusedWithin = async (agent: string, ms: number) => {
+      const start = Date.now();
+      for (;;) {
+        const res = await poll(a, agent);
+        if (res.status === 403) return res.body.message;
+        expect(taskOf(res)).toBeUndefined();
+        if (Date.now() - start > ms) return `still ${res.status} after ${ms} ms`;
+      }
+    };
+    for (const revoke of ['admin route on b', 'SQL'] as const) {
+      const agent = await givenAgentKey(a);
+      expect(taskOf(await poll(a, agent))).toBeUndefined();
+      // Cached and known empty: this poll sends PostgreSQL nothing (the first test proves that).
+      expect(taskOf(await poll(a, agent))).toBeUndefined();
+      const id = await agentIdOf(a, agent);
+      if (revoke === 'SQL')
+        await b.query('UPDATE scan_agents SET revoked_at = now() WHERE id = $1', [id]);
+      else expect((await b.postForm(`${R}/scan-agents/${id}/revoke`, b.adminKey)).status).toBe(200);
+      // Far inside API_KEY_CACHE_SECONDS (30 here) and AGENT_KEY_CACHE_SECONDS (600).
+      expect([revoke, await refusedWithin(agent, 2000)]).toEqual([revoke, BAD_AGENT_KEY]);
+    }
+  });
+
   it('a paused agent gets nothing and marks nothing empty; a resume on the other instance works at once', async () => {
     const paused = await givenAgentKey(a);
     const running = await givenAgentKey(a);

@@ -35,6 +35,17 @@ export class PollingConfig extends SchedulesConfig {
   @Max(60_000)
   POLL_EMPTY_CACHE_MS = 5000;
 
+  /**
+   * How long an instance trusts an agent key a claim confirmed, sparing its next polls the
+   * database while its scanners are known empty. Only while the LISTEN connection stands, which
+   * hears every revocation at commit (migration 1766000000000); without it, API_KEY_CACHE_SECONDS.
+   */
+  @Transform(toInt)
+  @IsInt()
+  @Min(0)
+  @Max(86_400)
+  AGENT_KEY_CACHE_SECONDS = 600;
+
   /** Pacing: seconds an agent is told (X-Scanqueue-Poll-Interval) to wait after an immediate "No task found." (0 after a wait that ran out). */
   @Transform(toInt)
   @IsInt()

@@ -33,6 +33,7 @@ import { FleetControl1765700000000 } from './migrations/1765700000000-fleet-cont
 import { ScannerQueueEntity } from '../scan-agents/scanner-queue.entity';
 import { TaskWakeups1765800000000 } from './migrations/1765800000000-task-wakeups';
 import { SchedulesFollowApplications1765950000000 } from './migrations/1765950000000-schedules-follow-applications';
+import { AgentRevocationNotify1766000000000 } from './migrations/1766000000000-agent-revocation-notify';
 
 export const ENTITIES = [
   ApiKeyEntity,
@@ -71,6 +72,7 @@ export const MIGRATIONS = [
   FleetControl1765700000000,
   TaskWakeups1765800000000,
   SchedulesFollowApplications1765950000000,
+  AgentRevocationNotify1766000000000,
 ];
 
 export function dataSourceOptions(url: string, poolSize = defaultPoolSize()): DataSourceOptions {

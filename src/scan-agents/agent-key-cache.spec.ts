@@ -39,4 +39,24 @@ describe('AgentKeyCache', () => {
     none.set('a', agent(1));
     expect(none.get('a')).toBeUndefined();
   });
+
+  it('forgets one agent by its id, and everything on clear; a TTL per entry', () => {
+    const cache = new AgentKeyCache(1000, 10, clock);
+    cache.set('a', agent(1));
+    cache.set('b', agent(2), 60_000);
+    cache.forgetAgent(1);
+    cache.forgetAgent(99); // not cached: nothing happens
+    expect(cache.get('a')).toBeUndefined();
+    now += 30_000;
+    expect(cache.get('b')?.agentId).toBe(2); // its own, longer TTL
+    cache.set('a', agent(1));
+    cache.clear();
+    expect([cache.get('a'), cache.get('b'), cache.size]).toEqual([undefined, undefined, 0]);
+    // An entry pushed out by the bound no longer answers for its agent.
+    const small = new AgentKeyCache(60_000, 1, clock);
+    small.set('a', agent(1));
+    small.set('b', agent(2));
+    small.forgetAgent(1);
+    expect(small.get('b')?.agentId).toBe(2);
+  });
 });

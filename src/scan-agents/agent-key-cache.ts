@@ -2,10 +2,9 @@
  * Agent keys this instance recently saw claim (issue 15 item 3): by the key's SHA-256, the agent,
  * the API key that issued it and whether it was paused. It lets requestTask answer a poll whose
  * scanners are known empty with no database round trip. Only what a claim confirmed is kept, for
- * API_KEY_CACHE_SECONDS (the API keys' own window: a revocation on another instance reaches a
- * cached agent within it, and such an agent is never handed a task meanwhile, only "No task
- * found."); this instance's own revocations, pauses and resumes take effect at once. Bounded: the
- * least recently used entry goes first.
+ * the TTL its setter gives (scan-agents.service.ts: long while revocations arrive by NOTIFY, else
+ * the API keys' own short window; a cached agent is never handed a task meanwhile, only "No task
+ * found."). Bounded: the least recently used entry goes first.
  */
 export interface KnownAgent {
   agentId: number;
@@ -17,6 +16,8 @@ export interface KnownAgent {
 export class AgentKeyCache {
   /** Map order is use order: the first entry is the least recently used. */
   private readonly entries = new Map<string, KnownAgent & { expiresAt: number }>();
+  /** The key hash of each cached agent: a revocation names the agent. */
+  private readonly byAgent = new Map<number, string>();
 
   constructor(
     private readonly ttlMs: number,
@@ -28,24 +29,46 @@ export class AgentKeyCache {
     const entry = this.entries.get(keyHash);
     if (entry === undefined) return undefined;
     this.entries.delete(keyHash);
-    if (entry.expiresAt <= this.now()) return undefined;
+    if (entry.expiresAt <= this.now()) {
+      this.byAgent.delete(entry.agentId);
+      return undefined;
+    }
     this.entries.set(keyHash, entry);
     return entry;
   }
 
-  set(keyHash: string, agent: KnownAgent): void {
-    if (this.ttlMs <= 0) return;
-    this.entries.delete(keyHash);
+  set(keyHash: string, agent: KnownAgent, ttlMs = this.ttlMs): void {
+    if (ttlMs <= 0) return;
+    this.delete(keyHash);
     if (this.entries.size >= this.maxEntries) {
       const oldest = this.entries.keys().next();
-      if (!oldest.done) this.entries.delete(oldest.value);
+      if (!oldest.done) this.delete(oldest.value);
     }
-    this.entries.set(keyHash, { ...agent, expiresAt: this.now() + this.ttlMs });
+    this.entries.set(keyHash, { ...agent, expiresAt: this.now() + ttlMs });
+    this.byAgent.set(agent.agentId, keyHash);
   }
 
-  /** Drops the entries `matches` selects (an agent revoked, paused or resumed; an API key revoked). */
+  /** Drops one agent (revoked, paused or resumed): O(1), as a mass revocation names thousands. */
+  forgetAgent(agentId: number): void {
+    const keyHash = this.byAgent.get(agentId);
+    if (keyHash !== undefined) this.delete(keyHash);
+  }
+
+  /** Drops the entries `matches` selects (an API key revoked). */
   forget(matches: (agent: KnownAgent) => boolean): void {
-    for (const [keyHash, agent] of this.entries) if (matches(agent)) this.entries.delete(keyHash);
+    for (const [keyHash, agent] of this.entries) if (matches(agent)) this.delete(keyHash);
+  }
+
+  clear(): void {
+    this.entries.clear();
+    this.byAgent.clear();
+  }
+
+  private delete(keyHash: string): void {
+    const entry = this.entries.get(keyHash);
+    if (entry === undefined) return;
+    this.entries.delete(keyHash);
+    if (this.byAgent.get(entry.agentId) === keyHash) this.byAgent.delete(entry.agentId);
   }
 
   get size(): number {

@@ -13,6 +13,7 @@ import { AuthenticatedCaller } from '../auth/authenticated-caller';
 import { TeamScope } from '../auth/team-scope';
 import { UsageThrottle } from '../auth/usage-throttle';
 import { AppConfig } from '../config/app-config';
+import { WakeupsService } from '../wakeups/wakeups.service';
 import { AgentKeyCache, KnownAgent } from './agent-key-cache';
 import { FleetMetrics } from './fleet-metrics';
 import { AgentRow, FleetAgentRow, ScanAgentsRepository } from './scan-agents.repository';
@@ -39,12 +40,17 @@ export class ScanAgentsService {
     private readonly repository: ScanAgentsRepository,
     private readonly config: AppConfig,
     private readonly metrics: FleetMetrics,
+    private readonly wakeups: WakeupsService,
     apiKeys: ApiKeysService,
   ) {
     this.seen = new UsageThrottle(config.agentSeenWriteSeconds * 1000);
     this.knownKeys = new AgentKeyCache(config.API_KEY_CACHE_SECONDS * 1000, MAX_KNOWN_AGENT_KEYS);
     // Revoking an API key revokes its agents (in its transaction): none stays known here.
     apiKeys.onRevoked((apiKeyId) => this.knownKeys.forget((agent) => agent.apiKeyId === apiKeyId));
+    // Any instance's revocation, by its NOTIFY; everything when notifications may have been lost.
+    wakeups.onAgentChanged((agentId) =>
+      agentId === 'all' ? this.knownKeys.clear() : this.knownKeys.forgetAgent(agentId),
+    );
   }
 
   /**
@@ -60,7 +66,12 @@ export class ScanAgentsService {
 
   /** A claim confirmed this agent key (issued by `apiKeyId`, not revoked). */
   rememberAgent(keyHash: string, agent: KnownAgent): void {
-    this.knownKeys.set(keyHash, agent);
+    const { AGENT_KEY_CACHE_SECONDS, API_KEY_CACHE_SECONDS } = this.config;
+    // Long only while revocations arrive by NOTIFY (the listener clears the cache when it drops).
+    const seconds = this.wakeups.listening
+      ? AGENT_KEY_CACHE_SECONDS
+      : Math.min(AGENT_KEY_CACHE_SECONDS, API_KEY_CACHE_SECONDS);
+    this.knownKeys.set(keyHash, agent, seconds * 1000);
   }
 
   /**
@@ -119,7 +130,7 @@ export class ScanAgentsService {
   /** Revokes an agent the scope may see; one it may not answers as a missing one. */
   async revoke(id: number, scope: TeamScope): Promise<FleetAgentRow> {
     if (!(await this.repository.revokeInScope(id, scope))) throw agentNotFound(id);
-    this.knownKeys.forget((agent) => agent.agentId === id);
+    this.knownKeys.forgetAgent(id);
     return this.inScope(id, scope);
   }
 
@@ -134,7 +145,7 @@ export class ScanAgentsService {
   ): Promise<AgentPauseResult> {
     const outcome = await this.repository.setPausedInScope(id, caller, paused, caller.apiKeyId);
     if (!outcome.found) throw agentNotFound(id);
-    this.knownKeys.forget((agent) => agent.agentId === id);
+    this.knownKeys.forgetAgent(id);
     if (outcome.changed) this.metrics.actionTaken('agent', paused);
     const verb = paused ? 'paused' : 'resumed';
     return {

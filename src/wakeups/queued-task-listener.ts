@@ -1,7 +1,8 @@
 /**
- * LISTEN scanqueue_task_queued on a connection of its own (a pg Client, never one of the pool's:
- * a pooled connection would be handed to queries and lose its LISTEN), reconnecting with backoff.
- * The trigger of migration 1765800000000 notifies once per task that becomes QUEUED, at commit.
+ * LISTEN scanqueue_task_queued and scanqueue_agent_changed on a connection of its own (a pg Client,
+ * never one of the pool's: a pooled connection would be handed to queries and lose its LISTEN),
+ * reconnecting with backoff. The trigger of migration 1765800000000 notifies once per task that
+ * becomes QUEUED, at commit; migration 1766000000000's once per agent key revoked or deleted.
  * While disconnected, notifications are lost: `connected` tells the owner to wake every waiter
  * and forget what it knew once the LISTEN is back.
  */
@@ -9,6 +10,7 @@ import { Client } from 'pg';
 import { retryDelayMs } from '../background/backoff';
 
 export const QUEUED_TASK_CHANNEL = 'scanqueue_task_queued';
+export const AGENT_CHANGED_CHANNEL = 'scanqueue_agent_changed';
 
 /** The trigger's payload. */
 export interface QueuedTaskNotice {
@@ -20,6 +22,8 @@ export interface QueuedTaskNotice {
 
 export interface ListenerEvents {
   queued(notice: QueuedTaskNotice): void;
+  /** An agent's key was revoked (or deleted). */
+  agentChanged(agentId: number): void;
   /** The LISTEN is in place (the first time, or again after a loss). */
   connected(): void;
   /** The connection was lost (`error` says why). */
@@ -40,6 +44,15 @@ export function parseNotice(payload: string | undefined): QueuedTaskNotice | und
     if (typeof value.id !== 'number' || typeof value.scanner !== 'string') return undefined;
     const notBefore = typeof value.notBefore === 'number' ? value.notBefore : null;
     return { id: value.id, scanner: value.scanner, notBefore };
+  } catch {
+    return undefined;
+  }
+}
+
+export function parseAgentNotice(payload: string | undefined): number | undefined {
+  try {
+    const value = (JSON.parse(payload ?? '') as { agentId?: unknown }).agentId;
+    return typeof value === 'number' ? value : undefined;
   } catch {
     return undefined;
   }
@@ -106,13 +119,18 @@ export class QueuedTaskListener {
     client.on('error', (error) => ended(error.message));
     client.on('end', () => ended('connection ended'));
     client.on('notification', (message) => {
+      if (message.channel === AGENT_CHANGED_CHANNEL) {
+        const agentId = parseAgentNotice(message.payload);
+        if (agentId !== undefined) this.events.agentChanged(agentId);
+        return;
+      }
       const notice = message.channel === QUEUED_TASK_CHANNEL && parseNotice(message.payload);
       if (notice) this.events.queued(notice);
     });
     let probe: NodeJS.Timeout | undefined;
     try {
       await client.connect();
-      await client.query(`LISTEN ${QUEUED_TASK_CHANNEL}`);
+      await client.query(`LISTEN ${QUEUED_TASK_CHANNEL}; LISTEN ${AGENT_CHANGED_CHANNEL}`);
       if (this.stopped) return 'stopped';
       listening();
       this.isConnected = true;

@@ -28,6 +28,12 @@ export type WakeupsConfig = Pick<
   'POLL_WAIT_MAX_SECONDS' | 'POLL_MAX_WAITERS' | 'POLL_EMPTY_CACHE_MS'
 >;
 
+/**
+ * Told of an agent whose key was revoked or deleted on any instance, or `'all'` when notifications
+ * may have been missed (the LISTEN connection was lost or is back).
+ */
+export type AgentChangedListener = (agentId: number | 'all') => void;
+
 export interface WakeupsLogger {
   log(message: string): void;
   warn(message: string): void;
@@ -46,6 +52,7 @@ export class Wakeups {
   private readonly empty: EmptyQueues;
   private readonly listener?: QueuedTaskListener;
   private readonly dueWakes = new Map<string, NodeJS.Timeout>();
+  private readonly agentListeners: AgentChangedListener[] = [];
 
   /** `url`: the database's; none (or POLL_WAIT_MAX_SECONDS 0) means no LISTEN. */
   constructor(
@@ -68,6 +75,7 @@ export class Wakeups {
         { url, probeIntervalMs: 10_000, backoffBaseMs: 100, backoffMaxMs: 5000 },
         {
           queued: (notice) => this.queued(notice),
+          agentChanged: (agentId) => this.agentChanged(agentId),
           connected: () => this.listenerConnected(),
           disconnected: (error) => this.listenerLost(error),
         },
@@ -82,6 +90,14 @@ export class Wakeups {
   /** Polls waiting now. */
   get waiting(): number {
     return this.waiters.size;
+  }
+
+  /**
+   * Calls `listener` for every agent key revoked or deleted on any instance (at commit), and with
+   * `'all'` whenever the LISTEN connection is lost or back: what it cached may be stale then.
+   */
+  onAgentChanged(listener: AgentChangedListener): void {
+    this.agentListeners.push(listener);
   }
 
   /** The wait a requestTask may ask for, cut to POLL_WAIT_MAX_SECONDS (ms). */
@@ -189,8 +205,13 @@ export class Wakeups {
     this.waiters.wakeOne(scanner);
   }
 
+  private agentChanged(agentId: number | 'all'): void {
+    for (const listener of this.agentListeners) listener(agentId);
+  }
+
   private listenerConnected(): void {
     this.empty.setConnected(true);
+    this.agentChanged('all');
     // Notifications sent while no LISTEN was in place are lost: every waiter claims again.
     const woken = this.waiters.wakeAll();
     this.logger.log(
@@ -200,6 +221,7 @@ export class Wakeups {
 
   private listenerLost(error: string): void {
     this.empty.setConnected(false);
+    this.agentChanged('all');
     if (error !== 'stopped')
       this.logger.warn(`Lost the LISTEN connection (${error}); reconnecting`);
   }
