@@ -347,6 +347,42 @@ describe('the agent list', () => {
   });
 });
 
+describe('heartbeats', () => {
+  it('are written together once due (one statement, one now()); a change is written at once', async () => {
+    const agents = await Promise.all(Array.from({ length: 12 }, () => givenAgentKey(t)));
+    const ids = await Promise.all(agents.map((agent) => agentIdOf(t, agent)));
+    const seenAt = async () =>
+      (
+        await t.query<{ at: string }>(
+          `SELECT last_seen_at::text AS at FROM scan_agents WHERE id = ANY($1::int[]) ORDER BY id`,
+          [ids],
+        )
+      ).map((row) => row.at);
+    for (const agent of agents) expect(await requestTask(t, agent, 'zap')).toMatchObject(NO_TASK);
+    const first = await seenAt(); // each written at its first call
+    expect(first.every((at) => at !== null)).toBe(true);
+
+    // Due again after AGENT_ONLINE_SECONDS/4 (0.5 s here), nothing else changed: batched.
+    await sleep(700);
+    for (const agent of agents) expect(await requestTask(t, agent, 'zap')).toMatchObject(NO_TASK);
+    let batched = await seenAt();
+    for (let waited = 0; batched.some((at, i) => at === first[i]) && waited < 3000; waited += 50) {
+      await sleep(50);
+      batched = await seenAt();
+    }
+    expect(batched.every((at, i) => at > first[i])).toBe(true);
+    expect(new Set(batched).size).toBe(1);
+
+    // Another scanner list is written by the call itself.
+    expect(await requestTask(t, agents[0], 'burp')).toMatchObject(NO_TASK);
+    const [changed] = await t.query<{ last_scanners: string[] }>(
+      'SELECT last_scanners FROM scan_agents WHERE id = $1',
+      [ids[0]],
+    );
+    expect(changed.last_scanners).toEqual(['burp']);
+  });
+});
+
 describe('metrics', () => {
   it('count pause and resume actions and gauge paused agents, paused queues and agents online', async () => {
     const sample = async (name: string, labels = '') => {

@@ -25,4 +25,23 @@ describe('UsageThrottle', () => {
       now.mockRestore();
     }
   });
+
+  it('tells a new or changed use from one only due by time', () => {
+    const throttle = new UsageThrottle(1000, 2);
+    const now = jest.spyOn(Date, 'now').mockReturnValue(1_000_000);
+    try {
+      expect(throttle.check(1, 'a')).toBe('new');
+      expect(throttle.check(1, 'a')).toBe('recorded');
+      expect(throttle.check(1)).toBe('recorded');
+      now.mockReturnValue(1_001_000);
+      expect(throttle.check(1, 'a')).toBe('due');
+      expect(throttle.check(1, 'b')).toBe('new');
+      // Bounded: past maxEntries it starts over, and every id is new again.
+      expect(throttle.check(2)).toBe('new');
+      expect(throttle.check(3)).toBe('new');
+      expect(throttle.check(1, 'b')).toBe('new');
+    } finally {
+      now.mockRestore();
+    }
+  });
 });

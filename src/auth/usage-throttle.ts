@@ -8,18 +8,30 @@ const MAX_ENTRIES = 10_000;
 export class UsageThrottle {
   private readonly recorded = new Map<number, { at: number; value: string | undefined }>();
 
-  /** `intervalMs`: the agents' is shorter than a minute, below their online threshold. */
-  constructor(private readonly intervalMs = INTERVAL_MS) {}
+  // `intervalMs`: the agents' is shorter than a minute, below their online threshold.
+  /** `maxEntries`: ids tracked at once (a clear beyond it costs one write per id). */
+  constructor(
+    private readonly intervalMs = INTERVAL_MS,
+    private readonly maxEntries = MAX_ENTRIES,
+  ) {}
 
   /** True when the use of `id` (with `value`, if it matters) should be written now; records it. */
   shouldRecord(id: number, value?: string): boolean {
+    return this.check(id, value) !== 'recorded';
+  }
+
+  /**
+   * Whether the use of `id` is to be written, and why: `new` (first seen here, or `value` changed),
+   * `due` (the interval passed; nothing else changed), or `recorded` (nothing to write). Records it.
+   */
+  check(id: number, value?: string): 'new' | 'due' | 'recorded' {
     const now = Date.now();
     const last = this.recorded.get(id);
-    if (last && now - last.at < this.intervalMs && (value === undefined || value === last.value))
-      return false;
-    if (this.recorded.size >= MAX_ENTRIES) this.recorded.clear(); // bounded; a clear costs one write per key
+    const changed = !last || (value !== undefined && value !== last.value);
+    if (!changed && now - last.at < this.intervalMs) return 'recorded';
+    if (this.recorded.size >= this.maxEntries) this.recorded.clear(); // bounded
     this.recorded.set(id, { at: now, value: value ?? last?.value });
-    return true;
+    return changed ? 'new' : 'due';
   }
 }
 

@@ -4,7 +4,7 @@
  * is bound to the API key that issued it: it works only presented together with that key, and dies
  * with it (revocation cascades, api-keys.service.ts; the lookups below also check it).
  */
-import { Injectable } from '@nestjs/common';
+import { BeforeApplicationShutdown, Injectable, Logger } from '@nestjs/common';
 import { EntityManager } from 'typeorm';
 import { AuthenticationFailed, BadRestParameter, Forbidden, NotFound } from '../rest/rest-error';
 import { ApiKeysService, UNKNOWN_API_KEY } from '../auth/api-keys.service';
@@ -23,6 +23,12 @@ export const UNKNOWN_AGENT_KEY = 'Secure scan agent key was not recognized.';
 
 /** Agent keys one instance remembers (agent-key-cache.ts); beyond, the least recently used go. */
 const MAX_KNOWN_AGENT_KEYS = 20_000;
+/** Agents whose last write one instance remembers (a fleet of 10,000 and more). */
+const MAX_SEEN_AGENTS = 100_000;
+/** A heartbeat with nothing else to record waits at most this long for its batch. */
+const SEEN_BATCH_MS = 5000;
+/** Heartbeats written by one statement at most. */
+const SEEN_BATCH_MAX = 5000;
 
 /** A pause or resume: the agent after it, and whether it changed (false: it already was). */
 export interface AgentPauseResult {
@@ -32,9 +38,13 @@ export interface AgentPauseResult {
 }
 
 @Injectable()
-export class ScanAgentsService {
+export class ScanAgentsService implements BeforeApplicationShutdown {
+  private readonly logger = new Logger(ScanAgentsService.name);
   private readonly seen: UsageThrottle;
   private readonly knownKeys: AgentKeyCache;
+  /** Agents whose heartbeat is due, with nothing else to record: written together. */
+  private readonly seenBatch = new Set<number>();
+  private seenFlush?: NodeJS.Timeout;
 
   constructor(
     private readonly repository: ScanAgentsRepository,
@@ -43,7 +53,7 @@ export class ScanAgentsService {
     private readonly wakeups: WakeupsService,
     apiKeys: ApiKeysService,
   ) {
-    this.seen = new UsageThrottle(config.agentSeenWriteSeconds * 1000);
+    this.seen = new UsageThrottle(config.agentSeenWriteSeconds * 1000, MAX_SEEN_AGENTS);
     this.knownKeys = new AgentKeyCache(config.API_KEY_CACHE_SECONDS * 1000, MAX_KNOWN_AGENT_KEYS);
     // Revoking an API key revokes its agents (in its transaction): none stays known here.
     apiKeys.onRevoked((apiKeyId) => this.knownKeys.forget((agent) => agent.apiKeyId === apiKeyId));
@@ -115,12 +125,48 @@ export class ScanAgentsService {
       agentConfig === undefined && scanners === undefined
         ? undefined
         : JSON.stringify([agentConfig ?? null, scanners ?? null]);
-    if (!this.seen.shouldRecord(agentId, value)) return;
+    const check = this.seen.check(agentId, value);
+    if (check === 'recorded') return;
+    if (check === 'due') return this.batchSeen(agentId);
     await this.repository.recordSeen(tx, agentId, {
       agentConfig,
       scanners,
       writeSeconds: this.config.agentSeenWriteSeconds,
     });
+  }
+
+  /**
+   * A heartbeat only: written with the others due within SEEN_BATCH_MS (or agentSeenWriteSeconds/2
+   * when shorter), in one statement. 10,000 agents long-polling 30 s each would otherwise send 333
+   * single-row UPDATEs a second; last_seen_at lags by the batch at most, far inside
+   * AGENT_ONLINE_SECONDS.
+   */
+  private batchSeen(agentId: number): void {
+    this.seenBatch.add(agentId);
+    if (this.seenBatch.size >= SEEN_BATCH_MAX) return void this.flushSeen();
+    if (this.seenFlush) return;
+    const delayMs = Math.min(SEEN_BATCH_MS, (this.config.agentSeenWriteSeconds * 1000) / 2);
+    this.seenFlush = setTimeout(() => void this.flushSeen(), delayMs);
+    this.seenFlush.unref();
+  }
+
+  private async flushSeen(): Promise<void> {
+    clearTimeout(this.seenFlush);
+    this.seenFlush = undefined;
+    if (this.seenBatch.size === 0) return;
+    const agentIds = [...this.seenBatch];
+    this.seenBatch.clear();
+    try {
+      await this.repository.recordSeenMany(agentIds);
+    } catch (error) {
+      // Only "last seen" is late: the next heartbeat of each agent writes it.
+      this.logger.warn(`Heartbeats of ${agentIds.length} agents not written: ${String(error)}`);
+    }
+  }
+
+  /** The heartbeats still batched, written before the database closes. */
+  beforeApplicationShutdown(): Promise<void> {
+    return this.flushSeen();
   }
 
   list(scope: TeamScope): Promise<FleetAgentRow[]> {
