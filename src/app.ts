@@ -8,13 +8,15 @@
 import fastifyMultipart from '@fastify/multipart';
 import { STATUS_CODES } from 'node:http';
 import type { LogLevel } from '@nestjs/common';
-import { NestFactory } from '@nestjs/core';
+import { NestFactory, Reflector } from '@nestjs/core';
 import { FastifyAdapter, NestFastifyApplication } from '@nestjs/platform-fastify';
 import { AppModule } from './app.module';
 import { AppConfig } from './config/app-config';
 import { createOpenApiDocument, setupSwaggerUi } from './openapi/openapi-document';
 import { rewriteRestUrl } from './rest/rest-url';
 import { RequestEdge } from './edge/request-edge';
+import { installRequestTaskLane } from './edge/request-task-lane';
+import { TasksController } from './tasks/tasks.controller';
 import { ServiceUnavailable } from './rest/rest-error';
 import { restFailure } from './rest/rest-response';
 import { createRootLogger, NestPinoLogger, RootLogger } from './observability/logger';
@@ -125,6 +127,9 @@ export async function createApp(
   // The address's rate limit, authentication before the body, the key's rate limit, the body
   // deadline: after the shutdown refusal, before the body is read.
   if (!options.preview) app.get(RequestEdge).install(fastify);
+  // The agents' polls, after the edge, in front of Nest's pipeline (src/edge/request-task-lane.ts).
+  if (!options.preview)
+    installRequestTaskLane(fastify, app.get(TasksController), app.get(Reflector));
 
   setupSwaggerUi(app, createOpenApiDocument(app, config.CONTEXT_PATH), {
     persistAuthorization: config.SWAGGER_PERSIST_AUTHORIZATION,

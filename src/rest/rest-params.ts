@@ -32,13 +32,16 @@ const documentDtoAsBody: ParameterDecorator = (target, key, index) => {
   ApiBody({ type: type as Type<unknown> })(target, key, descriptor);
 };
 
+/** A request's parameters, query string and body merged (what `@RestParams()` hands a route). */
+export function restParamsOf(request: FastifyRequest): Record<string, unknown> {
+  const merged = mergeParams(request.query, request.body);
+  delete merged.apiKey; // authentication's, not the operation's
+  return merged;
+}
+
 export const RestParams = createParamDecorator(
-  (_: unknown, ctx: ExecutionContext): Record<string, unknown> => {
-    const request = ctx.switchToHttp().getRequest<FastifyRequest>();
-    const merged = mergeParams(request.query, request.body);
-    delete merged.apiKey; // authentication's, not the operation's
-    return merged;
-  },
+  (_: unknown, ctx: ExecutionContext): Record<string, unknown> =>
+    restParamsOf(ctx.switchToHttp().getRequest<FastifyRequest>()),
   [documentDtoAsBody],
 );
 

@@ -52,7 +52,11 @@ export class TaskKeyMismatch extends Forbidden {
 export class NoTaskFound extends RestError {
   readonly httpStatus = 200;
   constructor() {
+    // An idle fleet's most frequent answer, never logged: no stack trace to capture.
+    const limit = Error.stackTraceLimit;
+    Error.stackTraceLimit = 0;
     super('No task found.');
+    Error.stackTraceLimit = limit;
   }
 }
 

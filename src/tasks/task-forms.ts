@@ -8,7 +8,7 @@ import { AppConfig } from '../config/app-config';
 import { MultipartLimits, readSmallFile } from '../rest/multipart-form';
 import { readMultipartParams } from '../rest/multipart-params';
 import { validateParams } from '../rest/rest-params';
-import { RequestTaskParams, SetTaskConfigParams } from './task-params.dto';
+import { plainRequestTaskParams, RequestTaskParams, SetTaskConfigParams } from './task-params.dto';
 
 export interface ConfigFile {
   content: Buffer;
@@ -34,7 +34,8 @@ export class TaskForms {
     request: FastifyRequest,
     plain: Record<string, unknown>,
   ): Promise<RequestTaskParams> {
-    if (!request.isMultipart()) return validateParams(RequestTaskParams, plain);
+    if (!request.isMultipart())
+      return plainRequestTaskParams(plain) ?? validateParams(RequestTaskParams, plain);
     const { params } = await readMultipartParams(request, {
       params: RequestTaskParams,
       plain,

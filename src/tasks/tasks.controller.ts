@@ -136,14 +136,32 @@ export class TasksController {
   ): Promise<AgentTaskJson> {
     const params = await this.forms.requestTaskParams(request, plain);
     params.waitSeconds ??= waitHeader(request.headers[WAIT_HEADER.toLowerCase()]);
-    // An agent that goes away stops waiting. (The request's own 'close' came with its body.)
-    const gone = new AbortController();
-    reply.raw.once('close', () => gone.abort());
-    if (request.raw.socket?.destroyed) gone.abort();
-    const answer = await this.tasks.requestTask(caller, params, gone.signal);
+    const answer = params.waitSeconds
+      ? await this.untilGone(reply, (signal) => this.tasks.requestTask(caller, params, signal))
+      : await this.tasks.requestTask(caller, params);
     void reply.header(POLL_INTERVAL_HEADER, String(answer.pollIntervalSeconds));
     if (!answer.task) throw new NoTaskFound();
     return answer.task;
+  }
+
+  /**
+   * Runs a long poll with a signal that aborts when the agent goes away (its connection closes
+   * before the answer; the request's own 'close' came with its body). Only waits get one: an
+   * abort costs a DOMException, and every reply's connection closes some day.
+   */
+  private async untilGone<T>(
+    reply: FastifyReply,
+    poll: (signal: AbortSignal) => Promise<T>,
+  ): Promise<T> {
+    const gone = new AbortController();
+    const abort = () => gone.abort();
+    reply.raw.once('close', abort);
+    if (reply.request.raw.socket?.destroyed) gone.abort();
+    try {
+      return await poll(gone.signal);
+    } finally {
+      reply.raw.off('close', abort);
+    }
   }
 
   @RestPost('taskStatusUpdate')

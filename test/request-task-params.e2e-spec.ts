@@ -1,0 +1,78 @@
+/**
+ * requestTask's everyday form skips class-validator (plainRequestTaskParams, issue 15): on 3,000
+ * random forms, whatever the quick path accepts, the DTO's validation accepts and turns into the
+ * same parameters. Run in plain Node on the build (support/request-task-params-parity.mjs), as
+ * Jest cannot load Nest 12's ES modules; and over HTTP, where a refusal reads the same whichever
+ * path the form took. A urlencoded poll takes the lane in front of Nest (src/edge/request-task-lane.ts),
+ * a multipart one Nest's pipeline: they answer alike.
+ */
+import { execFile } from 'node:child_process';
+import * as path from 'node:path';
+import { promisify } from 'node:util';
+import { givenKey } from './access-fixtures';
+import { givenAgentKey, TASKS } from './support/agent-flow';
+import { TestServer } from './support/test-server';
+
+const run = promisify(execFile);
+
+describe('requestTask parameters: the quick path and the validation agree', () => {
+  it('on 3,000 random forms, with both paths taken', async () => {
+    const script = path.join(__dirname, 'support/request-task-params-parity.mjs');
+    const { stdout } = await run(process.execPath, [script, '20261130']);
+    const result = JSON.parse(stdout) as { accepted: number; fellBack: number; mismatches: [] };
+    expect(result.mismatches).toEqual([]);
+    expect(result.accepted).toBeGreaterThan(100);
+    expect(result.fellBack).toBeGreaterThan(100);
+  });
+
+  describe('over HTTP', () => {
+    let t: TestServer;
+    beforeAll(async () => {
+      t = await TestServer.start();
+    }, 60_000);
+    afterAll(() => t?.stop());
+
+    it('answers a form the quick path takes, and words the refusals it leaves to validation', async () => {
+      const agent = await givenAgentKey(t);
+      const poll = (form: Record<string, string>) =>
+        t.postForm(`${TASKS}/requestTask`, t.adminKey, form);
+      const ok = await poll({ scanners: 'zap', scanAgentSecureKey: agent, waitSeconds: '0' });
+      expect([ok.status, ok.body.message]).toEqual([200, 'No task found.']);
+      const cases: [Record<string, string>, number, string][] = [
+        [{ scanners: ' ', scanAgentSecureKey: agent }, 400, 'scanners'],
+        [{ scanners: 'z'.repeat(2001), scanAgentSecureKey: agent }, 400, 'scanners'],
+        [{ scanners: 'zap', scanAgentSecureKey: 'k'.repeat(201) }, 400, 'scanAgentSecureKey'],
+        [{ scanners: 'zap', scanAgentSecureKey: agent, waitSeconds: '1.5' }, 400, 'waitSeconds'],
+        [{ scanners: 'zap', scanAgentSecureKey: agent, waitSeconds: '3601' }, 400, 'waitSeconds'],
+      ];
+      for (const [form, status, named] of cases) {
+        const res = await poll(form);
+        expect([form, res.status, res.body.success]).toEqual([form, status, false]);
+        expect(res.body.message).toContain(named);
+      }
+    });
+
+    it('answers alike through the lane (urlencoded) and through Nest (multipart)', async () => {
+      const agent = await givenAgentKey(t);
+      const restricted = await givenKey(t, ['CAN_RUN_SCAN_AGENT'], { restricted: true });
+      const noPermission = await givenKey(t, ['READ_ACCESS']);
+      const cases: [string, string | undefined, Record<string, string>][] = [
+        ['no task', t.adminKey, { scanners: 'zap', scanAgentSecureKey: agent }],
+        ['restricted key', restricted.key, { scanners: 'zap', scanAgentSecureKey: agent }],
+        ['no permission', noPermission.key, { scanners: 'zap', scanAgentSecureKey: agent }],
+        ['no API key', undefined, { scanners: 'zap', scanAgentSecureKey: agent }],
+        ['no agent key', t.adminKey, { scanners: 'zap' }],
+        ['unknown agent key', t.adminKey, { scanners: 'zap', scanAgentSecureKey: 'nope' }],
+        ['no scanners', t.adminKey, { scanAgentSecureKey: agent }],
+        ['NUL', t.adminKey, { scanners: 'zap\u0000', scanAgentSecureKey: agent }],
+        ['bad wait', t.adminKey, { scanners: 'zap', scanAgentSecureKey: agent, waitSeconds: 'x' }],
+      ];
+      for (const [what, key, form] of cases) {
+        const lane = await t.postForm(`${TASKS}/requestTask`, key, form);
+        const nest = await t.postMultipart(`${TASKS}/requestTask`, key, form);
+        const answer = (res: typeof lane) => [res.status, res.body.message, res.body.success];
+        expect([what, ...answer(lane)]).toEqual([what, ...answer(nest)]);
+      }
+    });
+  });
+});
