@@ -106,6 +106,77 @@ describe('TaskTransitionsRepository guards', () => {
       message: 'claimed',
     });
 
+  /**
+   * The claim's plans (custom and generic, as a prepared statement gets after five runs) with
+   * `queued` tasks of one scanner in the queue: EXPLAIN EXECUTE of the named statement the
+   * repository prepared, on its own connection.
+   */
+  async function claimPlans(agentKeyHash: string): Promise<Record<string, string>> {
+    const script = `
+const { DataSource } = require('typeorm');
+const { TaskTransitionsRepository } = require(process.env.REPOSITORY);
+(async () => {
+  const dataSource = new DataSource({ type: 'postgres', url: process.env.DATABASE_URL, poolSize: 1 });
+  await dataSource.initialize();
+  const claim = JSON.parse(process.env.CLAIM);
+  await new TaskTransitionsRepository().claimNextTask(dataSource.manager, claim);
+  // Literals (EXPLAIN EXECUTE takes no bind parameters): a hex hash and an integer.
+  const args = [\`'\${claim.agentKeyHash}'\`, \`'{"OWASP Zed Attack Proxy"}'\`, \`'{zap}'\`, \`'k'\`, 'NULL', \`'m'\`, Number(claim.apiKeyId), 'NULL'];
+  const plans = {};
+  for (const mode of ['force_custom_plan', 'force_generic_plan']) {
+    await dataSource.query('SET plan_cache_mode = ' + mode);
+    const rows = await dataSource.query('EXPLAIN EXECUTE claim_next_task(' + args.join(', ') + ')');
+    plans[mode] = rows.map((row) => row['QUERY PLAN']).join('\\n');
+  }
+  await dataSource.destroy();
+  process.stdout.write(JSON.stringify(plans));
+})();`;
+    const { stdout } = await promisify(execFile)(process.execPath, ['-e', script], {
+      env: {
+        ...process.env,
+        DATABASE_URL: t.env.DATABASE_URL,
+        REPOSITORY: path.join(DIST_TASKS, TRANSITIONS[1]),
+        CLAIM: JSON.stringify({
+          apiKeyId,
+          scope: EVERY_TEAM,
+          scanners: [ZAP],
+          agentKeyHash,
+          secureKeyHash: hashSecretKey('task-key'),
+          agentInfo: null,
+          message: 'claimed',
+        }),
+      },
+    });
+    return JSON.parse(stdout) as Record<string, string>;
+  }
+
+  it('reads a deep queue of one scanner in index order, never sorting it (EXPLAIN)', async () => {
+    // 3,000 queued tasks of one scanner, then statistics: a predicate PostgreSQL cannot estimate
+    // (`scanner <> ALL (ARRAY(…))`) once made it expect one row and sort the whole queue.
+    const application = await givenApplication(t);
+    await t.query(
+      `INSERT INTO scan_queue_tasks (application_id, scanner, status, timeout_seconds)
+       SELECT $1, 'OWASP Zed Attack Proxy', 1, 600 FROM generate_series(1, 3000)`,
+      [application],
+    );
+    await t.query('ANALYZE scan_queue_tasks');
+    try {
+      // An unknown agent key: the plan is the point, nothing is claimed.
+      const plans = await claimPlans(hashSecretKey('no-such-agent'));
+      for (const [mode, plan] of Object.entries(plans)) {
+        expect([
+          mode,
+          /Index Scan using scan_queue_tasks_(queued|claimable)_idx/.test(plan),
+        ]).toEqual([mode, true]);
+        expect([mode, /Sort|Seq Scan on scan_queue_tasks/.test(plan)]).toEqual([mode, false]);
+      }
+    } finally {
+      await t.query(`UPDATE scan_queue_tasks SET status = 4 WHERE application_id = $1`, [
+        application,
+      ]);
+    }
+  });
+
   it('moves a task only from a status the table allows, with its history row and event', async () => {
     const task = await queueScan(t, await givenApplication(t), 'zap');
     expect(

@@ -17,14 +17,15 @@ const QUEUED = 1;
 const PAUSED_SCANNERS = `ARRAY(SELECT q.scanner FROM scanner_queues q WHERE q.paused_at IS NOT NULL)`;
 
 /**
- * SQL for a claim's candidates: the task's `scannerColumn` is not a paused queue's, and at least
- * one of the asked-for scanners (`scannersParam`, display names) is open. The second test names no
- * row, so PostgreSQL runs it once before the scan (a One-Time Filter): an agent that asks only for
- * paused scanners walks no queue.
+ * SQL: the asked-for scanners (`scannersParam`, display names) whose queues are not paused, as an
+ * array, for a claim to match its candidates against (`scanner = ANY(...)`). Testing each row
+ * against the paused ones instead (`scanner <> ALL (...)`) is a predicate PostgreSQL cannot
+ * estimate: with one scanner in the queue it expected one row of thousands, and sorted the whole
+ * queue (3.3 ms for 10,000 tasks) instead of reading the index in order (0.2 ms).
  */
-export function scannerQueueOpenSql(scannerColumn: string, scannersParam: string): string {
-  return `${scannerColumn} <> ALL (${PAUSED_SCANNERS})
-    AND EXISTS (SELECT 1 FROM unnest(${scannersParam}::text[]) asked(scanner) WHERE asked.scanner <> ALL (${PAUSED_SCANNERS}))`;
+export function openScannersSql(scannersParam: string): string {
+  return `ARRAY(SELECT asked.scanner FROM unnest(${scannersParam}::text[]) asked(scanner)
+    WHERE asked.scanner <> ALL (${PAUSED_SCANNERS}))`;
 }
 
 export interface ScannerQueueRow {

@@ -11,7 +11,7 @@ import { queryPrepared } from '../sql/prepared-statements';
 import { TeamScope, teamScopeParam } from '../auth/team-scope';
 import { applicationInScopeSql } from '../auth/team-scope.repository';
 import { agentPausedSql, agentUsableSql } from '../scan-agents/scan-agents.repository';
-import { scannerQueueOpenSql } from '../scan-agents/scanner-queues.repository';
+import { openScannersSql } from '../scan-agents/scanner-queues.repository';
 import { StatusActorType } from './scan-status.entity';
 import { eventOfStatus } from './task-events';
 import { HISTORY_COLUMNS, taskOutboxInsert } from './task-outbox.repository';
@@ -97,19 +97,27 @@ const CLAIM_NEXT_TASK_SQL = `WITH agent AS (
     SELECT a.id,
       ${agentPausedSql('a')} AS paused
     FROM scan_agents a WHERE a.key_hash = $1 AND ${agentUsableSql('$7')}
+  ), gate AS (
+    -- What depends on no task, decided once: the agent known and not paused, and the asked-for
+    -- scanners whose queues are open (fleet control: a paused agent claims nothing though its key
+    -- still works; tasks of a paused queue wait). None of them: no queue is read. In the
+    -- candidates' WHERE, PostgreSQL mis-estimated these and sorted the whole queue.
+    SELECT open.scanners FROM (
+      SELECT ${openScannersSql('$2')} AS scanners FROM agent WHERE NOT agent.paused
+    ) open
+    WHERE cardinality(open.scanners) > 0
   ), next AS (
     -- The team predicate filters candidates in the index's order (the planner hashes the
     -- teams' applications): the index still serves the claim (EXPLAIN in docs/security.md).
-    SELECT id FROM scan_queue_tasks
-    WHERE status = ${QUEUED} AND active AND scanner = ANY($2::text[]) AND EXISTS (SELECT 1 FROM agent)
-      AND ${applicationInScopeSql('$8', 'scan_queue_tasks.application_id')}
-      -- Fleet control: a paused agent claims nothing (its key still works); tasks of a paused queue wait.
-      AND NOT (SELECT paused FROM agent)
-      AND ${scannerQueueOpenSql('scan_queue_tasks.scanner', '$2')}
-      AND (not_before IS NULL OR not_before <= now())
-    ORDER BY priority DESC, id
-    LIMIT 1
-    FOR UPDATE SKIP LOCKED
+    SELECT candidate.id FROM gate CROSS JOIN LATERAL (
+      SELECT id FROM scan_queue_tasks
+      WHERE status = ${QUEUED} AND active AND scanner = ANY(gate.scanners)
+        AND ${applicationInScopeSql('$8', 'scan_queue_tasks.application_id')}
+        AND (not_before IS NULL OR not_before <= now())
+      ORDER BY priority DESC, id
+      LIMIT 1
+      FOR UPDATE SKIP LOCKED
+    ) candidate
   ), claimed AS (
     UPDATE scan_queue_tasks t
     SET status = ${ASSIGNED}, start_time = now(), timeout_time = now() + make_interval(secs => t.timeout_seconds),
