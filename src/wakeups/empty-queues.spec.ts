@@ -88,4 +88,23 @@ describe('EmptyQueues', () => {
     expect(empty.knownEmpty([ZAP], '1,2')).toBe(false);
     expect(empty.knownEmpty([ZAP])).toBe(false);
   });
+
+  it("a delayed task's due time voids the marks of its scanner, with no timer", () => {
+    const empty = connected(60_000);
+    empty.delayed(ZAP, now + 2000);
+    empty.delayed(ZAP, now + 1000); // out of order: the earlier counts first
+    empty.markEmpty([ZAP, BURP], empty.snapshot()); // a claim before they are due finds nothing
+    now += 999;
+    expect(empty.knownEmpty([ZAP])).toBe(true);
+    now += 1;
+    expect(empty.knownEmpty([ZAP])).toBe(false); // the first is due
+    expect(empty.knownEmpty([BURP])).toBe(true);
+    empty.markEmpty([ZAP], empty.snapshot()); // claimed it; nothing else yet
+    expect(empty.knownEmpty([ZAP])).toBe(true);
+    now += 1000;
+    expect(empty.knownEmpty([ZAP, BURP])).toBe(false); // the second is due
+    empty.markEmpty([ZAP], empty.snapshot());
+    now += 10_000;
+    expect(empty.knownEmpty([ZAP])).toBe(true); // none left
+  });
 });

@@ -14,6 +14,8 @@
 const MAX_SCANNERS = 10_000;
 /** Distinct scopes marked per scanner (API keys limited to teams); beyond, the scanner's go. */
 const MAX_SCOPES = 1_000;
+/** Delayed tasks' due times remembered per scanner; beyond, the latest go (marks' age heals). */
+const MAX_DUE_TIMES = 1_000;
 
 /** The scope of a claim that saw every task (an API key of every team). */
 export const EVERY_SCOPE = '';
@@ -27,6 +29,8 @@ export class EmptyQueues {
   private lastReset = 0;
   /** When each scanner was marked empty (ms), per scope. */
   private readonly marks = new Map<string, Map<string, number>>();
+  /** When delayed tasks of each scanner become claimable (ms, ascending). */
+  private readonly dueTimes = new Map<string, number[]>();
   private connected = false;
 
   constructor(
@@ -58,8 +62,10 @@ export class EmptyQueues {
    */
   knownEmpty(scanners: readonly string[], scope = EVERY_SCOPE): boolean {
     if (!this.connected || scanners.length === 0) return false;
-    const oldest = this.now() - this.maxAgeMs;
+    const now = this.now();
+    const oldest = now - this.maxAgeMs;
     return scanners.every((scanner) => {
+      if (this.becameDue(scanner, now)) return false;
       const scopes = this.marks.get(scanner);
       return (
         scopes !== undefined &&
@@ -67,6 +73,32 @@ export class EmptyQueues {
           (scope !== EVERY_SCOPE && (scopes.get(scope) ?? -Infinity) > oldest))
       );
     });
+  }
+
+  /**
+   * A task of `scanner` was queued to be claimable from `at` (ms; its not_before): from then on
+   * no mark of the scanner counts, whatever timer was to say so (a wake-up's timer fires late).
+   */
+  delayed(scanner: string, at: number): void {
+    let times = this.dueTimes.get(scanner);
+    if (!times) {
+      if (this.dueTimes.size >= MAX_SCANNERS) this.dueTimes.clear();
+      this.dueTimes.set(scanner, (times = []));
+    }
+    let index = times.length;
+    while (index > 0 && times[index - 1] > at) index--;
+    times.splice(index, 0, at);
+    if (times.length > MAX_DUE_TIMES) times.pop();
+  }
+
+  /** A delayed task of `scanner` is due by `now`: its marks go (as a notification's would). */
+  private becameDue(scanner: string, now: number): boolean {
+    const times = this.dueTimes.get(scanner);
+    if (!times || times[0] > now) return false;
+    while (times.length > 0 && times[0] <= now) times.shift();
+    if (times.length === 0) this.dueTimes.delete(scanner);
+    this.notified(scanner);
+    return true;
   }
 
   /** A task of `scanner` was queued. */

@@ -195,8 +195,11 @@ export class Wakeups {
   }
 
   private queued(notice: QueuedTaskNotice): void {
-    if (notice.notBefore !== null && notice.notBefore > Date.now())
+    if (notice.notBefore !== null && notice.notBefore > Date.now()) {
+      // The marks go when it is due (checked by each poll); the timer wakes a waiter.
+      this.empty.delayed(notice.scanner, notice.notBefore);
       return this.wakeAt(notice.scanner, notice.notBefore);
+    }
     this.notified(notice.scanner);
   }
 
