@@ -8,8 +8,10 @@ const MAX_ENTRIES = 10_000;
 export class UsageThrottle {
   private readonly recorded = new Map<number, { at: number; value: string | undefined }>();
 
-  // `intervalMs`: the agents' is shorter than a minute, below their online threshold.
-  /** `maxEntries`: ids tracked at once (a clear beyond it costs one write per id). */
+  /**
+   * `intervalMs`: the agents' is shorter than a minute, below their online threshold.
+   * `maxEntries`: ids tracked at once (a clear beyond it costs one write per id).
+   */
   constructor(
     private readonly intervalMs = INTERVAL_MS,
     private readonly maxEntries = MAX_ENTRIES,

@@ -96,14 +96,6 @@ export class ScanAgentsRepository {
    * The agent's latest call: written only when `writeSeconds` have passed (instances share the
    * guard) or its agentConfig or scanners changed. Undefined values keep what is recorded.
    */
-  /** Heartbeats only (nothing else changed): one statement for a batch of agents. */
-  async recordSeenMany(agentIds: readonly number[]): Promise<void> {
-    await this.dataSource.query(
-      `UPDATE scan_agents SET last_seen_at = now() WHERE id = ANY($1::int[])`,
-      [agentIds],
-    );
-  }
-
   async recordSeen(
     tx: EntityManager,
     agentId: number,
@@ -116,6 +108,14 @@ export class ScanAgentsRepository {
                           OR last_agent_config IS DISTINCT FROM coalesce($2, last_agent_config)
                           OR last_scanners IS DISTINCT FROM coalesce($3::text[], last_scanners))`,
       [agentId, seen.agentConfig ?? null, seen.scanners ?? null, seen.writeSeconds],
+    );
+  }
+
+  /** Heartbeats only (nothing else changed): one statement for a batch of agents. */
+  async recordSeenMany(agentIds: readonly number[]): Promise<void> {
+    await this.dataSource.query(
+      `UPDATE scan_agents SET last_seen_at = now() WHERE id = ANY($1::int[])`,
+      [agentIds],
     );
   }
 

@@ -179,8 +179,8 @@ const REQUEST_TASK_FIELDS = new Set([
  * RequestTaskParams without class-validator, for the shape an agent sends on every poll
  * (validation was a fifth of an empty poll's CPU): only the DTO's fields, every value a string
  * well within the rules above. Anything else is undefined: validateParams takes it, and words any
- * failure. task-params.dto.spec.ts checks on random inputs that whatever this accepts, the DTO's
- * validation accepts and turns into the same parameters.
+ * failure. test/request-task-params.e2e-spec.ts checks on random inputs that whatever this
+ * accepts, the DTO's validation accepts and turns into the same parameters.
  */
 export function plainRequestTaskParams(
   plain: Record<string, unknown>,
