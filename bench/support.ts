@@ -272,33 +272,33 @@ export async function startScanqueue(
   const port = await freePort();
   const key = randomBytes(32).toString('base64url');
   // BENCH_SERVER_NODE_ARGS: e.g. `--cpu-prof --cpu-prof-dir=/tmp/prof` to profile the server a row runs.
-  const extraArgs = process.env.BENCH_SERVER_NODE_ARGS?.split(' ').filter(Boolean) ?? [];
-  const child = spawn(
-    process.execPath,
-    [...extraArgs, ...nodeArgs, path.join(root, 'dist/src/main.js')],
-    {
-      cwd: root,
-      env: {
-        PATH: process.env.PATH ?? '',
-        HOME: process.env.HOME ?? '',
-        DATA_DIR: dataDir,
-        PORT: String(port),
-        HOST: '127.0.0.1',
-        BOOTSTRAP_API_KEY: key,
-        LOG_LEVEL: 'warn',
-        // The rows time the protocol; a background import of the uploaded reports would only add noise.
-        IMPORT_POLL_INTERVAL_SECONDS: '0',
-        DATABASE_URL: databaseUrl,
-        // A request limit would measure the limiter, not the service (all from 127.0.0.1 besides).
-        RATE_LIMIT_PER_MINUTE: '0',
-        RATE_LIMIT_PER_ADDRESS_PER_MINUTE: '0',
-        // The status row posts to each task for seconds on end: time appends, not the per-task cap.
-        STATUS_MESSAGES_PER_TASK: '1000000',
-        ...extraEnv,
-      },
-      stdio: ['ignore', 'inherit', 'inherit'],
+  const serverArgs = [
+    ...(process.env.BENCH_SERVER_NODE_ARGS?.split(' ').filter(Boolean) ?? []),
+    ...nodeArgs,
+    path.join(root, 'dist/src/main.js'),
+  ];
+  const child = spawn(process.execPath, serverArgs, {
+    cwd: root,
+    env: {
+      PATH: process.env.PATH ?? '',
+      HOME: process.env.HOME ?? '',
+      DATA_DIR: dataDir,
+      PORT: String(port),
+      HOST: '127.0.0.1',
+      BOOTSTRAP_API_KEY: key,
+      LOG_LEVEL: 'warn',
+      // The rows time the protocol; a background import of the uploaded reports would only add noise.
+      IMPORT_POLL_INTERVAL_SECONDS: '0',
+      DATABASE_URL: databaseUrl,
+      // A request limit would measure the limiter, not the service (all from 127.0.0.1 besides).
+      RATE_LIMIT_PER_MINUTE: '0',
+      RATE_LIMIT_PER_ADDRESS_PER_MINUTE: '0',
+      // The status row posts to each task for seconds on end: time appends, not the per-task cap.
+      STATUS_MESSAGES_PER_TASK: '1000000',
+      ...extraEnv,
     },
-  );
+    stdio: ['ignore', 'inherit', 'inherit'],
+  });
   await waitForHttp(`http://127.0.0.1:${port}/threadfix/health`, child);
   return {
     process: child,

@@ -5,22 +5,13 @@
  */
 import * as path from 'node:path';
 import { pathToFileURL } from 'node:url';
+import fc from 'fast-check';
 
 const dist = path.resolve(import.meta.dirname, '../../dist/src');
 const load = (module) => import(pathToFileURL(path.join(dist, `${module}.js`)).href);
 const { validateParams } = await load('rest/rest-params');
 const { MAX_WAIT_SECONDS, plainRequestTaskParams, RequestTaskParams } =
   await load('tasks/task-params.dto');
-
-/** mulberry32: the same forms on every run. */
-function random(seed) {
-  return () => {
-    seed = (seed + 0x6d2b79f5) | 0;
-    let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const VALUES = [
   undefined,
@@ -52,24 +43,30 @@ const VALUES = [
   ['1'],
   { nested: 'x' },
 ];
-const FIELDS = ['scanners', 'agentConfig', 'scanAgentSecureKey', 'waitSeconds', 'other'];
+const FIELDS = ['scanners', 'agentConfig', 'scanAgentSecureKey', 'waitSeconds'];
+
+const value = fc.constantFrom(...VALUES);
+/** Forms of the DTO's fields, each absent or one of VALUES; one time in ten a field it does not know. */
+const formArb = fc.record(
+  {
+    ...Object.fromEntries(FIELDS.map((field) => [field, value])),
+    other: fc.oneof(
+      { arbitrary: fc.constant(undefined), weight: 9 },
+      { arbitrary: value, weight: 1 },
+    ),
+  },
+  { requiredKeys: [] },
+);
 const plainOf = (value) => JSON.parse(JSON.stringify(value ?? null));
 
 try {
-  const next = random(Number(process.argv[2] ?? 20261130));
-  const pick = (items) => items[Math.floor(next() * items.length)];
+  const seed = Number(process.argv[2] ?? 20261130);
   const result = { accepted: 0, fellBack: 0, mismatches: [] };
   const everyday = { scanners: 'zap,burp', agentConfig: 'os.name=Linux', scanAgentSecureKey: 'k' };
-  const forms = [everyday, { ...everyday, waitSeconds: '30' }];
-  for (let i = 0; i < 3000; i++) {
-    const form = {};
-    for (const field of FIELDS) {
-      const value = pick(VALUES);
-      // Mostly the DTO's fields; now and then one it does not know.
-      if (value !== undefined && (field !== 'other' || next() < 0.1)) form[field] = value;
-    }
-    forms.push(form);
-  }
+  const generated = fc
+    .sample(formArb, { numRuns: 3000, seed })
+    .map((form) => Object.fromEntries(Object.entries(form).filter(([, v]) => v !== undefined)));
+  const forms = [everyday, { ...everyday, waitSeconds: '30' }, ...generated];
   for (const form of forms) {
     const quick = plainRequestTaskParams({ ...form });
     if (quick === undefined) {
