@@ -95,16 +95,18 @@ describe('TaskTransitionsRepository guards', () => {
     ).map((row) => row.event_type),
   });
 
+  /** claimNextTask's argument: a zap claim by the agent key whose hash is given. */
+  const claimOf = (agentKeyHash: string) => ({
+    apiKeyId,
+    scope: EVERY_TEAM,
+    scanners: [ZAP],
+    agentKeyHash,
+    secureKeyHash: hashSecretKey('task-key'),
+    agentInfo: null,
+    message: 'claimed',
+  });
   const claimFor = (agentKey: string) =>
-    call<ClaimAnswer>('claimNextTask', {
-      apiKeyId,
-      scope: EVERY_TEAM,
-      scanners: [ZAP],
-      agentKeyHash: hashSecretKey(agentKey),
-      secureKeyHash: hashSecretKey('task-key'),
-      agentInfo: null,
-      message: 'claimed',
-    });
+    call<ClaimAnswer>('claimNextTask', claimOf(hashSecretKey(agentKey)));
 
   /**
    * The claim's plans (custom and generic, as a prepared statement gets after five runs) with
@@ -136,15 +138,7 @@ const { TaskTransitionsRepository } = require(process.env.REPOSITORY);
         ...process.env,
         DATABASE_URL: t.env.DATABASE_URL,
         REPOSITORY: path.join(DIST_TASKS, TRANSITIONS[1]),
-        CLAIM: JSON.stringify({
-          apiKeyId,
-          scope: EVERY_TEAM,
-          scanners: [ZAP],
-          agentKeyHash,
-          secureKeyHash: hashSecretKey('task-key'),
-          agentInfo: null,
-          message: 'claimed',
-        }),
+        CLAIM: JSON.stringify(claimOf(agentKeyHash)),
       },
     });
     return JSON.parse(stdout) as Record<string, string>;
