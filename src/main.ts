@@ -2,6 +2,7 @@ import 'reflect-metadata';
 import { Logger } from '@nestjs/common';
 import { createApp } from './app';
 import { ConfigError, loadAppConfig } from './config/app-config';
+import { leaveSignalsToCaller } from './database/embedded-postgres';
 import { createRootLogger } from './observability/logger';
 import { connectServiceMessages } from './nats/service-transport';
 
@@ -31,9 +32,10 @@ async function main(): Promise<void> {
     await app.close();
     process.exit(0);
   };
-  for (const signal of ['SIGTERM', 'SIGINT'] as const) {
-    process.once(signal, () => void shutdown(signal));
-  }
+  const signals = ['SIGTERM', 'SIGINT'] as const;
+  for (const signal of signals) process.once(signal, () => void shutdown(signal));
+  // The embedded PostgreSQL's library would otherwise stop the database at the same signal.
+  leaveSignalsToCaller([...signals]);
 }
 
 main().catch((error: unknown) => {

