@@ -17,7 +17,7 @@ import {
   taskStatus,
 } from './support/agent-flow';
 import { startRawUpload, ZAP_HEAD, ZAP_ITEM, ZAP_TAIL } from './support/raw-upload';
-import { RestartablePostgres } from './support/restartable-postgres';
+import { serverOnRestartablePostgres } from './support/restartable-postgres';
 import { TestServer } from './support/test-server';
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -124,21 +124,10 @@ describe('the server killed mid-upload', () => {
 });
 
 describe('PostgreSQL restarted under a running server', () => {
-  let pg: RestartablePostgres;
-  let t: TestServer;
-
-  beforeAll(async () => {
-    pg = await RestartablePostgres.create();
-    await pg.start();
-    t = await TestServer.start({ DATABASE_URL: pg.url });
-  }, 120_000);
-  afterAll(async () => {
-    // Each may be missing when beforeAll failed; the server goes before its database.
-    await t?.stop();
-    await pg?.remove();
-  });
+  const setup = serverOnRestartablePostgres();
 
   it('reports not-ready while the database is down, recovers by itself, and loses nothing', async () => {
+    const { pg, server: t } = setup;
     const tasks: ClaimedTask[] = [];
     for (let i = 0; i < 6; i++) tasks.push(await givenClaimedTask(t, 'burp'));
     for (const task of tasks.slice(0, 3)) {

@@ -23,6 +23,7 @@ import {
 } from './support/agent-flow';
 import { NatsTestServer, requireNatsServer } from './support/nats-server';
 import { freePort, TestServer } from './support/test-server';
+import { eventually } from './support/eventually';
 
 const { connect } = natsTransport;
 // Exported at run time through nats-core's `exports` map, which node10 resolution cannot read.
@@ -64,20 +65,6 @@ interface StreamEntry {
 }
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-
-async function eventually<T>(
-  what: string,
-  probe: () => Promise<T | undefined | false>,
-  timeoutMs = 20_000,
-): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (value !== undefined && value !== false) return value;
-    if (Date.now() > deadline) throw new Error(`Timed out waiting for ${what}`);
-    await sleep(50);
-  }
-}
 
 async function readStream(jsm: JetStreamManager, stream: string): Promise<StreamEntry[]> {
   const info = await jsm.streams.info(stream);

@@ -12,21 +12,12 @@ import { DataSource } from 'typeorm';
 import { Jobs } from '../src/background/jobs';
 import { givenApplication, queueScan } from './support/agent-flow';
 import { freePort, TestServer } from './support/test-server';
+import { eventually } from './support/eventually';
 
 const POLL = { concurrency: 1, pollingIntervalSeconds: 0.5 };
 
 interface Payload {
   n: number;
-}
-
-async function until<T>(what: string, probe: () => T | undefined, ms = 20_000): Promise<T> {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    const value = probe();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
 }
 
 describe('background jobs (pg-boss)', () => {
@@ -103,7 +94,7 @@ describe('background jobs (pg-boss)', () => {
     await jobs.work<Payload>('test-tx', POLL, async (data) => {
       ran.push(data.n);
     });
-    await until('the committed job', () => (ran.length > 0 ? ran : undefined));
+    await eventually('the committed job', () => (ran.length > 0 ? ran : undefined));
     await new Promise((resolve) => setTimeout(resolve, 1_500)); // three more polls
     expect(ran).toEqual([2]);
     const rows = await dataSource.query<{ n: number }[]>('SELECT n FROM test_tx_rows ORDER BY n');
@@ -130,7 +121,7 @@ describe('background jobs (pg-boss)', () => {
       await after.work<Payload>('test-restart', POLL, async (data) => {
         ran.push(data.n);
       });
-      expect(await until('the job after the restart', () => ran[0])).toBe(7);
+      expect(await eventually('the job after the restart', () => ran[0])).toBe(7);
       await after.stop();
     } finally {
       await source.destroy();
@@ -155,7 +146,7 @@ describe('background jobs (pg-boss)', () => {
     await jobs.work<Payload>('test-flaky.dead', POLL, async (data) => {
       dead.push(data);
     });
-    expect(await until('the dead letter', () => dead[0], 30_000)).toEqual({ n: 42 });
+    expect(await eventually('the dead letter', () => dead[0], 30_000)).toEqual({ n: 42 });
     // One run and two retries; pg-boss's backoff: retry n waits 2^(n-1)..2^n retry delays.
     expect(attempts).toHaveLength(3);
     const [first, second, third] = attempts;

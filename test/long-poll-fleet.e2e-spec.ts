@@ -5,8 +5,9 @@
  * during waits loses no task.
  */
 import { givenAgentKey, TASKS } from './support/agent-flow';
-import { RestartablePostgres } from './support/restartable-postgres';
+import { serverOnRestartablePostgres } from './support/restartable-postgres';
 import { apiKeyHeader, TestServer } from './support/test-server';
+import { eventually } from './support/eventually';
 
 const ZAP = 'OWASP Zed Attack Proxy';
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -35,14 +36,6 @@ async function agentLoop(
     } catch {
       await sleep(200); // the server or the database is away: try again
     }
-  }
-}
-
-async function until(what: string, probe: () => Promise<boolean>, ms: number): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!(await probe())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await sleep(50);
   }
 }
 
@@ -88,7 +81,7 @@ describe('200 agents long-polling across 3 instances', () => {
     for (let burst = 0; burst < 20; burst++) {
       // A burst no larger than the waiters: each task wakes a waiter of its own.
       await queueBurst(a, app, 100);
-      await until('the burst claimed', async () => (await queuedCount(a)) === 0, 30_000);
+      await eventually('the burst claimed', async () => (await queuedCount(a)) === 0, 30_000);
       await sleep(300);
     }
     stop = true;
@@ -110,19 +103,10 @@ describe('200 agents long-polling across 3 instances', () => {
 });
 
 describe('a PostgreSQL restart during waits', () => {
-  let pg: RestartablePostgres;
-  let t: TestServer;
-  beforeAll(async () => {
-    pg = await RestartablePostgres.create();
-    await pg.start();
-    t = await TestServer.start({ DATABASE_URL: pg.url });
-  }, 120_000);
-  afterAll(async () => {
-    await t?.stop();
-    await pg?.remove();
-  });
+  const setup = serverOnRestartablePostgres();
 
   it('loses no task: one queued right after the restart is claimed by a waiting agent', async () => {
+    const { pg, server: t } = setup;
     const app = await givenApp(t);
     const keys = await Promise.all([1, 2, 3].map(() => givenAgentKey(t)));
     const claimed: number[] = [];
@@ -132,7 +116,7 @@ describe('a PostgreSQL restart during waits', () => {
     await pg.stop();
     await sleep(1000);
     await pg.start();
-    await until(
+    await eventually(
       'the database back',
       async () => {
         try {
@@ -144,7 +128,7 @@ describe('a PostgreSQL restart during waits', () => {
       },
       30_000,
     );
-    await until('the tasks claimed', async () => claimed.length === 5, 20_000);
+    await eventually('the tasks claimed', async () => claimed.length === 5, 20_000);
     expect(new Set(claimed).size).toBe(5);
     stop = true;
     await t.kill('SIGTERM');

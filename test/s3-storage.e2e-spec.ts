@@ -21,6 +21,7 @@ import {
 import { startRawUpload, ZAP_HEAD, ZAP_ITEM, ZAP_TAIL } from './support/raw-upload';
 import { startS3TestServer, type S3TestServer } from './support/s3-server';
 import { freePort, TestServer } from './support/test-server';
+import { eventually } from './support/eventually';
 
 const INSTANCE = 's3-e2e';
 const PREFIX = 'scanqueue/';
@@ -30,14 +31,6 @@ const sha256 = (data: Buffer | string) => createHash('sha256').update(data).dige
 let s3: S3TestServer;
 let t: TestServer;
 let client: S3Client;
-
-async function until(condition: () => Promise<boolean>, timeoutMs = 15_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await condition())) {
-    if (Date.now() > deadline) throw new Error('condition not met in time');
-    await new Promise((resolve) => setTimeout(resolve, 25));
-  }
-}
 
 /** What the bucket holds under this server's prefix. */
 async function bucketState() {
@@ -147,9 +140,15 @@ describe('scan files in S3', () => {
     const chunk = ZAP_ITEM.repeat(10_000);
     // Enough for two 5 MiB parts: the multipart upload is in progress on the server.
     for (let sent = 0; sent < 11 * MiB; sent += chunk.length) await upload.write(chunk);
-    await until(async () => (await bucketState()).incompleteUploads.length === 1);
+    await eventually(
+      'the multipart upload in the bucket',
+      async () => (await bucketState()).incompleteUploads.length === 1,
+    );
     upload.destroy();
-    await until(async () => (await bucketState()).incompleteUploads.length === 0);
+    await eventually(
+      'the multipart upload aborted',
+      async () => (await bucketState()).incompleteUploads.length === 0,
+    );
     expect(await bucketState()).toEqual(before);
     expect(await taskStatus(t, task.taskId)).toBe(2);
     // The agent can still finish it.
@@ -166,7 +165,10 @@ describe('scan files in S3', () => {
     await upload.write(ZAP_HEAD);
     const chunk = ZAP_ITEM.repeat(10_000);
     for (let sent = 0; sent < 11 * MiB; sent += chunk.length) await upload.write(chunk);
-    await until(async () => (await bucketState()).incompleteUploads.length === 1);
+    await eventually(
+      'the multipart upload in the bucket',
+      async () => (await bucketState()).incompleteUploads.length === 1,
+    );
     await t.kill('SIGKILL');
     upload.destroy();
 

@@ -6,6 +6,7 @@
  */
 import { givenAgentKey, givenApplication, TASKS } from './support/agent-flow';
 import { RestResult, TestServer } from './support/test-server';
+import { eventually } from './support/eventually';
 
 const R = '/threadfix/rest/latest';
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -64,16 +65,6 @@ const tasksOf = (t: TestServer, scheduleId: number) =>
      WHERE from_status IS NULL AND to_status = 1 AND message LIKE $1 ORDER BY task_id`,
     [`Scan queued by schedule ${scheduleId} for %`],
   );
-
-async function until<T>(what: string, probe: () => Promise<T | undefined>, ms = 30_000) {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    const value = await probe();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await sleep(200);
-  }
-}
 
 async function firings(t: TestServer): Promise<number> {
   const text = await (await fetch(`${t.baseUrl}/threadfix/metrics`)).text();
@@ -156,7 +147,7 @@ describe('every instance stopped across two due times', () => {
       timezone: 'UTC',
       whenPending: 'queue',
     });
-    await until('a first run', async () =>
+    await eventually('a first run', async () =>
       (await runsOf(a, schedule.id)).length ? true : undefined,
     );
     await Promise.all(servers.map((server) => server.kill('SIGTERM')));
@@ -165,7 +156,7 @@ describe('every instance stopped across two due times', () => {
     await sleep(12_000);
     const restartedAt = Date.now();
     await Promise.all(servers.map((server) => server.spawn()));
-    await until('a run after the restart', async () =>
+    await eventually('a run after the restart', async () =>
       (await runsOf(a, schedule.id)).some((run) => run.due_at.getTime() > restartedAt)
         ? true
         : undefined,
@@ -208,7 +199,10 @@ describe('the schedule API and its policies', () => {
       timezone: 'UTC',
     });
     expect(schedule.whenPending).toBe('skip');
-    const first = await until('the first task', async () => (await tasksOf(t, schedule.id))[0]);
+    const first = await eventually(
+      'the first task',
+      async () => (await tasksOf(t, schedule.id))[0],
+    );
     const agentKey = await givenAgentKey(t);
     const claim = await t.postForm<{ taskId: number }>(`${TASKS}/requestTask`, t.adminKey, {
       scanners: 'WebInspect',
@@ -218,7 +212,7 @@ describe('the schedule API and its policies', () => {
     expect(claim.body.object.taskId).toBe(first.task_id);
     const claimedAt = Date.now();
     // Two due times pass with the task ASSIGNED: recorded as skips, no task queued.
-    await until('two skips', async () => {
+    await eventually('two skips', async () => {
       const skips = (await runsOf(t, schedule.id)).filter((run) => run.outcome === 'skipped');
       return skips.length >= 2 ? true : undefined;
     });
@@ -243,7 +237,7 @@ describe('the schedule API and its policies', () => {
       'PATCH',
     );
     expect(changed.body.object.whenPending).toBe('queue');
-    await until('a second task', async () =>
+    await eventually('a second task', async () =>
       (await tasksOf(t, schedule.id)).length >= 2 ? true : undefined,
     );
     const [{ status }] = await t.query<{ status: number }>(
@@ -271,7 +265,7 @@ describe('the schedule API and its policies', () => {
       timezone: 'UTC',
     });
     const taskOf = (scheduleId: number) =>
-      until('a task', async () => (await tasksOf(t, scheduleId))[0]);
+      eventually('a task', async () => (await tasksOf(t, scheduleId))[0]);
     const [tunedTask, plainTask] = [await taskOf(tuned.id), await taskOf(plain.id)];
     for (const id of [tuned.id, plain.id]) {
       await t.postForm(`${schedulesOf(app)}/${id}/disable`, t.adminKey);
@@ -321,7 +315,7 @@ describe('the schedule API and its policies', () => {
       [schedule.id, queued.body.object.id],
     );
     const since = new Date();
-    await until('a firing after the old runs', async () =>
+    await eventually('a firing after the old runs', async () =>
       (await runsOf(t, schedule.id)).some((run) => run.fired_at > since) ? true : undefined,
     );
     await t.postForm(`${schedulesOf(app)}/${schedule.id}/disable`, t.adminKey);
@@ -518,7 +512,7 @@ describe('the schedule API and its policies', () => {
       timezone: 'UTC',
       whenPending: 'queue',
     });
-    await until('a run', async () =>
+    await eventually('a run', async () =>
       (await runsOf(t, schedule.id)).length > 0 ? true : undefined,
     );
     expect(

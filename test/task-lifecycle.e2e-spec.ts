@@ -15,6 +15,7 @@ import {
   ThreadFixTask,
 } from './support/agent-flow';
 import { TestServer } from './support/test-server';
+import { eventually } from './support/eventually';
 
 interface TaskRecord {
   id: number;
@@ -57,16 +58,6 @@ async function eventsOf(t: TestServer, id: number) {
     `SELECT event_type AS type, payload FROM outbox_events WHERE aggregate_id = $1 ORDER BY id`,
     [id],
   );
-}
-
-async function eventually<T>(what: string, probe: () => Promise<T | undefined>): Promise<T> {
-  const deadline = Date.now() + 30_000;
-  for (;;) {
-    const value = await probe();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 200));
-  }
 }
 
 /** Claims task `id` with `agentKey` (other queued tasks of the scanner are none in these tests). */

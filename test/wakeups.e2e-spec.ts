@@ -11,20 +11,13 @@ import type { Wait, WakeOutcome } from '../src/wakeups/waiters';
 import { Wakeups, WakeupsConfig } from '../src/wakeups/wakeups';
 import { RestartablePostgres } from './support/restartable-postgres';
 import { TestServer } from './support/test-server';
+import { eventually } from './support/eventually';
 
 const ZAP = 'OWASP Zed Attack Proxy';
 const BURP = 'Burp Suite Pro';
 const LONG = 60_000;
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-
-async function until(what: string, probe: () => boolean, ms = 30_000): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!probe()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await sleep(10);
-  }
-}
 
 /** A wait's outcome as it stands: undefined while it is pending. */
 function tracked(outcome: Promise<WakeOutcome>) {
@@ -88,7 +81,7 @@ describe('wake-ups (LISTEN/NOTIFY)', () => {
 
   beforeEach(async () => {
     ({ service, registry } = wakeups(db.url));
-    await until('the LISTEN', () => service.listening);
+    await eventually('the LISTEN', () => service.listening);
   });
 
   afterEach(async () => {
@@ -110,7 +103,7 @@ describe('wake-ups (LISTEN/NOTIFY)', () => {
     await client.query('COMMIT');
     const committed = Date.now();
     client.release();
-    await until('the wake-up', () => wait.outcome !== undefined);
+    await eventually('the wake-up', () => wait.outcome !== undefined);
     expect(wait.outcome).toBe('woken');
     console.log(`wake-up ${(wait.at as number) - committed} ms after the commit returned`);
     expect(other.outcome).toBeUndefined(); // another scanner's waiter sleeps on
@@ -119,7 +112,7 @@ describe('wake-ups (LISTEN/NOTIFY)', () => {
   it('one task wakes one waiter: 10 tasks, 100 waiters, the 10 longest waiting', async () => {
     const waits = Array.from({ length: 100 }, () => tracked(service.wait([ZAP], LONG)));
     await db.queue(ZAP, 10); // one transaction, ten notifications (the task id keeps them apart)
-    await until('10 wake-ups', () => waits.filter((w) => w.outcome).length >= 10);
+    await eventually('10 wake-ups', () => waits.filter((w) => w.outcome).length >= 10);
     await sleep(500); // no more come
     const woken = waits.flatMap((w, i) => (w.outcome === 'woken' ? [i] : []));
     expect(woken).toEqual([0, 1, 2, 3, 4, 5, 6, 7, 8, 9]);
@@ -147,7 +140,7 @@ describe('wake-ups (LISTEN/NOTIFY)', () => {
     await sleep(500);
     expect(wait.outcome).toBeUndefined();
     await db.pool.query(`UPDATE scan_queue_tasks SET status = 1 WHERE id = $1`, [id]);
-    await until('the wake-up', () => wait.outcome !== undefined);
+    await eventually('the wake-up', () => wait.outcome !== undefined);
     expect(wait.outcome).toBe('woken');
   });
 
@@ -165,13 +158,13 @@ describe('wake-ups (LISTEN/NOTIFY)', () => {
     const small = wakeups(db.url, { POLL_WAIT_MAX_SECONDS: 1, POLL_MAX_WAITERS: 2 });
     try {
       // (Waits registered before the LISTEN is in place are woken when it is.)
-      await until('the LISTEN', () => small.service.listening);
+      await eventually('the LISTEN', () => small.service.listening);
       const first = small.service.wait([ZAP], LONG);
       const second = tracked(small.service.wait([ZAP], LONG));
       expect(await small.service.wait([ZAP], LONG)).toBe('busy');
       expect(await first).toBe('timeout');
       expect(small.service.waitMs(3600)).toBe(1000);
-      await until('the second timeout', () => second.outcome !== undefined);
+      await eventually('the second timeout', () => second.outcome !== undefined);
       expect(second.outcome).toBe('timeout');
     } finally {
       await small.service.stop();
@@ -181,19 +174,19 @@ describe('wake-ups (LISTEN/NOTIFY)', () => {
   it('"nothing queued" is cleared by a notification, and expires', async () => {
     const quick = wakeups(db.url, { POLL_EMPTY_CACHE_MS: 700 });
     try {
-      await until('the LISTEN', () => quick.service.listening);
+      await eventually('the LISTEN', () => quick.service.listening);
       const snapshot = quick.service.snapshot();
       quick.service.markEmpty([ZAP, BURP], snapshot);
       expect(quick.service.knownEmpty([ZAP, BURP])).toBe(true);
       await db.queue(ZAP);
-      await until('the notification', () => !quick.service.knownEmpty([ZAP]));
+      await eventually('the notification', () => !quick.service.knownEmpty([ZAP]));
       expect(quick.service.knownEmpty([BURP])).toBe(true);
       // A claim that began before that notification may not mark it empty again.
       quick.service.markEmpty([ZAP], snapshot);
       expect(quick.service.knownEmpty([ZAP])).toBe(false);
       quick.service.markEmpty([ZAP], quick.service.snapshot());
       expect(quick.service.knownEmpty([ZAP])).toBe(true);
-      await until('the expiry', () => !quick.service.knownEmpty([ZAP]), 5000);
+      await eventually('the expiry', () => !quick.service.knownEmpty([ZAP]), 5000);
       // Resuming a scanner queue forgets its mark and wakes a waiter.
       quick.service.markEmpty([BURP], quick.service.snapshot());
       const wait = quick.service.wait([BURP], LONG);
@@ -211,7 +204,7 @@ describe('wake-ups (LISTEN/NOTIFY)', () => {
     service.wakeAt(ZAP, due);
     await sleep(100);
     expect(wait.outcome).toBeUndefined();
-    await until('the due wake', () => wait.outcome !== undefined);
+    await eventually('the due wake', () => wait.outcome !== undefined);
     expect(wait.outcome).toBe('woken');
     expect(wait.at as number).toBeGreaterThanOrEqual(due);
   });
@@ -253,18 +246,18 @@ describe('wake-ups driving concurrent claimers on two instances', () => {
       }
     };
     try {
-      for (const service of instances) await until('the LISTEN', () => service.listening);
+      for (const service of instances) await eventually('the LISTEN', () => service.listening);
       const agents = instances.flatMap((service) =>
         Array.from({ length: 25 }, () => agent(service)),
       );
-      await until('every poll waiting', () => instances.every((i) => i.waiting === 25));
+      await eventually('every poll waiting', () => instances.every((i) => i.waiting === 25));
       let queued = 0;
       for (const burst of [1, 40, 3, 100, 7, 60, 1, 1, 37]) {
         await db.queue(ZAP, burst);
         queued += burst;
         await sleep(burst % 2 ? 20 : 200);
       }
-      await until('every task claimed', () => claimed.length >= queued, 20_000);
+      await eventually('every task claimed', () => claimed.length >= queued, 20_000);
       await sleep(300);
       expect(claimed.length).toBe(queued);
       expect(new Set(claimed).size).toBe(queued);
@@ -290,10 +283,10 @@ describe('wake-ups across a PostgreSQL restart', () => {
     const db = await migrated({ DATABASE_URL: pg.url });
     const { service } = wakeups(db.url, { POLL_WAIT_MAX_SECONDS: 300 });
     try {
-      await until('the LISTEN', () => service.listening);
+      await eventually('the LISTEN', () => service.listening);
       const before = Array.from({ length: 20 }, () => tracked(service.wait([ZAP], LONG)));
       await pg.stop();
-      await until('the loss', () => !service.listening);
+      await eventually('the loss', () => !service.listening);
       // Registered while no LISTEN is in place: only the reconnect can wake them.
       const during = Array.from({ length: 20 }, () => tracked(service.wait([BURP], LONG)));
       await pg.start();
@@ -307,8 +300,8 @@ describe('wake-ups across a PostgreSQL restart', () => {
           await sleep(100);
         }
       }
-      await until('the reconnect', () => service.listening);
-      await until('every wake-up', () => [...before, ...during].every((w) => w.outcome));
+      await eventually('the reconnect', () => service.listening);
+      await eventually('every wake-up', () => [...before, ...during].every((w) => w.outcome));
       expect(new Set([...before, ...during].map((w) => w.outcome))).toEqual(new Set(['woken']));
       // The task queued meanwhile is there for the woken polls to claim.
       const [{ count }] = (
@@ -321,7 +314,7 @@ describe('wake-ups across a PostgreSQL restart', () => {
       // And the new LISTEN hears the next one.
       const next = tracked(service.wait([ZAP], LONG));
       await db.queue(ZAP);
-      await until('the wake-up after the restart', () => next.outcome !== undefined);
+      await eventually('the wake-up after the restart', () => next.outcome !== undefined);
       expect(next.outcome).toBe('woken');
     } finally {
       await service.stop();

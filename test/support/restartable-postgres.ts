@@ -6,7 +6,7 @@
 import { ChildProcess, spawn } from 'node:child_process';
 import * as path from 'node:path';
 import { Resource, tempDir, terminate, track } from './resources';
-import { freePort } from './test-server';
+import { freePort, TestServer } from './test-server';
 
 export class RestartablePostgres {
   private child?: ChildProcess;
@@ -60,4 +60,23 @@ export class RestartablePostgres {
   remove(): Promise<void> {
     return this.resource.release();
   }
+}
+
+/**
+ * For a describe block: a scanqueue server on a PostgreSQL of its own, which the block's tests may
+ * stop and start under it. Both are started before the block's tests and removed after them.
+ */
+export function serverOnRestartablePostgres(): { pg: RestartablePostgres; server: TestServer } {
+  const setup = {} as { pg: RestartablePostgres; server: TestServer };
+  beforeAll(async () => {
+    setup.pg = await RestartablePostgres.create();
+    await setup.pg.start();
+    setup.server = await TestServer.start({ DATABASE_URL: setup.pg.url });
+  }, 120_000);
+  afterAll(async () => {
+    // Each may be missing when beforeAll failed; the server goes before its database.
+    await setup.server?.stop();
+    await setup.pg?.remove();
+  });
+  return setup;
 }
