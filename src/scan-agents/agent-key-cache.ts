@@ -28,11 +28,11 @@ export class AgentKeyCache {
   get(keyHash: string): KnownAgent | undefined {
     const entry = this.entries.get(keyHash);
     if (entry === undefined) return undefined;
-    this.entries.delete(keyHash);
     if (entry.expiresAt <= this.now()) {
-      this.byAgent.delete(entry.agentId);
+      this.delete(keyHash);
       return undefined;
     }
+    this.entries.delete(keyHash); // moved to the end: the most recently used
     this.entries.set(keyHash, entry);
     return entry;
   }
