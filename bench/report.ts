@@ -187,7 +187,7 @@ function tableRows({ claims, status, uploads, history, emptyPoll, pickup }: Benc
   out.push({
     row: '7b',
     what: `server CPU while the ${fmt(pickup.agents)} agents wait and nothing is queued (${pickup.idle.length} windows of ${W.idleSeconds} s)`,
-    scanqueue: `${fmt(pickup.idleCpuPercent, 1)} % of one core (median; windows ${pickup.idle.map((w) => fmt(w.serverCpuPercent, 1)).join(', ')} %), ${fmt(median(pickup.idle.map((w) => w.repollsPerSecond)))} re-polls/s, ≥ ${fmt(waiting)} waiting${failures}`,
+    scanqueue: `${fmt(pickup.idleCpuPercent, 1)} % of one core (median; windows ${pickup.idle.map((w) => fmt(w.serverCpuPercent, 1)).join(', ')} %, of which in the kernel ${pickup.idle.map((w) => fmt(w.serverSystemCpuPercent ?? NaN, 1)).join(', ')} %), ${fmt(median(pickup.idle.map((w) => w.repollsPerSecond)))} re-polls/s, ≥ ${fmt(waiting)} waiting${failures}`,
     yardstick: '—',
     ratio: null,
     target: '≤ 5 % of one core, all waiting',

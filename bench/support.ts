@@ -37,12 +37,18 @@ export function rssKb(pid: number): number {
 
 /** CPU time (user + system) a process has used, in seconds. */
 export function cpuSeconds(pid: number): number {
+  const { user, system } = cpuTimes(pid);
+  return user + system;
+}
+
+/** A process's CPU time in user space and in the kernel (its system calls), in seconds. */
+export function cpuTimes(pid: number): { user: number; system: number } {
   try {
     // Fields after the parenthesised command name; utime and stime are the 12th and 13th of them.
     const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
-    return (Number(fields[11]) + Number(fields[12])) / 100;
+    return { user: Number(fields[11]) / 100, system: Number(fields[12]) / 100 };
   } catch {
-    return 0; // the process has exited
+    return { user: 0, system: 0 }; // the process has exited
   }
 }
 

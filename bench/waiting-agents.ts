@@ -7,7 +7,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { Agent } from 'node:http';
-import { cpuSeconds, median, percentile, postForm, sleep } from './support';
+import { cpuTimes, median, percentile, postForm, sleep } from './support';
 
 export interface PickupJob {
   kind: 'pickup';
@@ -28,6 +28,8 @@ export interface IdleWindow {
   seconds: number;
   /** Server CPU (user + system) over the window, % of one core. */
   serverCpuPercent: number;
+  /** The part of it spent in the kernel (system calls: the sockets' reads and writes). */
+  serverSystemCpuPercent: number;
   /** Polls answered "No task found." per second in the window (waits that ran out). */
   repollsPerSecond: number;
   /** scanqueue_poll_waiters scraped just before and just after the window. */
@@ -212,16 +214,19 @@ export async function pickup(job: PickupJob): Promise<PickupResult> {
       // Nothing queued: the agents wait, and re-poll as their waits run out.
       await sleep(1000);
       const waitersBefore = await waiters();
-      const cpu0 = cpuSeconds(job.serverPid);
+      const cpu0 = cpuTimes(job.serverPid);
       const polls0 = noTaskAnswers;
       const t0 = process.hrtime.bigint();
       await sleep(job.idleSeconds * 1000);
       const seconds = ms(t0) / 1000;
-      const cpu = cpuSeconds(job.serverPid) - cpu0;
+      const cpu1 = cpuTimes(job.serverPid);
+      const system = cpu1.system - cpu0.system;
+      const cpu = cpu1.user - cpu0.user + system;
       const repolls = noTaskAnswers - polls0;
       idle.push({
         seconds: round2(seconds),
         serverCpuPercent: round2((cpu / seconds) * 100),
+        serverSystemCpuPercent: round2((system / seconds) * 100),
         repollsPerSecond: round2(repolls / seconds),
         waitersBefore,
         waitersAfter: await waiters(),
