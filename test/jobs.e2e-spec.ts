@@ -146,7 +146,7 @@ describe('background jobs (pg-boss)', () => {
     await jobs.work<Payload>('test-flaky.dead', POLL, async (data) => {
       dead.push(data);
     });
-    expect(await eventually('the dead letter', () => dead[0], 30_000)).toEqual({ n: 42 });
+    expect(await eventually('the dead letter', () => dead[0])).toEqual({ n: 42 });
     // One run and two retries; pg-boss's backoff: retry n waits 2^(n-1)..2^n retry delays.
     expect(attempts).toHaveLength(3);
     const [first, second, third] = attempts;

@@ -81,7 +81,7 @@ describe('200 agents long-polling across 3 instances', () => {
     for (let burst = 0; burst < 20; burst++) {
       // A burst no larger than the waiters: each task wakes a waiter of its own.
       await queueBurst(a, app, 100);
-      await eventually('the burst claimed', async () => (await queuedCount(a)) === 0, 30_000);
+      await eventually('the burst claimed', async () => (await queuedCount(a)) === 0);
       await sleep(300);
     }
     stop = true;
@@ -116,18 +116,14 @@ describe('a PostgreSQL restart during waits', () => {
     await pg.stop();
     await sleep(1000);
     await pg.start();
-    await eventually(
-      'the database back',
-      async () => {
-        try {
-          await queueBurst(t, app, 5);
-          return true;
-        } catch {
-          return false;
-        }
-      },
-      30_000,
-    );
+    await eventually('the database back', async () => {
+      try {
+        await queueBurst(t, app, 5);
+        return true;
+      } catch {
+        return false;
+      }
+    });
     await eventually('the tasks claimed', async () => claimed.length === 5, 20_000);
     expect(new Set(claimed).size).toBe(5);
     stop = true;

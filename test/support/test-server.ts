@@ -134,34 +134,29 @@ export class TestServer {
    * PostgreSQL in its DATA_DIR (on a port of its own) and stops it on shutdown. `query` reaches it.
    */
   static async startEmbedded(env: Record<string, string> = {}): Promise<TestServer> {
-    const pgPort = await freePort();
-    return (
-      await TestServer.startCluster(
-        1,
-        { ...env, DATABASE_URL: '', EMBEDDED_PG_PORT: String(pgPort) },
-        // The credentials src/database/embedded-postgres.ts gives its server.
-        `postgres://postgres:scanqueue-embedded@127.0.0.1:${pgPort}/scanqueue`,
-      )
-    )[0];
+    return (await TestServer.startCluster(1, env, await freePort()))[0];
   }
 
   /**
    * `count` scanqueue processes started at the same moment on one new database and one storage
    * folder (instances behind a load balancer). The first one owns the database and drops it on stop.
+   * With `embeddedPgPort`, no test database: the servers start the embedded PostgreSQL on that port.
    */
   static async startCluster(
     count: number,
     env: Record<string, string> = {},
-    /** Where `query` connects when the servers do not use the test database (startEmbedded). */
-    queryUrl?: string,
+    embeddedPgPort?: number,
   ): Promise<TestServer[]> {
-    const database = await createTestDatabase();
+    const database = embeddedPgPort === undefined ? await createTestDatabase() : undefined;
+    const databaseEnv: Record<string, string> = database
+      ? { DATABASE_URL: database.url }
+      : { DATABASE_URL: '', EMBEDDED_PG_PORT: String(embeddedPgPort) };
     const dataDir = await tempDir('scanqueue-test-data');
     // Under root the embedded PostgreSQL runs as the OS user postgres, who must enter the folder.
-    if (env.DATABASE_URL === '') await chmod(dataDir.path, 0o755);
+    if (!database) await chmod(dataDir.path, 0o755);
     const shared: Resource = {
       release: async () => {
-        await database.drop();
+        await database?.drop();
         await dataDir.release();
       },
     };
@@ -169,8 +164,8 @@ export class TestServer {
     const servers: TestServer[] = [];
     for (let i = 0; i < count; i++) {
       const port = await freePort();
-      const fullEnv = {
-        DATABASE_URL: database.url,
+      const fullEnv: Record<string, string> = {
+        ...databaseEnv,
         DATA_DIR: dataDir.path,
         STORAGE_DIR: path.join(dataDir.path, 'scans'),
         BOOTSTRAP_API_KEY: adminKey,
@@ -190,7 +185,13 @@ export class TestServer {
         new TestServer(
           `http://127.0.0.1:${port}`,
           adminKey,
-          new Pool({ connectionString: queryUrl ?? fullEnv.DATABASE_URL, max: 4 }),
+          new Pool({
+            connectionString: database
+              ? fullEnv.DATABASE_URL
+              : // The credentials src/database/embedded-postgres.ts gives its server.
+                `postgres://postgres:scanqueue-embedded@127.0.0.1:${embeddedPgPort}/scanqueue`,
+            max: 4,
+          }),
           dataDir.path,
           fullEnv,
           i === 0 ? shared : undefined,
