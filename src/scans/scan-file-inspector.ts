@@ -1,7 +1,14 @@
 import { createHash, type Hash } from 'node:crypto';
 import { Transform, type TransformCallback } from 'node:stream';
 import { RestError, UnprocessableScanFile } from '../rest/rest-error';
-import { SafeXmlReader, XML_REFUSALS, XmlRefused } from './formats/safe-xml-reader';
+import {
+  SafeXmlReader,
+  SLICE_BYTES,
+  XML_REFUSALS,
+  XmlRefused,
+  type XmlHandlers,
+} from './formats/safe-xml-reader';
+import { XmlBodyScreen, type BodyState } from './formats/xml-body-screen';
 import {
   detectScanFormat,
   scannerOf,
@@ -35,25 +42,41 @@ export class ScannerMismatch extends UnprocessableScanFile {
 }
 
 /**
+ * After this many hand-overs from the body screen back to saxes, saxes reads the rest: a document
+ * the screen keeps stopping in (non-ASCII names, say) would only pay for priming saxes again.
+ */
+const MAX_HAND_BACKS = 8;
+
+/**
  * The XML half of the inspection, fed chunk by chunk: the safe XML reader (the import's own, with
  * the same limits and refusals) and the scanner's format detected from the first element names.
- * Throws UnprocessableScanFile. Runs on the event loop or in a worker thread
- * (scan-xml-check.worker.ts); it holds no more than the reader does.
+ * Once the format is known, the rest of the body goes through XmlBodyScreen (several times
+ * saxes' speed), which hands anything it does not accept back to a reader primed where it stopped,
+ * so every verdict and message is the reader's. Throws UnprocessableScanFile. Runs on the event
+ * loop or in a worker thread (scan-xml-check.worker.ts); it holds no more than the reader does.
  */
 export class ScanXmlCheck {
-  private readonly reader: SafeXmlReader;
+  private readonly handlers: XmlHandlers;
+  private reader: SafeXmlReader;
+  private screen: XmlBodyScreen | undefined;
+  private handBacks = 0;
+  private readonly screening: boolean;
   private readonly expected: ScannerType | undefined;
   private readonly tags: string[] = [];
   /** undefined while detection is open. */
   private detected: ScannerType | undefined;
+  /** Bytes the screen read instead of saxes (for tests). */
+  screenedBytes = 0;
 
-  constructor(options: ScanFileInspectorOptions = {}) {
+  /** `screen: false` leaves the whole document to saxes (the tests' reference). */
+  constructor(options: ScanFileInspectorOptions & { screen?: boolean } = {}) {
     if (options.expectedScanner !== undefined) {
       this.expected = resolveScanner(options.expectedScanner);
       if (this.expected === undefined)
         throw new Error(`Unknown scanner "${options.expectedScanner}"`);
     }
-    this.reader = new SafeXmlReader({
+    this.screening = options.screen ?? true;
+    this.handlers = {
       open: (name) => {
         if (this.detected !== undefined) return;
         this.tags.push(name);
@@ -64,13 +87,28 @@ export class ScanXmlCheck {
         if (path.length === 1 && this.detected === undefined)
           this.settle(detectScanFormat(this.tags, true));
       },
-    });
+    };
+    this.reader = new SafeXmlReader(this.handlers);
   }
 
   /** Checks the next chunk; throws UnprocessableScanFile as soon as the file cannot be valid. */
   write(chunk: Uint8Array): void {
     try {
-      this.reader.write(chunk);
+      let bytes: Uint8Array | undefined = chunk;
+      while (bytes !== undefined && bytes.length > 0) {
+        if (this.screen === undefined) {
+          bytes = this.readWithSaxes(bytes);
+          continue;
+        }
+        const handOver = this.screen.write(bytes);
+        if (handOver === undefined) {
+          this.screenedBytes += bytes.length;
+          return;
+        }
+        this.screenedBytes += Math.max(0, bytes.length - handOver.rest.length);
+        this.backToSaxes(handOver.state);
+        bytes = handOver.rest;
+      }
     } catch (err) {
       throw toScanFileError(err);
     }
@@ -79,12 +117,42 @@ export class ScanXmlCheck {
   /** After the last chunk: the detected scanner, or UnprocessableScanFile. */
   end(): ScannerType {
     try {
-      this.reader.end();
+      const handOver = this.screen?.end();
+      if (this.screen === undefined) this.reader.end();
+      else if (handOver !== undefined) {
+        this.backToSaxes(handOver.state);
+        this.reader.write(handOver.rest);
+        this.reader.end();
+      }
     } catch (err) {
       throw toScanFileError(err);
     }
     if (this.detected === undefined) throw new UnprocessableScanFile(UNKNOWN_TYPE);
     return this.detected;
+  }
+
+  /**
+   * saxes reads `bytes` slice by slice; once the format is known and saxes stands in the body's
+   * text between two slices, the screen takes the rest, which is returned.
+   */
+  private readWithSaxes(bytes: Uint8Array): Uint8Array | undefined {
+    for (let offset = 0; offset < bytes.length; offset += SLICE_BYTES) {
+      const end = Math.min(bytes.length, offset + SLICE_BYTES);
+      this.reader.write(bytes.subarray(offset, end));
+      if (!this.screening || this.detected === undefined || this.handBacks >= MAX_HAND_BACKS)
+        continue;
+      const state = this.reader.bodyState();
+      if (state === undefined) continue;
+      this.screen = new XmlBodyScreen(state);
+      return bytes.subarray(end);
+    }
+    return undefined;
+  }
+
+  private backToSaxes(state: BodyState): void {
+    this.screen = undefined;
+    this.handBacks++;
+    this.reader = SafeXmlReader.resume(this.handlers, state);
   }
 
   /** Settles detection once the format is known, none can match, or the root closed. */

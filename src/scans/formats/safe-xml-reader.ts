@@ -7,6 +7,7 @@
 import { isAscii } from 'node:buffer';
 import { SaxesParser } from 'saxes';
 import { SaxesBuffers } from './saxes-internals';
+import type { BodyState } from './xml-body-screen';
 
 /**
  * The bounds every scan report must stay within. Text content, CDATA and comments have no length
@@ -124,6 +125,8 @@ export class SafeXmlReader implements XmlCursor {
   private captured = '';
   /** True while a caller's handler runs: what it throws is not saxes' and passes unchanged. */
   private handlerCall = false;
+  /** True while resume() feeds made-up input: the caller's handlers do not hear it. */
+  private priming = false;
   private readonly onText = (text: string): void => this.appendCapture(text);
 
   constructor(handlers: XmlHandlers) {
@@ -170,6 +173,7 @@ export class SafeXmlReader implements XmlCursor {
       if (tag.name.length > limits.maxNameChars) refuse(XML_REFUSALS.nameTooLong);
       this.stack.push(tag.name);
       if (this.stack.length > limits.maxDepth) refuse(XML_REFUSALS.tooDeep);
+      if (this.priming) return;
       this.handlerCall = true;
       handlers.open?.(tag.name, this.stack, tag.attributes);
       this.handlerCall = false;
@@ -181,13 +185,59 @@ export class SafeXmlReader implements XmlCursor {
         text = this.captured.trimEnd();
         this.stopCapture();
       }
-      this.handlerCall = true;
-      handlers.close?.(tag.name, this.stack, text);
-      this.handlerCall = false;
+      if (!this.priming) {
+        this.handlerCall = true;
+        handlers.close?.(tag.name, this.stack, text);
+        this.handlerCall = false;
+      }
       this.stack.pop();
     });
     // CDATA is buffered by saxes whatever we do (drain() bounds it); we only keep it when capturing.
     p.on('cdata', this.onText);
+  }
+
+  /**
+   * A reader that goes on from where an XmlBodyScreen stopped: saxes is primed with the open
+   * elements (and the `]`, `<!--` or `<![CDATA[` the resume point is in) without the handlers
+   * hearing them, and then reports errors at the screen's line and column.
+   */
+  static resume(handlers: XmlHandlers, state: BodyState): SafeXmlReader {
+    const reader = new SafeXmlReader(handlers);
+    let prefix = state.stack.length > 0 ? state.stack.map((name) => `<${name}>`).join('') : '<r/>';
+    if (state.context === 'text') prefix += ']'.repeat(state.stack.length > 0 ? state.pending : 0);
+    else if (state.context === 'comment') prefix += `<!--${'-'.repeat(state.pending)}`;
+    else prefix += `<![CDATA[${']'.repeat(state.pending)}`;
+    reader.priming = true;
+    reader.feed(prefix);
+    reader.priming = false;
+    reader.buffers.setPosition(state.line, state.column);
+    reader.attributes = state.attributes;
+    reader.bytes = 1;
+    reader.decodedAny = true; // a U+FEFF at the resume point is content, not a BOM
+    return reader;
+  }
+
+  /**
+   * Where an XmlBodyScreen may take over after the bytes written so far: saxes is in the text
+   * content after the root's start tag (or after the root), holds nothing for the next write and
+   * reads XML 1.0, and no text is being captured. Otherwise undefined.
+   */
+  bodyState(): BodyState | undefined {
+    const p = this.parser;
+    if (this.decoderPending || this.captureDepth !== 0) return undefined;
+    if (this.stack.length === 0 && !this.buffers.rootClosed()) return undefined;
+    const version = p.xmlDecl.version;
+    if (version !== undefined && version !== '1.0') return undefined;
+    const pending = this.buffers.textBrackets();
+    if (pending === undefined) return undefined;
+    return {
+      stack: [...this.stack],
+      line: p.line,
+      column: p.column,
+      attributes: this.attributes,
+      context: 'text',
+      pending,
+    };
   }
 
   /** Elements from the root to the current one. */

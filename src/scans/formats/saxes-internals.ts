@@ -22,6 +22,15 @@ interface SaxesPrivate {
   entity: string;
   name: string;
   piTarget: string;
+  /** Text content only: how far a `]]>` has got (`]` or `]]` just read), as a state number. */
+  forbiddenState: number;
+  /** A CR or high surrogate ending the last write, kept for the next. */
+  carriedFromPrevious: string | undefined;
+  /** The root element has ended. */
+  closedRoot: boolean;
+  /** Where errors are reported (public, but typed readonly). */
+  line: number;
+  column: number;
 }
 
 function internals(parser: SaxesParser): SaxesPrivate {
@@ -71,6 +80,20 @@ probe('<ab', false, { name: 'ab' });
 probe('<r ab', false, { name: 'ab' });
 probe('<?ab', false, { piTarget: 'ab' });
 probe('<r a="x', false, { text: 'x', name: 'a' });
+/** forbiddenState after no, one and two `]` at the end of text content, in that order. */
+const TEXT_BRACKETS = [
+  probe('<r>x', false, { state: TEXT }).forbiddenState,
+  probe('<r>x]', false, { state: TEXT }).forbiddenState,
+  probe('<r>x]]', false, { state: TEXT }).forbiddenState,
+];
+if (new Set(TEXT_BRACKETS).size !== 3) throw new SaxesInternalsChanged('forbiddenState');
+if (probe('<r/>', false, {}).closedRoot !== true || probe('<r>', false, {}).closedRoot !== false)
+  throw new SaxesInternalsChanged('closedRoot');
+{
+  // A CR at the end of a write waits for the next (it may start a CRLF).
+  const s = probe('<r>x\r', false, { state: TEXT });
+  if (s.carriedFromPrevious !== '\r') throw new SaxesInternalsChanged('carriedFromPrevious');
+}
 if (CDATA_STATES.size !== 3 || COMMENT_STATES.size !== 3 || TEXT === ENTITY)
   throw new SaxesInternalsChanged('states are not distinct');
 
@@ -107,6 +130,29 @@ export class SaxesBuffers {
   /** Characters held of a token saxes keeps whole: an attribute value, PI, DOCTYPE or XML declaration. */
   heldTokenChars(): number {
     return this.s.text.length;
+  }
+
+  /**
+   * In text content with nothing carried over to the next write: how many `]` the text ends with
+   * (0, 1 or 2, as far as `]]>` matters). Otherwise (inside markup, a comment, an entity...)
+   * undefined.
+   */
+  textBrackets(): number | undefined {
+    const s = this.s;
+    if (s.state !== TEXT || s.carriedFromPrevious !== undefined) return undefined;
+    const brackets = TEXT_BRACKETS.indexOf(s.forbiddenState);
+    return brackets < 0 ? undefined : brackets;
+  }
+
+  /** The root element has ended (only comments, PIs and spaces may follow). */
+  rootClosed(): boolean {
+    return this.s.closedRoot;
+  }
+
+  /** Sets where saxes reports the next error, after it was primed with made-up input. */
+  setPosition(line: number, column: number): void {
+    this.s.line = line;
+    this.s.column = column;
   }
 
   /** Characters held of a name being read (element, attribute, PI target or entity reference). */
