@@ -101,6 +101,28 @@ const TROUBLE = [
   '0',
   '\uFEFF',
 ].map((s) => Buffer.from(s, 'utf8'));
+/** Inserted right after a start tag's name. */
+const TAG_TROUBLE = [
+  ' a="1" a="2"',
+  ' a="1" b=\'2\' a="3"',
+  ' a="1"b="2"',
+  ' a = "x&lt;y"',
+  ' a="x<y"',
+  ' a="&#1;"',
+  ' a="é\r\n\tz"',
+  ' a',
+  ' a=1',
+  ' xmlns="u"',
+  ' xmlns:xi="http://www.w3.org/2001/XInclude"',
+  ' xmlnsx="1"',
+  '/',
+  ' /',
+  '\n\r\n',
+  ' é="1"',
+  ' a="\u0001"',
+  ' a="&amp"',
+  ' a="]]>"',
+].map((s) => Buffer.from(s, 'utf8'));
 const RAW_BYTES = [0x80, 0xbf, 0xc0, 0xc3, 0xe2, 0xed, 0xef, 0xf0, 0xf4, 0xf5, 0xff];
 
 /** A small seeded generator (mulberry32), so a failure can be replayed. */
@@ -121,7 +143,17 @@ function mutate(doc: Buffer, rnd: (n: number) => number): Buffer {
   const edits = 1 + rnd(3);
   for (let e = 0; e < edits; e++) {
     const p = Math.min(at(), doc.length);
-    switch (rnd(4)) {
+    switch (rnd(5)) {
+      case 4: {
+        // Into a start tag, right after its name: where attributes and their troubles go.
+        const tag = doc.indexOf('<', p);
+        let end = tag + 1;
+        while (end > 0 && end < doc.length && /[\w:.-]/.test(String.fromCharCode(doc[end]))) end++;
+        if (tag < 0 || end === tag + 1) break;
+        const insert = TAG_TROUBLE[rnd(TAG_TROUBLE.length)];
+        doc = Buffer.concat([doc.subarray(0, end), insert, doc.subarray(end)]);
+        break;
+      }
       case 0:
         doc = Buffer.concat([
           doc.subarray(0, p),
