@@ -6,9 +6,10 @@ import {
   SLICE_BYTES,
   XML_REFUSALS,
   XmlRefused,
+  type BodyState,
   type XmlHandlers,
 } from './formats/safe-xml-reader';
-import { XmlBodyScreen, type BodyState } from './formats/xml-body-screen';
+import { XmlBodyScreen } from './formats/xml-body-screen';
 import {
   detectScanFormat,
   scannerOf,

@@ -7,7 +7,6 @@
 import { isAscii } from 'node:buffer';
 import { SaxesParser } from 'saxes';
 import { SaxesBuffers } from './saxes-internals';
-import type { BodyState } from './xml-body-screen';
 
 /**
  * The bounds every scan report must stay within. Text content, CDATA and comments have no length
@@ -69,6 +68,20 @@ export class XmlRefused extends Error {
     super(message);
     this.name = 'XmlRefused';
   }
+}
+
+/** Where an XmlBodyScreen stopped (or may start), as saxes must be primed to go on. */
+export interface BodyState {
+  /** Open elements, root first; empty after the root closed. */
+  stack: string[];
+  /** saxes' line (from 1) and column (code points since the line's start) at the resume point. */
+  line: number;
+  column: number;
+  /** Attributes read so far in the document (XML_LIMITS.maxAttributesPerDocument). */
+  attributes: number;
+  /** What the resume point is in, and the `]` (text, CDATA) or `-` (comment) just before it. */
+  context: 'text' | 'comment' | 'cdata';
+  pending: number;
 }
 
 /** Element names from the root down to the current element (inclusive). */

@@ -34,20 +34,7 @@ import {
   reference,
   utf8Char,
 } from './xml-bytes';
-
-/** Where the body screen stopped, as saxes must be primed to go on. */
-export interface BodyState {
-  /** Open elements, root first; empty after the root closed. */
-  stack: string[];
-  /** saxes' line (from 1) and column (code points since the line's start) at the resume point. */
-  line: number;
-  column: number;
-  /** Attributes read so far in the document (XML_LIMITS.maxAttributesPerDocument). */
-  attributes: number;
-  /** What the resume point is in, and the `]` (text, CDATA) or `-` (comment) just before it. */
-  context: 'text' | 'comment' | 'cdata';
-  pending: number;
-}
+import type { BodyState } from './safe-xml-reader';
 
 export interface ScreenHandOver {
   state: BodyState;
