@@ -266,6 +266,44 @@ describe('XmlBodyScreen (in ScanXmlCheck)', () => {
     expect(withScreen.verdict).toBe(verdict(parts, false).verdict);
   });
 
+  it('reads tags longer than what it joins to a carried token, and those past the carry limit', () => {
+    // Values of 0.5 to 100 KiB, cut by 64 KiB chunks: the carried token is finished from the
+    // next chunk in growing steps, or handed to saxes when longer than 64 KiB.
+    const item = (length: number, i: number) =>
+      `<alertitem n="${i}" v="${'v'.repeat(length)}&amp;é"\r\n w='${'w'.repeat(length >> 1)}'>x</alertitem>\r\n`;
+    const body = [500, 1500, 5000, 20_000, 40_000, 100_000]
+      .flatMap((length, i) => [item(length, i), item(length, i + 6), '\r'.repeat(i + 1)])
+      .join('');
+    const doc = `<?xml version="1.0"?>\n<OWASPZAPReport><site name="a"><alerts>\n${'<alertitem/>\n'.repeat(20_000)}${body}</alerts></site></OWASPZAPReport>\n`;
+    for (const tail of ['', '<', '\u0001', '</x>']) {
+      const bytes = Buffer.from(doc.replace('</alerts>', `${tail}</alerts>`));
+      for (const size of [65_536, 4093, 777]) {
+        const parts = Array.from({ length: Math.ceil(bytes.length / size) }, (_, i) =>
+          bytes.subarray(i * size, (i + 1) * size),
+        );
+        const withScreen = verdict(parts, true);
+        // Up to the items past the carry limit (n="5"), the screen reads most of it.
+        expect(withScreen.screened).toBeGreaterThan(bytes.indexOf(' n="5"') / 2);
+        expect(withScreen.verdict).toBe(verdict(parts, false).verdict);
+        if (tail === '') expect(withScreen.verdict).toBe('ok: zap');
+      }
+    }
+  });
+
+  it('counts a CRLF cut between a finished carried token and the rest of the chunk as one line end', () => {
+    // The token cut by the first chunk is finished from the first bytes of the next; wherever
+    // that read ends, a CR there and the LF after it stay one line end.
+    const first = `<OWASPZAPReport><site name="a">${' '.repeat(70_000)}<alertitem`;
+    for (let pad = 0; pad < 1100; pad++) {
+      const second = ` n="1">${'x'.repeat(pad)}\r\n\r\n<b>\u0001</b></alertitem></site></OWASPZAPReport>`;
+      const parts = [Buffer.from(first), Buffer.from(second)];
+      const withScreen = verdict(parts, true);
+      expect(withScreen.screened).toBeGreaterThan(0);
+      expect(withScreen.verdict).toContain('line 3, column 4: disallowed character.');
+      expect(withScreen.verdict).toBe(verdict(parts, false).verdict);
+    }
+  });
+
   it('leaves the limits to the reader: depth, attributes per element, names', () => {
     const head = '<OWASPZAPReport><site>' + ' '.repeat(70_000);
     const cases = [

@@ -44,6 +44,15 @@ export interface ScreenHandOver {
 
 /** The longest token kept across chunks; a longer one goes to saxes. */
 const MAX_CARRY_BYTES = 64 * 1024;
+/** The chunk's bytes first joined to a carried token (then 4x as many while it is unfinished). */
+const JOIN_BYTES = 1024;
+
+function concat(a: Uint8Array, b: Uint8Array): Uint8Array {
+  const joined = new Uint8Array(a.length + b.length);
+  joined.set(a);
+  joined.set(b, a.length);
+  return joined;
+}
 
 const enum Mode {
   Text,
@@ -63,6 +72,8 @@ export class XmlBodyScreen {
   private carry: Uint8Array | undefined;
   /** The last chunk ended with a CR: a LF starting this one belongs to it. */
   private afterCr = false;
+  /** Where the token that needs more input began (set by scan before it returns MORE). */
+  private tokenStart = 0;
   // Attribute names of the start tag being read (offsets into its buffer), for duplicates.
   private readonly tags = new TagReader();
 
@@ -77,27 +88,64 @@ export class XmlBodyScreen {
 
   /** Reads the next chunk; undefined when all of it passed, else where saxes must take over. */
   write(chunk: Uint8Array): ScreenHandOver | undefined {
-    let b = chunk;
+    let from = 0;
     if (this.carry !== undefined) {
-      b = new Uint8Array(this.carry.length + chunk.length);
-      b.set(this.carry);
-      b.set(chunk, this.carry.length);
-      this.carry = undefined;
+      const joined = this.finishCarried(chunk);
+      if (joined.handOver !== undefined || joined.next === undefined) return joined.handOver;
+      from = joined.next;
     }
-    const n = b.length;
-    let i = 0;
-    if (this.afterCr) {
-      this.afterCr = false;
-      if (n > 0 && b[0] === LF) i = 1;
-    }
-    const at = this.scan(b, i, n);
+    return this.read(chunk, this.afterLineEnd(chunk, from));
+  }
+
+  /** After a CR that ended the bytes read so far, a LF at b[i] belongs to it. */
+  private afterLineEnd(b: Uint8Array, i: number): number {
+    if (!this.afterCr || i >= b.length) return i;
+    this.afterCr = false;
+    return b[i] === LF ? i + 1 : i;
+  }
+
+  /** Reads chunk[from..); a token cut by its end is carried to the next chunk. */
+  private read(chunk: Uint8Array, from: number): ScreenHandOver | undefined {
+    const n = chunk.length;
+    const at = this.scan(chunk, from, n);
     if (at === n) return undefined;
-    if (at >= 0) return this.handOver(b.subarray(at));
+    if (at >= 0) return this.handOver(chunk.subarray(at));
     // MORE: the token from `start` waits for the next chunk.
     const start = this.tokenStart;
-    if (n - start > MAX_CARRY_BYTES) return this.handOver(b.subarray(start));
-    this.carry = b.slice(start);
+    if (n - start > MAX_CARRY_BYTES) return this.handOver(chunk.subarray(start));
+    this.carry = chunk.slice(start);
     return undefined;
+  }
+
+  /**
+   * Reads the carried token with only as many of the chunk's bytes as it needs (not a copy of the
+   * whole chunk): `next` is the chunk's index where reading goes on, or undefined when the chunk
+   * went into the carry or the hand-over.
+   */
+  private finishCarried(chunk: Uint8Array): { next?: number; handOver?: ScreenHandOver } {
+    let carry = this.carry as Uint8Array;
+    this.carry = undefined;
+    let used = 0;
+    for (let take = JOIN_BYTES; ; take *= 4) {
+      const end = Math.min(chunk.length, used + take);
+      const b = new Uint8Array(carry.length + end - used);
+      b.set(carry);
+      b.set(chunk.subarray(used, end), carry.length);
+      const fromChunk = carry.length - used; // b's index of chunk[0]
+      const at = this.scan(b, 0, b.length);
+      if (at === b.length) return { next: end };
+      if (at >= 0) return { handOver: this.handOver(concat(b.subarray(at), chunk.subarray(end))) };
+      // MORE: a token that starts in the chunk is read from the chunk itself.
+      if (this.tokenStart >= fromChunk) return { next: this.tokenStart - fromChunk };
+      carry = b.subarray(this.tokenStart);
+      used = end;
+      if (carry.length > MAX_CARRY_BYTES)
+        return { handOver: this.handOver(concat(carry, chunk.subarray(end))) };
+      if (end === chunk.length) {
+        this.carry = carry.slice();
+        return {};
+      }
+    }
   }
 
   /** At the end of the document: undefined when it is complete, else where saxes must take over. */
@@ -123,9 +171,6 @@ export class XmlBodyScreen {
       rest,
     };
   }
-
-  /** Where the token that needs more input began (set by scan before it returns MORE). */
-  private tokenStart = 0;
 
   /**
    * Reads b[i..n): returns n when done, the resume point for saxes, or MORE (tokenStart set). The

@@ -167,6 +167,22 @@ export class NameStack {
     return true;
   }
 
+  /**
+   * The length of the innermost open element's name when b[start..] is that name followed by
+   * `>` (the usual end tag), else -1.
+   */
+  closedBy(b: Uint8Array, start: number, n: number): number {
+    const depth = this.ends.length;
+    if (depth === 0) return -1;
+    const top = this.ends[depth - 1];
+    const from = depth > 1 ? this.ends[depth - 2] : 0;
+    const length = top - from;
+    if (start + length >= n || b[start + length] !== GT) return -1;
+    const bytes = this.bytes;
+    for (let k = 0; k < length; k++) if (bytes[from + k] !== b[start + k]) return -1;
+    return length;
+  }
+
   pop(): void {
     this.ends.pop();
   }
@@ -203,6 +219,12 @@ export class TagReader {
 
   /** The end tag at b[i] (`</`), which must close the innermost element of `stack`. */
   endTag(b: Uint8Array, i: number, n: number, stack: NameStack, column: number): number {
+    const length = stack.closedBy(b, i + 2, n);
+    if (length >= 0) {
+      stack.pop();
+      this.begin(column + length + 3, 0);
+      return i + length + 3;
+    }
     let j = i + 2;
     if (j >= n) return MORE;
     if (NAME_START[b[j]] !== 1) return STOP;
@@ -237,6 +259,12 @@ export class TagReader {
     if (j >= n) return MORE;
     const nameEnd = j;
     if (nameEnd - i - 1 > XML_LIMITS.maxNameChars) return STOP;
+    if (b[j] === GT) {
+      // The usual start tag: a name alone.
+      stack.push(b, i + 1, nameEnd);
+      this.begin(column + (j - i) + 1, 0);
+      return j + 1;
+    }
     this.begin(column + (j - i), 0);
     let count = 0;
     let rawChars = 0;
