@@ -31,10 +31,11 @@ import {
   STOP,
   TEXT_PLAIN,
   isSpace,
+  asciiNameEnd,
   reference,
   utf8Char,
 } from './xml-bytes';
-import type { BodyState } from './safe-xml-reader';
+import { XML_LIMITS, type BodyState } from './safe-xml-reader';
 
 export interface ScreenHandOver {
   state: BodyState;
@@ -316,7 +317,15 @@ export class XmlBodyScreen {
   private markup(b: Uint8Array, i: number, n: number): number {
     if (i + 1 >= n) return MORE;
     const c = b[i + 1];
-    if (c === SLASH) return this.tagRead(this.tags.endTag(b, i, n, this.stack, this.column));
+    if (c === SLASH) {
+      // The usual end tag: the innermost element's name and `>`.
+      const length = this.stack.closedBy(b, i + 2, n);
+      if (length < 0) return this.tagRead(this.tags.endTag(b, i, n, this.stack, this.column));
+      this.stack.pop();
+      this.column += length + 3;
+      this.pending = 0;
+      return i + length + 3;
+    }
     if (c === BANG) {
       if (i + 3 >= n) return MORE;
       if (b[i + 2] === DASH) {
@@ -340,6 +349,22 @@ export class XmlBodyScreen {
       this.pending = 0;
       this.column += 9;
       return i + 9;
+    }
+    // The usual start tag: a name alone, in the root and within the limits.
+    const end = asciiNameEnd(b, i + 1, n);
+    const depth = this.stack.depth;
+    if (
+      end < n &&
+      b[end] === GT &&
+      end > i + 1 &&
+      end - i - 1 <= XML_LIMITS.maxNameChars &&
+      depth > 0 &&
+      depth < XML_LIMITS.maxDepth
+    ) {
+      this.stack.push(b, i + 1, end);
+      this.column += end - i + 1;
+      this.pending = 0;
+      return end + 1;
     }
     return this.tagRead(this.tags.startTag(b, i, n, this.stack, this.column, this.attributes));
   }

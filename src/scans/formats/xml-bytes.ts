@@ -45,6 +45,12 @@ const NAME_START = table(
 const NAME_CHAR = table(
   (c) => NAME_START[c] === 1 || (c >= 0x30 && c <= 0x39) || c === DASH || c === 0x2e,
 );
+/** The index after the ASCII name at b[j] (j itself when none starts there), at most n. */
+export function asciiNameEnd(b: Uint8Array, j: number, n: number): number {
+  if (j >= n || NAME_START[b[j]] !== 1) return j;
+  for (j++; j < n && NAME_CHAR[b[j]] === 1; j++);
+  return j;
+}
 export const isSpace = (c: number) => c === 0x20 || c === 0x09 || c === LF || c === CR;
 
 /** XML 1.0's Char production, for character references. */
@@ -219,12 +225,6 @@ export class TagReader {
 
   /** The end tag at b[i] (`</`), which must close the innermost element of `stack`. */
   endTag(b: Uint8Array, i: number, n: number, stack: NameStack, column: number): number {
-    const length = stack.closedBy(b, i + 2, n);
-    if (length >= 0) {
-      stack.pop();
-      this.begin(column + length + 3, 0);
-      return i + length + 3;
-    }
     let j = i + 2;
     if (j >= n) return MORE;
     if (NAME_START[b[j]] !== 1) return STOP;
@@ -259,12 +259,6 @@ export class TagReader {
     if (j >= n) return MORE;
     const nameEnd = j;
     if (nameEnd - i - 1 > XML_LIMITS.maxNameChars) return STOP;
-    if (b[j] === GT) {
-      // The usual start tag: a name alone.
-      stack.push(b, i + 1, nameEnd);
-      this.begin(column + (j - i) + 1, 0);
-      return j + 1;
-    }
     this.begin(column + (j - i), 0);
     let count = 0;
     let rawChars = 0;
