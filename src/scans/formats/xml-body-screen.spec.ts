@@ -304,6 +304,20 @@ describe('XmlBodyScreen (in ScanXmlCheck)', () => {
     }
   });
 
+  it('leaves the end tag of a non-ASCII name that saxes opened to saxes (its column counts characters)', () => {
+    for (const name of ['é', 'x😀', '日本']) {
+      const doc = Buffer.from(
+        `<?xml version="1.0"?>\n<OWASPZAPReport><site name="a"><${name}>${' '.repeat(70_000)}</${name}>\u0001</site></OWASPZAPReport>`,
+      );
+      for (const parts of [[doc], chunks(doc, random(3))]) {
+        const withScreen = verdict(parts, true);
+        expect(withScreen.screened).toBeGreaterThan(0);
+        expect(withScreen.verdict).toContain('disallowed character');
+        expect(withScreen.verdict).toBe(verdict(parts, false).verdict);
+      }
+    }
+  });
+
   it('leaves the limits to the reader: depth, attributes per element, names', () => {
     const head = '<OWASPZAPReport><site>' + ' '.repeat(70_000);
     const cases = [

@@ -174,8 +174,8 @@ export class NameStack {
   }
 
   /**
-   * The length of the innermost open element's name when b[start..] is that name followed by
-   * `>` (the usual end tag), else -1.
+   * The length of the innermost open element's name when b[start..] is that name, all ASCII,
+   * followed by `>` (the usual end tag), else -1.
    */
   closedBy(b: Uint8Array, start: number, n: number): number {
     const depth = this.ends.length;
@@ -185,7 +185,11 @@ export class NameStack {
     const length = top - from;
     if (start + length >= n || b[start + length] !== GT) return -1;
     const bytes = this.bytes;
-    for (let k = 0; k < length; k++) if (bytes[from + k] !== b[start + k]) return -1;
+    for (let k = 0; k < length; k++) {
+      const c = bytes[from + k];
+      // A non-ASCII name (from saxes' stack) is saxes' to close: its column counts characters.
+      if (c !== b[start + k] || c >= 0x80) return -1;
+    }
     return length;
   }
 
