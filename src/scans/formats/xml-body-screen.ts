@@ -71,11 +71,11 @@ export class XmlBodyScreen {
   private pending: number;
   /** The unfinished token of the last chunk, read again with the next. */
   private carry: Uint8Array | undefined;
-  /** The last chunk ended with a CR: a LF starting this one belongs to it. */
+  /** The bytes read so far ended with a CR: a LF next belongs to it (afterLineEnd). */
   private afterCr = false;
   /** Where the token that needs more input began (set by scan before it returns MORE). */
   private tokenStart = 0;
-  // Attribute names of the start tag being read (offsets into its buffer), for duplicates.
+  /** Reads the tags that take no short path in markup(). */
   private readonly tags = new TagReader();
 
   /** Starts in text content, as SafeXmlReader.bodyState() describes it. */
