@@ -11,7 +11,7 @@ import * as path from 'node:path';
 import type { Client } from 'pg';
 import { AGENTS, BASELINE, log, P, QUICK, Summary } from './measure';
 import { median, ROOT } from './support';
-import type { PickupResult } from './waiting-agents';
+import type { BarePolls, PickupResult } from './waiting-agents';
 
 /** A pair's (or with --baseline, a measurement's) medians, by member name. */
 export interface RowResult {
@@ -27,7 +27,10 @@ export interface BenchRows {
   emptyPoll: RowResult;
   /** `error`: the row could not measure (a task no agent picked up within a minute). */
   pickup:
-    | (Omit<PickupResult, 'answers'> & { fromCreatedAtMs: PickupResult['pickupMs'] })
+    | (Omit<PickupResult, 'answers'> & {
+        fromCreatedAtMs: PickupResult['pickupMs'];
+        bare: BarePolls;
+      })
     | {
         error: string;
       };
@@ -187,13 +190,29 @@ function tableRows({ claims, status, uploads, history, emptyPoll, pickup }: Benc
   out.push({
     row: '7b',
     what: `server CPU while the ${fmt(pickup.agents)} agents wait and nothing is queued (${pickup.idle.length} windows of ${W.idleSeconds} s)`,
-    scanqueue: `${fmt(pickup.idleCpuPercent, 1)} % of one core (median; windows ${pickup.idle.map((w) => fmt(w.serverCpuPercent, 1)).join(', ')} %, of which in the kernel ${pickup.idle.map((w) => fmt(w.serverSystemCpuPercent ?? NaN, 1)).join(', ')} %), ${fmt(median(pickup.idle.map((w) => w.repollsPerSecond)))} re-polls/s, ≥ ${fmt(waiting)} waiting${failures}`,
-    yardstick: '—',
-    ratio: null,
+    scanqueue: `${idleText(pickup)}, ≥ ${fmt(waiting)} waiting${failures}`,
+    yardstick: bareText(pickup.bare),
+    // Lower is better, as row 5's; the target stays absolute.
+    ratio: 'error' in pickup.bare ? null : pickup.idleCpuPercent / pickup.bare.idleCpuPercent,
     target: '≤ 5 % of one core, all waiting',
     met: pickup.idleCpuPercent <= 5 && allWaited,
   });
   return out;
+}
+
+/** Row 7b's CPU: the median, each window's (and its kernel part), the re-polls per second. */
+function idleText({ idleCpuPercent, idle }: Pick<PickupResult, 'idleCpuPercent' | 'idle'>) {
+  const windows = idle.map((w) => fmt(w.serverCpuPercent, 1)).join(', ');
+  const kernel = idle.map((w) => fmt(w.serverSystemCpuPercent ?? NaN, 1)).join(', ');
+  const repolls = fmt(median(idle.map((w) => w.repollsPerSecond)));
+  return `${fmt(idleCpuPercent, 1)} % of one core (median; windows ${windows} %, of which in the kernel ${kernel} %), ${repolls} re-polls/s`;
+}
+
+/** Row 7b's yardstick: bare Fastify holding the same fleet's polls. */
+function bareText(bare: BarePolls): string {
+  if ('error' in bare) return `bare Fastify holding the same polls failed: ${bare.error}`;
+  const failed = bare.failedPolls ? `; ${fmt(bare.failedPolls)} polls failed` : '';
+  return `bare Fastify holding the same polls (a timer each): ${idleText(bare)}, ${fmt(bare.waitingAtStart)} waiting${failed}`;
 }
 
 /** One scanqueue measurement, this build's against the baseline's. */
@@ -301,7 +320,7 @@ function markdown(report: Report, title: string, intro: string, table: string[])
   const lines = [
     `# ${title} (${report.mode} run, ${report.date})`,
     '',
-    `Medians of ${P.rounds} alternated rounds (row 4: ${P.uploadRounds}; row 5: ${H.rounds})${P.warmUp ? ', after one unmeasured warm-up of each member' : ''}. RSS growth is the largest of the rounds. Rows 1-2: every claimer (${BASELINE === undefined ? "scanqueue's agents, pg connections running the minimal claim, pg-boss" : "each side's agents"}) runs at ${concurrencies} concurrent claimers, all alternated, and each is shown at its best concurrency (all medians under "Claims at each concurrency").${BASELINE === undefined ? ` Row 7 has absolute targets: its ${W.rounds} rounds of ${W.tasksPerRound} tasks and ${W.idleSeconds} s idle windows alternate on a server of its own; the p99 is over all its pickups.` : ''} ${intro}`,
+    `Medians of ${P.rounds} alternated rounds (row 4: ${P.uploadRounds}; row 5: ${H.rounds})${P.warmUp ? ', after one unmeasured warm-up of each member' : ''}. RSS growth is the largest of the rounds. Rows 1-2: every claimer (${BASELINE === undefined ? "scanqueue's agents, pg connections running the minimal claim, pg-boss" : "each side's agents"}) runs at ${concurrencies} concurrent claimers, all alternated, and each is shown at its best concurrency (all medians under "Claims at each concurrency").${BASELINE === undefined ? ` Row 7 has absolute targets: its ${W.rounds} rounds of ${W.tasksPerRound} tasks and ${W.idleSeconds} s idle windows alternate on a server of its own; the p99 is over all its pickups. Then the same fleet long-polls bare Fastify (a timer per poll) for as many idle windows: 7b's yardstick, shown beside its absolute target (the ratio is scanqueue's CPU / bare Fastify's).` : ''} ${intro}`,
     '',
     `Machine: ${report.machine.cpus as string}, ${report.machine.memoryGb as number} GB. Load average (1, 5, 15 min) at the start of the run: ${(report.machine.loadAverageAtStart as number[]).join(', ')}; at its end: ${((report.machine.loadAverageAtEnd as number[] | undefined) ?? ['?']).join(', ')}.`,
     report.mode === 'quick' ? '\n**Quick mode: a smoke test; the numbers mean nothing.**\n' : '',

@@ -27,7 +27,7 @@ import {
   Trial,
 } from './measure';
 import { api, median, percentile, rssKb, sleep, UploadResult } from './support';
-import type { PickupResult } from './waiting-agents';
+import type { BarePolls, PickupResult } from './waiting-agents';
 
 /** A scanqueue under test: this build, or the `--baseline` checkout's. */
 export interface Side {
@@ -387,10 +387,13 @@ export async function emptyPollRow(sides: Side[], yardstick: Yardstick | null) {
 /**
  * Row 7 on a server of its own (`f`, nothing queued): P.pickup.agents agents long-poll it; tasks
  * queued one at a time, each timed to the answer of the agent it woke; the server's CPU while they
- * all wait and nothing is queued. Absolute targets, no yardstick: one measurement, its rounds
- * inside the load generator's job.
+ * all wait and nothing is queued. Absolute targets: one measurement, its rounds inside the load
+ * generator's job. Then the same fleet long-polls the bare Fastify yardstick (a timer per poll,
+ * nothing else), idle windows only: the CPU any Fastify server holding these polls uses, shown
+ * beside 7b's target. The two fleets run one after the other, not alternated: each holds
+ * P.pickup.agents sockets on each side.
  */
-export async function pickupRow(f: Fixture) {
+export async function pickupRow(f: Fixture, yardstick: Yardstick) {
   const { agents, ...timing } = P.pickup;
   log(`row 7: pickup, ${agents} agents long-polling (waitSeconds ${timing.waitSeconds}) over HTTP`);
   await resetQueue(f, 0);
@@ -425,7 +428,27 @@ export async function pickupRow(f: Fixture) {
     p99: +percentile(sinceQueued, 99).toFixed(2),
     max: +sinceQueued[sinceQueued.length - 1].toFixed(2),
   };
-  const row = { ...result, fromCreatedAtMs };
-  log(`  ${JSON.stringify(row)}`);
-  return row;
+  log(`  ${JSON.stringify({ ...result, fromCreatedAtMs })}`);
+  log(`row 7b's yardstick: the same ${agents} agents long-polling bare Fastify`);
+  let bare: BarePolls;
+  try {
+    const held = await loadgen.run<PickupResult>({
+      kind: 'pickup',
+      base: f.sq.base,
+      pollUrl: `${yardstick.base}/long-poll`,
+      metricsUrl: `${yardstick.base}/metrics`,
+      apiKey: f.sq.key,
+      applicationId: f.appId,
+      agentKeys,
+      serverPid: yardstick.pid,
+      ...timing,
+      tasksPerRound: 0,
+    });
+    const { idle, idleCpuPercent, failedPolls, firstFailure, waitingAtStart } = held;
+    bare = { idle, idleCpuPercent, failedPolls, firstFailure, waitingAtStart };
+  } catch (error) {
+    bare = { error: String(error).split('\n')[0] };
+  }
+  log(`  ${JSON.stringify(bare)}`);
+  return { ...result, fromCreatedAtMs, bare };
 }

@@ -108,10 +108,11 @@ async function main(): Promise<void> {
       rows.history = await historyRow(sides);
     }
     if (runs(6)) rows.emptyPoll = await emptyPollRow(sides, yardstick);
-    // Row 7 has targets, not a pair: this build only, on a server of its own.
-    if (runs(7) && BASELINE === undefined) {
+    // Row 7 has absolute targets: this build on a server of its own, then the bare yardstick's
+    // floor for 7b (so not with --baseline, which has no yardsticks).
+    if (runs(7) && yardstick !== null) {
       const own = await serve(ROOT, 'pickup');
-      rows.pickup = await pickupRow(own);
+      rows.pickup = await pickupRow(own, yardstick);
       await own.sq.stop();
     }
 

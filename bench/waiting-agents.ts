@@ -20,7 +20,11 @@ export interface PickupJob {
    * waits run out at a steady rate from the start. */
   waitSeconds: number;
   rounds: number;
+  /** 0: idle windows only (row 7b's yardstick, which queues nothing). */
   tasksPerRound: number;
+  /** Where the agents poll and where their waiters are counted, when not scanqueue's (`base`). */
+  pollUrl?: string;
+  metricsUrl?: string;
   idleSeconds: number;
 }
 
@@ -63,6 +67,14 @@ export interface PickupResult {
   openFilesLimits: { loadgen: number; server: number };
 }
 
+/** Row 7b's yardstick: the same fleet's idle windows on bare Fastify (or why it could not run). */
+export type BarePolls =
+  | Pick<
+      PickupResult,
+      'idle' | 'idleCpuPercent' | 'failedPolls' | 'firstFailure' | 'waitingAtStart'
+    >
+  | { error: string };
+
 /** The soft limit on open files of a process (sockets count). */
 function openFilesLimit(pid: number | 'self'): number {
   const limits = readFileSync(`/proc/${pid}/limits`, 'utf8');
@@ -85,8 +97,8 @@ export async function pickup(job: PickupJob): Promise<PickupResult> {
   }
   const http = new Agent({ keepAlive: true, maxSockets: n + 10, maxFreeSockets: n + 10 });
   const control = new Agent({ keepAlive: true, maxSockets: 2 });
-  const url = `${job.base}/tasks/requestTask`;
-  const metricsUrl = job.base.replace(/\/rest\/latest$/, '/metrics');
+  const url = job.pollUrl ?? `${job.base}/tasks/requestTask`;
+  const metricsUrl = job.metricsUrl ?? job.base.replace(/\/rest\/latest$/, '/metrics');
   const headers = { authorization: `APIKEY ${job.apiKey}` };
 
   let stopping = false;
@@ -241,7 +253,7 @@ export async function pickup(job: PickupJob): Promise<PickupResult> {
       pickupMs: {
         p50: round2(median(latencies)),
         p99: round2(percentile(latencies, 99)),
-        max: round2(latencies[latencies.length - 1]),
+        max: latencies.length ? round2(latencies[latencies.length - 1]) : NaN,
       },
       queueScanP50Ms: round2(median(queueScans)),
       answers,

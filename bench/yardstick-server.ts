@@ -3,7 +3,9 @@
  * by bench/run.ts. POST /status does taskStatusUpdate's single statement (task-transitions.ts), as a
  * pg named statement like the server's, over a pool of 20; POST /upload pipes a multipart file part to disk; POST
  * /upload-durable also hashes it (SHA-256) and fsyncs the file, as any upload that keeps a file must;
- * POST /empty-poll answers a constant JSON (what requestTask answers when nothing is queued).
+ * POST /empty-poll answers a constant JSON (what requestTask answers when nothing is queued);
+ * POST /long-poll answers the same after the form's waitSeconds (at most 30), a timer per poll, and
+ * GET /metrics counts those waiting as scanqueue's /metrics does (row 7b's floor).
  * Env: PORT, DATABASE_URL, UPLOAD_DIR.
  */
 import fastifyMultipart from '@fastify/multipart';
@@ -50,6 +52,20 @@ async function main(): Promise<void> {
   // Row 6's yardstick: the form parsed, a constant answer (requestTask's "No task found.").
   app.post('/empty-poll', async () => NO_TASK_FOUND);
 
+  // Row 7b's yardstick: the same fleet's long polls held by a timer each (no database, no keys),
+  // then the constant answer; what any Fastify server holding these polls costs.
+  let waiting = 0;
+  app.post('/long-poll', async (request, reply) => {
+    const seconds = Math.min(Number((request.body as Record<string, string>).waitSeconds) || 0, 30);
+    waiting++;
+    // Unref'd: a poll still held must not keep the process alive after SIGTERM closed the server.
+    await new Promise((resolve) => setTimeout(resolve, seconds * 1000).unref());
+    waiting--;
+    void reply.header('x-scanqueue-poll-interval', '0');
+    return NO_TASK_FOUND;
+  });
+  app.get('/metrics', async () => `scanqueue_poll_waiters ${waiting}\n`);
+
   app.post('/status', async (request, reply) => {
     const form = request.body as Record<string, string>;
     const { added } = await transitions.appendAgentStatusMessage(db, {
@@ -91,7 +107,8 @@ async function main(): Promise<void> {
     return { success: true, sha256: hash.digest('hex') };
   });
 
-  await app.listen({ port: Number(process.env.PORT), host: '127.0.0.1' });
+  // scanqueue's listen backlog (src/main.ts): row 7's agents connect thousands at a time.
+  await app.listen({ port: Number(process.env.PORT), host: '127.0.0.1', backlog: 4096 });
   process.once('SIGTERM', () => void app.close().then(() => dataSource.destroy()));
 }
 
