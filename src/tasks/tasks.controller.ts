@@ -30,6 +30,7 @@ import { TasksService } from './tasks.service';
 import { NoTaskFound } from './task-errors';
 import { MAX_WAIT_SECONDS } from './task-params.dto';
 import { BadRestParameter } from '../rest/rest-error';
+import type { Departure } from '../wakeups/waiters';
 
 /**
  * setTaskConfig's answer keeps ThreadFix's envelope (clients read its `object` text); the id of the
@@ -49,6 +50,25 @@ function waitHeader(value: string | string[] | undefined): number | undefined {
   if (!(seconds <= MAX_WAIT_SECONDS))
     throw new BadRestParameter(`${WAIT_HEADER} must be an integer from 0 to ${MAX_WAIT_SECONDS}.`);
   return seconds;
+}
+
+/**
+ * A long poll's agent leaving: its connection closes before the answer (the request's own 'close'
+ * came with its body). Only waits listen, each only while it waits (Waiters stops listening when
+ * the wait ends): every reply's connection closes some day.
+ */
+function departureOf(reply: FastifyReply): Departure {
+  const response = reply.raw;
+  const socket = reply.request.raw.socket;
+  return {
+    get departed() {
+      return socket?.destroyed ?? false;
+    },
+    listen(listener) {
+      response.once('close', listener);
+      return () => response.off('close', listener);
+    },
+  };
 }
 
 const FORM = ['application/x-www-form-urlencoded', 'application/json'];
@@ -137,31 +157,11 @@ export class TasksController {
     const params = await this.forms.requestTaskParams(request, plain);
     params.waitSeconds ??= waitHeader(request.headers[WAIT_HEADER.toLowerCase()]);
     const answer = params.waitSeconds
-      ? await this.untilGone(reply, (signal) => this.tasks.requestTask(caller, params, signal))
+      ? await this.tasks.requestTask(caller, params, departureOf(reply))
       : await this.tasks.requestTask(caller, params);
     void reply.header(POLL_INTERVAL_HEADER, String(answer.pollIntervalSeconds));
     if (!answer.task) throw new NoTaskFound();
     return answer.task;
-  }
-
-  /**
-   * Runs a long poll with a signal that aborts when the agent goes away (its connection closes
-   * before the answer; the request's own 'close' came with its body). Only waits get one: an
-   * abort costs a DOMException, and every reply's connection closes some day.
-   */
-  private async untilGone<T>(
-    reply: FastifyReply,
-    poll: (signal: AbortSignal) => Promise<T>,
-  ): Promise<T> {
-    const gone = new AbortController();
-    const abort = () => gone.abort();
-    reply.raw.once('close', abort);
-    if (reply.request.raw.socket?.destroyed) gone.abort();
-    try {
-      return await poll(gone.signal);
-    } finally {
-      reply.raw.off('close', abort);
-    }
   }
 
   @RestPost('taskStatusUpdate')

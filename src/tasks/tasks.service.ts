@@ -38,7 +38,7 @@ import { claimOutcome, TaskMetrics } from './task-metrics';
 import { RetryPolicies, RetryPolicy } from './retry-policy';
 import { WakeupsService } from '../wakeups/wakeups.service';
 import { EVERY_SCOPE } from '../wakeups/wakeups';
-import type { Wait } from '../wakeups/waiters';
+import type { Departure, Wait } from '../wakeups/waiters';
 
 /** requestTask's answer: a task, or none ("No task found."), and when to poll next (pacing). */
 export interface PollAnswer {
@@ -186,7 +186,7 @@ export class TasksService {
   async requestTask(
     caller: AuthenticatedCaller,
     params: RequestTaskParams,
-    signal?: AbortSignal,
+    departure?: Departure,
   ): Promise<PollAnswer> {
     if (!params.scanAgentSecureKey) throw new BadRestParameter(MISSING_AGENT_KEY);
     const scanners = [
@@ -206,7 +206,7 @@ export class TasksService {
     let woken: Wait | undefined;
     const deadline = Date.now() + waitMs;
     for (;;) {
-      const wait = this.wakeups.register(poll.names, Math.max(0, deadline - Date.now()), signal);
+      const wait = this.wakeups.register(poll.names, Math.max(0, deadline - Date.now()), departure);
       let answer: PollAnswer | undefined;
       try {
         answer = await this.pollOnce(poll);

@@ -1,4 +1,5 @@
-import { Waiters, WakeOutcome } from './waiters';
+import { EventEmitter } from 'node:events';
+import { Departure, Wait, Waiters, WakeOutcome } from './waiters';
 
 const ZAP = 'OWASP Zed Attack Proxy';
 const BURP = 'Burp Suite Pro';
@@ -11,6 +12,26 @@ function watch(waits: Promise<WakeOutcome>[]) {
 }
 
 const flush = () => new Promise((resolve) => setImmediate(resolve));
+
+/** An agent's connection, as the controller's departure sees a response: 'close' once. */
+function agentConnection() {
+  const response = new EventEmitter();
+  let closed = false;
+  const departure: Departure = {
+    get departed() {
+      return closed;
+    },
+    listen(listener) {
+      response.once('close', listener);
+      return () => response.off('close', listener);
+    },
+  };
+  return {
+    departure,
+    close: () => ((closed = true), response.emit('close')),
+    listeners: () => response.listenerCount('close'),
+  };
+}
 
 describe('Waiters', () => {
   it('wakes one waiter per notification, the longest waiting first', async () => {
@@ -45,20 +66,40 @@ describe('Waiters', () => {
     expect(waiters.wakeOne(ZAP)).toBe(false);
   });
 
-  it('times out, aborts with its signal, and refuses beyond the cap', async () => {
+  it('times out, ends when its agent departs, and refuses beyond the cap', async () => {
     const outcomes: WakeOutcome[] = [];
     const waiters = new Waiters(2, { ended: (outcome) => outcomes.push(outcome) });
-    const controller = new AbortController();
-    const timed = waiters.register([ZAP], 5);
-    const aborted = waiters.register([ZAP], 60_000, controller.signal);
+    const connection = agentConnection();
+    const timed = waiters.register([ZAP], 5, agentConnection().departure);
+    const aborted = waiters.register([ZAP], 60_000, connection.departure);
     expect(await waiters.register([ZAP], 60_000).outcome).toBe('busy');
-    controller.abort();
+    connection.close();
     expect(await aborted.outcome).toBe('aborted');
     expect(await timed.outcome).toBe('timeout');
     expect(waiters.size).toBe(0);
     expect(outcomes).toEqual(['busy', 'aborted', 'timeout']);
     // Nothing left to wake: the timed-out and aborted waiters are gone from the queues.
     expect(waiters.wakeOne(ZAP)).toBe(false);
+  });
+
+  it('listens for its agent only while it waits; an agent already gone is refused', async () => {
+    const waiters = new Waiters(10);
+    const connection = agentConnection();
+    for (const end of [
+      (w: Wait) => expect(w.outcome).resolves.toBe('timeout'),
+      (w: Wait) => (waiters.wakeOne(ZAP), expect(w.outcome).resolves.toBe('woken')),
+      (w: Wait) => (w.settle('claimed'), expect(w.outcome).resolves.toBe('withdrawn')),
+    ]) {
+      const wait = waiters.register([ZAP], 5, connection.departure);
+      expect(connection.listeners()).toBe(1);
+      await end(wait);
+      expect(connection.listeners()).toBe(0);
+    }
+    connection.close();
+    const late = waiters.register([ZAP], 60_000, connection.departure);
+    expect(await late.outcome).toBe('aborted');
+    expect(connection.listeners()).toBe(0);
+    expect(waiters.size).toBe(0);
   });
 
   it('a woken waiter that claimed a task hands the wake on; one that found none does not', async () => {

@@ -20,6 +20,19 @@ export type WakeOutcome = 'woken' | 'timeout' | 'shutdown' | 'busy' | 'aborted' 
 /** What the caller's claim after (or instead of) the wait found. */
 export type ClaimAfterWait = 'claimed' | 'empty' | 'skipped';
 
+/**
+ * The agent behind a wait leaving (its connection closed before the answer). Not an AbortSignal:
+ * making one and listening on it (an EventTarget) was about a twentieth of the server's CPU per
+ * re-poll of an idle long-polling fleet (bench row 7b's profile); a listener on the response's
+ * 'close' is what the signal was driven by anyway.
+ */
+export interface Departure {
+  /** The agent is gone already. */
+  readonly departed: boolean;
+  /** Calls `listener` once the agent leaves; the function returned stops listening. */
+  listen(listener: () => void): () => void;
+}
+
 /** One registered wait. */
 export interface Wait {
   /** Resolves once, with how the wait ended. */
@@ -67,13 +80,13 @@ export class Waiters {
 
   /**
    * Registers a wait for a task of one of `scanners`, for at most `timeoutMs`. Refused at once
-   * ('busy') beyond the cap, ('shutdown') once shut down; 'aborted' when `signal` aborts.
+   * ('busy') beyond the cap, ('shutdown') once shut down; 'aborted' when its agent departs.
    */
-  register(scanners: readonly string[], timeoutMs: number, signal?: AbortSignal): Wait {
+  register(scanners: readonly string[], timeoutMs: number, departure?: Departure): Wait {
     const unique = [...new Set(scanners)];
     const refusal: WakeOutcome | undefined = this.closed
       ? 'shutdown'
-      : signal?.aborted
+      : departure?.departed
         ? 'aborted'
         : this.pendingCount >= this.maxWaiters || unique.length === 0
           ? 'busy'
@@ -97,11 +110,7 @@ export class Waiters {
     }
     this.pendingCount++;
     waiter.timer = setTimeout(() => this.end(waiter, 'timeout'), Math.max(0, timeoutMs));
-    if (signal) {
-      const onAbort = () => this.end(waiter, 'aborted');
-      signal.addEventListener('abort', onAbort, { once: true });
-      waiter.detach = () => signal.removeEventListener('abort', onAbort);
-    }
+    if (departure) waiter.detach = departure.listen(() => this.end(waiter, 'aborted'));
     return {
       outcome,
       settle: (claim) => {

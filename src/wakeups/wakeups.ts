@@ -3,7 +3,7 @@
  * connection (queued-task-listener.ts), the waiters (waiters.ts) and the "nothing queued" marks
  * (empty-queues.ts), tied together. requestTask uses it so:
  *
- *     const wait = wakeups.register(scanners, waitMs, signal);  // before the claim: no lost wake-up
+ *     const wait = wakeups.register(scanners, waitMs, departure);  // before the claim: no lost wake-up
  *     const snapshot = wakeups.snapshot();
  *     const task = wakeups.knownEmpty(scanners, scope) ? undefined : await claim();
  *     if (!task && !knownEmpty) wakeups.markEmpty(scanners, snapshot, scope);
@@ -21,7 +21,7 @@ import { EmptyQueues, EVERY_SCOPE } from './empty-queues';
 export { EVERY_SCOPE } from './empty-queues';
 import { QueuedTaskListener, QueuedTaskNotice } from './queued-task-listener';
 import { WakeupMetrics } from './wakeup-metrics';
-import { Wait, Waiters, WakeOutcome } from './waiters';
+import { Departure, Wait, Waiters, WakeOutcome } from './waiters';
 
 export type WakeupsConfig = Pick<
   PollingConfig,
@@ -110,13 +110,17 @@ export class Wakeups {
    * Registers a wait for a task of one of `scanners` (by display name), BEFORE the claim that may
    * find none. Answered at once 'busy' beyond POLL_MAX_WAITERS, 'shutdown' while stopping.
    */
-  register(scanners: readonly string[], timeoutMs: number, signal?: AbortSignal): Wait {
-    return this.waiters.register(scanners, this.capped(timeoutMs), signal);
+  register(scanners: readonly string[], timeoutMs: number, departure?: Departure): Wait {
+    return this.waiters.register(scanners, this.capped(timeoutMs), departure);
   }
 
   /** `register(…).outcome`, for a caller that settles nothing (a test, a benchmark). */
-  wait(scanners: readonly string[], timeoutMs: number, signal?: AbortSignal): Promise<WakeOutcome> {
-    return this.register(scanners, timeoutMs, signal).outcome;
+  wait(
+    scanners: readonly string[],
+    timeoutMs: number,
+    departure?: Departure,
+  ): Promise<WakeOutcome> {
+    return this.register(scanners, timeoutMs, departure).outcome;
   }
 
   /** Read before a claim; handed to `markEmpty` when the claim found nothing. */
