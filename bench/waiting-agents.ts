@@ -4,6 +4,7 @@
  * as a long-polling agent does. Tasks are then queued one at a time with queueScan, and each
  * pickup is timed from sending queueScan to the answer of the agent it woke; between the rounds of
  * tasks, the server's CPU (/proc/<pid>/stat) is read over a window in which nothing is queued.
+ * With no tasks per round (row 7b's yardstick, bare Fastify's /long-poll) only the windows.
  */
 import { readFileSync } from 'node:fs';
 import { Agent } from 'node:http';
