@@ -237,6 +237,11 @@ describe('metrics', () => {
     const samples = parseMetrics(text);
     expect(valueOf(samples, 'process_cpu_user_seconds_total')).toBeGreaterThan(0);
     expect(valueOf(samples, 'nodejs_heap_size_used_bytes')).toBeGreaterThan(0);
+    // Counted off the event loop; the defaults that walk every handle on it are not served.
+    const openFds = valueOf(samples, 'process_open_fds') as number;
+    expect(openFds).toBeGreaterThan(5);
+    expect(openFds).toBeLessThanOrEqual(valueOf(samples, 'process_max_fds') as number);
+    expect(samples.filter((s) => /^nodejs_active_(handles|resources)/.test(s.name))).toEqual([]);
   });
 });
 
