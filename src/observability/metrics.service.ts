@@ -103,8 +103,12 @@ export class MetricsService {
         help: 'Number of open file descriptors.',
         registers: [this.registry],
         async collect() {
-          // Less the descriptor the listing itself holds open.
-          this.set((await readdir('/proc/self/fd')).length - 1);
+          try {
+            // Less the descriptor the listing itself holds open.
+            this.set((await readdir('/proc/self/fd')).length - 1);
+          } catch {
+            // At the descriptor limit (EMFILE) the listing fails: the scrape must still answer.
+          }
         },
       });
     // Series that exist from the start, so rate() and alerts see a 0 rather than nothing.
