@@ -30,7 +30,7 @@ import { TasksService } from './tasks.service';
 import { NoTaskFound } from './task-errors';
 import { MAX_WAIT_SECONDS } from './task-params.dto';
 import { BadRestParameter } from '../rest/rest-error';
-import type { Departure } from '../wakeups/waiters';
+import { Departure, departureOnClose } from '../wakeups/waiters';
 
 /**
  * setTaskConfig's answer keeps ThreadFix's envelope (clients read its `object` text); the id of the
@@ -58,17 +58,8 @@ function waitHeader(value: string | string[] | undefined): number | undefined {
  * the wait ends): every reply's connection closes some day.
  */
 function departureOf(reply: FastifyReply): Departure {
-  const response = reply.raw;
   const socket = reply.request.raw.socket;
-  return {
-    get departed() {
-      return socket?.destroyed ?? false;
-    },
-    listen(listener) {
-      response.once('close', listener);
-      return () => response.off('close', listener);
-    },
-  };
+  return departureOnClose(reply.raw, () => socket?.destroyed ?? false);
 }
 
 const FORM = ['application/x-www-form-urlencoded', 'application/json'];

@@ -1,5 +1,5 @@
 import { EventEmitter } from 'node:events';
-import { Departure, Wait, Waiters, WakeOutcome } from './waiters';
+import { departureOnClose, Wait, Waiters, WakeOutcome } from './waiters';
 
 const ZAP = 'OWASP Zed Attack Proxy';
 const BURP = 'Burp Suite Pro';
@@ -17,17 +17,8 @@ const flush = () => new Promise((resolve) => setImmediate(resolve));
 function agentConnection() {
   const response = new EventEmitter();
   let closed = false;
-  const departure: Departure = {
-    get departed() {
-      return closed;
-    },
-    listen(listener) {
-      response.once('close', listener);
-      return () => response.off('close', listener);
-    },
-  };
   return {
-    departure,
+    departure: departureOnClose(response, () => closed),
     close: () => ((closed = true), response.emit('close')),
     listeners: () => response.listenerCount('close'),
   };

@@ -10,6 +10,7 @@
  * whose agent went away before it could claim. `wakeAll` (the listener reconnected: notifications may
  * have been lost) and `shutdown` answer every waiter.
  */
+import type { EventEmitter } from 'node:events';
 
 /**
  * How a wait ended: a task may be there (claim again), or not (answer "No task found."); a wait
@@ -31,6 +32,19 @@ export interface Departure {
   readonly departed: boolean;
   /** Calls `listener` once the agent leaves; the function returned stops listening. */
   listen(listener: () => void): () => void;
+}
+
+/** The Departure an emitter's 'close' (an HTTP response's) signals; `departed` tells the state. */
+export function departureOnClose(emitter: EventEmitter, departed: () => boolean): Departure {
+  return {
+    get departed() {
+      return departed();
+    },
+    listen(listener) {
+      emitter.once('close', listener);
+      return () => emitter.off('close', listener);
+    },
+  };
 }
 
 /** One registered wait. */
