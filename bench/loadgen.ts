@@ -7,7 +7,14 @@ import { Agent } from 'node:http';
 import autocannon from 'autocannon';
 import { Client, Pool } from 'pg';
 import PgBoss from 'pg-boss';
-import { percentile, postForm, uploadZapReport, ZAP } from './support';
+import {
+  CLAIM_MESSAGE,
+  MINIMAL_CLAIM,
+  percentile,
+  postForm,
+  uploadZapReport,
+  ZAP,
+} from './support';
 import { pickup, PickupJob } from './waiting-agents';
 
 export interface ClaimResult {
@@ -131,27 +138,6 @@ function claimHttp(job: Extract<Job, { kind: 'claim-http' }>): Promise<ClaimResu
   });
 }
 
-/**
- * Issue 15's claim yardstick: the least a claim with history can be on scanqueue's tables, one
- * statement (the oldest of the highest priority, as scanqueue's claim takes it; served by
- * scan_queue_tasks_claimable_idx), sent as a pg named statement (prepared once per connection).
- */
-const MINIMAL_CLAIM = {
-  name: 'bench_minimal_claim',
-  text: `WITH claimed AS (
-           UPDATE scan_queue_tasks SET status = 2, start_time = now(), scan_agent_id = $1
-           WHERE id = (SELECT id FROM scan_queue_tasks
-                       WHERE status = 1 AND active AND scanner = $2
-                       ORDER BY priority DESC, id
-                       LIMIT 1
-                       FOR UPDATE SKIP LOCKED)
-           RETURNING id
-         )
-         INSERT INTO scan_statuses (task_id, message, from_status, to_status, actor_type, actor_id)
-         SELECT id, $3, 1, 2, 'agent', $1 FROM claimed
-         RETURNING task_id`,
-};
-
 async function claimMinimal(job: Extract<Job, { kind: 'claim-minimal' }>): Promise<ClaimResult> {
   const clients = job.agentIds.map(() => new Client({ connectionString: job.databaseUrl }));
   await Promise.all(clients.map((c) => c.connect()));
@@ -159,7 +145,7 @@ async function claimMinimal(job: Extract<Job, { kind: 'claim-minimal' }>): Promi
     return await runClaims(clients.length, job.claims, job.seconds, async (worker) => {
       const { rowCount } = await clients[worker].query({
         ...MINIMAL_CLAIM,
-        values: [job.agentIds[worker], ZAP, 'Assigning task to an agent with agentConfig:\nbench'],
+        values: [job.agentIds[worker], ZAP, CLAIM_MESSAGE],
       });
       return rowCount === 1;
     });

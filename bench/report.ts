@@ -82,6 +82,27 @@ const withHistory = `${fmt(H.queued)} queued + ${fmt(H.finished)} finished`;
 const noHistory = `${fmt(H.small)} queued, no history`;
 const rowLetter = (i: number) => 'abc'[i] ?? String(i);
 
+/**
+ * Row 1's floors beside its yardstick: the same HTTP claims answered by bare Fastify, with the
+ * minimal statement and with scanqueue's own, each as a ratio to the yardstick (as row 1's is).
+ */
+function claimFloors(claims: BenchRows['claims']): string {
+  const minimal = claims.summaries[claims.best['minimal claim']].perSecond;
+  const floor = (claimer: string, what: string) => {
+    const member = claims.best[claimer];
+    if (member === undefined) return [];
+    const s = claims.summaries[member];
+    return [
+      `${what} ${fmt(s.perSecond)}/s at ${concurrencyOf(member)} (${fmt(s.perSecond / minimal, 2)})`,
+    ];
+  };
+  const floors = [
+    ...floor('bare fastify + minimal claim', 'the minimal claim'),
+    ...floor('bare fastify + claim', "scanqueue's claim statement"),
+  ];
+  return floors.length ? `; the same HTTP claims behind bare Fastify: ${floors.join(', ')}` : '';
+}
+
 function tableRows({ claims, status, uploads, history, emptyPoll, pickup }: BenchRows): TableRow[] {
   const best = (claimer: string) => claims.summaries[claims.best[claimer]];
   const at = (claimer: string) => ` at ${concurrencyOf(claims.best[claimer])}`;
@@ -92,7 +113,7 @@ function tableRows({ claims, status, uploads, history, emptyPoll, pickup }: Benc
     row: '1',
     what: `${claimLoad} vs the minimal claim + history row, prepared (one pg named statement), best of ${concurrencies} connections`,
     scanqueue: claimText(sq) + at('scanqueue'),
-    yardstick: claimText(best('minimal claim')) + at('minimal claim'),
+    yardstick: claimText(best('minimal claim')) + at('minimal claim') + claimFloors(claims),
     ratio: r1,
     target: '≥ 0.5',
     met: r1 >= 0.5,
@@ -320,7 +341,7 @@ function markdown(report: Report, title: string, intro: string, table: string[])
   const lines = [
     `# ${title} (${report.mode} run, ${report.date})`,
     '',
-    `Medians of ${P.rounds} alternated rounds (row 4: ${P.uploadRounds}; row 5: ${H.rounds})${P.warmUp ? ', after one unmeasured warm-up of each member' : ''}. RSS growth is the largest of the rounds. Rows 1-2: every claimer (${BASELINE === undefined ? "scanqueue's agents, pg connections running the minimal claim, pg-boss" : "each side's agents"}) runs at ${concurrencies} concurrent claimers, all alternated, and each is shown at its best concurrency (all medians under "Claims at each concurrency").${BASELINE === undefined ? ` Row 7 has absolute targets: its ${W.rounds} rounds of ${W.tasksPerRound} tasks and ${W.idleSeconds} s idle windows alternate on a server of its own; the p99 is over all its pickups. Then the same fleet long-polls bare Fastify (a timer per poll) for as many idle windows: 7b's yardstick, shown beside its absolute target (the ratio is scanqueue's CPU / bare Fastify's).` : ''} ${intro}`,
+    `Medians of ${P.rounds} alternated rounds (row 4: ${P.uploadRounds}; row 5: ${H.rounds})${P.warmUp ? ', after one unmeasured warm-up of each member' : ''}. RSS growth is the largest of the rounds. Rows 1-2: every claimer (${BASELINE === undefined ? "scanqueue's agents, pg connections running the minimal claim, pg-boss, and row 1's floors: the same agents' HTTP claims answered by bare Fastify running the minimal claim or scanqueue's claim statement" : "each side's agents"}) runs at ${concurrencies} concurrent claimers, all alternated, and each is shown at its best concurrency (all medians under "Claims at each concurrency").${BASELINE === undefined ? ` Row 7 has absolute targets: its ${W.rounds} rounds of ${W.tasksPerRound} tasks and ${W.idleSeconds} s idle windows alternate on a server of its own; the p99 is over all its pickups. Then the same fleet long-polls bare Fastify (a timer per poll) for as many idle windows: 7b's yardstick, shown beside its absolute target (the ratio is scanqueue's CPU / bare Fastify's).` : ''} ${intro}`,
     '',
     `Machine: ${report.machine.cpus as string}, ${report.machine.memoryGb as number} GB. Load average (1, 5, 15 min) at the start of the run: ${(report.machine.loadAverageAtStart as number[]).join(', ')}; at its end: ${((report.machine.loadAverageAtEnd as number[] | undefined) ?? ['?']).join(', ')}.`,
     report.mode === 'quick' ? '\n**Quick mode: a smoke test; the numbers mean nothing.**\n' : '',

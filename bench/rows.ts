@@ -98,9 +98,33 @@ const ratePick = {
   p99Ms: (r: Rate) => r.p99Ms,
 };
 
-/** Rows 1-2's members at `n` concurrent claimers: the minimal claim through pg, and pg-boss. */
-function claimYardsticks(f: Fixture, bossUrl: string, n: number): Members<ClaimResult> {
+/**
+ * Rows 1-2's members at `n` concurrent claimers: the minimal claim through pg, pg-boss, and row 1's
+ * floors over HTTP: bare Fastify running scanqueue's claim statement, and the minimal claim.
+ */
+function claimYardsticks(
+  f: Fixture,
+  bossUrl: string,
+  yardstick: Yardstick,
+  n: number,
+): Members<ClaimResult> {
+  // Row 1's floors: the same agents' requestTask forms, claimed behind bare Fastify.
+  const overBareFastify = (claimer: string, route: string) => ({
+    [`${claimer} ×${n}`]: async () => {
+      await resetQueue(f, P.depth);
+      const job = {
+        ...claimHttp(f, P.claims, P.claimSeconds),
+        base: `${yardstick.base}/${route}`,
+        agentKeys: f.agentKeys.slice(0, n),
+      };
+      const t = await measured(yardstick.pid, () => loadgen.run<ClaimResult>(job));
+      checkClaims(t.result, claimer);
+      return t;
+    },
+  });
   return {
+    ...overBareFastify('bare fastify + claim', 'claim'),
+    ...overBareFastify('bare fastify + minimal claim', 'claim-minimal'),
     [`minimal claim ×${n}`]: async () => {
       await resetQueue(f, P.depth);
       const job: Job = {
@@ -149,11 +173,15 @@ function bestOf(summaries: Record<string, Summary>): Record<string, string> {
 }
 
 /**
- * Rows 1-2: scanqueue's agents over HTTP, the minimal claim + history (prepared) and pg-boss, each
- * at 4, 8 and 16 concurrent claimers, all alternated; each claimer's figure is its best
- * concurrency's median (`best`).
+ * Rows 1-2: scanqueue's agents over HTTP, the minimal claim + history (prepared), pg-boss and row
+ * 1's floors (the same HTTP claims behind bare Fastify), each at 4, 8 and 16 concurrent claimers,
+ * all alternated; each claimer's figure is its best concurrency's median (`best`).
  */
-export async function claimRows(sides: Side[], bossUrl: string | null) {
+export async function claimRows(
+  sides: Side[],
+  bossUrl: string | null,
+  yardstick: Yardstick | null,
+) {
   const ns = P.claimConcurrencies;
   log(`rows 1-2: claims at ${ns.join('/')} concurrent claimers, ${P.depth}-deep queue`);
   if (bossUrl !== null) {
@@ -173,7 +201,9 @@ export async function claimRows(sides: Side[], bossUrl: string | null) {
         checkClaims(t.result, 'scanqueue');
         return t;
       }),
-      bossUrl === null ? {} : claimYardsticks(sides[0].f, bossUrl, n),
+      bossUrl === null || yardstick === null
+        ? {}
+        : claimYardsticks(sides[0].f, bossUrl, yardstick, n),
     );
   }
   const trials = await alternate<ClaimResult>(P.rounds, members);

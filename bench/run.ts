@@ -99,7 +99,7 @@ async function main(): Promise<void> {
     }
 
     const rows: Partial<BenchRows> = {};
-    if (runs(1) || runs(2)) rows.claims = await claimRows(sides, bossUrl);
+    if (runs(1) || runs(2)) rows.claims = await claimRows(sides, bossUrl, yardstick);
     if (runs(3)) rows.status = await statusRow(sides, yardstick);
     if (runs(4)) rows.uploads = await uploadRow(sides, yardstick);
     if (runs(5)) {

@@ -19,6 +19,31 @@ import { startEmbeddedPostgres } from '../src/database/embedded-postgres';
 export const ROOT = path.resolve(__dirname, '..');
 export const ZAP = 'OWASP Zed Attack Proxy';
 
+/**
+ * Issue 15's claim yardstick: the least a claim with history can be on scanqueue's tables, one
+ * statement (the oldest of the highest priority, as scanqueue's claim takes it; served by
+ * scan_queue_tasks_claimable_idx), sent as a pg named statement (prepared once per connection): from the load generator (row 1's
+ * yardstick) and behind bare Fastify (row 1's HTTP floor, bench/yardstick-server.ts).
+ */
+export const MINIMAL_CLAIM = {
+  name: 'bench_minimal_claim',
+  text: `WITH claimed AS (
+           UPDATE scan_queue_tasks SET status = 2, start_time = now(), scan_agent_id = $1
+           WHERE id = (SELECT id FROM scan_queue_tasks
+                       WHERE status = 1 AND active AND scanner = $2
+                       ORDER BY priority DESC, id
+                       LIMIT 1
+                       FOR UPDATE SKIP LOCKED)
+           RETURNING id
+         )
+         INSERT INTO scan_statuses (task_id, message, from_status, to_status, actor_type, actor_id)
+         SELECT id, $3, 1, 2, 'agent', $1 FROM claimed
+         RETURNING task_id`,
+};
+
+/** The history message of the bench's claims (scanqueue's for an agent whose agentConfig is `bench`). */
+export const CLAIM_MESSAGE = 'Assigning task to an agent with agentConfig:\nbench';
+
 export const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 export function freePort(): Promise<number> {

@@ -5,8 +5,11 @@
  * /upload-durable also hashes it (SHA-256) and fsyncs the file, as any upload that keeps a file must;
  * POST /empty-poll answers a constant JSON (what requestTask answers when nothing is queued);
  * POST /long-poll answers the same after the form's waitSeconds (at most 30), a timer per poll, and
- * GET /metrics counts those waiting as scanqueue's /metrics does (row 7b's floor).
- * Env: PORT, DATABASE_URL, UPLOAD_DIR.
+ * GET /metrics counts those waiting as scanqueue's /metrics does (row 7b's floor). Row 1's floors
+ * answer requestTask's form at POST /claim/tasks/requestTask (scanqueue's own claim statement) and
+ * POST /claim-minimal/tasks/requestTask (the minimal claim + history), each a pg named statement
+ * over a pool of scanqueue's default size: what an HTTP claim costs with no Nest, keys or edge.
+ * Env: PORT, DATABASE_URL, UPLOAD_DIR, BENCH_API_KEY_ID.
  */
 import fastifyMultipart from '@fastify/multipart';
 import Fastify from 'fastify';
@@ -18,11 +21,16 @@ import * as path from 'node:path';
 import { parse } from 'node:querystring';
 import { pipeline } from 'node:stream/promises';
 import { DataSource, EntityManager } from 'typeorm';
-import { hashSecretKey } from '../src/auth/secret-keys';
+import { generateSecretKey, hashSecretKey } from '../src/auth/secret-keys';
 import { EVERY_TEAM } from '../src/auth/team-scope';
+import { defaultPoolSize } from '../src/config/database-config';
+import { resolveScanner } from '../src/scans/scanner-types';
+import { queryPrepared } from '../src/sql/prepared-statements';
 import { TaskTransitionsRepository } from '../src/tasks/task-transitions.repository';
+import { CLAIM_MESSAGE, MINIMAL_CLAIM, ZAP } from './support';
 
 const NO_TASK_FOUND = { message: 'No task found.', success: false, responseCode: -1, object: null };
+const FOUND = { message: '', success: true, responseCode: -1 };
 
 /** The statements themselves: the repository holds no state. */
 const transitions = new TaskTransitionsRepository();
@@ -37,6 +45,14 @@ async function main(): Promise<void> {
   });
   await dataSource.initialize();
   const db: EntityManager = dataSource.manager;
+  // Row 1's claims run over a pool of the size scanqueue's own defaults to on this machine.
+  const claimsSource = new DataSource({
+    type: 'postgres',
+    url: process.env.DATABASE_URL,
+    poolSize: defaultPoolSize(),
+  });
+  await claimsSource.initialize();
+  const claimsDb: EntityManager = claimsSource.manager;
   const uploadDir = process.env.UPLOAD_DIR as string;
 
   const app = Fastify({ bodyLimit: 1024 * 1024, keepAliveTimeout: 65_000 });
@@ -65,6 +81,53 @@ async function main(): Promise<void> {
     return NO_TASK_FOUND;
   });
   app.get('/metrics', async () => `scanqueue_poll_waiters ${waiting}\n`);
+
+  // Row 1's floors: requestTask's form (the agent's key, its scanners) claimed behind bare Fastify.
+  // /claim runs scanqueue's own claim statement (the agent key checked in it, a task key made and
+  // hashed); /claim-minimal the minimal claim + history of row 1's yardstick, the agent's id
+  // remembered per key. Both answer the envelope with the task, or "No task found.".
+  const apiKeyId = Number(process.env.BENCH_API_KEY_ID);
+  app.post('/claim/tasks/requestTask', async (request) => {
+    const form = request.body as Record<string, string>;
+    const scanners = form.scanners
+      .split(',')
+      .map((name) => resolveScanner(name))
+      .filter((scanner) => scanner !== undefined);
+    const secureTaskKey = generateSecretKey();
+    const claim = await transitions.claimNextTask(claimsDb, {
+      apiKeyId,
+      scope: EVERY_TEAM,
+      scanners,
+      agentKeyHash: hashSecretKey(form.scanAgentSecureKey),
+      secureKeyHash: hashSecretKey(secureTaskKey),
+      agentInfo: form.agentConfig ?? null,
+      message: `Assigning task to an agent with agentConfig:\n${form.agentConfig ?? ''}`,
+    });
+    if (!claim.task) return NO_TASK_FOUND;
+    const { id, scanner, target_url } = claim.task;
+    const targetUrl = target_url || claim.applicationUrl;
+    return { ...FOUND, object: { taskId: id, taskType: scanner, targetUrl, secureTaskKey } };
+  });
+  const agentIds = new Map<string, number>();
+  app.post('/claim-minimal/tasks/requestTask', async (request) => {
+    const key = (request.body as Record<string, string>).scanAgentSecureKey;
+    let agentId = agentIds.get(key);
+    if (agentId === undefined) {
+      const [agent]: { id: number }[] = await claimsDb.query(
+        'SELECT id FROM scan_agents WHERE key_hash = $1',
+        [hashSecretKey(key)],
+      );
+      agentId = agent.id;
+      agentIds.set(key, agentId);
+    }
+    const rows: { task_id: number }[] = await queryPrepared(
+      claimsDb,
+      MINIMAL_CLAIM.name,
+      MINIMAL_CLAIM.text,
+      [agentId, ZAP, CLAIM_MESSAGE],
+    );
+    return rows.length === 0 ? NO_TASK_FOUND : { ...FOUND, object: { taskId: rows[0].task_id } };
+  });
 
   app.post('/status', async (request, reply) => {
     const form = request.body as Record<string, string>;
@@ -109,7 +172,10 @@ async function main(): Promise<void> {
 
   // scanqueue's listen backlog (src/main.ts): row 7's agents connect thousands at a time.
   await app.listen({ port: Number(process.env.PORT), host: '127.0.0.1', backlog: 4096 });
-  process.once('SIGTERM', () => void app.close().then(() => dataSource.destroy()));
+  process.once(
+    'SIGTERM',
+    () => void app.close().then(() => Promise.all([dataSource.destroy(), claimsSource.destroy()])),
+  );
 }
 
 main().catch((error: unknown) => {
