@@ -22,8 +22,9 @@ export const ZAP = 'OWASP Zed Attack Proxy';
 /**
  * Issue 15's claim yardstick: the least a claim with history can be on scanqueue's tables, one
  * statement (the oldest of the highest priority, as scanqueue's claim takes it; served by
- * scan_queue_tasks_claimable_idx), sent as a pg named statement (prepared once per connection): from the load generator (row 1's
- * yardstick) and behind bare Fastify (row 1's HTTP floor, bench/yardstick-server.ts).
+ * scan_queue_tasks_claimable_idx), sent as a pg named statement (prepared once per connection):
+ * from the load generator (row 1's yardstick) and behind bare Fastify (one of row 1's floors,
+ * bench/yardstick-server.ts).
  */
 export const MINIMAL_CLAIM = {
   name: 'bench_minimal_claim',
