@@ -20,6 +20,20 @@ export const runs = (row: number) => ONLY_ROWS?.includes(row) ?? true;
 export const BASELINE = process.argv
   .find((arg) => arg.startsWith('--baseline='))
   ?.slice('--baseline='.length);
+/**
+ * `--wait=N` (1–300 s, as POLL_WAIT_MAX_SECONDS allows): row 7's agents wait N seconds a poll,
+ * scanqueue's POLL_WAIT_MAX_SECONDS and bare Fastify's cap set to it; without it, 30 s (the
+ * product's default; 4 s in --quick). For row 7b's idle CPU at other waits.
+ */
+export const WAIT_SECONDS = waitOption();
+function waitOption(): number | undefined {
+  const option = process.argv.find((arg) => arg.startsWith('--wait='));
+  if (option === undefined) return undefined;
+  const seconds = Number(option.slice('--wait='.length));
+  if (!Number.isInteger(seconds) || seconds < 1 || seconds > 300)
+    throw new Error(`${option}: a whole number of seconds from 1 to 300`);
+  return seconds;
+}
 export const AGENTS = 64;
 export const P = QUICK
   ? {
@@ -35,7 +49,7 @@ export const P = QUICK
       history: { queued: 2_000, finished: 20_000, small: 200, claims: 100, seconds: 1, rounds: 2 },
       pickup: {
         agents: 500,
-        waitSeconds: 4,
+        waitSeconds: WAIT_SECONDS ?? 4,
         rounds: 2,
         tasksPerRound: 10,
         idleSeconds: 2,
@@ -63,7 +77,7 @@ export const P = QUICK
       /** Row 7: agents long-polling (POLL_WAIT_MAX_SECONDS's default wait), tasks, idle windows. */
       pickup: {
         agents: 10_000,
-        waitSeconds: 30,
+        waitSeconds: WAIT_SECONDS ?? 30,
         rounds: 4,
         tasksPerRound: 50,
         idleSeconds: 10,

@@ -16,7 +16,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { loadavg, tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { fixture } from './fixture';
-import { AGENTS, BASELINE, loadgen, log, ONLY_ROWS, P, QUICK, runs } from './measure';
+import { AGENTS, BASELINE, loadgen, log, ONLY_ROWS, P, QUICK, runs, WAIT_SECONDS } from './measure';
 import { BenchRows, commitOf, machine, versions, writeCompareReport, writeReport } from './report';
 import {
   claimRows,
@@ -47,6 +47,8 @@ function startYardstick(
         UPLOAD_DIR: uploadDir,
         // The bootstrap key issued the bench's agent keys; the status statement checks that.
         BENCH_API_KEY_ID: String(apiKeyId),
+        // Row 7b's yardstick holds a poll as long as scanqueue may (--wait).
+        LONG_POLL_MAX_SECONDS: String(WAIT_SECONDS ?? 30),
       },
       stdio: ['ignore', 'inherit', 'inherit'],
     },
@@ -67,7 +69,9 @@ async function main(): Promise<void> {
   /** The scanqueue built in `root` on a fresh database, with its API key, agents and client. */
   const serve = async (root: string, db: string) => {
     const url = await database.create(db);
-    const sq = await startScanqueue(url, {}, [], root);
+    const waits: Record<string, string> =
+      WAIT_SECONDS === undefined ? {} : { POLL_WAIT_MAX_SECONDS: String(WAIT_SECONDS) };
+    const sq = await startScanqueue(url, waits, [], root);
     cleanups.unshift(() => sq.stop());
     const f = await fixture(sq, url, AGENTS);
     cleanups.unshift(() => f.db.end());

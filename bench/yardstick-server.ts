@@ -4,12 +4,13 @@
  * pg named statement like the server's, over a pool of 20; POST /upload pipes a multipart file part to disk; POST
  * /upload-durable also hashes it (SHA-256) and fsyncs the file, as any upload that keeps a file must;
  * POST /empty-poll answers a constant JSON (what requestTask answers when nothing is queued);
- * POST /long-poll answers the same after the form's waitSeconds (at most 30), a timer per poll, and
- * GET /metrics counts those waiting as scanqueue's /metrics does (row 7b's floor). Row 1's floors
+ * POST /long-poll answers the same after the form's waitSeconds (at most LONG_POLL_MAX_SECONDS, 30
+ * by default), a timer per poll, and GET /metrics counts those waiting as scanqueue's /metrics
+ * does (row 7b's floor). Row 1's floors
  * answer requestTask's form at POST /claim/tasks/requestTask (scanqueue's own claim statement) and
  * POST /claim-minimal/tasks/requestTask (the minimal claim + history), each a pg named statement
  * over a pool of scanqueue's default size: what an HTTP claim costs with no Nest, keys or edge.
- * Env: PORT, DATABASE_URL, UPLOAD_DIR, BENCH_API_KEY_ID.
+ * Env: PORT, DATABASE_URL, UPLOAD_DIR, BENCH_API_KEY_ID, LONG_POLL_MAX_SECONDS.
  */
 import fastifyMultipart from '@fastify/multipart';
 import Fastify from 'fastify';
@@ -71,8 +72,10 @@ async function main(): Promise<void> {
   // Row 7b's yardstick: the same fleet's long polls held by a timer each (no database, no keys),
   // then the constant answer; what any Fastify server holding these polls costs.
   let waiting = 0;
+  const longPollMaxSeconds = Number(process.env.LONG_POLL_MAX_SECONDS ?? 30);
   app.post('/long-poll', async (request, reply) => {
-    const seconds = Math.min(Number((request.body as Record<string, string>).waitSeconds) || 0, 30);
+    const asked = Number((request.body as Record<string, string>).waitSeconds) || 0;
+    const seconds = Math.min(asked, longPollMaxSeconds);
     waiting++;
     // Unref'd: a poll still held must not keep the process alive after SIGTERM closed the server.
     await new Promise((resolve) => setTimeout(resolve, seconds * 1000).unref());
