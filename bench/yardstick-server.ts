@@ -6,10 +6,10 @@
  * POST /empty-poll answers a constant JSON (what requestTask answers when nothing is queued);
  * POST /long-poll answers the same after the form's waitSeconds (at most LONG_POLL_MAX_SECONDS, 30
  * by default), a timer per poll, and GET /metrics counts those waiting as scanqueue's /metrics
- * does (row 7b's floor). Row 1's floors
- * answer requestTask's form at POST /claim/tasks/requestTask (scanqueue's own claim statement) and
- * POST /claim-minimal/tasks/requestTask (the minimal claim + history), each a pg named statement
- * over a pool of scanqueue's default size: what an HTTP claim costs with no Nest, keys or edge.
+ * does (row 7b's floor). Row 1's floors answer requestTask's form at POST
+ * /claim/tasks/requestTask (scanqueue's own claim statement) and POST
+ * /claim-minimal/tasks/requestTask (the minimal claim + history), each a pg named statement over
+ * a pool of scanqueue's default size: what an HTTP claim costs with no Nest, keys or edge.
  * Env: PORT, DATABASE_URL, UPLOAD_DIR, BENCH_API_KEY_ID, LONG_POLL_MAX_SECONDS.
  */
 import fastifyMultipart from '@fastify/multipart';
