@@ -327,6 +327,8 @@ export async function startScanqueue(
       RATE_LIMIT_PER_ADDRESS_PER_MINUTE: '0',
       // The status row posts to each task for seconds on end: time appends, not the per-task cap.
       STATUS_MESSAGES_PER_TASK: '1000000',
+      // CLAIM_BATCH_MAX=1 runs every claim as its own statement (rows 1-2 without batching).
+      ...(process.env.CLAIM_BATCH_MAX ? { CLAIM_BATCH_MAX: process.env.CLAIM_BATCH_MAX } : {}),
       ...extraEnv,
     },
     stdio: ['ignore', 'inherit', 'inherit'],

@@ -25,6 +25,7 @@ import { DataSource, EntityManager } from 'typeorm';
 import { generateSecretKey, hashSecretKey } from '../src/auth/secret-keys';
 import { EVERY_TEAM } from '../src/auth/team-scope';
 import { defaultPoolSize } from '../src/config/database-config';
+import { preparePoolConnection } from '../src/database/data-source-options';
 import { resolveScanner } from '../src/scans/scanner-types';
 import { queryPrepared } from '../src/sql/prepared-statements';
 import { TaskTransitionsRepository } from '../src/tasks/task-transitions.repository';
@@ -37,12 +38,13 @@ const FOUND = { message: '', success: true, responseCode: -1 };
 const transitions = new TaskTransitionsRepository();
 
 async function main(): Promise<void> {
-  // A TypeORM DataSource over the same pg pool size: the repository's hot statements run as pg
-  // named statements (src/sql/prepared-statements.ts), as in the server.
+  // A TypeORM DataSource: the repository's hot statements run as pg named statements
+  // (src/sql/prepared-statements.ts), each connection prepared as the server's.
   const dataSource = new DataSource({
     type: 'postgres',
     url: process.env.DATABASE_URL,
     poolSize: 20,
+    extra: { onConnect: preparePoolConnection },
   });
   await dataSource.initialize();
   const db: EntityManager = dataSource.manager;
@@ -51,6 +53,7 @@ async function main(): Promise<void> {
     type: 'postgres',
     url: process.env.DATABASE_URL,
     poolSize: defaultPoolSize(),
+    extra: { onConnect: preparePoolConnection },
   });
   await claimsSource.initialize();
   const claimsDb: EntityManager = claimsSource.manager;

@@ -126,6 +126,17 @@ describe('priority', () => {
    * so none of them may have a higher priority than any task this round handed out (concurrent
    * claims of one round may pass over each other's locked rows, so order within a round is free).
    */
+  /** Claim statements run and the claims they made so far (scanqueue_claim_batch_size). */
+  async function claimBatches(): Promise<{ statements: number; claims: number }> {
+    const metrics = await (await fetch(`${t.baseUrl}/threadfix/metrics`)).text();
+    const metric = (name: string) =>
+      Number(new RegExp(`^${name} (\\S+)$`, 'm').exec(metrics)?.[1] ?? NaN);
+    return {
+      statements: metric('scanqueue_claim_batch_size_count'),
+      claims: metric('scanqueue_claim_batch_size_sum'),
+    };
+  }
+
   it('hands 1,000 mixed-priority tasks to 32 concurrent agents highest priority first, round by round', async () => {
     const app = await givenApplication(t);
     const next = random(14);
@@ -139,6 +150,7 @@ describe('priority', () => {
     const priorityOf = new Map(queued.map((task: ThreadFixTask, i) => [task.id, priorities[i]]));
     const agents = await inBatches(Array.from({ length: AGENT_COUNT }), 8, () => givenAgentKey(t));
 
+    const before = await claimBatches();
     const rounds: number[][] = [];
     for (;;) {
       const answers = await Promise.all(agents.map((agent) => requestTask(t, agent, 'zap')));
@@ -179,6 +191,13 @@ describe('priority', () => {
       latestRoundOfLevel.set(priority, Math.max(round, latestRoundOfLevel.get(priority) ?? 0));
     }
     expect(overtaken).toEqual([]);
+    // Concurrent claims shared statements (src/tasks/claim-batcher.ts), each claim in one of them.
+    const after = await claimBatches();
+    const statements = after.statements - before.statements;
+    const claims = after.claims - before.claims;
+    expect(claims).toBeGreaterThanOrEqual(TASK_COUNT);
+    expect(claims).toBeLessThanOrEqual((rounds.length + 1) * AGENT_COUNT);
+    expect(statements).toBeLessThan(claims);
   });
 });
 

@@ -45,6 +45,7 @@ const SYSTEM = { type: 'system' as const, id: null };
 
 interface ClaimAnswer {
   agentId: number | null;
+  agentPaused: boolean;
   task?: { id: number; status: number };
 }
 
@@ -123,11 +124,11 @@ const { TaskTransitionsRepository } = require(process.env.REPOSITORY);
   const claim = JSON.parse(process.env.CLAIM);
   await new TaskTransitionsRepository().claimNextTask(dataSource.manager, claim);
   // Literals (EXPLAIN EXECUTE takes no bind parameters): a hex hash and an integer.
-  const args = [\`'\${claim.agentKeyHash}'\`, \`'{"OWASP Zed Attack Proxy"}'\`, \`'{zap}'\`, \`'k'\`, 'NULL', \`'m'\`, Number(claim.apiKeyId), 'NULL'];
+  const args = [\`'{\${claim.agentKeyHash}}'\`, \`'{"OWASP Zed Attack Proxy"}'\`, \`'{zap}'\`, \`'{k}'\`, \`'{NULL}'\`, \`'{m}'\`, Number(claim.apiKeyId), 'NULL'];
   const plans = {};
   for (const mode of ['force_custom_plan', 'force_generic_plan']) {
     await dataSource.query('SET plan_cache_mode = ' + mode);
-    const rows = await dataSource.query('EXPLAIN EXECUTE claim_next_task(' + args.join(', ') + ')');
+    const rows = await dataSource.query('EXPLAIN EXECUTE claim_next_tasks(' + args.join(', ') + ')');
     plans[mode] = rows.map((row) => row['QUERY PLAN']).join('\\n');
   }
   await dataSource.destroy();
@@ -232,6 +233,72 @@ const { TaskTransitionsRepository } = require(process.env.REPOSITORY);
     // Once released, the held row is the next one claimed.
     expect((await claimFor(agentKey)).task?.id).toBe(first.id);
     expect((await claimFor(agentKey)).task).toBeUndefined();
+  });
+
+  it('claims for a batch: a task each for known agents while tasks last, none for an unknown key or a paused agent', async () => {
+    const application = await givenApplication(t);
+    const tasks = [await queueScan(t, application, 'zap'), await queueScan(t, application, 'zap')];
+    const [first, second, third, paused] = [
+      await givenAgentKey(t),
+      await givenAgentKey(t),
+      await givenAgentKey(t),
+      await givenAgentKey(t),
+    ];
+    await t.query('UPDATE scan_agents SET paused_at = now() WHERE key_hash = $1', [
+      hashSecretKey(paused),
+    ]);
+    const agentIdOf = async (key: string) =>
+      (
+        await t.query<{ id: number }>('SELECT id FROM scan_agents WHERE key_hash = $1', [
+          hashSecretKey(key),
+        ])
+      )[0].id;
+    const keys = [first, 'not-an-agent-key', paused, second, third];
+    const claims = keys.map((key, i) => ({
+      ...claimOf(hashSecretKey(key)),
+      secureKeyHash: hashSecretKey(`task-key-${i}`),
+      agentInfo: `agent ${i}`,
+      message: `claim ${i}`,
+    }));
+    const answers = await call<ClaimAnswer[]>('claimNextTasks', claims);
+
+    // In the claims' order: the unknown key's answer says so, the paused agent's says paused.
+    expect(answers.map((answer) => answer.agentId)).toEqual([
+      await agentIdOf(first),
+      null,
+      await agentIdOf(paused),
+      await agentIdOf(second),
+      await agentIdOf(third),
+    ]);
+    expect(answers.map((answer) => answer.agentPaused)).toEqual([false, false, true, false, false]);
+    expect([answers[1].task, answers[2].task]).toEqual([undefined, undefined]);
+    // Three agents may claim, two tasks are queued: two of them get one each, the third none.
+    const handedOut = answers.flatMap((answer, i) => (answer.task ? [[i, answer.task.id]] : []));
+    expect(handedOut.map(([, id]) => id).sort()).toEqual(tasks.map((task) => task.id).sort());
+    expect(handedOut.every(([i]) => [0, 3, 4].includes(i))).toBe(true);
+    // Each task records its own claim: agent, task key, agentConfig, history message and event.
+    for (const [i, id] of handedOut) {
+      const [row] = await t.query<Record<string, unknown>>(
+        `SELECT t.scan_agent_id, t.secure_key_hash, t.scan_agent_info, s.message, e.payload->>'message' AS event_message
+         FROM scan_queue_tasks t
+         JOIN scan_statuses s ON s.task_id = t.id AND s.to_status = 2
+         JOIN outbox_events e ON e.aggregate_id = t.id AND e.event_type = 'task.assigned'
+         WHERE t.id = $1`,
+        [id],
+      );
+      expect(row).toEqual({
+        scan_agent_id: answers[i].agentId,
+        secure_key_hash: hashSecretKey(`task-key-${i}`),
+        scan_agent_info: `agent ${i}`,
+        message: `claim ${i}`,
+        event_message: `claim ${i}`,
+      });
+      expect(await trail(id)).toEqual({
+        status: 2,
+        history: [1, 2],
+        events: ['task.queued', 'task.assigned'],
+      });
+    }
   });
 
   it('appends an agent message only with the task key the claim issued, and only while assigned', async () => {

@@ -46,6 +46,17 @@ export class PollingConfig extends SchedulesConfig {
   @Max(86_400)
   AGENT_KEY_CACHE_SECONDS = 600;
 
+  /**
+   * Most claims one statement makes (src/tasks/claim-batcher.ts): while a claim statement of a
+   * group of agents (same API key, scanners) runs, the group's next claims wait for it and then go
+   * together. 1: every claim its own statement.
+   */
+  @Transform(toInt)
+  @IsInt()
+  @Min(1)
+  @Max(1000)
+  CLAIM_BATCH_MAX = 32;
+
   /** Pacing: seconds an agent is told (X-Scanqueue-Poll-Interval) to wait after an immediate "No task found." (0 after a wait that ran out). */
   @Transform(toInt)
   @IsInt()

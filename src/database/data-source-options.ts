@@ -1,4 +1,5 @@
 import type { EventEmitter } from 'node:events';
+import type { ClientBase } from 'pg';
 import { DataSourceOptions } from 'typeorm';
 import { ApiKeyEntity } from '../auth/api-key.entity';
 import { ApplicationEntity } from '../applications/application.entity';
@@ -75,6 +76,25 @@ export const MIGRATIONS = [
   AgentRevocationNotify1766000000000,
 ];
 
+/**
+ * Each new pool connection, before its first query. A backend terminated as it starts (failover,
+ * pg_terminate_backend) sends its error in the same read as ReadyForQuery: pg-pool hands a new
+ * connection over through a promise and TypeORM listens for its errors a microtask later, so the
+ * error would be emitted with no listener and end the process. The listener here only keeps it
+ * alive: the SET below (or the first query) fails, and the pool drops the connection (503).
+ * The hot statements are prepared (src/sql/prepared-statements.ts) and written for one plan per
+ * connection: the batched claim's queue read has no constant LIMIT, so its custom plans (one per
+ * call, about a millisecond of planning) look cheaper than its generic one and PostgreSQL would
+ * keep planning it. Its generic plan is checked in test/task-transitions.e2e-spec.ts. Unnamed
+ * statements (TypeORM's query()) are planned per call whatever this says.
+ */
+export async function preparePoolConnection(
+  client: EventEmitter & Pick<ClientBase, 'query'>,
+): Promise<void> {
+  client.on('error', () => undefined);
+  await client.query('SET plan_cache_mode = force_generic_plan');
+}
+
 export function dataSourceOptions(url: string, poolSize = defaultPoolSize()): DataSourceOptions {
   return {
     type: 'postgres',
@@ -89,12 +109,7 @@ export function dataSourceOptions(url: string, poolSize = defaultPoolSize()): Da
     extra: {
       max: poolSize,
       application_name: 'scanqueue',
-      // pg-pool hands a new connection over through a promise, and TypeORM listens for its errors a
-      // microtask later: a backend terminated as it starts (failover, pg_terminate_backend) sends its
-      // error in the same read as ReadyForQuery, which would be emitted with no listener and end the
-      // process. This listener only keeps it alive: the connection is then "not queryable", the
-      // query on it fails (503) and the pool drops it.
-      onConnect: (client: EventEmitter) => client.on('error', () => undefined),
+      onConnect: preparePoolConnection,
     },
     logging: ['error', 'migration'],
     // Failed queries with their SQL and error, never their parameters (query-logger.ts).

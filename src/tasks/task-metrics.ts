@@ -27,6 +27,7 @@ export class TaskMetrics {
   private readonly liveTasks: Gauge<'status'>;
   private readonly finishedTasks: Counter<'status'>;
   private readonly claimDuration: Histogram<'outcome'>;
+  private readonly claimBatchSize: Histogram;
   private readonly pickupLatency: Histogram<'scanner'>;
   private readonly uploadBytes: Counter;
   private readonly uploadDuration: Histogram;
@@ -70,6 +71,12 @@ export class TaskMetrics {
       help: 'Time of requestTask’s claim statement, by outcome (claimed, empty, refused).',
       labelNames: ['outcome'] as const,
       buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
+      registers,
+    });
+    this.claimBatchSize = new Histogram({
+      name: 'scanqueue_claim_batch_size',
+      help: 'Claims per claim statement: concurrent claims of agents sharing an API key and scanners share one.',
+      buckets: [1, 2, 4, 8, 16, 32, 64, 128],
       registers,
     });
     this.pickupLatency = new Histogram({
@@ -131,6 +138,11 @@ export class TaskMetrics {
   claimObserved(seconds: number, outcome: ClaimOutcome): void {
     this.claimDuration.observe({ outcome }, seconds);
     this.logger.debug(`Claim: ${outcome} in ${(seconds * 1000).toFixed(1)} ms`);
+  }
+
+  /** A claim statement ran for `claims` claims (src/tasks/claim-batcher.ts). */
+  claimBatchObserved(claims: number): void {
+    this.claimBatchSize.observe(claims);
   }
 
   /** A task claimed: how long it waited since it was queued (both times from the database). */

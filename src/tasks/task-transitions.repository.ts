@@ -89,62 +89,78 @@ const TASK_EVENT_COLUMNS = `t.id, t.application_id, t.scanner, t.status, t.scan_
   t.retry_limit, t.retry_of_task_id, t.not_before, t.scan_config_id`;
 
 /**
- * The claim (claimNextTask), a prepared statement: planned once per connection. Its result columns
+ * The claim (claimNextTasks), a prepared statement: planned once per connection. It claims for a
+ * batch of agents at once ($1, $4–$6: one element per claim, in order), all with the same API key
+ * ($7), teams ($8) and scanners ($2, $3): under load, one statement's fixed cost (its round trip,
+ * executor start, commit) is shared by the batch (src/tasks/claim-batcher.ts). Its result columns
  * are listed, never `t.*`: a prepared statement whose result type changes fails (a migration adding
  * a column while instances run).
  */
-const CLAIM_NEXT_TASK_SQL = `WITH agent AS (
-    SELECT a.id,
-      ${agentPausedSql('a')} AS paused
-    FROM scan_agents a WHERE a.key_hash = $1 AND ${agentUsableSql('$7')}
+const CLAIM_NEXT_TASKS_SQL = `WITH asked AS (
+    SELECT * FROM unnest($1::text[], $4::text[], $5::text[], $6::text[])
+      WITH ORDINALITY AS asked(key_hash, secure_key_hash, agent_info, message, ord)
+  ), agent AS (
+    SELECT asked.ord, a.id, ${agentPausedSql('a')} AS paused
+    FROM asked JOIN scan_agents a ON a.key_hash = asked.key_hash AND ${agentUsableSql('$7')}
+  ), claimant AS (
+    -- The agents that may claim, numbered: the n-th gets the n-th task (any order: one batch).
+    SELECT agent.ord, agent.id, row_number() OVER () AS n
+    FROM agent WHERE NOT agent.paused
   ), gate AS (
-    -- What depends on no task, decided once: the agent known and not paused, and the asked-for
+    -- What depends on no task, decided once: some agent known and not paused, and the asked-for
     -- scanners whose queues are open (fleet control: a paused agent claims nothing though its key
     -- still works; tasks of a paused queue wait). None of them: no queue is read. In the
     -- candidates' WHERE, PostgreSQL mis-estimated these and sorted the whole queue.
-    SELECT open.scanners FROM (
-      SELECT ${openScannersSql('$2')} AS scanners FROM agent WHERE NOT agent.paused
+    SELECT open.scanners, open.wanted FROM (
+      SELECT ${openScannersSql('$2')} AS scanners, (SELECT count(*) FROM claimant) AS wanted
     ) open
-    WHERE cardinality(open.scanners) > 0
+    WHERE cardinality(open.scanners) > 0 AND open.wanted > 0
   ), next AS (
     -- The team predicate filters candidates in the index's order (the planner hashes the
     -- teams' applications): the index still serves the claim (EXPLAIN in docs/security.md).
-    SELECT candidate.id FROM gate CROSS JOIN LATERAL (
+    SELECT candidate.id, row_number() OVER () AS n
+    FROM gate CROSS JOIN LATERAL (
       SELECT id FROM scan_queue_tasks
       WHERE status = ${QUEUED} AND active AND scanner = ANY(gate.scanners)
         AND ${applicationInScopeSql('$8', 'scan_queue_tasks.application_id')}
         AND (not_before IS NULL OR not_before <= now())
       ORDER BY priority DESC, id
-      LIMIT 1
+      LIMIT gate.wanted
       FOR UPDATE SKIP LOCKED
     ) candidate
+  ), paired AS (
+    SELECT next.id AS task_id, claimant.id AS agent_id, asked.*
+    FROM next JOIN claimant USING (n) JOIN asked ON asked.ord = claimant.ord
   ), claimed AS (
     UPDATE scan_queue_tasks t
     SET status = ${ASSIGNED}, start_time = now(), timeout_time = now() + make_interval(secs => t.timeout_seconds),
-        secure_key_hash = $4, scan_agent_id = (SELECT id FROM agent), scan_agent_info = $5,
-        last_heard_at = now(),
+        secure_key_hash = paired.secure_key_hash, scan_agent_id = paired.agent_id,
+        scan_agent_info = paired.agent_info, last_heard_at = now(),
         scan_config_id = coalesce(t.scan_config_id, (
           SELECT c.id FROM scan_configs c
           WHERE c.application_id = t.application_id
             AND c.scanner_short_name = ($3::text[])[array_position($2::text[], t.scanner::text)]))
-    FROM next WHERE t.id = next.id AND t.status = ${QUEUED}
-    RETURNING ${TASK_EVENT_COLUMNS}
+    FROM paired WHERE t.id = paired.task_id AND t.status = ${QUEUED}
+    RETURNING ${TASK_EVENT_COLUMNS}, paired.ord AS claim_ord, paired.message AS claim_message
   ), history AS (
     INSERT INTO scan_statuses (${HISTORY_COLUMNS})
-    SELECT id, $6, ${QUEUED}, ${ASSIGNED}, 'agent', scan_agent_id FROM claimed
+    SELECT id, claim_message, ${QUEUED}, ${ASSIGNED}, 'agent', scan_agent_id FROM claimed
   ), outbox AS (
-    ${taskOutboxInsert('task.assigned', 'claimed', '$6::text')}
+    ${taskOutboxInsert('task.assigned', 'claimed', 't.claim_message')}
   )
-  SELECT (SELECT id FROM agent) AS claimed_by, (SELECT paused FROM agent) AS agent_paused,
+  SELECT asked.ord, agent.id AS claimed_by, agent.paused AS agent_paused,
     claimed.id, claimed.scanner, claimed.target_url, claimed.created_at, claimed.start_time,
     -- The application's URL only when the task has none of its own (the agent's fallback).
     CASE WHEN coalesce(claimed.target_url, '') = '' THEN
       (SELECT a.url FROM applications a WHERE a.id = claimed.application_id) END AS application_url,
     (SELECT c.content FROM scan_configs c WHERE c.id = claimed.scan_config_id) AS config_file
-  FROM (SELECT 1) AS always
-  LEFT JOIN claimed ON true`;
+  FROM asked
+  LEFT JOIN agent ON agent.ord = asked.ord
+  LEFT JOIN claimed ON claimed.claim_ord = asked.ord`;
 
 interface ClaimRow {
+  /** The claim's place in the batch, from 1. */
+  ord: string;
   claimed_by: number | null;
   agent_paused: boolean | null;
   id: number | null;
@@ -154,6 +170,27 @@ interface ClaimRow {
   start_time: Date | null;
   application_url: string | null;
   config_file: Buffer | null;
+}
+
+function claimResultOf(row: ClaimRow): ClaimResult {
+  const agentPaused = row.agent_paused === true;
+  if (row.claimed_by === null || row.id === null) {
+    return { agentId: row.claimed_by, agentPaused, applicationUrl: null, configFile: null };
+  }
+  const task: ClaimedTask = {
+    id: row.id,
+    scanner: row.scanner,
+    target_url: row.target_url,
+    created_at: row.created_at,
+    start_time: row.start_time,
+  };
+  return {
+    agentId: row.claimed_by,
+    agentPaused,
+    task,
+    applicationUrl: row.application_url,
+    configFile: row.config_file,
+  };
 }
 
 @Injectable()
@@ -197,46 +234,39 @@ export class TaskTransitionsRepository {
   }
 
   /**
-   * QUEUED → ASSIGNED: the highest-priority, then oldest, active queued task (a retry not before its
-   * not_before) of one of the agent's scanners whose application
-   * is in the key's teams, in one statement that also checks the agent key (issued by the presenting
-   * API key, neither revoked), records the config handed out (so the task JSON shows
-   * it, as ThreadFix's did) and returns what the agent's Task payload needs: one round trip per poll.
+   * QUEUED → ASSIGNED for each claim of a batch (one, or several that share their API key, teams
+   * and scanners), answered in the claims' order: the highest-priority, then oldest, active queued
+   * tasks (a retry not before its not_before) of the claims' scanners whose application is in the
+   * key's teams, one per claim whose agent key is known (issued by the presenting API key, neither
+   * revoked) and not paused. In one statement that also records the config handed out (so the task
+   * JSON shows it, as ThreadFix's did) and returns what each agent's Task payload needs.
    * `FOR UPDATE SKIP LOCKED` lets concurrent claimers (on any number of instances) pass over a row
-   * another one is taking instead of waiting for it, so each task is claimed exactly once.
+   * another one is taking instead of waiting for it, so each task is claimed exactly once; within
+   * the batch, each task is paired with one claim. Fewer tasks than claims: the later claims get none.
    * Served by scan_queue_tasks_queued_idx (priority DESC, id) WHERE status = 1 AND active (several
    * scanners) or scan_queue_tasks_claimable_idx (scanner, priority DESC, id) (one scanner).
    */
-  async claimNextTask(tx: EntityManager, claim: Claim): Promise<ClaimResult> {
-    const rows = await queryPrepared<ClaimRow[]>(tx, 'claim_next_task', CLAIM_NEXT_TASK_SQL, [
-      claim.agentKeyHash,
-      claim.scanners.map((s) => s.displayName),
-      claim.scanners.map((s) => s.shortName),
-      claim.secureKeyHash,
-      claim.agentInfo,
-      claim.message,
-      claim.apiKeyId,
-      teamScopeParam(claim.scope),
+  async claimNextTasks(tx: EntityManager, claims: readonly Claim[]): Promise<ClaimResult[]> {
+    const [first] = claims;
+    const rows = await queryPrepared<ClaimRow[]>(tx, 'claim_next_tasks', CLAIM_NEXT_TASKS_SQL, [
+      claims.map((claim) => claim.agentKeyHash),
+      first.scanners.map((s) => s.displayName),
+      first.scanners.map((s) => s.shortName),
+      claims.map((claim) => claim.secureKeyHash),
+      claims.map((claim) => claim.agentInfo),
+      claims.map((claim) => claim.message),
+      first.apiKeyId,
+      teamScopeParam(first.scope),
     ]);
-    const [row] = rows;
-    const agentPaused = row.agent_paused === true;
-    if (row.claimed_by === null || row.id === null) {
-      return { agentId: row.claimed_by, agentPaused, applicationUrl: null, configFile: null };
-    }
-    const task: ClaimedTask = {
-      id: row.id,
-      scanner: row.scanner,
-      target_url: row.target_url,
-      created_at: row.created_at,
-      start_time: row.start_time,
-    };
-    return {
-      agentId: row.claimed_by,
-      agentPaused,
-      task,
-      applicationUrl: row.application_url,
-      configFile: row.config_file,
-    };
+    const results: ClaimResult[] = [];
+    for (const row of rows) results[Number(row.ord) - 1] = claimResultOf(row);
+    return results;
+  }
+
+  /** One claim: a batch of one. */
+  async claimNextTask(tx: EntityManager, claim: Claim): Promise<ClaimResult> {
+    const [result] = await this.claimNextTasks(tx, [claim]);
+    return result;
   }
 
   /**

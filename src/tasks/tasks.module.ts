@@ -4,6 +4,7 @@ import { ImportsModule } from '../imports/imports.module';
 import { ScanAgentsModule } from '../scan-agents/scan-agents.module';
 import { ScansModule } from '../scans/scans.module';
 import { WakeupsModule } from '../wakeups/wakeups.module';
+import { ClaimBatcher } from './claim-batcher';
 import { ImportHistoryListener } from './import-history.listener';
 import { ScanConfigsController } from './scan-configs.controller';
 import { ScanConfigsService } from './scan-configs.service';
@@ -36,6 +37,7 @@ import { RetryPolicies } from './retry-policy';
     TaskForms,
     TasksRepository,
     TaskTransitionsRepository,
+    ClaimBatcher,
     TaskReaperService,
     TaskReaperRepository,
     TargetUrlPolicy,

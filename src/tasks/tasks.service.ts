@@ -27,6 +27,7 @@ import {
 } from './task-params.dto';
 import { StatusMessageTooLong, TaskStateConflict, TooManyStatusMessages } from './task-errors';
 import { AgentTaskJson, ThreadFixTaskJson, toAgentTask, toThreadFixTask } from './task-json.mapper';
+import { ClaimBatcher } from './claim-batcher';
 import { Actor, TaskTransitionsRepository } from './task-transitions.repository';
 import { TaskStatus } from './task-status';
 import { TasksRepository } from './tasks.repository';
@@ -89,6 +90,7 @@ export class TasksService {
     private readonly targets: TargetUrlPolicy,
     private readonly retryPolicies: RetryPolicies,
     private readonly wakeups: WakeupsService,
+    private readonly claims: ClaimBatcher,
   ) {}
 
   requestScanAgentKey(caller: AuthenticatedCaller): Promise<string> {
@@ -274,7 +276,7 @@ export class TasksService {
     const secureTaskKey = generateSecretKey();
     // One statement checks the agent key and claims: an agent's poll is one round trip.
     const claimTime = stopwatch();
-    const claim = await this.transitions.claimNextTask(this.dataSource.manager, {
+    const claim = await this.claims.claim({
       apiKeyId: caller.apiKeyId,
       scope: caller,
       scanners: poll.scanners,
