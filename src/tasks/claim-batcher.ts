@@ -65,26 +65,22 @@ export class ClaimBatcher {
     try {
       while (group.pending.length > 0) {
         const batch = group.pending.splice(0, this.config.CLAIM_BATCH_MAX);
-        this.metrics.claimBatchObserved(batch.length);
-        await this.runBatch(batch);
+        try {
+          this.metrics.claimBatchObserved(batch.length);
+          const results = await this.transitions.claimNextTasks(
+            this.dataSource.manager,
+            batch.map((pending) => pending.claim),
+          );
+          batch.forEach((pending, i) => pending.resolve(results[i]));
+        } catch (error) {
+          // Every claim of the batch fails as the statement did: going again alone could claim a
+          // second task for each, should the connection have dropped after the commit. No claim's
+          // own values can fail it (NUL refused at the edge, keys hashed, text columns).
+          for (const pending of batch) pending.reject(error);
+        }
       }
     } finally {
       this.running.delete(key);
-    }
-  }
-
-  private async runBatch(batch: PendingClaim[]): Promise<void> {
-    try {
-      const results = await this.transitions.claimNextTasks(
-        this.dataSource.manager,
-        batch.map((pending) => pending.claim),
-      );
-      batch.forEach((pending, i) => pending.resolve(results[i]));
-    } catch (error) {
-      if (batch.length === 1) return batch[0].reject(error);
-      // The statement changed nothing. Should one claim's values be what failed it, only that
-      // claim fails: each goes again alone.
-      for (const pending of batch) await this.runBatch([pending]);
     }
   }
 }

@@ -97,7 +97,8 @@ const TASK_EVENT_COLUMNS = `t.id, t.application_id, t.scanner, t.status, t.scan_
  * a column while instances run).
  */
 const CLAIM_NEXT_TASKS_SQL = `WITH asked AS (
-    SELECT * FROM unnest($1::text[], $4::text[], $5::text[], $6::text[])
+    -- char(64), as scan_agents.key_hash: a text comparison could not use its unique index.
+    SELECT * FROM unnest($1::char(64)[], $4::char(64)[], $5::text[], $6::text[])
       WITH ORDINALITY AS asked(key_hash, secure_key_hash, agent_info, message, ord)
   ), agent AS (
     SELECT asked.ord, a.id, ${agentPausedSql('a')} AS paused
