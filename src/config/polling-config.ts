@@ -47,9 +47,9 @@ export class PollingConfig extends SchedulesConfig {
   AGENT_KEY_CACHE_SECONDS = 600;
 
   /**
-   * Most claims one statement makes (src/tasks/claim-batcher.ts): while a claim statement of a
-   * group of agents (same API key, scanners) runs, the group's next claims wait for it and then go
-   * together. 1: every claim its own statement.
+   * Most claims one statement makes (src/tasks/claim-batcher.ts): while two claim statements of a
+   * group of agents (same API key, teams, scanners) run, the group's next claims wait for one to
+   * end and then go together. 1: every claim its own statement.
    */
   @Transform(toInt)
   @IsInt()
