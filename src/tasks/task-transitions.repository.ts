@@ -243,7 +243,7 @@ export class TaskTransitionsRepository {
    * JSON shows it, as ThreadFix's did) and returns what each agent's Task payload needs.
    * `FOR UPDATE SKIP LOCKED` lets concurrent claimers (on any number of instances) pass over a row
    * another one is taking instead of waiting for it, so each task is claimed exactly once; within
-   * the batch, each task is paired with one claim. Fewer tasks than claims: the later claims get none.
+   * the batch, each task is paired with one claim. Fewer tasks than claims: some claims get none.
    * Served by scan_queue_tasks_queued_idx (priority DESC, id) WHERE status = 1 AND active (several
    * scanners) or scan_queue_tasks_claimable_idx (scanner, priority DESC, id) (one scanner).
    */
