@@ -120,12 +120,6 @@ describe('priority', () => {
     }
   });
 
-  /**
-   * Rounds: all 32 agents ask at once, and the next round starts when every answer of this one is
-   * in. When a round's claims began, every task claimed in a later round was queued and unclaimed,
-   * so none of them may have a higher priority than any task this round handed out (concurrent
-   * claims of one round may pass over each other's locked rows, so order within a round is free).
-   */
   /** Claim statements run and the claims they made so far (scanqueue_claim_batch_size). */
   async function claimBatches(): Promise<{ statements: number; claims: number }> {
     const metrics = await (await fetch(`${t.baseUrl}/threadfix/metrics`)).text();
@@ -137,6 +131,12 @@ describe('priority', () => {
     };
   }
 
+  /**
+   * Rounds: all 32 agents ask at once, and the next round starts when every answer of this one is
+   * in. When a round's claims began, every task claimed in a later round was queued and unclaimed,
+   * so none of them may have a higher priority than any task this round handed out (concurrent
+   * claims of one round may pass over each other's locked rows, so order within a round is free).
+   */
   it('hands 1,000 mixed-priority tasks to 32 concurrent agents highest priority first, round by round', async () => {
     const app = await givenApplication(t);
     const next = random(14);
