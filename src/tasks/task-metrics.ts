@@ -68,14 +68,14 @@ export class TaskMetrics {
     });
     this.claimDuration = new Histogram({
       name: 'scanqueue_claim_duration_seconds',
-      help: 'Time of requestTask’s claim statement, by outcome (claimed, empty, refused).',
+      help: 'Time of requestTask’s claim (its statement, and its wait for a batch), by outcome (claimed, empty, refused).',
       labelNames: ['outcome'] as const,
       buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
       registers,
     });
     this.claimBatchSize = new Histogram({
       name: 'scanqueue_claim_batch_size',
-      help: 'Claims per claim statement: concurrent claims of agents sharing an API key and scanners share one.',
+      help: 'Claims per claim statement: concurrent claims of agents sharing an API key, its teams and scanners share one.',
       buckets: [1, 2, 4, 8, 16, 32, 64, 128],
       registers,
     });
