@@ -11,6 +11,7 @@ import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { FIXTURES, givenApplication, queueScan, TASKS } from './support/agent-flow';
+import { eventually } from './support/eventually';
 import { freePort, TestServer } from './support/test-server';
 
 const ROOT = path.resolve(__dirname, '..');
@@ -364,8 +365,13 @@ describe('scanqueue-agent', () => {
     await agent.waitFor(new RegExp(`task ${queued.id}: completed \\(${report.length} bytes`));
     // Not a terminal here: the progress shows as log lines, no bar escape codes.
     expect(agent.output).not.toContain('\u001b[');
-    // The task's folder is removed once the task is done.
-    expect(existsSync(path.dirname(seen.argv[1]))).toBe(false);
+    // The task's folder is removed once the task is done: just after the "completed" line, which
+    // the upload's end logs before the task's cleanup runs.
+    await eventually(
+      'the task folder removed',
+      () => !existsSync(path.dirname(seen.argv[1])),
+      10_000,
+    );
     expect(await agent.stop()).toBe(0);
     expectNoSecrets(agent);
   });
