@@ -105,7 +105,12 @@ export interface Trial<T> {
 
 class LoadGen {
   private readonly child: ChildProcess = fork(path.join(__dirname, 'loadgen.ts'), [], {
-    execArgv: ['-r', 'ts-node/register/transpile-only'],
+    // BENCH_LOADGEN_NODE_ARGS: e.g. `--trace-gc`, as BENCH_SERVER_NODE_ARGS for the server.
+    execArgv: [
+      ...(process.env.BENCH_LOADGEN_NODE_ARGS?.split(' ').filter(Boolean) ?? []),
+      '-r',
+      'ts-node/register/transpile-only',
+    ],
     stdio: 'inherit',
   });
 

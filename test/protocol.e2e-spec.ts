@@ -1075,6 +1075,13 @@ describe('scan configs', () => {
     expect(saved.id).toBe(row.id);
     const task = await queueScan(t, app, 'zap', { scanConfigId: saved.id });
     expect(task.scanConfig).toMatchObject({ id: saved.id, name: 'zap', type: 'scanagtcfg' });
+    // queueScan's answer is built from what it inserted, without reading the task back: it is
+    // what GET tasks/{id} reads of it (the queued status row's id, message and time included).
+    const stored = await t.get<Record<string, unknown>>(`${TASKS}/${task.id}`, t.adminKey);
+    expect(task.scanStatuses).toEqual([
+      expect.objectContaining({ message: expect.stringMatching(/^Scan queued at: /) }),
+    ]);
+    expect(stored.body.object).toMatchObject(task as unknown as Record<string, unknown>);
     // A new upload replaces the content in place: the id a queued task names stays valid.
     expect((await setTaskConfig(app, 'OWASP Zed Attack Proxy', 'v2.context', '<v2/>')).id).toBe(
       saved.id,

@@ -169,7 +169,7 @@ export class SchedulerService implements OnApplicationBootstrap, OnApplicationSh
       return { outcome: 'failed', taskId: null, message: `Unknown scanner ${schedule.scanner}.` };
     const message = `Scan queued by schedule ${schedule.id} for ${due}${missed ? ` (caught up: ${late})` : ''}`;
     try {
-      const task = await this.tasks.queueTask(tx, {
+      const { task } = await this.tasks.queueTask(tx, {
         // The schedule's creator was checked when it was made; the schedule runs as the system.
         scope: EVERY_TEAM,
         applicationId: schedule.application_id,

@@ -1,6 +1,8 @@
 /** The history columns and the outbox INSERT every task statement appends (task-transitions.repository.ts). */
 import { outboxInsertSql, outboxMessageSql } from '../events/outbox.repository';
+import type { StatusActorType } from './scan-status.entity';
 import { TaskEventType } from './task-events';
+import type { StatusRow } from './task-rows';
 
 export const HISTORY_COLUMNS = 'task_id, message, from_status, to_status, actor_type, actor_id';
 
@@ -35,4 +37,24 @@ export function taskOutboxInsert(
            'attempts', t.retry_limit + 1, 'retryOfTaskId', t.retry_of_task_id, 'notBefore', t.not_before),
          'message', ${outboxMessageSql(messageSql)}${scan})`,
   });
+}
+
+/** A history row a statement wrote (HISTORY_COLUMNS' values, its id and time), as the JSON reads it. */
+export function writtenStatusRow(
+  id: StatusRow['id'],
+  createdAt: Date,
+  message: string,
+  change: { from: number | null; to: number | null },
+  actor: { type: StatusActorType; id: number | null },
+): StatusRow {
+  return {
+    id,
+    message,
+    created_at: createdAt,
+    from_status: change.from,
+    to_status: change.to,
+    actor_type: actor.type,
+    actor_id: actor.id,
+    active: true,
+  };
 }

@@ -14,9 +14,9 @@ import { agentPausedSql, agentUsableSql } from '../scan-agents/scan-agents.repos
 import { openScannersSql } from '../scan-agents/scanner-queues.repository';
 import { StatusActorType } from './scan-status.entity';
 import { eventOfStatus } from './task-events';
-import { HISTORY_COLUMNS, taskOutboxInsert } from './task-outbox.repository';
+import { HISTORY_COLUMNS, taskOutboxInsert, writtenStatusRow } from './task-outbox.repository';
 import { retryCtes } from './task-retries.repository';
-import { TaskRow } from './task-rows';
+import { StatusRow, TaskRow } from './task-rows';
 import { sourcesOf } from './task-state';
 import { TaskStatus } from './task-status';
 import type { RetryPolicy } from './retry-policy';
@@ -202,8 +202,10 @@ export class TaskTransitionsRepository {
     task: NewTask,
     message: string,
     actor: Actor,
-  ): Promise<TaskRow> {
-    const rows: TaskRow[] = await tx.query(
+  ): Promise<{ task: TaskRow; status: StatusRow }> {
+    // queueScan answers with the new task's view: its row and this one status, read by no query
+    // after the insert. Both rows' created_at are now(), the transaction's time.
+    const rows: (TaskRow & { queued_status_id: StatusRow['id'] })[] = await tx.query(
       `WITH task AS (
          INSERT INTO scan_queue_tasks (application_id, scanner, status, timeout_seconds, target_url, scan_config_id, queued_by_api_key_id,
                                        priority, retry_limit, retry_delay_seconds, retry_backoff)
@@ -212,10 +214,11 @@ export class TaskTransitionsRepository {
        ), history AS (
          INSERT INTO scan_statuses (${HISTORY_COLUMNS})
          SELECT id, $7, NULL, ${QUEUED}, $8, $6 FROM task
+         RETURNING id
        ), outbox AS (
          ${taskOutboxInsert('task.queued', 'task', '$7')}
        )
-       SELECT * FROM task`,
+       SELECT task.*, history.id AS queued_status_id FROM task CROSS JOIN history`,
       [
         task.applicationId,
         task.scanner,
@@ -231,7 +234,9 @@ export class TaskTransitionsRepository {
         task.retry.backoff,
       ],
     );
-    return rows[0];
+    const { queued_status_id: id, ...row } = rows[0];
+    const change = { from: null, to: QUEUED };
+    return { task: row, status: writtenStatusRow(id, row.created_at, message, change, actor) };
   }
 
   /**
