@@ -119,10 +119,12 @@ export async function createApp(
   // Preview mode instantiates no provider (there are no requests to measure either).
   if (!options.preview) app.get(MetricsService).observeHttp(fastify);
   fastify.decorate('draining', false);
-  fastify.addHook('onRequest', async (_request, reply) => {
-    if (!fastify.draining) return;
+  // A callback, not an async hook: a promise per request is dear while the request context's
+  // async hooks run (src/edge/request-edge.ts).
+  fastify.addHook('onRequest', (_request, reply, done) => {
+    if (!fastify.draining) return done();
     void reply.header('connection', 'close');
-    throw new ServiceUnavailable('scanqueue is shutting down; retry shortly.');
+    done(new ServiceUnavailable('scanqueue is shutting down; retry shortly.'));
   });
   // The address's rate limit, authentication before the body, the key's rate limit, the body
   // deadline: after the shutdown refusal, before the body is read.

@@ -49,6 +49,22 @@ describe('RateLimiter', () => {
     expect(refused).toEqual({ allowed: false, retryAfterSeconds: 52 });
   });
 
+  it('answers takeNow at once when no sync is needed, and counts it as take does', async () => {
+    const store = new MemoryStore();
+    const limiter = new RateLimiter(store, 1000, quiet);
+    // A bucket never synced must read the store first (another instance may have spent it).
+    expect(limiter.takeNow('k:2', 16)).toBeUndefined();
+    expect(store.batches).toBe(0);
+    expect((await limiter.take('k:2', 16)).allowed).toBe(true);
+    // Synced now: its local allowance (an eighth of what remained) is given without waiting.
+    expect(limiter.takeNow('k:2', 16)).toEqual({ allowed: true });
+    expect(limiter.takeNow('k:2', 16)).toBeUndefined(); // allowance spent: the next waits
+    expect(await takeMany(limiter, 'k:2', 16, 20)).toBe(14);
+    const refused = limiter.takeNow('k:2', 16);
+    expect(refused).toMatchObject({ allowed: false });
+    expect(store.batches).toBeGreaterThan(1);
+  });
+
   it('keeps a limited client limited across the turn of the minute, and gives back gradually', async () => {
     const limiter = new RateLimiter(new MemoryStore(), 1000, quiet);
     expect(await takeMany(limiter, 'a:x', 60, 60)).toBe(60);

@@ -89,6 +89,15 @@ export class RateLimiter {
     await this.runSync();
   }
 
+  /**
+   * take's verdict when it needs no sync with the store (nearly every request): counted, or
+   * refused. Undefined: nothing counted yet; take waits for the sync.
+   */
+  takeNow(key: string, limit: number): RateVerdict | undefined {
+    const verdict = this.decide(this.bucketFor(key), limit, Date.now(), false);
+    return verdict === SYNC ? undefined : verdict;
+  }
+
   /** Counts one request of `key` against `limit` per minute, or refuses it. */
   async take(key: string, limit: number): Promise<RateVerdict> {
     const bucket = this.bucketFor(key);
