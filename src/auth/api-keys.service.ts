@@ -120,7 +120,9 @@ export class ApiKeysService implements OnApplicationBootstrap {
     return key;
   }
 
+  /** Records a use of the key when one is due (the usage throttle spaces the writes). */
   private recordUse(id: number): void {
+    if (!this.usage.shouldRecord(id)) return;
     void this.repository
       .recordUse(id)
       .catch((error: unknown) =>
@@ -143,8 +145,7 @@ export class ApiKeysService implements OnApplicationBootstrap {
   recentCaller(presented: string | undefined): AuthenticatedCaller | undefined {
     if (!presented) throw new AuthenticationFailed(MISSING_API_KEY);
     const caller = this.recentlyAuthenticated.get(hashSecretKey(presented));
-    if (caller !== undefined && this.usage.shouldRecord(caller.apiKeyId))
-      this.recordUse(caller.apiKeyId);
+    if (caller !== undefined) this.recordUse(caller.apiKeyId);
     return caller;
   }
 
@@ -163,7 +164,7 @@ export class ApiKeysService implements OnApplicationBootstrap {
       teamIds: key.team_ids === null ? null : Object.freeze(key.team_ids),
     });
     if (!this.recentlyRevoked.get(keyHash)) this.recentlyAuthenticated.set(keyHash, caller);
-    if (this.usage.shouldRecord(caller.apiKeyId)) this.recordUse(caller.apiKeyId);
+    this.recordUse(caller.apiKeyId);
     return caller;
   }
 }

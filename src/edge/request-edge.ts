@@ -38,6 +38,9 @@ const seconds = (n: number) => `${n} second${n === 1 ? '' : 's'}`;
 /** A step that returns a promise only when it has to wait. */
 type Step = void | Promise<void>;
 
+/** `next` after `step`: at once when the step did not wait. */
+const andThen = (step: Step, next: () => Step): Step => (step ? step.then(next) : next());
+
 /**
  * Runs a hook's step and tells Fastify when it is done. The steps are written to wait only when
  * they must (a rate limit's sync with the store, a key not cached here), not as async functions:
@@ -77,9 +80,9 @@ export class RequestEdge {
 
   private beforeBody(request: FastifyRequest, reply: FastifyReply): Step {
     armBodyDeadline(request, reply, this.config.BODY_TIMEOUT_SECONDS * 1000);
-    const limiting = this.enforce(reply, `a:${addressBucket(request.ip)}`, 'address');
-    if (limiting) return limiting.then(() => this.keyBeforeBody(request, reply));
-    return this.keyBeforeBody(request, reply);
+    return andThen(this.enforce(reply, `a:${addressBucket(request.ip)}`, 'address'), () =>
+      this.keyBeforeBody(request, reply),
+    );
   }
 
   private keyBeforeBody(request: FastifyRequest, reply: FastifyReply): Step {
@@ -87,12 +90,9 @@ export class RequestEdge {
     if (!isApiRoute(request)) return;
     const presented = presentedApiKey(request); // header or query: the body is not read yet
     if (presented === undefined && isUrlencoded(request)) return; // afterFormBody
-    const release = () => {
+    return andThen(this.admit(request, reply, presented), () => {
       if (isUploadRoute(request.routeOptions.url)) releaseBodyDeadline(request);
-    };
-    const admitting = this.admit(request, reply, presented);
-    if (admitting) return admitting.then(release);
-    release();
+    });
   }
 
   /** The legacy `apiKey` form field, read with the small body under the body deadline. */
@@ -116,12 +116,9 @@ export class RequestEdge {
     reply: FastifyReply,
     caller: AuthenticatedCaller,
   ): Step {
-    const limiting = this.enforce(reply, `k:${caller.apiKeyId}`, 'key');
-    if (limiting)
-      return limiting.then(() => {
-        request.caller = caller;
-      });
-    request.caller = caller;
+    return andThen(this.enforce(reply, `k:${caller.apiKeyId}`, 'key'), () => {
+      request.caller = caller;
+    });
   }
 
   private enforce(reply: FastifyReply, bucket: string, budget: 'address' | 'key'): Step {
