@@ -11,6 +11,7 @@ import { Forbidden, NotFound } from '../rest/rest-error';
 import { FleetMetrics } from '../scan-agents/fleet-metrics';
 import { ScannerQueueRow, ScannerQueuesRepository } from '../scan-agents/scanner-queues.repository';
 import { resolveScanner, SCAN_AGENT_SCANNERS, ScannerType } from '../scans/scanner-types';
+import { WakeupsService } from '../wakeups/wakeups.service';
 
 export const GLOBAL_QUEUE_SCOPE =
   'Pausing or resuming a scanner queue affects every team: it needs an API key not limited to teams.';
@@ -31,6 +32,7 @@ export class ScannerQueuesService {
   constructor(
     private readonly repository: ScannerQueuesRepository,
     private readonly metrics: FleetMetrics,
+    private readonly wakeups: WakeupsService,
   ) {}
 
   /** Every scan-agent scanner's queue, in the scanners' order. */
@@ -59,6 +61,9 @@ export class ScannerQueuesService {
       );
     const { changed } = await this.repository.setPaused(scanner, paused, caller.apiKeyId);
     if (changed) this.metrics.actionTaken('queue', paused);
+    // Its tasks are claimable again: this instance's "known empty" mark goes now, not when the
+    // NOTIFY comes back, so a poll sent just after the answer is not told "No task found.".
+    if (changed && !paused) this.wakeups.forget([scanner.displayName]);
     const [row] = await this.repository.list([scanner.displayName], caller);
     const queue = `Queue of ${scanner.displayName}`;
     return {
