@@ -30,6 +30,8 @@ export interface BenchRows {
     | (Omit<PickupResult, 'answers'> & {
         fromCreatedAtMs: PickupResult['pickupMs'];
         bare: BarePolls;
+        /** Node's http server alone holding the same polls (absent in reports before it). */
+        bareHttp?: BarePolls;
       })
     | {
         error: string;
@@ -212,7 +214,9 @@ function tableRows({ claims, status, uploads, history, emptyPoll, pickup }: Benc
     row: '7b',
     what: `server CPU while the ${fmt(pickup.agents)} agents wait and nothing is queued (${pickup.idle.length} windows of ${W.idleSeconds} s)`,
     scanqueue: `${idleText(pickup)}, ≥ ${fmt(waiting)} waiting${failures}`,
-    yardstick: bareText(pickup.bare),
+    yardstick: [bareText(pickup.bare), pickup.bareHttp && bareHttpText(pickup.bareHttp)]
+      .filter(Boolean)
+      .join('; '),
     // Lower is better, as row 5's; the target stays absolute.
     ratio: 'error' in pickup.bare ? null : pickup.idleCpuPercent / pickup.bare.idleCpuPercent,
     target: '≤ 5 % of one core, all waiting',
@@ -234,6 +238,13 @@ function bareText(bare: BarePolls): string {
   if ('error' in bare) return `bare Fastify holding the same polls failed: ${bare.error}`;
   const failed = bare.failedPolls ? `; ${fmt(bare.failedPolls)} polls failed` : '';
   return `bare Fastify holding the same polls (a timer each): ${idleText(bare)}, ${fmt(bare.waitingAtStart)} waiting${failed}`;
+}
+
+/** Row 7b's floor: Node's http server alone holding the same fleet's polls. */
+function bareHttpText(bare: BarePolls): string {
+  if ('error' in bare) return `Node's http server alone failed: ${bare.error}`;
+  const failed = bare.failedPolls ? `; ${fmt(bare.failedPolls)} polls failed` : '';
+  return `Node's http server alone (no framework, a timer each): ${idleText(bare)}, ${fmt(bare.waitingAtStart)} waiting${failed}`;
 }
 
 /** One scanqueue measurement, this build's against the baseline's. */
@@ -341,7 +352,7 @@ function markdown(report: Report, title: string, intro: string, table: string[])
   const lines = [
     `# ${title} (${report.mode} run, ${report.date})`,
     '',
-    `Medians of ${P.rounds} alternated rounds (row 4: ${P.uploadRounds}; row 5: ${H.rounds})${P.warmUp ? ', after one unmeasured warm-up of each member' : ''}. RSS growth is the largest of the rounds. Rows 1-2: every claimer (${BASELINE === undefined ? "scanqueue's agents, pg connections running the minimal claim, pg-boss, and row 1's floors: the same agents' HTTP claims answered by bare Fastify running the minimal claim or scanqueue's claim statement" : "each side's agents"}) runs at ${concurrencies} concurrent claimers, all alternated, and each is shown at its best concurrency (all medians under "Claims at each concurrency").${BASELINE === undefined ? ` Row 7 has absolute targets: its ${W.rounds} rounds of ${W.tasksPerRound} tasks and ${W.idleSeconds} s idle windows alternate on a server of its own; the p99 is over all its pickups. Then the same fleet long-polls bare Fastify (a timer per poll) for as many idle windows: 7b's yardstick, shown beside its absolute target (the ratio is scanqueue's CPU / bare Fastify's).` : ''} ${intro}`,
+    `Medians of ${P.rounds} alternated rounds (row 4: ${P.uploadRounds}; row 5: ${H.rounds})${P.warmUp ? ', after one unmeasured warm-up of each member' : ''}. RSS growth is the largest of the rounds. Rows 1-2: every claimer (${BASELINE === undefined ? "scanqueue's agents, pg connections running the minimal claim, pg-boss, and row 1's floors: the same agents' HTTP claims answered by bare Fastify running the minimal claim or scanqueue's claim statement" : "each side's agents"}) runs at ${concurrencies} concurrent claimers, all alternated, and each is shown at its best concurrency (all medians under "Claims at each concurrency").${BASELINE === undefined ? ` Row 7 has absolute targets: its ${W.rounds} rounds of ${W.tasksPerRound} tasks and ${W.idleSeconds} s idle windows alternate on a server of its own; the p99 is over all its pickups. Then the same fleet long-polls bare Fastify (a timer per poll) for as many idle windows: 7b's yardstick, shown beside its absolute target (the ratio is scanqueue's CPU / bare Fastify's); then Node's http server alone, the floor under any Node server.` : ''} ${intro}`,
     '',
     `Machine: ${report.machine.cpus as string}, ${report.machine.memoryGb as number} GB. Load average (1, 5, 15 min) at the start of the run: ${(report.machine.loadAverageAtStart as number[]).join(', ')}; at its end: ${((report.machine.loadAverageAtEnd as number[] | undefined) ?? ['?']).join(', ')}.`,
     report.mode === 'quick' ? '\n**Quick mode: a smoke test; the numbers mean nothing.**\n' : '',

@@ -420,10 +420,15 @@ export async function emptyPollRow(sides: Side[], yardstick: Yardstick | null) {
  * all wait and nothing is queued. Absolute targets: one measurement, its rounds inside the load
  * generator's job. Then the same fleet long-polls the bare Fastify yardstick (a timer per poll,
  * nothing else), idle windows only: the CPU any Fastify server holding these polls uses, shown
- * beside 7b's target. The two fleets run one after the other, not alternated: each holds
+ * beside 7b's target; then Node's http server alone (bench/bare-http-long-poll.ts), the floor under
+ * any Node server. The fleets run one after the other, not alternated: each holds
  * P.pickup.agents sockets on each side.
  */
-export async function pickupRow(f: Fixture, yardstick: Yardstick) {
+export async function pickupRow(
+  f: Fixture,
+  yardstick: Yardstick,
+  bareHttpServer: { base: string; pid: number },
+) {
   const { agents, ...timing } = P.pickup;
   log(`row 7: pickup, ${agents} agents long-polling (waitSeconds ${timing.waitSeconds}) over HTTP`);
   await resetQueue(f, 0);
@@ -459,26 +464,32 @@ export async function pickupRow(f: Fixture, yardstick: Yardstick) {
     max: +sinceQueued[sinceQueued.length - 1].toFixed(2),
   };
   log(`  ${JSON.stringify({ ...result, fromCreatedAtMs })}`);
+  // The same fleet on each yardstick, one after the other: idle windows only.
+  const holdPolls = async (server: { base: string; pid: number }): Promise<BarePolls> => {
+    try {
+      const held = await loadgen.run<PickupResult>({
+        kind: 'pickup',
+        base: f.sq.base,
+        pollUrl: `${server.base}/long-poll`,
+        metricsUrl: `${server.base}/metrics`,
+        apiKey: f.sq.key,
+        applicationId: f.appId,
+        agentKeys,
+        serverPid: server.pid,
+        ...timing,
+        tasksPerRound: 0,
+      });
+      const { idle, idleCpuPercent, failedPolls, firstFailure, waitingAtStart } = held;
+      return { idle, idleCpuPercent, failedPolls, firstFailure, waitingAtStart };
+    } catch (error) {
+      return { error: String(error).split('\n')[0] };
+    }
+  };
   log(`row 7b's yardstick: the same ${agents} agents long-polling bare Fastify`);
-  let bare: BarePolls;
-  try {
-    const held = await loadgen.run<PickupResult>({
-      kind: 'pickup',
-      base: f.sq.base,
-      pollUrl: `${yardstick.base}/long-poll`,
-      metricsUrl: `${yardstick.base}/metrics`,
-      apiKey: f.sq.key,
-      applicationId: f.appId,
-      agentKeys,
-      serverPid: yardstick.pid,
-      ...timing,
-      tasksPerRound: 0,
-    });
-    const { idle, idleCpuPercent, failedPolls, firstFailure, waitingAtStart } = held;
-    bare = { idle, idleCpuPercent, failedPolls, firstFailure, waitingAtStart };
-  } catch (error) {
-    bare = { error: String(error).split('\n')[0] };
-  }
+  const bare = await holdPolls(yardstick);
   log(`  ${JSON.stringify(bare)}`);
-  return { ...result, fromCreatedAtMs, bare };
+  log(`row 7b's floor: the same ${agents} agents long-polling Node's http server alone`);
+  const bareHttp = await holdPolls(bareHttpServer);
+  log(`  ${JSON.stringify(bareHttp)}`);
+  return { ...result, fromCreatedAtMs, bare, bareHttp };
 }

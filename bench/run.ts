@@ -8,7 +8,9 @@
  * it writes quick.json/quick.md so the committed full results stay.
  * `--baseline=<checkout>` (a built scanqueue checkout) replaces each yardstick by the same
  * scanqueue measurement against that checkout's dist/, on a database of its own: before/after in
- * one run, written to compare.json/compare.md.
+ * one run, written to compare.json/compare.md. BENCH_BASELINE_NODE_ARGS gives the baseline's server
+ * Node flags of its own (after BENCH_SERVER_NODE_ARGS): a copy of this build run with and without a
+ * flag, side by side.
  */
 import { ChildProcess, spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
@@ -30,29 +32,35 @@ import {
 } from './rows';
 import { freePort, ROOT, startDatabase, startScanqueue, stopChild, waitForHttp } from './support';
 
-function startYardstick(
-  databaseUrl: string,
-  port: number,
-  uploadDir: string,
-  apiKeyId: number,
-): ChildProcess {
+/** A yardstick server (a script of bench/) as its own process, its CPU its own. */
+function startBenchServer(script: string, env: Record<string, string>): ChildProcess {
   return spawn(
     process.execPath,
-    ['-r', 'ts-node/register/transpile-only', path.join(__dirname, 'yardstick-server.ts')],
+    ['-r', 'ts-node/register/transpile-only', path.join(__dirname, script)],
     {
       env: {
         ...process.env,
-        PORT: String(port),
-        DATABASE_URL: databaseUrl,
-        UPLOAD_DIR: uploadDir,
-        // The bootstrap key issued the bench's agent keys; the status statement checks that.
-        BENCH_API_KEY_ID: String(apiKeyId),
-        // Row 7b's yardstick holds a poll as long as scanqueue may (--wait).
+        ...env,
+        // Row 7b's yardsticks hold a poll as long as scanqueue may (--wait).
         LONG_POLL_MAX_SECONDS: String(WAIT_SECONDS ?? 30),
       },
       stdio: ['ignore', 'inherit', 'inherit'],
     },
   );
+}
+
+/** `script` on a free port, answering /health; stopped by the run's cleanups. */
+async function serveYardstick(
+  script: string,
+  env: Record<string, string>,
+  cleanups: (() => Promise<void>)[],
+): Promise<{ base: string; pid: number }> {
+  const port = await freePort();
+  const child = startBenchServer(script, { ...env, PORT: String(port) });
+  cleanups.unshift(() => stopChild(child));
+  const base = `http://127.0.0.1:${port}`;
+  await waitForHttp(`${base}/health`, child);
+  return { base, pid: child.pid as number };
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -67,11 +75,11 @@ async function main(): Promise<void> {
   const database = await startDatabase();
   const cleanups: (() => Promise<void>)[] = [() => database.close()];
   /** The scanqueue built in `root` on a fresh database, with its API key, agents and client. */
-  const serve = async (root: string, db: string) => {
+  const serve = async (root: string, db: string, nodeArgs: string[] = []) => {
     const url = await database.create(db);
     const waits: Record<string, string> =
       WAIT_SECONDS === undefined ? {} : { POLL_WAIT_MAX_SECONDS: String(WAIT_SECONDS) };
-    const sq = await startScanqueue(url, waits, [], root);
+    const sq = await startScanqueue(url, waits, nodeArgs, root);
     cleanups.unshift(() => sq.stop());
     const f = await fixture(sq, url, AGENTS);
     cleanups.unshift(() => f.db.end());
@@ -86,7 +94,15 @@ async function main(): Promise<void> {
           `--baseline=${BASELINE}: no dist/src/main.js there (npm ci && npm run build)`,
         );
       }
-      sides.push({ label: 'baseline', root, f: await serve(root, 'baseline') });
+      sides.push({
+        label: 'baseline',
+        root,
+        f: await serve(
+          root,
+          'baseline',
+          process.env.BENCH_BASELINE_NODE_ARGS?.split(' ').filter(Boolean),
+        ),
+      });
     }
     let bossUrl: string | null = null;
     let yardstick: Yardstick | null = null;
@@ -95,11 +111,17 @@ async function main(): Promise<void> {
       const uploadDir = await mkdtemp(path.join(tmpdir(), 'scanqueue-bench-upload-'));
       cleanups.unshift(() => rm(uploadDir, { recursive: true, force: true }));
       const { f } = sides[0];
-      const port = await freePort();
-      const child = startYardstick(f.databaseUrl, port, uploadDir, f.apiKeyId);
-      cleanups.unshift(() => stopChild(child));
-      yardstick = { base: `http://127.0.0.1:${port}`, pid: child.pid as number, uploadDir };
-      await waitForHttp(`${yardstick.base}/health`, child);
+      const server = await serveYardstick(
+        'yardstick-server.ts',
+        {
+          DATABASE_URL: f.databaseUrl,
+          UPLOAD_DIR: uploadDir,
+          // The bootstrap key issued the bench's agent keys; the status statement checks that.
+          BENCH_API_KEY_ID: String(f.apiKeyId),
+        },
+        cleanups,
+      );
+      yardstick = { ...server, uploadDir };
     }
 
     const rows: Partial<BenchRows> = {};
@@ -112,11 +134,12 @@ async function main(): Promise<void> {
       rows.history = await historyRow(sides);
     }
     if (runs(6)) rows.emptyPoll = await emptyPollRow(sides, yardstick);
-    // Row 7 has absolute targets: this build on a server of its own, then the bare yardstick's
-    // floor for 7b (so not with --baseline, which has no yardsticks).
+    // Row 7 has absolute targets: this build on a server of its own, then the bare yardsticks'
+    // floors for 7b (so not with --baseline, which has no yardsticks).
     if (runs(7) && yardstick !== null) {
       const own = await serve(ROOT, 'pickup');
-      rows.pickup = await pickupRow(own, yardstick);
+      const bareHttp = await serveYardstick('bare-http-long-poll.ts', {}, cleanups);
+      rows.pickup = await pickupRow(own, yardstick, bareHttp);
       await own.sq.stop();
     }
 
