@@ -19,10 +19,11 @@ const maxSeconds = Number(process.env.LONG_POLL_MAX_SECONDS ?? 30);
 let waiting = 0;
 
 const server = createServer((request, response) => {
-  if (request.method === 'GET') {
-    const found = request.url === '/metrics' || request.url === '/health';
+  if (request.method !== 'POST' || request.url !== '/long-poll') {
+    const found = request.method === 'GET' && ['/metrics', '/health'].includes(request.url ?? '');
     response.writeHead(found ? 200 : 404, { 'content-type': 'text/plain' });
-    response.end(request.url === '/metrics' ? `scanqueue_poll_waiters ${waiting}\n` : 'ok');
+    if (!found) response.end('not found');
+    else response.end(request.url === '/metrics' ? `scanqueue_poll_waiters ${waiting}\n` : 'ok');
     return;
   }
   let body = '';
