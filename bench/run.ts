@@ -1,9 +1,9 @@
 /**
  * `npm run bench [-- --quick] [-- --baseline=<checkout>]`: scanqueue against a yardstick, pair by
  * pair, in one run. It starts what it needs (PostgreSQL: DATABASE_URL's server, else an embedded
- * one; scanqueue from dist/; a bare Fastify yardstick; a load-generator process), alternates the
- * two members of each pair for several rounds, and prints and writes (bench/results/) the medians
- * and their ratios.
+ * one; scanqueue from dist/; a bare Fastify yardstick; for row 7, Node's http server alone; a
+ * load-generator process), alternates the two members of each pair for several rounds, and prints
+ * and writes (bench/results/) the medians and their ratios.
  * `--quick` runs everything tiny, to prove the benchmark works (CI); its numbers mean nothing and
  * it writes quick.json/quick.md so the committed full results stay.
  * `--baseline=<checkout>` (a built scanqueue checkout) replaces each yardstick by the same
