@@ -214,7 +214,11 @@ function tableRows({ claims, status, uploads, history, emptyPoll, pickup }: Benc
     row: '7b',
     what: `server CPU while the ${fmt(pickup.agents)} agents wait and nothing is queued (${pickup.idle.length} windows of ${W.idleSeconds} s)`,
     scanqueue: `${idleText(pickup)}, ≥ ${fmt(waiting)} waiting${failures}`,
-    yardstick: [bareText(pickup.bare), pickup.bareHttp && bareHttpText(pickup.bareHttp)]
+    yardstick: [
+      heldPollsText('bare Fastify holding the same polls (a timer each)', pickup.bare),
+      pickup.bareHttp &&
+        heldPollsText("Node's http server alone (no framework, a timer each)", pickup.bareHttp),
+    ]
       .filter(Boolean)
       .join('; '),
     // Lower is better, as row 5's; the target stays absolute.
@@ -233,18 +237,11 @@ function idleText({ idleCpuPercent, idle }: Pick<PickupResult, 'idleCpuPercent' 
   return `${fmt(idleCpuPercent, 1)} % of one core (median; windows ${windows} %, of which in the kernel ${kernel} %), ${repolls} re-polls/s`;
 }
 
-/** Row 7b's yardstick: bare Fastify holding the same fleet's polls. */
-function bareText(bare: BarePolls): string {
-  if ('error' in bare) return `bare Fastify holding the same polls failed: ${bare.error}`;
-  const failed = bare.failedPolls ? `; ${fmt(bare.failedPolls)} polls failed` : '';
-  return `bare Fastify holding the same polls (a timer each): ${idleText(bare)}, ${fmt(bare.waitingAtStart)} waiting${failed}`;
-}
-
-/** Row 7b's floor: Node's http server alone holding the same fleet's polls. */
-function bareHttpText(bare: BarePolls): string {
-  if ('error' in bare) return `Node's http server alone failed: ${bare.error}`;
-  const failed = bare.failedPolls ? `; ${fmt(bare.failedPolls)} polls failed` : '';
-  return `Node's http server alone (no framework, a timer each): ${idleText(bare)}, ${fmt(bare.waitingAtStart)} waiting${failed}`;
+/** Row 7b's yardstick or floor (`server`: which, and how it holds the same fleet's polls). */
+function heldPollsText(server: string, held: BarePolls): string {
+  if ('error' in held) return `${server} failed: ${held.error}`;
+  const failed = held.failedPolls ? `; ${fmt(held.failedPolls)} polls failed` : '';
+  return `${server}: ${idleText(held)}, ${fmt(held.waitingAtStart)} waiting${failed}`;
 }
 
 /** One scanqueue measurement, this build's against the baseline's. */

@@ -50,9 +50,13 @@ function perSide<T>(
 }
 
 /** The bare Fastify yardstick server (rows 3 and 4), and the folder its uploads go to. */
-export interface Yardstick {
+/** A server the bench started as its own process: where it answers, and its pid (its CPU). */
+export interface BenchServer {
   base: string;
   pid: number;
+}
+
+export interface Yardstick extends BenchServer {
   uploadDir: string;
 }
 
@@ -424,11 +428,7 @@ export async function emptyPollRow(sides: Side[], yardstick: Yardstick | null) {
  * any Node server. The fleets run one after the other, not alternated: each holds
  * P.pickup.agents sockets on each side.
  */
-export async function pickupRow(
-  f: Fixture,
-  yardstick: Yardstick,
-  bareHttpServer: { base: string; pid: number },
-) {
+export async function pickupRow(f: Fixture, yardstick: Yardstick, bareHttpServer: BenchServer) {
   const { agents, ...timing } = P.pickup;
   log(`row 7: pickup, ${agents} agents long-polling (waitSeconds ${timing.waitSeconds}) over HTTP`);
   await resetQueue(f, 0);
@@ -465,7 +465,7 @@ export async function pickupRow(
   };
   log(`  ${JSON.stringify({ ...result, fromCreatedAtMs })}`);
   // The same fleet on each yardstick, one after the other: idle windows only.
-  const holdPolls = async (server: { base: string; pid: number }): Promise<BarePolls> => {
+  const holdPolls = async (server: BenchServer): Promise<BarePolls> => {
     try {
       const held = await loadgen.run<PickupResult>({
         kind: 'pickup',

@@ -21,6 +21,7 @@ import { fixture } from './fixture';
 import { AGENTS, BASELINE, loadgen, log, ONLY_ROWS, P, QUICK, runs, WAIT_SECONDS } from './measure';
 import { BenchRows, commitOf, machine, versions, writeCompareReport, writeReport } from './report';
 import {
+  BenchServer,
   claimRows,
   emptyPollRow,
   historyRow,
@@ -54,7 +55,7 @@ async function serveYardstick(
   script: string,
   env: Record<string, string>,
   cleanups: (() => Promise<void>)[],
-): Promise<{ base: string; pid: number }> {
+): Promise<BenchServer> {
   const port = await freePort();
   const child = startBenchServer(script, { ...env, PORT: String(port) });
   cleanups.unshift(() => stopChild(child));
