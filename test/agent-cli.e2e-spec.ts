@@ -583,10 +583,11 @@ describe('scanqueue-agent', () => {
     // One info line for the empty queue, not one per poll; one saying why it backs off.
     expect(agent.output.match(/no task available/g)).toHaveLength(1);
     expect(agent.output.match(/sends no X-Scanqueue-Poll-Interval/g)).toHaveLength(1);
-    // It asked for a wait every time; the old server answered at once all the same.
+    // It asked for a wait every time; the old server answered at once all the same. Only the polls
+    // the agent had logged an answer to by then: the next one may still be on its way.
     const polls = old.polls();
-    expect(polls.length).toBeGreaterThanOrEqual(8);
-    for (const poll of polls) {
+    expect(polls.length).toBeGreaterThanOrEqual(waits.length);
+    for (const poll of polls.slice(0, waits.length)) {
       expect(poll.wait).toBe('30');
       expect(poll.answeredAt! - poll.at).toBeLessThan(2000);
     }
