@@ -137,4 +137,46 @@ describe('Waiters', () => {
     expect(await waiters.register([ZAP], 60_000).outcome).toBe('shutdown');
     expect(waiters.size).toBe(0);
   });
+
+  describe('long waits end on a shared beat', () => {
+    beforeEach(() => jest.useFakeTimers({ now: 1_000_030 }));
+    afterEach(() => jest.useRealTimers());
+
+    it('at the last beat (a tenth of a second) at or before each deadline, with one timer for all', async () => {
+      const waiters = new Waiters(1000);
+      // Deadlines 1,010,030 / 1,010,099 / 1,010,100 / 1,010,250: beats 1,010,000 / 1,010,000 /
+      // 1,010,100 / 1,010,200.
+      const waits = [10_000, 10_069, 10_070, 10_220].map((ms) => waiters.register([ZAP], ms));
+      const ended = watch(waits.map((wait) => wait.outcome));
+      expect(jest.getTimerCount()).toBe(1);
+      await jest.advanceTimersByTimeAsync(9_969); // 1,009,999
+      expect(ended).toEqual([]);
+      await jest.advanceTimersByTimeAsync(1); // 1,010,000: 30 and 99 ms early, never late
+      expect(ended.map((e) => e.index)).toEqual([0, 1]);
+      await jest.advanceTimersByTimeAsync(100);
+      expect(ended.map((e) => e.index)).toEqual([0, 1, 2]);
+      expect(ended.map((e) => e.outcome)).toEqual(['timeout', 'timeout', 'timeout']);
+      expect(waiters.size).toBe(1);
+      // Woken before its beat: it leaves the beat, and the timer goes with the last long wait.
+      expect(waiters.wakeOne(ZAP)).toBe(true);
+      expect(jest.getTimerCount()).toBe(0);
+      await jest.advanceTimersByTimeAsync(1_000);
+      expect(ended.map((e) => e.outcome)).toEqual(['timeout', 'timeout', 'timeout', 'woken']);
+    });
+
+    it('a shorter wait after a longer one ends on its own, earlier beat; short waits keep their own timer', async () => {
+      const waiters = new Waiters(1000);
+      const long = waiters.register([ZAP], 60_000).outcome;
+      const shorter = waiters.register([ZAP], 20_000).outcome;
+      const short = waiters.register([BURP], 5_007).outcome;
+      const ended = watch([long, shorter, short]);
+      await jest.advanceTimersByTimeAsync(5_007);
+      expect(ended).toEqual([{ index: 2, outcome: 'timeout' }]); // to the millisecond
+      await jest.advanceTimersByTimeAsync(20_000 - 5_007 - 30);
+      expect(ended.map((e) => e.index)).toEqual([2, 1]);
+      await jest.advanceTimersByTimeAsync(40_000);
+      expect(ended.map((e) => e.index)).toEqual([2, 1, 0]);
+      expect(jest.getTimerCount()).toBe(0);
+    });
+  });
 });

@@ -1,7 +1,7 @@
 /**
  * The waiting agents of this instance, per scanner, in arrival order. A task queued for scanner S
  * wakes ONE waiter of S (the longest waiting): no thundering herd. A waiter holds no database
- * connection: a timer and a promise.
+ * connection: a promise, and a timer or a place on a shared beat.
  *
  * No lost wake-up, given the caller's order (register, then claim, then await if empty): a task
  * committed after the claim began notifies after the waiter was registered, so it wakes this
@@ -68,8 +68,21 @@ interface Waiter {
   /** The scanner whose notification woke it. */
   wokenBy?: string;
   timer?: NodeJS.Timeout;
+  /** The beat it ends on (a long wait), instead of a timer of its own. */
+  beat?: number;
   detach?: () => void;
 }
+
+/**
+ * A wait this long or longer ends on the last shared beat (a multiple of BEAT_MS) at or before its
+ * deadline, not on a timer of its own: an idle fleet's waits then run out a few dozen at a time and
+ * its re-polls come back together, instead of waking the server twice per re-poll. Bench row 7b
+ * (10,000 agents, 30 s waits): 14-16.6 % of a core with a timer each, 10.4-10.65 % with 100 ms
+ * beats. Longer beats batch more but make a task's pickup wait behind a beat's batch: 250 ms read
+ * 9 % and a 51 ms p99 pickup (7a), 1 s 10.6 % and 81 ms. Shorter waits keep a timer of their own.
+ */
+const BEAT_MS = 100;
+const BEAT_FROM_MS = 10_000;
 
 export interface WaitersEvents {
   /** A wait ended: its outcome and how long it waited (ms). */
@@ -81,6 +94,10 @@ export class Waiters {
   private readonly byScanner = new Map<string, Set<Waiter>>();
   private pendingCount = 0;
   private closed = false;
+  /** Long waits by the beat (ms since the epoch, a multiple of BEAT_MS) they end on. */
+  private readonly beats = new Map<number, Set<Waiter>>();
+  private beatTimer?: NodeJS.Timeout;
+  private armedBeat?: number;
 
   constructor(
     private readonly maxWaiters: number,
@@ -123,7 +140,8 @@ export class Waiters {
       set.add(waiter);
     }
     this.pendingCount++;
-    waiter.timer = setTimeout(() => this.end(waiter, 'timeout'), Math.max(0, timeoutMs));
+    if (timeoutMs >= BEAT_FROM_MS) this.joinBeat(waiter, waiter.since + timeoutMs);
+    else waiter.timer = setTimeout(() => this.end(waiter, 'timeout'), Math.max(0, timeoutMs));
     if (departure) waiter.detach = departure.listen(() => this.end(waiter, 'aborted'));
     return {
       outcome,
@@ -164,6 +182,33 @@ export class Waiters {
     return all.size;
   }
 
+  private joinBeat(waiter: Waiter, deadline: number): void {
+    const beat = deadline - (deadline % BEAT_MS);
+    let set = this.beats.get(beat);
+    if (!set) this.beats.set(beat, (set = new Set()));
+    set.add(waiter);
+    waiter.beat = beat;
+    if (this.armedBeat === undefined || beat < this.armedBeat) this.armBeat(beat);
+  }
+
+  private armBeat(beat: number): void {
+    clearTimeout(this.beatTimer);
+    this.armedBeat = beat;
+    this.beatTimer = setTimeout(() => this.endBeats(), Math.max(0, beat - Date.now()));
+  }
+
+  /** Ends the waits whose beat has come; then waits for the earliest beat left. */
+  private endBeats(): void {
+    this.armedBeat = undefined;
+    const now = Date.now();
+    let next = Infinity;
+    for (const [beat, set] of this.beats) {
+      if (beat > now) next = Math.min(next, beat);
+      else for (const waiter of set) this.end(waiter, 'timeout');
+    }
+    if (next !== Infinity) this.armBeat(next);
+  }
+
   private end(waiter: Waiter, outcome: WakeOutcome): void {
     if (!waiter.pending) return;
     waiter.pending = false;
@@ -174,8 +219,20 @@ export class Waiters {
     }
     this.pendingCount--;
     clearTimeout(waiter.timer);
+    if (waiter.beat !== undefined) this.leaveBeat(waiter, waiter.beat);
     waiter.detach?.();
     this.events.ended(outcome, Date.now() - waiter.since);
     waiter.resolve(outcome);
+  }
+
+  private leaveBeat(waiter: Waiter, beat: number): void {
+    const set = this.beats.get(beat);
+    set?.delete(waiter);
+    if (set?.size !== 0) return;
+    this.beats.delete(beat);
+    if (this.beats.size === 0) {
+      clearTimeout(this.beatTimer);
+      this.armedBeat = undefined;
+    }
   }
 }
