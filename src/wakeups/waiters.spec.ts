@@ -139,19 +139,22 @@ describe('Waiters', () => {
   });
 
   describe('long waits end on a shared beat', () => {
-    beforeEach(() => jest.useFakeTimers({ now: 1_000_030 }));
+    // Fake timers start performance.now() at 0: from 30 ms, beats fall at 10,000, 10,100 ... ms.
+    beforeEach(() => {
+      jest.useFakeTimers();
+      jest.advanceTimersByTime(30);
+    });
     afterEach(() => jest.useRealTimers());
 
     it('at the last beat (a tenth of a second) at or before each deadline, with one timer for all', async () => {
       const waiters = new Waiters(1000);
-      // Deadlines 1,010,030 / 1,010,099 / 1,010,100 / 1,010,250: beats 1,010,000 / 1,010,000 /
-      // 1,010,100 / 1,010,200.
+      // Deadlines 10,030 / 10,099 / 10,100 / 10,250: beats 10,000 / 10,000 / 10,100 / 10,200.
       const waits = [10_000, 10_069, 10_070, 10_220].map((ms) => waiters.register([ZAP], ms));
       const ended = watch(waits.map((wait) => wait.outcome));
       expect(jest.getTimerCount()).toBe(1);
-      await jest.advanceTimersByTimeAsync(9_969); // 1,009,999
+      await jest.advanceTimersByTimeAsync(9_969); // 9,999
       expect(ended).toEqual([]);
-      await jest.advanceTimersByTimeAsync(1); // 1,010,000: 30 and 99 ms early, never late
+      await jest.advanceTimersByTimeAsync(1); // 10,000: 30 and 99 ms early, never late
       expect(ended.map((e) => e.index)).toEqual([0, 1]);
       await jest.advanceTimersByTimeAsync(100);
       expect(ended.map((e) => e.index)).toEqual([0, 1, 2]);
@@ -168,15 +171,34 @@ describe('Waiters', () => {
       const waiters = new Waiters(1000);
       const long = waiters.register([ZAP], 60_000).outcome;
       const shorter = waiters.register([ZAP], 20_000).outcome;
-      const short = waiters.register([BURP], 5_007).outcome;
+      const short = waiters.register([BURP], 9_999).outcome; // its own timer: exact
       const ended = watch([long, shorter, short]);
-      await jest.advanceTimersByTimeAsync(5_007);
+      expect(jest.getTimerCount()).toBe(2); // the beat's and the short wait's
+      await jest.advanceTimersByTimeAsync(9_998);
+      expect(ended).toEqual([]);
+      await jest.advanceTimersByTimeAsync(1);
       expect(ended).toEqual([{ index: 2, outcome: 'timeout' }]); // to the millisecond
-      await jest.advanceTimersByTimeAsync(20_000 - 5_007 - 30);
+      await jest.advanceTimersByTimeAsync(20_000 - 9_999 - 31); // 19,999: beat 20,000 not yet
+      expect(ended.map((e) => e.index)).toEqual([2]);
+      await jest.advanceTimersByTimeAsync(1);
       expect(ended.map((e) => e.index)).toEqual([2, 1]);
       await jest.advanceTimersByTimeAsync(40_000);
       expect(ended.map((e) => e.index)).toEqual([2, 1, 0]);
       expect(jest.getTimerCount()).toBe(0);
+    });
+
+    it('the wall clock set back or forward moves no beat', async () => {
+      const waiters = new Waiters(1000);
+      const ended = watch([waiters.register([ZAP], 30_000).outcome]);
+      jest.setSystemTime(Date.now() - 3_600_000);
+      await jest.advanceTimersByTimeAsync(29_970); // 30,000: its beat
+      expect(ended).toEqual([{ index: 0, outcome: 'timeout' }]);
+      const later = watch([waiters.register([ZAP], 30_000).outcome]);
+      jest.setSystemTime(Date.now() + 7_200_000);
+      await jest.advanceTimersByTimeAsync(29_900);
+      expect(later).toEqual([]);
+      await jest.advanceTimersByTimeAsync(100); // 60,000: its beat
+      expect(later).toEqual([{ index: 0, outcome: 'timeout' }]);
     });
   });
 });

@@ -94,7 +94,7 @@ export class Waiters {
   private readonly byScanner = new Map<string, Set<Waiter>>();
   private pendingCount = 0;
   private closed = false;
-  /** Long waits by the beat (ms since the epoch, a multiple of BEAT_MS) they end on. */
+  /** Long waits by the beat (a multiple of BEAT_MS on performance.now()'s clock) they end on. */
   private readonly beats = new Map<number, Set<Waiter>>();
   private beatTimer?: NodeJS.Timeout;
   private armedBeat?: number;
@@ -140,7 +140,7 @@ export class Waiters {
       set.add(waiter);
     }
     this.pendingCount++;
-    if (timeoutMs >= BEAT_FROM_MS) this.joinBeat(waiter, waiter.since + timeoutMs);
+    if (timeoutMs >= BEAT_FROM_MS) this.joinBeat(waiter, performance.now() + timeoutMs);
     else waiter.timer = setTimeout(() => this.end(waiter, 'timeout'), Math.max(0, timeoutMs));
     if (departure) waiter.detach = departure.listen(() => this.end(waiter, 'aborted'));
     return {
@@ -182,8 +182,9 @@ export class Waiters {
     return all.size;
   }
 
+  /** `deadline`: on performance.now()'s clock, which a change of the wall clock does not move. */
   private joinBeat(waiter: Waiter, deadline: number): void {
-    const beat = deadline - (deadline % BEAT_MS);
+    const beat = Math.floor(deadline / BEAT_MS) * BEAT_MS;
     let set = this.beats.get(beat);
     if (!set) this.beats.set(beat, (set = new Set()));
     set.add(waiter);
@@ -194,13 +195,13 @@ export class Waiters {
   private armBeat(beat: number): void {
     clearTimeout(this.beatTimer);
     this.armedBeat = beat;
-    this.beatTimer = setTimeout(() => this.endBeats(), Math.max(0, beat - Date.now()));
+    this.beatTimer = setTimeout(() => this.endBeats(), Math.max(0, beat - performance.now()));
   }
 
   /** Ends the waits whose beat has come; then waits for the earliest beat left. */
   private endBeats(): void {
     this.armedBeat = undefined;
-    const now = Date.now();
+    const now = performance.now();
     let next = Infinity;
     for (const [beat, set] of this.beats) {
       if (beat > now) next = Math.min(next, beat);
