@@ -27,8 +27,7 @@ import { addressBucket } from './client-address';
 import { RateLimiter, RateVerdict } from './rate-limiter';
 import { isUploadRoute } from './upload-routes';
 
-const isApiRoute = (request: FastifyRequest) =>
-  request.routeOptions.url?.startsWith('/rest/') === true;
+const isApiRoute = (request: FastifyRequest) => request.routeUrl?.startsWith('/rest/') === true;
 
 const isUrlencoded = (request: FastifyRequest) =>
   /^application\/x-www-form-urlencoded\s*(;|$)/i.test(request.headers['content-type'] ?? '');
@@ -91,7 +90,7 @@ export class RequestEdge {
     const presented = presentedApiKey(request); // header or query: the body is not read yet
     if (presented === undefined && isUrlencoded(request)) return; // afterFormBody
     return andThen(this.admit(request, reply, presented), () => {
-      if (isUploadRoute(request.routeOptions.url)) releaseBodyDeadline(request);
+      if (isUploadRoute(request.routeUrl)) releaseBodyDeadline(request);
     });
   }
 

@@ -13,6 +13,7 @@
 import type { Reflector } from '@nestjs/core';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { assertRouteAccess } from '../auth/api-key.guard';
+import type { AuthenticatedCaller } from '../auth/authenticated-caller';
 import { ROUTE_ACCESS, RouteAccess } from '../auth/require-permission.decorator';
 import { checkParamValues } from '../rest/param-values';
 import { restParamsOf } from '../rest/rest-params';
@@ -32,20 +33,41 @@ export function installRequestTaskLane(
     TasksController.prototype.requestTask,
     TasksController,
   ]);
-  fastify.addHook('preHandler', async (request: FastifyRequest, reply: FastifyReply) => {
-    if (request.routeOptions.url !== REQUEST_TASK_ROUTE || request.method !== 'POST') return;
+  // A callback hook: every other request passes with no promise made for it. A poll is answered
+  // here and `done` is not called, which ends Fastify's chain (a hook that replied).
+  fastify.addHook('preHandler', (request, reply, done) => {
     // The edge authenticated every API request by now; none would be a bug: Nest's way refuses it.
     const caller = request.caller;
-    if (caller === undefined || request.isMultipart()) return;
-    try {
-      assertRouteAccess(access, caller);
-      const params = restParamsOf(request);
-      checkParamValues(params);
-      const task = await controller.requestTask(caller, request, reply, params);
-      void reply.send(restSuccess(task));
-    } catch (error) {
-      sendRestFailure(request, reply, error);
-    }
-    return reply;
+    if (
+      request.routeUrl !== REQUEST_TASK_ROUTE ||
+      request.method !== 'POST' ||
+      caller === undefined ||
+      request.isMultipart()
+    )
+      return done();
+    void answerPoll(controller, access, caller, request, reply, done);
   });
+}
+
+async function answerPoll(
+  controller: TasksController,
+  access: RouteAccess | undefined,
+  caller: AuthenticatedCaller,
+  request: FastifyRequest,
+  reply: FastifyReply,
+  done: (error: Error) => void,
+): Promise<void> {
+  try {
+    assertRouteAccess(access, caller);
+    const params = restParamsOf(request);
+    checkParamValues(params);
+    const task = await controller.requestTask(caller, request, reply, params);
+    void reply.send(restSuccess(task));
+  } catch (error) {
+    try {
+      sendRestFailure(request, reply, error);
+    } catch (failure) {
+      done(failure as Error); // Fastify's error path answers (never rejected: no promise to catch)
+    }
+  }
 }

@@ -139,7 +139,7 @@ export class MetricsService {
       this.httpDuration.observe(
         {
           method: request.method,
-          route: request.routeOptions.url ?? UNMATCHED_ROUTE,
+          route: request.routeUrl ?? UNMATCHED_ROUTE,
           status_code: String(reply.statusCode),
         },
         reply.elapsedTime / 1000,

@@ -20,6 +20,17 @@ export const REQUEST_ID_HEADER = 'x-request-id';
 /** A caller's id is used when it is this shape (UUIDs, ULIDs, trace ids); anything else is replaced. */
 const ACCEPTED_REQUEST_ID = /^[A-Za-z0-9._:=+/-]{1,128}$/;
 
+declare module 'fastify' {
+  interface FastifyRequest {
+    /**
+     * The route pattern (`/rest/tasks/:id`; undefined when no route matched), read once per request:
+     * Fastify's `routeOptions` getter builds a twelve-field object on every read, and the edge, the
+     * lane, the docs' headers and the metrics each need it.
+     */
+    routeUrl?: string;
+  }
+}
+
 interface RequestContext {
   /** Fastify's request logger: a child of our pino root (app.ts), bound to the request id. */
   log: Logger;
@@ -69,9 +80,11 @@ export class RequestLogController extends LogController {
   }
 }
 
-/** Sets the request id header and the logging context; add before any other hook. */
+/** Sets the request id header, the route and the logging context; add before any other hook. */
 export function installRequestContext(fastify: FastifyInstance): void {
+  fastify.decorateRequest('routeUrl', undefined);
   fastify.addHook('onRequest', (request, reply, done) => {
+    request.routeUrl = request.routeOptions.url;
     void reply.header(REQUEST_ID_HEADER, request.id);
     // Everything after this hook runs in the store, body parsing included: Fastify 5 runs its
     // content-type parsers in an AsyncResource of the request (content-type-parser.js), so the

@@ -30,6 +30,10 @@ export function hasBody(request: FastifyRequest): boolean {
 export function armBodyDeadline(request: FastifyRequest, reply: FastifyReply, ms: number): void {
   const raw = request.raw;
   if (!hasBody(request) || raw.readableEnded || deadlines.has(request)) return;
+  // All of it is in the buffer already (a small form comes in one packet with its headers): a
+  // timer would only be cleared again.
+  const length = request.headers['content-length'];
+  if (length !== undefined && raw.readableLength >= Number(length)) return;
   const deadline: Deadline = {
     expired: false,
     timer: setTimeout(() => expire(request, reply, deadline, ms), ms),
