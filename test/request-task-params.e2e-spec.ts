@@ -11,7 +11,7 @@ import * as path from 'node:path';
 import { promisify } from 'node:util';
 import { givenKey } from './access-fixtures';
 import { givenAgentKey, TASKS } from './support/agent-flow';
-import { TestServer } from './support/test-server';
+import { apiKeyHeader, TestServer } from './support/test-server';
 
 const run = promisify(execFile);
 
@@ -70,9 +70,27 @@ describe('requestTask parameters: the quick path and the validation agree', () =
       for (const [what, key, form] of cases) {
         const lane = await t.postForm(`${TASKS}/requestTask`, key, form);
         const nest = await t.postMultipart(`${TASKS}/requestTask`, key, form);
-        const answer = (res: typeof lane) => [res.status, res.body.message, res.body.success];
-        expect([what, ...answer(lane)]).toEqual([what, ...answer(nest)]);
+        expect([what, lane.status, lane.body]).toEqual([what, nest.status, nest.body]);
       }
+    });
+
+    it('sends "No task found." byte for byte as Nest does, with the same headers', async () => {
+      const agent = await givenAgentKey(t);
+      const fields = { scanners: 'zap', scanAgentSecureKey: agent };
+      const multipart = new FormData();
+      for (const [name, value] of Object.entries(fields)) multipart.append(name, value);
+      const send = async (body: URLSearchParams | FormData) => {
+        const res = await fetch(`${t.baseUrl}${TASKS}/requestTask`, {
+          method: 'POST',
+          headers: apiKeyHeader(t.adminKey),
+          body,
+        });
+        const pacing = res.headers.get('x-scanqueue-poll-interval');
+        return [res.status, res.headers.get('content-type'), pacing, await res.text()];
+      };
+      const lane = await send(new URLSearchParams(fields));
+      expect(lane[3]).toContain('No task found.');
+      expect(lane).toEqual(await send(multipart));
     });
   });
 });

@@ -2,13 +2,15 @@
  * requestTask in front of Nest (issue 15): an idle fleet's polls, thousands a second, skip Nest's
  * router, guard, pipe and interceptor chain, three quarters of an empty poll's CPU (measured: a
  * constant answer from this hook ran 3.7 times the rate of the route). They run the route's own
- * method, TasksController.requestTask, with what that chain would have done done here, each by the
- * code the chain uses: the permission the route declares (assertRouteAccess, as the guard), the
- * parameters' global check (checkParamValues, as the pipe for an untyped parameter), the success
- * envelope (restSuccess, as the interceptor) and the failures (sendRestFailure, as the exception
- * filter). Everything before the route (the edge: rate limits, authentication, body deadline) and
- * after it (logs, metrics) is Fastify's and runs as for any route. A multipart poll (ThreadFix's
- * Python client sends one) takes Nest's way, which reads its parts.
+ * work, TasksController.pollForTask (requestTask but for its NoTaskFound), with what that chain
+ * would have done done here, each by the code the chain uses: the permission the route declares
+ * (assertRouteAccess, as the guard), the parameters' global check (checkParamValues, as the pipe
+ * for an untyped parameter), the success envelope (restSuccess, as the interceptor) and the
+ * failures (sendRestFailure, as the exception filter; "No task found.", the answer to nearly every
+ * poll, as the filter writes it, serialized once). Everything before the route (the edge: rate
+ * limits, authentication, body deadline) and after it (logs, metrics) is Fastify's and runs as
+ * for any route. A multipart poll (ThreadFix's Python client sends one) takes Nest's way, which
+ * reads its parts.
  */
 import type { Reflector } from '@nestjs/core';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
@@ -17,9 +19,13 @@ import type { AuthenticatedCaller } from '../auth/authenticated-caller';
 import { ROUTE_ACCESS, RouteAccess } from '../auth/require-permission.decorator';
 import { checkParamValues } from '../rest/param-values';
 import { restParamsOf } from '../rest/rest-params';
-import { restSuccess } from '../rest/rest-response';
+import { REST_CONTENT_TYPE, restFailure, restSuccess } from '../rest/rest-response';
 import { sendRestFailure } from '../rest/rest-exception.filter';
+import { NoTaskFound } from '../tasks/task-errors';
 import { TasksController } from '../tasks/tasks.controller';
+
+/** NoTaskFound's envelope, serialized once: an idle fleet's polls get it thousands of times a second. */
+const NO_TASK_FOUND_JSON = JSON.stringify(restFailure(new NoTaskFound().message));
 
 /** The route, as Fastify names it after the URL rewrite (src/rest/rest-url.ts). */
 export const REQUEST_TASK_ROUTE = '/rest/tasks/requestTask';
@@ -61,8 +67,9 @@ async function answerPoll(
     assertRouteAccess(access, caller);
     const params = restParamsOf(request);
     checkParamValues(params);
-    const task = await controller.requestTask(caller, request, reply, params);
-    void reply.send(restSuccess(task));
+    const task = await controller.pollForTask(caller, request, reply, params);
+    if (task) void reply.send(restSuccess(task));
+    else void reply.header('content-type', REST_CONTENT_TYPE).send(NO_TASK_FOUND_JSON);
   } catch (error) {
     try {
       sendRestFailure(request, reply, error);

@@ -10,7 +10,7 @@ import { isDatabaseUnavailable } from '../errors/database-unavailable';
 import { hideParameters } from '../observability/query-logger';
 import { settleUnreadBody } from './unread-body';
 import { RestError, UnrecognizedPath } from './rest-error';
-import { restFailure, RestResponse } from './rest-response';
+import { REST_CONTENT_TYPE, restFailure, RestResponse } from './rest-response';
 
 const UNRECOGNIZED_PATH = new UnrecognizedPath().message;
 const UNEXPECTED = 'An unexpected error occurred; it has been logged.';
@@ -96,5 +96,5 @@ export function sendRestFailure(
   const { status, body } = toRestFailure(error);
   if (reply.sent) return;
   if (status >= 400) settleUnreadBody(request, reply);
-  void reply.status(status).header('content-type', 'application/json; charset=utf-8').send(body);
+  void reply.status(status).header('content-type', REST_CONTENT_TYPE).send(body);
 }

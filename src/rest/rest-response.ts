@@ -8,6 +8,9 @@ export interface RestResponse<T> extends ThreadFixEnvelope<T> {
   responseCode: -1;
 }
 
+/** The envelope's content type, as every answer in it carries. */
+export const REST_CONTENT_TYPE = 'application/json; charset=utf-8';
+
 export function restSuccess<T>(object: T): RestResponse<T> {
   return { message: '', success: true, responseCode: -1, object };
 }

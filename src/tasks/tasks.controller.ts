@@ -145,13 +145,27 @@ export class TasksController {
     @Res({ passthrough: true }) reply: FastifyReply,
     @RestParams() plain: Record<string, unknown>,
   ): Promise<AgentTaskJson> {
+    const task = await this.pollForTask(caller, request, reply, plain);
+    if (!task) throw new NoTaskFound();
+    return task;
+  }
+
+  /**
+   * requestTask's work, with the pacing header set: the claimed task, or undefined for "No task
+   * found.", which the agents' lane (src/edge/request-task-lane.ts) answers without an error.
+   */
+  async pollForTask(
+    caller: AuthenticatedCaller,
+    request: FastifyRequest,
+    reply: FastifyReply,
+    plain: Record<string, unknown>,
+  ): Promise<AgentTaskJson | undefined> {
     const params = await this.forms.requestTaskParams(request, plain);
     params.waitSeconds ??= waitHeader(request.headers[WAIT_HEADER.toLowerCase()]);
     const answer = params.waitSeconds
       ? await this.tasks.requestTask(caller, params, departureOf(reply))
       : await this.tasks.requestTask(caller, params);
     void reply.header(POLL_INTERVAL_HEADER, String(answer.pollIntervalSeconds));
-    if (!answer.task) throw new NoTaskFound();
     return answer.task;
   }
 
