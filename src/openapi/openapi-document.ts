@@ -109,8 +109,7 @@ export function setupSwaggerUi(
 ): void {
   const fastify = (app as NestFastifyApplication).getHttpAdapter().getInstance();
   fastify.addHook('onRequest', (request, reply, done) => {
-    if (request.routeUrl?.startsWith(`/${DOCS_PATH}`))
-      void reply.headers(DOCS_SECURITY_HEADERS);
+    if (request.routeUrl?.startsWith(`/${DOCS_PATH}`)) void reply.headers(DOCS_SECURITY_HEADERS);
     done();
   });
   SwaggerModule.setup(DOCS_PATH, app, document, {
