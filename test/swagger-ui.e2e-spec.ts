@@ -56,6 +56,8 @@ describe('security headers', () => {
     for (const route of [
       '/threadfix/docs',
       '/threadfix/docs/swagger-ui-init.js',
+      '/threadfix/docs/swagger-ui-bundle.js',
+      '/threadfix/docs/swagger-ui.css',
       '/threadfix/docs-json',
     ]) {
       const response = await fetch(`${t.baseUrl}${route}`);

@@ -22,6 +22,7 @@ import { restParamsOf } from '../rest/rest-params';
 import { REST_CONTENT_TYPE, restFailure, restSuccess } from '../rest/rest-response';
 import { sendRestFailure } from '../rest/rest-exception.filter';
 import { NoTaskFound } from '../tasks/task-errors';
+import type { AgentTaskJson } from '../tasks/task-json.mapper';
 import { TasksController } from '../tasks/tasks.controller';
 
 /** NoTaskFound's envelope, serialized once: an idle fleet's polls get it thousands of times a second. */
@@ -51,30 +52,42 @@ export function installRequestTaskLane(
       request.isMultipart()
     )
       return done();
-    void answerPoll(controller, access, caller, request, reply, done);
+    answerPoll(controller, access, caller, request, reply, done);
   });
 }
 
-async function answerPoll(
+/**
+ * Answers the poll: at once when the controller answered at once (a known agent's empty poll),
+ * else when its promise settles. `done` only if even the failure could not be sent.
+ */
+function answerPoll(
   controller: TasksController,
   access: RouteAccess | undefined,
   caller: AuthenticatedCaller,
   request: FastifyRequest,
   reply: FastifyReply,
   done: (error: Error) => void,
-): Promise<void> {
+): void {
+  const fail = (error: unknown) => {
+    try {
+      sendRestFailure(request, reply, error);
+    } catch (failure) {
+      done(failure as Error); // Fastify's error path answers
+    }
+  };
   try {
     assertRouteAccess(access, caller);
     const params = restParamsOf(request);
     checkParamValues(params);
-    const task = await controller.pollForTask(caller, request, reply, params);
-    if (task) void reply.send(restSuccess(task));
-    else void reply.header('content-type', REST_CONTENT_TYPE).send(NO_TASK_FOUND_JSON);
+    const task = controller.pollForTask(caller, request, reply, params);
+    if (!(task instanceof Promise)) return sendTask(reply, task);
+    task.then((found) => sendTask(reply, found)).catch(fail);
   } catch (error) {
-    try {
-      sendRestFailure(request, reply, error);
-    } catch (failure) {
-      done(failure as Error); // Fastify's error path answers (never rejected: no promise to catch)
-    }
+    fail(error);
   }
+}
+
+function sendTask(reply: FastifyReply, task: AgentTaskJson | undefined): void {
+  if (task) void reply.send(restSuccess(task));
+  else void reply.header('content-type', REST_CONTENT_TYPE).send(NO_TASK_FOUND_JSON);
 }

@@ -10,7 +10,17 @@ export const UPLOAD_ROUTES: ReadonlySet<string> = new Set([
   '/rest/applications/{}/upload',
 ]);
 
+/** Each route pattern's answer, worked out once: a request asks (src/edge/request-edge.ts). */
+const uploadByPattern = new Map<string, boolean>();
+
 /** Whether a Fastify route pattern (`/rest/applications/:applicationId/upload`) is an upload. */
 export function isUploadRoute(pattern: string | undefined): boolean {
-  return pattern !== undefined && UPLOAD_ROUTES.has(pattern.replace(/:[^/]+/g, '{}'));
+  if (pattern === undefined) return false;
+  let upload = uploadByPattern.get(pattern);
+  if (upload === undefined) {
+    // Patterns are the routes' own (a few dozen), never a client's URL: the map stays small.
+    upload = UPLOAD_ROUTES.has(pattern.replace(/:[^/]+/g, '{}'));
+    uploadByPattern.set(pattern, upload);
+  }
+  return upload;
 }

@@ -5,6 +5,7 @@
  */
 import { INestApplication } from '@nestjs/common';
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
+import type { onRequestHookHandler } from 'fastify';
 import { DocumentBuilder, OpenAPIObject, SwaggerModule } from '@nestjs/swagger';
 
 export const DOCS_PATH = 'docs';
@@ -108,9 +109,14 @@ export function setupSwaggerUi(
   options: { persistAuthorization: boolean },
 ): void {
   const fastify = (app as NestFastifyApplication).getHttpAdapter().getInstance();
-  fastify.addHook('onRequest', (request, reply, done) => {
-    if (request.routeUrl?.startsWith(`/${DOCS_PATH}`)) void reply.headers(DOCS_SECURITY_HEADERS);
+  // The docs' routes only, each its own hook: no check on every other request (an agent's poll).
+  const addDocsHeaders: onRequestHookHandler = (_request, reply, done) => {
+    void reply.headers(DOCS_SECURITY_HEADERS);
     done();
+  };
+  fastify.addHook('onRoute', (route) => {
+    if (!route.url.startsWith(`/${DOCS_PATH}`)) return;
+    route.onRequest = [...[route.onRequest ?? []].flat(), addDocsHeaders];
   });
   SwaggerModule.setup(DOCS_PATH, app, document, {
     jsonDocumentUrl: DOCS_JSON_PATH,

@@ -114,13 +114,14 @@ export class ScanAgentsService implements BeforeApplicationShutdown {
   /**
    * Records an authenticated agent call (a heartbeat): at most one write per agent every
    * agentSeenWriteSeconds, unless the agentConfig or the scanners asked for (requestTask's) changed.
+   * A promise only when it writes now: an idle agent's empty polls are answered without one.
    */
-  async recordSeen(
+  recordSeen(
     tx: EntityManager,
     agentId: number,
     agentConfig: string | undefined,
     scanners?: readonly string[],
-  ): Promise<void> {
+  ): void | Promise<void> {
     const value =
       agentConfig === undefined && scanners === undefined
         ? undefined
@@ -128,7 +129,7 @@ export class ScanAgentsService implements BeforeApplicationShutdown {
     const check = this.seen.check(agentId, value);
     if (check === 'recorded') return;
     if (check === 'due') return this.batchSeen(agentId);
-    await this.repository.recordSeen(tx, agentId, {
+    return this.repository.recordSeen(tx, agentId, {
       agentConfig,
       scanners,
       writeSeconds: this.config.agentSeenWriteSeconds,

@@ -29,13 +29,23 @@ export class TaskForms {
     };
   }
 
-  /** requestTask from a urlencoded form, or a multipart one whose agentConfig is a file part. */
-  async requestTaskParams(
+  /**
+   * requestTask from a urlencoded form (read already: no promise), or a multipart one whose
+   * agentConfig is a file part.
+   */
+  requestTaskParams(
+    request: FastifyRequest,
+    plain: Record<string, unknown>,
+  ): RequestTaskParams | Promise<RequestTaskParams> {
+    if (!request.isMultipart())
+      return plainRequestTaskParams(plain) ?? validateParams(RequestTaskParams, plain);
+    return this.multipartRequestTaskParams(request, plain);
+  }
+
+  private async multipartRequestTaskParams(
     request: FastifyRequest,
     plain: Record<string, unknown>,
   ): Promise<RequestTaskParams> {
-    if (!request.isMultipart())
-      return plainRequestTaskParams(plain) ?? validateParams(RequestTaskParams, plain);
     const { params } = await readMultipartParams(request, {
       params: RequestTaskParams,
       plain,

@@ -16,7 +16,9 @@ import { RestPost } from '../rest/rest-post.decorator';
 import {
   CompleteTaskParams,
   FailTaskParams,
+  MAX_WAIT_SECONDS,
   QueueScanParams,
+  RequestTaskParams,
   TaskStatusUpdateParams,
 } from './task-params.dto';
 import { AgentTaskJson, ThreadFixTaskJson } from './task-json.mapper';
@@ -26,9 +28,8 @@ import { ScanConfigsService } from './scan-configs.service';
 import { TaskForms } from './task-forms';
 import { TASK_KEYS, TaskResultsService } from './task-results.service';
 import { FILE_MISSING } from './task-wording';
-import { TasksService } from './tasks.service';
+import { PollAnswer, TasksService } from './tasks.service';
 import { NoTaskFound } from './task-errors';
-import { MAX_WAIT_SECONDS } from './task-params.dto';
 import { BadRestParameter } from '../rest/rest-error';
 import { Departure, departureOnClose } from '../wakeups/waiters';
 
@@ -50,6 +51,12 @@ function waitHeader(value: string | string[] | undefined): number | undefined {
   if (!(seconds <= MAX_WAIT_SECONDS))
     throw new BadRestParameter(`${WAIT_HEADER} must be an integer from 0 to ${MAX_WAIT_SECONDS}.`);
   return seconds;
+}
+
+/** The poll's answer, its pacing header set: the task, if any. */
+function paced(reply: FastifyReply, answer: PollAnswer): AgentTaskJson | undefined {
+  void reply.header(POLL_INTERVAL_HEADER, String(answer.pollIntervalSeconds));
+  return answer.task;
 }
 
 /**
@@ -152,21 +159,33 @@ export class TasksController {
 
   /**
    * requestTask's work, with the pacing header set: the claimed task, or undefined for "No task
-   * found.", which the agents' lane (src/edge/request-task-lane.ts) answers without an error.
+   * found.", which the agents' lane (src/edge/request-task-lane.ts) answers without an error. A
+   * promise only when the poll has to wait for one (a multipart form, a claim, a long poll).
    */
-  async pollForTask(
+  pollForTask(
     caller: AuthenticatedCaller,
     request: FastifyRequest,
     reply: FastifyReply,
     plain: Record<string, unknown>,
-  ): Promise<AgentTaskJson | undefined> {
-    const params = await this.forms.requestTaskParams(request, plain);
-    params.waitSeconds ??= waitHeader(request.headers[WAIT_HEADER.toLowerCase()]);
+  ): AgentTaskJson | undefined | Promise<AgentTaskJson | undefined> {
+    const params = this.forms.requestTaskParams(request, plain);
+    return params instanceof Promise
+      ? params.then((read) => this.pollWith(caller, reply, read))
+      : this.pollWith(caller, reply, params);
+  }
+
+  private pollWith(
+    caller: AuthenticatedCaller,
+    reply: FastifyReply,
+    params: RequestTaskParams,
+  ): AgentTaskJson | undefined | Promise<AgentTaskJson | undefined> {
+    params.waitSeconds ??= waitHeader(reply.request.headers[WAIT_HEADER.toLowerCase()]);
     const answer = params.waitSeconds
-      ? await this.tasks.requestTask(caller, params, departureOf(reply))
-      : await this.tasks.requestTask(caller, params);
-    void reply.header(POLL_INTERVAL_HEADER, String(answer.pollIntervalSeconds));
-    return answer.task;
+      ? this.tasks.requestTask(caller, params, departureOf(reply))
+      : this.tasks.requestTask(caller, params);
+    return answer instanceof Promise
+      ? answer.then((found) => paced(reply, found))
+      : paced(reply, answer);
   }
 
   @RestPost('taskStatusUpdate')

@@ -14,11 +14,7 @@ import { stopwatch } from '../observability/metrics.service';
 import { BadRestParameter, Forbidden, NotFound } from '../rest/rest-error';
 import { HTTP_URL_RULES } from '../rest/param-rules';
 import { resolveScanner, SCAN_AGENT_SCANNERS, ScannerType } from '../scans/scanner-types';
-import {
-  ScanAgentsService,
-  UNKNOWN_AGENT_KEY,
-  MISSING_AGENT_KEY,
-} from '../scan-agents/scan-agents.service';
+import { ScanAgentsService, UNKNOWN_AGENT_KEY } from '../scan-agents/scan-agents.service';
 import {
   FailTaskParams,
   QueueScanParams,
@@ -44,25 +40,13 @@ import { at, badScannerType, failureReason, STATUS_UPDATED } from './task-wordin
 import { claimOutcome, TaskMetrics } from './task-metrics';
 import { RetryPolicies, RetryPolicy } from './retry-policy';
 import { WakeupsService } from '../wakeups/wakeups.service';
-import { EVERY_SCOPE } from '../wakeups/wakeups';
 import type { Departure, Wait } from '../wakeups/waiters';
+import { Poll, pollOf } from './task-poll';
 
 /** requestTask's answer: a task, or none ("No task found."), and when to poll next (pacing). */
 export interface PollAnswer {
   task?: AgentTaskJson;
   pollIntervalSeconds: number;
-}
-
-/** One requestTask: what each of its looks for a task needs. */
-interface Poll {
-  caller: AuthenticatedCaller;
-  params: RequestTaskParams;
-  scanners: ScannerType[];
-  /** The scanners' display names (what tasks and wake-ups name them by). */
-  names: string[];
-  /** The key's teams, as the "nothing queued" marks tell scopes apart. */
-  scope: string;
-  agentKeyHash: string;
 }
 
 /** One task to queue: what queueScan's parameters and a schedule both come down to. */
@@ -192,28 +176,30 @@ export class TasksService {
    * POLL_WAIT_MAX_SECONDS): with nothing claimable the poll waits holding no database connection
    * and claims again when Wakeups says a task of its scanners was queued. The wait is registered
    * BEFORE each claim, so a task queued between the claim and the wait still wakes it. Without a
-   * wait, one claim, answered at once (ThreadFix's clients).
+   * wait, one look, answered at once (ThreadFix's clients); when that look needs no database (a
+   * known agent, its scanners known empty), with no promise made: an idle fleet's every poll, and
+   * each promise runs the request context's async hooks (src/edge/request-edge.ts).
    */
-  async requestTask(
+  requestTask(
     caller: AuthenticatedCaller,
     params: RequestTaskParams,
     departure?: Departure,
-  ): Promise<PollAnswer> {
-    if (!params.scanAgentSecureKey) throw new BadRestParameter(MISSING_AGENT_KEY);
-    const scanners = [
-      ...new Set(params.scanners.split(',').map((name) => resolveScanner(name))),
-    ].filter((scanner): scanner is ScannerType => scanner !== undefined);
-    const poll: Poll = {
-      caller,
-      params,
-      scanners,
-      names: scanners.map((scanner) => scanner.displayName),
-      scope: caller.teamIds === null ? EVERY_SCOPE : caller.teamIds.join(','),
-      agentKeyHash: hashSecretKey(params.scanAgentSecureKey),
-    };
+  ): PollAnswer | Promise<PollAnswer> {
+    const poll = pollOf(caller, params);
     const waitMs = this.wakeups.waitMs(params.waitSeconds ?? 0);
+    if (waitMs > 0) return this.waitForTask(poll, waitMs, departure);
     const empty = { pollIntervalSeconds: this.config.POLL_INTERVAL_SECONDS };
-    if (waitMs === 0) return (await this.pollOnce(poll)) ?? empty;
+    const answer = this.pollOnce(poll);
+    return answer instanceof Promise ? answer.then((found) => found ?? empty) : (answer ?? empty);
+  }
+
+  /** A long poll: looks, then waits for a wake-up and looks again, until a task or the deadline. */
+  private async waitForTask(
+    poll: Poll,
+    waitMs: number,
+    departure?: Departure,
+  ): Promise<PollAnswer> {
+    const empty = { pollIntervalSeconds: this.config.POLL_INTERVAL_SECONDS };
     let woken: Wait | undefined;
     const deadline = Date.now() + waitMs;
     for (;;) {
@@ -252,12 +238,16 @@ export class TasksService {
    * key's scope (the notifications keep that fresh); else a claim, whose finding nothing marks
    * them empty for the next polls. The heartbeat is recorded either way (a write only when due).
    */
-  private async pollOnce(poll: Poll): Promise<PollAnswer | undefined> {
+  private pollOnce(poll: Poll): PollAnswer | undefined | Promise<PollAnswer | undefined> {
     const known = this.agents.knownAgent(poll.agentKeyHash, poll.caller.apiKeyId);
     if (known && this.wakeups.knownEmpty(poll.names, poll.scope)) {
-      await this.recordSeen(poll, known.agentId);
-      return undefined;
+      const seen = this.recordSeen(poll, known.agentId);
+      return seen ? seen.then(() => undefined) : undefined;
     }
+    return this.claimAndMark(poll);
+  }
+
+  private async claimAndMark(poll: Poll): Promise<PollAnswer | undefined> {
     const snapshot = this.wakeups.snapshot();
     const { answer, agentPaused } = await this.claimOnce(poll);
     // A paused agent's claim saw tasks it could not take: it proves no queue empty.
@@ -265,7 +255,7 @@ export class TasksService {
     return answer;
   }
 
-  private recordSeen(poll: Poll, agentId: number): Promise<void> {
+  private recordSeen(poll: Poll, agentId: number): void | Promise<void> {
     return this.agents.recordSeen(
       this.dataSource.manager,
       agentId,
