@@ -39,21 +39,30 @@ export function checkParamValues(value: unknown): void {
   while (stack.length > 0) {
     const item = stack.pop() as { value: unknown; depth: number; name: string };
     if (typeof item.value === 'string') {
-      if (item.value.includes('\u0000'))
-        throw new BadRestParameter(
-          item.name
-            ? `Parameter '${item.name}' contains a NUL character.`
-            : 'A parameter contains a NUL character.',
-        );
+      checkText(item.value, item.name);
       continue;
     }
     if (item.value === null || typeof item.value !== 'object' || Buffer.isBuffer(item.value))
       continue;
     if (item.depth >= MAX_PARAM_DEPTH) throw new BadRestParameter(TOO_DEEP_PARAMS);
-    for (const [key, child] of Object.entries(item.value)) {
-      stack.push({ value: child, depth: item.depth + 1, name: item.depth === 0 ? key : item.name });
+    const parent = item.value as Record<string, unknown>;
+    for (const key of Object.keys(parent)) {
+      const child = parent[key];
+      const name = item.depth === 0 ? key : item.name;
+      // Most values are text: checked here, with no stack entry (a poll's form is all text).
+      if (typeof child === 'string') checkText(child, name);
+      else stack.push({ value: child, depth: item.depth + 1, name });
     }
   }
+}
+
+function checkText(text: string, name: string): void {
+  if (text.includes('\u0000'))
+    throw new BadRestParameter(
+      name
+        ? `Parameter '${name}' contains a NUL character.`
+        : 'A parameter contains a NUL character.',
+    );
 }
 
 /** The single-valued parameters a DTO declares (its properties with rules, arrays excepted). */

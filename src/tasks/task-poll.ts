@@ -11,24 +11,48 @@ export interface Poll {
   caller: AuthenticatedCaller;
   params: RequestTaskParams;
   /** The scanners asked for that this service knows, each once. */
-  scanners: ScannerType[];
+  scanners: readonly ScannerType[];
   /** The scanners' display names (what tasks and wake-ups name them by). */
-  names: string[];
+  names: readonly string[];
+  /** Their short names (what an agent's record lists). */
+  shortNames: readonly string[];
   /** The key's teams, as the "nothing queued" marks tell scopes apart. */
   scope: string;
   agentKeyHash: string;
 }
 
+type AskedScanners = Pick<Poll, 'scanners' | 'names' | 'shortNames'>;
+
+/**
+ * Each `scanners` parameter's scanners, worked out once: an agent sends the same list on every
+ * poll. Bounded, as the text is the client's (at most 2,000 characters, the parameter's limit).
+ */
+const askedScanners = new Map<string, AskedScanners>();
+const MAX_SCANNER_LISTS = 1000;
+
+function scannersOf(param: string): AskedScanners {
+  let asked = askedScanners.get(param);
+  if (asked === undefined) {
+    const scanners = [...new Set(param.split(',').map((name) => resolveScanner(name)))].filter(
+      (scanner): scanner is ScannerType => scanner !== undefined,
+    );
+    asked = {
+      scanners,
+      names: scanners.map((scanner) => scanner.displayName),
+      shortNames: scanners.map((scanner) => scanner.shortName),
+    };
+    if (askedScanners.size >= MAX_SCANNER_LISTS) askedScanners.clear(); // refills on demand
+    askedScanners.set(param, asked);
+  }
+  return asked;
+}
+
 export function pollOf(caller: AuthenticatedCaller, params: RequestTaskParams): Poll {
   if (!params.scanAgentSecureKey) throw new BadRestParameter(MISSING_AGENT_KEY);
-  const scanners = [
-    ...new Set(params.scanners.split(',').map((name) => resolveScanner(name))),
-  ].filter((scanner): scanner is ScannerType => scanner !== undefined);
   return {
     caller,
     params,
-    scanners,
-    names: scanners.map((scanner) => scanner.displayName),
+    ...scannersOf(params.scanners),
     scope: caller.teamIds === null ? EVERY_SCOPE : caller.teamIds.join(','),
     agentKeyHash: hashSecretKey(params.scanAgentSecureKey),
   };

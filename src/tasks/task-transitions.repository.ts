@@ -46,7 +46,7 @@ export interface Claim {
   /** The presenting key's teams: only their applications' tasks are handed out. */
   scope: TeamScope;
   /** The agent's scanners: display names (what tasks store) and short names (what configs use). */
-  scanners: { displayName: string; shortName: string }[];
+  scanners: readonly { displayName: string; shortName: string }[];
   agentKeyHash: string;
   secureKeyHash: string;
   agentInfo: string | null;

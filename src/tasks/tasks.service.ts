@@ -260,7 +260,7 @@ export class TasksService {
       this.dataSource.manager,
       agentId,
       poll.params.agentConfig,
-      poll.scanners.map((scanner) => scanner.shortName),
+      poll.shortNames,
     );
   }
 
