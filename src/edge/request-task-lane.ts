@@ -88,6 +88,7 @@ function answerPoll(
 }
 
 function sendTask(reply: FastifyReply, task: AgentTaskJson | undefined): void {
+  if (reply.sent) return; // as sendRestFailure: the one answer went already
   if (task) void reply.send(restSuccess(task));
   else void reply.header('content-type', REST_CONTENT_TYPE).send(NO_TASK_FOUND_JSON);
 }

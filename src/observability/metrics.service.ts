@@ -139,7 +139,7 @@ export class MetricsService {
       this.httpDuration.observe(
         {
           method: request.method,
-          route: request.routeUrl ?? UNMATCHED_ROUTE,
+          route: (!request.is404 && request.routeUrl) || UNMATCHED_ROUTE,
           status_code: String(reply.statusCode),
         },
         reply.elapsedTime / 1000,

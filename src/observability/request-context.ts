@@ -23,9 +23,10 @@ const ACCEPTED_REQUEST_ID = /^[A-Za-z0-9._:=+/-]{1,128}$/;
 declare module 'fastify' {
   interface FastifyRequest {
     /**
-     * The route pattern (`/rest/tasks/:id`; undefined when no route matched), read once per request:
-     * Fastify's `routeOptions` getter builds a twelve-field object on every read, and the edge, the
-     * lane, the docs' headers and the metrics each need it.
+     * The route pattern the request came in on (`/rest/tasks/:id`; undefined when none matched),
+     * read once: Fastify's `routeOptions` getter builds a twelve-field object on every read, and
+     * the edge, the lane and the metrics each need it. A route that later hands the request to the
+     * 404 handler (a missing static file) keeps its pattern here; `request.is404` tells.
      */
     routeUrl?: string;
   }

@@ -31,7 +31,9 @@ export function armBodyDeadline(request: FastifyRequest, reply: FastifyReply, ms
   const raw = request.raw;
   if (!hasBody(request) || raw.readableEnded || deadlines.has(request)) return;
   // All of it is in the buffer already (a small form comes in one packet with its headers): a
-  // timer would only be cleared again.
+  // timer would only be cleared again. Only the edge's hook sees that, as it runs after an
+  // asynchronous onRequest hook (@fastify/multipart's), once Node has parsed the packet's body;
+  // from a synchronous first hook the body is not read yet and the timer is armed, as before.
   const length = request.headers['content-length'];
   if (length !== undefined && raw.readableLength >= Number(length)) return;
   const deadline: Deadline = {
