@@ -8,7 +8,7 @@
  *   domain        nats → schedules → tasks → scanner-queues → imports → scans → applications → teams →
  *                 scan-agents → auth
  *   infrastructure events/, observability/, background/, storage/, database/, config/, rest/, errors/,
- *                 wakeups/
+ *                 wakeups/, async/
  *                 (know no domain module; among themselves only the no-cycle rule)
  *
  * HTTP in the domain: controllers, DTOs, pipes, decorators, guards, filters, interceptors and the
@@ -42,6 +42,7 @@ const INFRASTRUCTURE = [
   'errors',
   'wakeups',
   'sql',
+  'async',
 ];
 const SHELL = ['edge', 'health', 'threadfix-admin', 'openapi'];
 

@@ -16,6 +16,7 @@
  */
 import { Injectable } from '@nestjs/common';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { andThen, MaybePromise } from '../async/maybe-promise';
 import { presentedApiKey } from '../auth/api-key.guard';
 import { ApiKeysService } from '../auth/api-keys.service';
 import { AuthenticatedCaller } from '../auth/authenticated-caller';
@@ -35,10 +36,7 @@ const isUrlencoded = (request: FastifyRequest) =>
 const seconds = (n: number) => `${n} second${n === 1 ? '' : 's'}`;
 
 /** A step that returns a promise only when it has to wait. */
-type Step = void | Promise<void>;
-
-/** `next` after `step`: at once when the step did not wait. */
-const andThen = (step: Step, next: () => Step): Step => (step ? step.then(next) : next());
+type Step = MaybePromise<void>;
 
 /**
  * Runs a hook's step and tells Fastify when it is done. The steps are written to wait only when

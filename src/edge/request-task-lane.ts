@@ -68,22 +68,30 @@ function answerPoll(
   reply: FastifyReply,
   done: (error: Error) => void,
 ): void {
-  const fail = (error: unknown) => {
-    try {
-      sendRestFailure(request, reply, error);
-    } catch (failure) {
-      done(failure as Error); // Fastify's error path answers
-    }
-  };
   try {
     assertRouteAccess(access, caller);
     const params = restParamsOf(request);
     checkParamValues(params);
     const task = controller.pollForTask(caller, request, reply, params);
     if (!(task instanceof Promise)) return sendTask(reply, task);
-    task.then((found) => sendTask(reply, found)).catch(fail);
+    task
+      .then((found) => sendTask(reply, found))
+      .catch((error: unknown) => sendFailure(request, reply, done, error));
   } catch (error) {
-    fail(error);
+    sendFailure(request, reply, done, error);
+  }
+}
+
+function sendFailure(
+  request: FastifyRequest,
+  reply: FastifyReply,
+  done: (error: Error) => void,
+  error: unknown,
+): void {
+  try {
+    sendRestFailure(request, reply, error);
+  } catch (failure) {
+    done(failure as Error); // Fastify's error path answers
   }
 }
 

@@ -4,6 +4,7 @@
  * is bound to the API key that issued it: it works only presented together with that key, and dies
  * with it (revocation cascades, api-keys.service.ts; the lookups below also check it).
  */
+import type { MaybePromise } from '../async/maybe-promise';
 import { BeforeApplicationShutdown, Injectable, Logger } from '@nestjs/common';
 import { EntityManager } from 'typeorm';
 import { AuthenticationFailed, BadRestParameter, Forbidden, NotFound } from '../rest/rest-error';
@@ -121,7 +122,7 @@ export class ScanAgentsService implements BeforeApplicationShutdown {
     agentId: number,
     agentConfig: string | undefined,
     scanners?: readonly string[],
-  ): void | Promise<void> {
+  ): MaybePromise<void> {
     const value =
       agentConfig === undefined && scanners === undefined
         ? undefined

@@ -2,6 +2,7 @@
  * The tasks API's small multipart forms, read into validated parameters (rest/multipart-params.ts):
  * requestTask's (its agentConfig may be a file part) and setTaskConfig's (a config file, in memory).
  */
+import type { MaybePromise } from '../async/maybe-promise';
 import { Injectable } from '@nestjs/common';
 import { FastifyRequest } from 'fastify';
 import { AppConfig } from '../config/app-config';
@@ -36,7 +37,7 @@ export class TaskForms {
   requestTaskParams(
     request: FastifyRequest,
     plain: Record<string, unknown>,
-  ): RequestTaskParams | Promise<RequestTaskParams> {
+  ): MaybePromise<RequestTaskParams> {
     if (!request.isMultipart())
       return plainRequestTaskParams(plain) ?? validateParams(RequestTaskParams, plain);
     return this.multipartRequestTaskParams(request, plain);

@@ -7,6 +7,7 @@
 import { Controller, Get, Req, Res } from '@nestjs/common';
 import { ApiBody, ApiConsumes, ApiHeader, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { FastifyReply, FastifyRequest } from 'fastify';
+import { andThen, MaybePromise } from '../async/maybe-promise';
 import { AuthenticatedCaller, Caller } from '../auth/authenticated-caller';
 import { ACCESS } from '../auth/permission';
 import { RequireAccess } from '../auth/require-permission.decorator';
@@ -167,25 +168,22 @@ export class TasksController {
     request: FastifyRequest,
     reply: FastifyReply,
     plain: Record<string, unknown>,
-  ): AgentTaskJson | undefined | Promise<AgentTaskJson | undefined> {
-    const params = this.forms.requestTaskParams(request, plain);
-    return params instanceof Promise
-      ? params.then((read) => this.pollWith(caller, reply, read))
-      : this.pollWith(caller, reply, params);
+  ): MaybePromise<AgentTaskJson | undefined> {
+    return andThen(this.forms.requestTaskParams(request, plain), (params) =>
+      this.pollWith(caller, reply, params),
+    );
   }
 
   private pollWith(
     caller: AuthenticatedCaller,
     reply: FastifyReply,
     params: RequestTaskParams,
-  ): AgentTaskJson | undefined | Promise<AgentTaskJson | undefined> {
+  ): MaybePromise<AgentTaskJson | undefined> {
     params.waitSeconds ??= waitHeader(reply.request.headers[WAIT_HEADER.toLowerCase()]);
     const answer = params.waitSeconds
       ? this.tasks.requestTask(caller, params, departureOf(reply))
       : this.tasks.requestTask(caller, params);
-    return answer instanceof Promise
-      ? answer.then((found) => paced(reply, found))
-      : paced(reply, answer);
+    return andThen(answer, (found) => paced(reply, found));
   }
 
   @RestPost('taskStatusUpdate')

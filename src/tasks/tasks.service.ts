@@ -42,6 +42,7 @@ import { RetryPolicies, RetryPolicy } from './retry-policy';
 import { WakeupsService } from '../wakeups/wakeups.service';
 import type { Departure, Wait } from '../wakeups/waiters';
 import { Poll, pollOf } from './task-poll';
+import { andThen, MaybePromise } from '../async/maybe-promise';
 
 /** requestTask's answer: a task, or none ("No task found."), and when to poll next (pacing). */
 export interface PollAnswer {
@@ -184,13 +185,16 @@ export class TasksService {
     caller: AuthenticatedCaller,
     params: RequestTaskParams,
     departure?: Departure,
-  ): PollAnswer | Promise<PollAnswer> {
+  ): MaybePromise<PollAnswer> {
     const poll = pollOf(caller, params);
     const waitMs = this.wakeups.waitMs(params.waitSeconds ?? 0);
     if (waitMs > 0) return this.waitForTask(poll, waitMs, departure);
-    const empty = { pollIntervalSeconds: this.config.POLL_INTERVAL_SECONDS };
-    const answer = this.pollOnce(poll);
-    return answer instanceof Promise ? answer.then((found) => found ?? empty) : (answer ?? empty);
+    return andThen(this.pollOnce(poll), (found) => found ?? this.emptyAnswer());
+  }
+
+  /** "No task found." at once: the agent waits POLL_INTERVAL_SECONDS before its next poll. */
+  private emptyAnswer(): PollAnswer {
+    return { pollIntervalSeconds: this.config.POLL_INTERVAL_SECONDS };
   }
 
   /** A long poll: looks, then waits for a wake-up and looks again, until a task or the deadline. */
@@ -199,7 +203,6 @@ export class TasksService {
     waitMs: number,
     departure?: Departure,
   ): Promise<PollAnswer> {
-    const empty = { pollIntervalSeconds: this.config.POLL_INTERVAL_SECONDS };
     let woken: Wait | undefined;
     const deadline = Date.now() + waitMs;
     for (;;) {
@@ -226,7 +229,7 @@ export class TasksService {
       if (outcome === 'timeout') return { pollIntervalSeconds: 0 };
       if (outcome !== 'woken' || Date.now() >= deadline) {
         if (outcome === 'woken') wait.settle('skipped');
-        return empty;
+        return this.emptyAnswer();
       }
       woken = wait;
     }
@@ -238,12 +241,10 @@ export class TasksService {
    * key's scope (the notifications keep that fresh); else a claim, whose finding nothing marks
    * them empty for the next polls. The heartbeat is recorded either way (a write only when due).
    */
-  private pollOnce(poll: Poll): PollAnswer | undefined | Promise<PollAnswer | undefined> {
+  private pollOnce(poll: Poll): MaybePromise<PollAnswer | undefined> {
     const known = this.agents.knownAgent(poll.agentKeyHash, poll.caller.apiKeyId);
-    if (known && this.wakeups.knownEmpty(poll.names, poll.scope)) {
-      const seen = this.recordSeen(poll, known.agentId);
-      return seen ? seen.then(() => undefined) : undefined;
-    }
+    if (known && this.wakeups.knownEmpty(poll.names, poll.scope))
+      return andThen(this.recordSeen(poll, known.agentId), () => undefined);
     return this.claimAndMark(poll);
   }
 
@@ -255,7 +256,7 @@ export class TasksService {
     return answer;
   }
 
-  private recordSeen(poll: Poll, agentId: number): void | Promise<void> {
+  private recordSeen(poll: Poll, agentId: number): MaybePromise<void> {
     return this.agents.recordSeen(
       this.dataSource.manager,
       agentId,

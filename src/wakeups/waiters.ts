@@ -220,17 +220,18 @@ export class Waiters {
     }
     this.pendingCount--;
     clearTimeout(waiter.timer);
-    if (waiter.beat !== undefined) this.leaveBeat(waiter, waiter.beat);
+    this.leaveBeat(waiter);
     waiter.detach?.();
     this.events.ended(outcome, Date.now() - waiter.since);
     waiter.resolve(outcome);
   }
 
-  private leaveBeat(waiter: Waiter, beat: number): void {
-    const set = this.beats.get(beat);
+  private leaveBeat(waiter: Waiter): void {
+    if (waiter.beat === undefined) return;
+    const set = this.beats.get(waiter.beat);
     set?.delete(waiter);
     if (set?.size !== 0) return;
-    this.beats.delete(beat);
+    this.beats.delete(waiter.beat);
     if (this.beats.size === 0) {
       clearTimeout(this.beatTimer);
       this.armedBeat = undefined;
