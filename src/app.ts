@@ -18,7 +18,7 @@ import { RequestEdge } from './edge/request-edge';
 import { installRequestTaskLane } from './edge/request-task-lane';
 import { TasksController } from './tasks/tasks.controller';
 import { ServiceUnavailable } from './rest/rest-error';
-import { restFailure } from './rest/rest-response';
+import { REST_CONTENT_TYPE, restFailure } from './rest/rest-response';
 import { createRootLogger, NestPinoLogger, RootLogger } from './observability/logger';
 import { MetricsService } from './observability/metrics.service';
 import {
@@ -88,7 +88,7 @@ export async function createApp(
             : [400, 'The request is not valid HTTP.'];
       const body = JSON.stringify(restFailure(message));
       socket.end(
-        `HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\nContent-Type: application/json; charset=utf-8\r\n` +
+        `HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\nContent-Type: ${REST_CONTENT_TYPE}\r\n` +
           `Content-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
       );
     },

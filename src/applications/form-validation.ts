@@ -6,7 +6,7 @@
 import { ArgumentsHost, Catch, ExceptionFilter } from '@nestjs/common';
 import { FastifyReply } from 'fastify';
 import { RestError } from '../rest/rest-error';
-import { restFailure } from '../rest/rest-response';
+import { REST_CONTENT_TYPE, restFailure } from '../rest/rest-response';
 
 export const HAS_VALIDATION_ERRORS = 'Has validation errors';
 
@@ -27,7 +27,7 @@ export class FormValidationFilter implements ExceptionFilter {
     if (reply.sent) return;
     void reply
       .status(error.httpStatus)
-      .header('content-type', 'application/json; charset=utf-8')
+      .header('content-type', REST_CONTENT_TYPE)
       .send({ ...restFailure(error.message), errorMap: error.errorMap });
   }
 }
