@@ -7,6 +7,7 @@
  * a multipart one Nest's pipeline: they answer alike.
  */
 import { execFile } from 'node:child_process';
+import { connect } from 'node:net';
 import * as path from 'node:path';
 import { promisify } from 'node:util';
 import { givenKey } from './access-fixtures';
@@ -96,6 +97,63 @@ describe('requestTask parameters: the quick path and the validation agree', () =
       const nest = await send(multipart);
       const known = await send(new URLSearchParams(fields));
       expect([claimed, known]).toEqual([nest, nest]);
+    });
+
+    it('answers alike whether the form came with its headers or after them', async () => {
+      const agent = await givenAgentKey(t);
+      const { hostname, port } = new URL(t.baseUrl);
+      // One write: the form is in the request's buffer when the lane's onRequest hook looks
+      // (src/rest/buffered-form.ts). Headers, then the form 50 ms later: Fastify reads it.
+      const poll = (key: string | undefined, form: Buffer, split: boolean) =>
+        new Promise<string>((resolve, reject) => {
+          const head = Buffer.from(
+            `POST ${TASKS}/requestTask HTTP/1.1\r\nHost: ${hostname}\r\nConnection: close\r\n` +
+              (key ? `Authorization: APIKEY ${key}\r\n` : '') +
+              'Content-Type: application/x-www-form-urlencoded\r\n' +
+              `Content-Length: ${form.length}\r\n\r\n`,
+          );
+          const socket = connect(Number(port), hostname);
+          const chunks: Buffer[] = [];
+          socket.on('data', (chunk: Buffer) => chunks.push(chunk));
+          socket.on('error', reject);
+          socket.on('end', () => {
+            // What differs by nature between two answers: their request id and date.
+            const text = Buffer.concat(chunks).toString('latin1');
+            resolve(text.replace(/^(x-request-id|date): .*\r\n/gim, ''));
+          });
+          if (!split) return void socket.write(Buffer.concat([head, form]));
+          socket.write(head);
+          setTimeout(() => socket.write(form), 50);
+        });
+      const text = (form: string) => Buffer.from(form);
+      const cases: [string, string | undefined, Buffer][] = [
+        ['no task', t.adminKey, text(`scanners=zap&scanAgentSecureKey=${agent}`)],
+        ['repeated', t.adminKey, text(`scanners=zap&scanners=burp&scanAgentSecureKey=${agent}`)],
+        ['NUL', t.adminKey, text(`scanners=zap%00&scanAgentSecureKey=${agent}`)],
+        ['__proto__', t.adminKey, text(`__proto__=x&scanners=zap&scanAgentSecureKey=${agent}`)],
+        ['bad wait', t.adminKey, text(`scanners=zap&scanAgentSecureKey=${agent}&waitSeconds=x`)],
+        ['unknown agent', t.adminKey, text('scanners=zap&scanAgentSecureKey=nope')],
+        ['no agent key', t.adminKey, text('scanners=zap')],
+        [
+          'form apiKey',
+          undefined,
+          text(`apiKey=${t.adminKey}&scanners=zap&scanAgentSecureKey=${agent}`),
+        ],
+        [
+          'raw bytes',
+          t.adminKey,
+          Buffer.concat([
+            text(`scanAgentSecureKey=${agent}&scanners=z`),
+            Buffer.from([0xff, 0xfe]),
+          ]),
+        ],
+      ];
+      for (const [what, key, form] of cases) {
+        const whole = await poll(key, form, false);
+        const late = await poll(key, form, true);
+        expect([what, whole]).toEqual([what, late]);
+        expect(whole).toMatch(/^HTTP\/1\.1 (200|4\d\d) /);
+      }
     });
   });
 });

@@ -23,15 +23,13 @@ import { AuthenticatedCaller } from '../auth/authenticated-caller';
 import { AppConfig } from '../config/app-config';
 import { MetricsService } from '../observability/metrics.service';
 import { armBodyDeadline, releaseBodyDeadline } from '../rest/body-deadline';
+import { isUrlencoded } from '../rest/buffered-form';
 import { TooManyRequests } from '../rest/rest-error';
 import { addressBucket } from './client-address';
 import { RateLimiter, RateVerdict } from './rate-limiter';
 import { isUploadRoute } from './upload-routes';
 
 const isApiRoute = (request: FastifyRequest) => request.routeUrl?.startsWith('/rest/') === true;
-
-const isUrlencoded = (request: FastifyRequest) =>
-  /^application\/x-www-form-urlencoded\s*(;|$)/i.test(request.headers['content-type'] ?? '');
 
 const seconds = (n: number) => `${n} second${n === 1 ? '' : 's'}`;
 

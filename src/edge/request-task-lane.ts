@@ -9,14 +9,17 @@
  * failures (sendRestFailure, as the exception filter; "No task found.", the answer to nearly every
  * poll, as the filter writes it, serialized once). Everything before the route (the edge: rate
  * limits, authentication, body deadline) and after it (logs, metrics) is Fastify's and runs as
- * for any route. A multipart poll (ThreadFix's Python client sends one) takes Nest's way, which
- * reads its parts.
+ * for any route. A poll whose form came whole with its headers (nearly all: src/rest/buffered-form.ts)
+ * is answered in an onRequest hook, before Fastify reads a body; one still arriving, after Fastify
+ * has read it. A multipart poll (ThreadFix's Python client sends one) takes Nest's way, which reads
+ * its parts.
  */
 import type { Reflector } from '@nestjs/core';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { assertRouteAccess } from '../auth/api-key.guard';
 import type { AuthenticatedCaller } from '../auth/authenticated-caller';
 import { ROUTE_ACCESS, RouteAccess } from '../auth/require-permission.decorator';
+import { takeBufferedForm } from '../rest/buffered-form';
 import { checkParamValues } from '../rest/param-values';
 import { restParamsOf } from '../rest/rest-params';
 import { REST_CONTENT_TYPE, restFailure, restSuccess } from '../rest/rest-response';
@@ -40,21 +43,32 @@ export function installRequestTaskLane(
     TasksController.prototype.requestTask,
     TasksController,
   ]);
-  // A callback hook: every other request passes with no promise made for it. A poll is answered
-  // here and `done` is not called, which ends Fastify's chain (a hook that replied).
-  fastify.addHook('preHandler', (request, reply, done) => {
-    // The edge authenticated every API request by now; none would be a bug: Nest's way refuses it.
+  // Fastify fills in its default when none is given; with none, no form is taken from the buffer.
+  const bodyLimit = fastify.initialConfig.bodyLimit ?? 0;
+  // Callback hooks: every other request passes with no promise made for it. A poll is answered
+  // in one and `done` is not called, which ends Fastify's chain (a hook that replied).
+  // Nearly every poll: its form is in the request's buffer already (src/rest/buffered-form.ts),
+  // so it is answered before Fastify reads a body. After the edge, whose caller it needs.
+  fastify.addHook('onRequest', (request, reply, done) => {
     const caller = request.caller;
-    if (
-      request.routeUrl !== REQUEST_TASK_ROUTE ||
-      request.method !== 'POST' ||
-      caller === undefined ||
-      request.isMultipart()
-    )
-      return done();
+    if (!isPoll(request) || caller === undefined) return done();
+    const form = takeBufferedForm(request, bodyLimit);
+    if (form === undefined) return done();
+    request.body = form;
+    answerPoll(controller, access, caller, request, reply, done);
+  });
+  // The others, their body read by Fastify. The edge authenticated every API request by now
+  // (a urlencoded one by its form's apiKey at the latest); none would be a bug: Nest's way
+  // refuses it.
+  fastify.addHook('preHandler', (request, reply, done) => {
+    const caller = request.caller;
+    if (!isPoll(request) || caller === undefined || request.isMultipart()) return done();
     answerPoll(controller, access, caller, request, reply, done);
   });
 }
+
+const isPoll = (request: FastifyRequest) =>
+  request.routeUrl === REQUEST_TASK_ROUTE && request.method === 'POST';
 
 /**
  * Answers the poll: at once when the controller answered at once (a known agent's empty poll),

@@ -20,7 +20,8 @@ export function settleUnreadBody(request: FastifyRequest, reply: FastifyReply): 
   if (!hasBody || raw.readableEnded || raw.destroyed) return;
   // A body that missed its deadline (body-deadline.ts) would not arrive in time to be drained either.
   if (!bodyTimedOut(request) && Number(request.headers['content-length']) <= DRAIN_LIMIT) {
-    reply.removeHeader('connection');
+    // Only a `connection: close` set here: removing none would also drop Node's own header.
+    if (reply.hasHeader('connection')) reply.removeHeader('connection');
     raw.unpipe(); // from a multipart parser that gave up
     raw.resume();
   } else {
