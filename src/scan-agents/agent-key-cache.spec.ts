@@ -15,15 +15,26 @@ describe('AgentKeyCache', () => {
     expect(cache.size).toBe(0);
   });
 
-  it('is bounded: the least recently used entry goes first', () => {
+  it('is bounded: the oldest entry not used since it was passed over goes first', () => {
     const cache = new AgentKeyCache(60_000, 2, clock);
     cache.set('a', agent(1));
     cache.set('b', agent(2));
-    expect(cache.get('a')?.agentId).toBe(1); // a is now the most recently used
+    expect(cache.get('a')?.agentId).toBe(1); // a is used: b goes, not a
     cache.set('c', agent(3));
     expect(cache.get('b')).toBeUndefined();
     expect(cache.get('a')?.agentId).toBe(1);
     expect(cache.get('c')?.agentId).toBe(3);
+    // All used (a and c, just now): each is passed over once, and the oldest then goes.
+    cache.set('d', agent(4));
+    expect([cache.get('a'), cache.size]).toEqual([undefined, 2]);
+    expect(cache.get('c')?.agentId).toBe(3);
+    // c was unmarked when passed over, then used again above; d, never used, goes next.
+    cache.set('e', agent(5));
+    expect([cache.get('d'), cache.get('c')?.agentId, cache.get('e')?.agentId]).toEqual([
+      undefined,
+      3,
+      5,
+    ]);
   });
 
   it("forgets an agent, or an API key's agents; TTL 0 keeps nothing", () => {

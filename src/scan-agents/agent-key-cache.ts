@@ -4,7 +4,9 @@
  * scanners are known empty with no database round trip. Only what a claim confirmed is kept, for
  * the TTL its setter gives (scan-agents.service.ts: long while revocations arrive by NOTIFY, else
  * the API keys' own short window; a cached agent is never handed a task meanwhile, only "No task
- * found."). Bounded: the least recently used entry goes first.
+ * found."). Bounded, by a clock (second chance): a hit only marks its entry used, where a strict
+ * LRU would move it in the map on every poll; when the cache is full, the oldest entry not used
+ * since it was last passed over goes, and the used ones passed over move to the back, unmarked.
  */
 export interface KnownAgent {
   agentId: number;
@@ -14,8 +16,8 @@ export interface KnownAgent {
 }
 
 export class AgentKeyCache {
-  /** Map order is use order: the first entry is the least recently used. */
-  private readonly entries = new Map<string, KnownAgent & { expiresAt: number }>();
+  /** Map order is the clock's: the first entry is the next one the bound looks at. */
+  private readonly entries = new Map<string, KnownAgent & { expiresAt: number; used: boolean }>();
   /** The key hash of each cached agent: a revocation names the agent. */
   private readonly byAgent = new Map<number, string>();
 
@@ -32,19 +34,15 @@ export class AgentKeyCache {
       this.delete(keyHash);
       return undefined;
     }
-    this.entries.delete(keyHash); // moved to the end: the most recently used
-    this.entries.set(keyHash, entry);
+    entry.used = true;
     return entry;
   }
 
   set(keyHash: string, agent: KnownAgent, ttlMs = this.ttlMs): void {
     if (ttlMs <= 0) return;
     this.delete(keyHash);
-    if (this.entries.size >= this.maxEntries) {
-      const oldest = this.entries.keys().next();
-      if (!oldest.done) this.delete(oldest.value);
-    }
-    this.entries.set(keyHash, { ...agent, expiresAt: this.now() + ttlMs });
+    if (this.entries.size >= this.maxEntries) this.evictOne();
+    this.entries.set(keyHash, { ...agent, expiresAt: this.now() + ttlMs, used: false });
     this.byAgent.set(agent.agentId, keyHash);
   }
 
@@ -62,6 +60,16 @@ export class AgentKeyCache {
   clear(): void {
     this.entries.clear();
     this.byAgent.clear();
+  }
+
+  /** At most one pass: the entries it moves to the back come round again unmarked. */
+  private evictOne(): void {
+    for (const [keyHash, entry] of this.entries) {
+      if (!entry.used) return this.delete(keyHash);
+      entry.used = false;
+      this.entries.delete(keyHash);
+      this.entries.set(keyHash, entry);
+    }
   }
 
   private delete(keyHash: string): void {
