@@ -5,20 +5,22 @@
 const INTERVAL_MS = 60_000;
 const MAX_ENTRIES = 10_000;
 
-export class UsageThrottle {
-  private readonly recorded = new Map<number, { at: number; value: string | undefined }>();
+export class UsageThrottle<V = string> {
+  private readonly recorded = new Map<number, { at: number; value: V | undefined }>();
 
   /**
    * `intervalMs`: the agents' is shorter than a minute, below their online threshold.
    * `maxEntries`: ids tracked at once (a clear beyond it costs one write per id).
+   * `same`: whether two recorded values are alike (an agent's compares its parts, unserialized).
    */
   constructor(
     private readonly intervalMs = INTERVAL_MS,
     private readonly maxEntries = MAX_ENTRIES,
+    private readonly same: (a: V, b: V) => boolean = Object.is,
   ) {}
 
   /** True when the use of `id` (with `value`, if it matters) should be written now; records it. */
-  shouldRecord(id: number, value?: string): boolean {
+  shouldRecord(id: number, value?: V): boolean {
     return this.check(id, value) !== 'recorded';
   }
 
@@ -26,10 +28,11 @@ export class UsageThrottle {
    * Whether the use of `id` is to be written, and why: `new` (first seen here, or `value` changed),
    * `due` (the interval passed; nothing else changed), or `recorded` (nothing to write). Records it.
    */
-  check(id: number, value?: string): 'new' | 'due' | 'recorded' {
+  check(id: number, value?: V): 'new' | 'due' | 'recorded' {
     const now = Date.now();
     const last = this.recorded.get(id);
-    const changed = !last || (value !== undefined && value !== last.value);
+    const changed =
+      !last || (value !== undefined && (last.value === undefined || !this.same(value, last.value)));
     if (!changed && now - last.at < this.intervalMs) return 'recorded';
     if (this.recorded.size >= this.maxEntries) this.recorded.clear(); // bounded
     this.recorded.set(id, { at: now, value: value ?? last?.value });

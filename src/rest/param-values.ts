@@ -15,8 +15,10 @@ export function mergeParams(...sources: unknown[]): Record<string, unknown> {
   for (const source of sources) {
     if (!source || typeof source !== 'object' || Buffer.isBuffer(source) || Array.isArray(source))
       continue;
-    for (const [name, value] of Object.entries(source)) {
+    const params = source as Record<string, unknown>;
+    for (const name of Object.keys(params)) {
       if (name === '__proto__') continue; // never a parameter; assigning it would swap the prototype
+      const value = params[name];
       merged[name] = Object.hasOwn(merged, name)
         ? ([] as unknown[]).concat(merged[name], value)
         : value;

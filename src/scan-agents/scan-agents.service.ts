@@ -26,6 +26,23 @@ export const UNKNOWN_AGENT_KEY = 'Secure scan agent key was not recognized.';
 const MAX_KNOWN_AGENT_KEYS = 20_000;
 /** Agents whose last write one instance remembers (a fleet of 10,000 and more). */
 const MAX_SEEN_AGENTS = 100_000;
+
+/** What an agent's record says of it, as a heartbeat last wrote it: a change is written at once. */
+interface SeenAs {
+  agentConfig: string | undefined;
+  scanners: readonly string[] | undefined;
+}
+
+/** Compared in place, not serialized: every poll asks (a poll's list is usually the same array). */
+function sameSeenAs(a: SeenAs, b: SeenAs): boolean {
+  if (a.agentConfig !== b.agentConfig) return false;
+  const x = a.scanners;
+  const y = b.scanners;
+  if (x === y) return true;
+  return (
+    x !== undefined && y !== undefined && x.length === y.length && x.every((s, i) => s === y[i])
+  );
+}
 /** A heartbeat with nothing else to record waits at most this long for its batch. */
 const SEEN_BATCH_MS = 5000;
 /** Heartbeats written by one statement at most. */
@@ -41,7 +58,7 @@ export interface AgentPauseResult {
 @Injectable()
 export class ScanAgentsService implements BeforeApplicationShutdown {
   private readonly logger = new Logger(ScanAgentsService.name);
-  private readonly seen: UsageThrottle;
+  private readonly seen: UsageThrottle<SeenAs>;
   private readonly knownKeys: AgentKeyCache;
   /** Agents whose heartbeat is due, with nothing else to record: written together. */
   private readonly seenBatch = new Set<number>();
@@ -54,7 +71,7 @@ export class ScanAgentsService implements BeforeApplicationShutdown {
     private readonly wakeups: WakeupsService,
     apiKeys: ApiKeysService,
   ) {
-    this.seen = new UsageThrottle(config.agentSeenWriteSeconds * 1000, MAX_SEEN_AGENTS);
+    this.seen = new UsageThrottle(config.agentSeenWriteSeconds * 1000, MAX_SEEN_AGENTS, sameSeenAs);
     this.knownKeys = new AgentKeyCache(config.API_KEY_CACHE_SECONDS * 1000, MAX_KNOWN_AGENT_KEYS);
     // Revoking an API key revokes its agents (in its transaction): none stays known here.
     apiKeys.onRevoked((apiKeyId) => this.knownKeys.forget((agent) => agent.apiKeyId === apiKeyId));
@@ -124,9 +141,7 @@ export class ScanAgentsService implements BeforeApplicationShutdown {
     scanners?: readonly string[],
   ): MaybePromise<void> {
     const value =
-      agentConfig === undefined && scanners === undefined
-        ? undefined
-        : JSON.stringify([agentConfig ?? null, scanners ?? null]);
+      agentConfig === undefined && scanners === undefined ? undefined : { agentConfig, scanners };
     const check = this.seen.check(agentId, value);
     if (check === 'recorded') return;
     if (check === 'due') return this.batchSeen(agentId);
