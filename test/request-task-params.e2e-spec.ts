@@ -155,5 +155,46 @@ describe('requestTask parameters: the quick path and the validation agree', () =
         expect(whole).toMatch(/^HTTP\/1\.1 (200|4\d\d) /);
       }
     });
+
+    it('keeps the connection: pipelined polls, then one more, all answered on one socket', async () => {
+      const agent = await givenAgentKey(t);
+      const { hostname, port } = new URL(t.baseUrl);
+      const form = `scanners=zap&scanAgentSecureKey=${agent}`;
+      const request =
+        `POST ${TASKS}/requestTask HTTP/1.1\r\nHost: ${hostname}\r\n` +
+        `Authorization: APIKEY ${t.adminKey}\r\n` +
+        'Content-Type: application/x-www-form-urlencoded\r\n' +
+        `Content-Length: ${form.length}\r\n\r\n${form}`;
+      const socket = connect(Number(port), hostname);
+      let text = '';
+      const answers = (n: number) =>
+        new Promise<void>((resolve, reject) => {
+          const check = () => {
+            if (text.split('No task found.').length - 1 >= n) resolve();
+          };
+          socket.on('data', (chunk: Buffer) => {
+            text += chunk.toString('latin1');
+            check();
+          });
+          socket.once('error', reject);
+          socket.once('close', () => reject(new Error(`closed after: ${text}`)));
+          check();
+        });
+      try {
+        socket.write(request + request); // pipelined: both in one packet
+        await answers(2);
+        socket.removeAllListeners();
+        socket.write(request);
+        await answers(3);
+      } finally {
+        socket.destroy();
+      }
+      const heads = text.match(/HTTP\/1\.1 [^]*?\r\n\r\n/g) ?? [];
+      expect(heads).toHaveLength(3);
+      for (const head of heads) {
+        expect(head).toMatch(/^HTTP\/1\.1 200 OK\r\n/);
+        expect(head).toMatch(/\r\nConnection: keep-alive\r\n/);
+      }
+    });
   });
 });

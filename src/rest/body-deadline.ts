@@ -46,7 +46,10 @@ export function armBodyDeadline(request: FastifyRequest, reply: FastifyReply, ms
   raw.once('close', arrived);
 }
 
-/** The body may take its time now (an authenticated upload: its own timeouts apply). */
+/**
+ * The body may take its time now (an authenticated upload: its own timeouts apply), or it came
+ * and was taken from the buffer (buffered-form.ts), which brings no 'end'.
+ */
 export function releaseBodyDeadline(request: FastifyRequest): void {
   const deadline = deadlines.get(request);
   if (deadline) clearTimeout(deadline.timer);

@@ -1,5 +1,7 @@
 import Fastify, { FastifyInstance } from 'fastify';
 import { connect } from 'node:net';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { armBodyDeadline } from './body-deadline';
 import { takeBufferedForm } from './buffered-form';
 
 /**
@@ -21,11 +23,22 @@ describe('takeBufferedForm', () => {
         done(null, Object.fromEntries(new URLSearchParams(body as string)));
       },
     );
-    app.addHook('onRequest', async () => undefined);
+    // /wait…: a body deadline armed before the body came, an edge that waits (a key to look
+    // up), and an answer later than the deadline (a long poll).
+    const waits = (url: string) => url.startsWith('/wait');
+    app.addHook('onRequest', (request, reply, done) => {
+      if (waits(request.url)) armBodyDeadline(request, reply, 200);
+      done();
+    });
+    app.addHook('onRequest', async (request) => {
+      if (waits(request.url)) await sleep(60);
+    });
     app.addHook('onRequest', (request, reply, done) => {
       const form = takeBufferedForm(request, 1000);
       if (form === undefined) return done();
-      return void reply.send({ from: 'buffer', form });
+      const answer = () => void reply.send({ from: 'buffer', form });
+      if (waits(request.url)) setTimeout(answer, 400);
+      else answer();
     });
     app.post('/*', async (request) => ({ from: 'fastify', form: request.body }));
     await app.listen({ port: 0, host: '127.0.0.1' });
@@ -93,6 +106,9 @@ describe('takeBufferedForm', () => {
     expect(chunked.json).toEqual({ from: 'fastify', form: { a: '1' } });
     const big = await post('/big', `a=${'x'.repeat(1000)}`);
     expect(big.status).toBe(413);
+    const atLimit = await post('/limit', `a=${'x'.repeat(998)}`);
+    expect(atLimit.json.from).toBe('buffer');
+    expect((await post('/none', '')).json.from).toBe('fastify');
     expect(parsedByFastify).not.toContain('/json');
   });
 
@@ -100,5 +116,10 @@ describe('takeBufferedForm', () => {
     const res = await post('/proto', '__proto__=x&a=1');
     expect(res.json).toEqual({ from: 'fastify', form: JSON.parse('{"__proto__":"x","a":"1"}') });
     expect(parsedByFastify).toContain('/proto');
+  });
+
+  it('releases the body deadline armed before the body came: a long poll is no slow body', async () => {
+    const res = await post('/wait', 'scanners=zap', { pauseMs: 10 });
+    expect(res).toEqual({ status: 200, json: { from: 'buffer', form: { scanners: 'zap' } } });
   });
 });

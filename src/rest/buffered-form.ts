@@ -10,6 +10,7 @@
  */
 import type { FastifyRequest } from 'fastify';
 import { parse } from 'fast-querystring';
+import { releaseBodyDeadline } from './body-deadline';
 
 export const isUrlencoded = (request: FastifyRequest) =>
   /^application\/x-www-form-urlencoded\s*(;|$)/i.test(request.headers['content-type'] ?? '');
@@ -31,7 +32,12 @@ export function takeBufferedForm(
   const body = raw.read(length) as Buffer | null;
   if (body === null) return undefined; // not reached: the length was checked as in the buffer
   const form = parse(body.toString()) as Record<string, string | string[]>;
-  if (!Object.hasOwn(form, '__proto__')) return form;
-  raw.unshift(body); // synchronously, before the stream could end: Fastify reads it all again
-  return undefined;
+  if (Object.hasOwn(form, '__proto__')) {
+    raw.unshift(body); // synchronously, before the stream could end: Fastify reads it all again
+    return undefined;
+  }
+  // Its deadline, if the edge armed one before the body came, waits for an 'end' that a read of
+  // the buffer does not bring: the body is here, and a long poll must not time out as a slow body.
+  releaseBodyDeadline(request);
+  return form;
 }

@@ -20,7 +20,8 @@ export function settleUnreadBody(request: FastifyRequest, reply: FastifyReply): 
   if (!hasBody || raw.readableEnded || raw.destroyed) return;
   // A body that missed its deadline (body-deadline.ts) would not arrive in time to be drained either.
   if (!bodyTimedOut(request) && Number(request.headers['content-length']) <= DRAIN_LIMIT) {
-    // Only a `connection: close` set here: removing none would also drop Node's own header.
+    // A `connection: close` set before (Fastify's after a refused body) goes; with none set,
+    // nothing is removed, as that would also drop Node's own Connection/Keep-Alive headers.
     if (reply.hasHeader('connection')) reply.removeHeader('connection');
     raw.unpipe(); // from a multipart parser that gave up
     raw.resume();

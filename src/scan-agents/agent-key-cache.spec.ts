@@ -37,6 +37,16 @@ describe('AgentKeyCache', () => {
     ]);
   });
 
+  it('is a clock, not a strict LRU: a hit does not reorder, the oldest of the used goes', () => {
+    const cache = new AgentKeyCache(60_000, 2, clock);
+    cache.set('a', agent(1));
+    cache.set('b', agent(2));
+    cache.get('b');
+    cache.get('a'); // a strict LRU would now keep a and drop b
+    cache.set('c', agent(3));
+    expect([cache.get('a'), cache.get('b')?.agentId]).toEqual([undefined, 2]);
+  });
+
   it("forgets an agent, or an API key's agents; TTL 0 keeps nothing", () => {
     const cache = new AgentKeyCache(60_000, 10, clock);
     cache.set('a', agent(1, 7));

@@ -22,7 +22,7 @@ import { AgentRow, FleetAgentRow, ScanAgentsRepository } from './scan-agents.rep
 export const MISSING_AGENT_KEY = 'No secure scan agent key found error.';
 export const UNKNOWN_AGENT_KEY = 'Secure scan agent key was not recognized.';
 
-/** Agent keys one instance remembers (agent-key-cache.ts); beyond, the least recently used go. */
+/** Agent keys one instance remembers (agent-key-cache.ts); beyond, the least used of late go. */
 const MAX_KNOWN_AGENT_KEYS = 20_000;
 /** Agents whose last write one instance remembers (a fleet of 10,000 and more). */
 const MAX_SEEN_AGENTS = 100_000;
@@ -140,8 +140,12 @@ export class ScanAgentsService implements BeforeApplicationShutdown {
     agentConfig: string | undefined,
     scanners?: readonly string[],
   ): MaybePromise<void> {
+    // A JSON body may say null: the same as none, as the record's write (coalesce) takes it.
+    const config = agentConfig ?? undefined;
     const value =
-      agentConfig === undefined && scanners === undefined ? undefined : { agentConfig, scanners };
+      config === undefined && scanners === undefined
+        ? undefined
+        : { agentConfig: config, scanners };
     const check = this.seen.check(agentId, value);
     if (check === 'recorded') return;
     if (check === 'due') return this.batchSeen(agentId);
