@@ -6,7 +6,8 @@ import { takeBufferedForm } from './buffered-form';
 
 /**
  * A real Fastify server on a real socket, its hooks in scanqueue's order: an asynchronous
- * onRequest hook first (@fastify/multipart's), then one that takes the form from the buffer.
+ * onRequest hook (@fastify/multipart's), then one that takes the form from the buffer (as the
+ * lane's, src/edge/request-task-lane.ts); on /wait… a body deadline is armed before them.
  */
 describe('takeBufferedForm', () => {
   let app: FastifyInstance;
