@@ -4,9 +4,9 @@
  * is bound to the API key that issued it: it works only presented together with that key, and dies
  * with it (revocation cascades, api-keys.service.ts; the lookups below also check it).
  */
-import type { MaybePromise } from '../async/maybe-promise';
 import { BeforeApplicationShutdown, Injectable, Logger } from '@nestjs/common';
 import { EntityManager } from 'typeorm';
+import type { MaybePromise } from '../async/maybe-promise';
 import { AuthenticationFailed, BadRestParameter, Forbidden, NotFound } from '../rest/rest-error';
 import { ApiKeysService, UNKNOWN_API_KEY } from '../auth/api-keys.service';
 import { generateSecretKey, hashSecretKey, secretKeyMatches } from '../auth/secret-keys';
@@ -27,6 +27,11 @@ const MAX_KNOWN_AGENT_KEYS = 20_000;
 /** Agents whose last write one instance remembers (a fleet of 10,000 and more). */
 const MAX_SEEN_AGENTS = 100_000;
 
+/** A heartbeat with nothing else to record waits at most this long for its batch. */
+const SEEN_BATCH_MS = 5000;
+/** Heartbeats written by one statement at most. */
+const SEEN_BATCH_MAX = 5000;
+
 /** What an agent's record says of it, as a heartbeat last wrote it: a change is written at once. */
 interface SeenAs {
   agentConfig: string | undefined;
@@ -43,10 +48,6 @@ function sameSeenAs(a: SeenAs, b: SeenAs): boolean {
     x !== undefined && y !== undefined && x.length === y.length && x.every((s, i) => s === y[i])
   );
 }
-/** A heartbeat with nothing else to record waits at most this long for its batch. */
-const SEEN_BATCH_MS = 5000;
-/** Heartbeats written by one statement at most. */
-const SEEN_BATCH_MAX = 5000;
 
 /** A pause or resume: the agent after it, and whether it changed (false: it already was). */
 export interface AgentPauseResult {

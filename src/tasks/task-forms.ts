@@ -2,9 +2,9 @@
  * The tasks API's small multipart forms, read into validated parameters (rest/multipart-params.ts):
  * requestTask's (its agentConfig may be a file part) and setTaskConfig's (a config file, in memory).
  */
-import type { MaybePromise } from '../async/maybe-promise';
 import { Injectable } from '@nestjs/common';
 import { FastifyRequest } from 'fastify';
+import type { MaybePromise } from '../async/maybe-promise';
 import { AppConfig } from '../config/app-config';
 import { MultipartLimits, readSmallFile } from '../rest/multipart-form';
 import { readMultipartParams } from '../rest/multipart-params';
