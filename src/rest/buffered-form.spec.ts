@@ -1,3 +1,4 @@
+import fastifyMultipart from '@fastify/multipart';
 import Fastify, { FastifyInstance } from 'fastify';
 import { connect } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -51,7 +52,7 @@ describe('takeBufferedForm', () => {
   function post(
     path: string,
     body: string,
-    { pauseMs = -1, type = 'application/x-www-form-urlencoded', chunked = false } = {},
+    { pauseMs = -1, type = 'application/x-www-form-urlencoded', chunked = false, to = port } = {},
   ): Promise<{ status: number; json: Record<string, unknown> }> {
     const head =
       `POST ${path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\nContent-Type: ${type}\r\n` +
@@ -60,7 +61,7 @@ describe('takeBufferedForm', () => {
         : `Content-Length: ${Buffer.byteLength(body)}\r\n\r\n`);
     const payload = chunked ? `${body.length.toString(16)}\r\n${body}\r\n0\r\n\r\n` : body;
     return new Promise((resolve, reject) => {
-      const socket = connect(port, '127.0.0.1');
+      const socket = connect(to, '127.0.0.1');
       let answer = '';
       socket.setEncoding('utf8');
       socket.on('data', (chunk: string) => (answer += chunk));
@@ -122,5 +123,29 @@ describe('takeBufferedForm', () => {
   it('releases the body deadline armed before the body came: a long poll is no slow body', async () => {
     const res = await post('/wait', 'scanners=zap', { pauseMs: 10 });
     expect(res).toEqual({ status: 200, json: { from: 'buffer', form: { scanners: 'zap' } } });
+  });
+
+  // The spec's own asynchronous hook stands in for @fastify/multipart's above. This one pins the
+  // real plugin's: were its onRequest hook to turn synchronous, the lane would quietly stop
+  // taking forms from the buffer (slower polls, the same answers), and only this would fail.
+  it("takes the form in a hook after @fastify/multipart's, as the app registers them", async () => {
+    const withMultipart = Fastify({ bodyLimit: 1000 });
+    try {
+      await withMultipart.register(fastifyMultipart);
+      withMultipart.addHook('onRequest', (request, reply, done) => {
+        const form = takeBufferedForm(request, 1000);
+        if (form === undefined) return done();
+        void reply.send({ from: 'buffer', form });
+      });
+      withMultipart.post('/*', async (request) => ({ from: 'fastify', form: request.body }));
+      await withMultipart.listen({ port: 0, host: '127.0.0.1' });
+      const to = (withMultipart.server.address() as { port: number }).port;
+      expect((await post('/poll', 'scanners=zap', { to })).json).toEqual({
+        from: 'buffer',
+        form: { scanners: 'zap' },
+      });
+    } finally {
+      await withMultipart.close();
+    }
   });
 });
